@@ -1,0 +1,11 @@
+# -DRR_SANITIZE=address  -> ASan + UBSan;  -DRR_SANITIZE=thread -> TSan.
+set(RR_SANITIZE "" CACHE STRING "Sanitizer build: empty, 'address' (ASan+UBSan) or 'thread' (TSan)")
+if(RR_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(RR_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT RR_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "RR_SANITIZE must be empty, 'address' or 'thread', not '${RR_SANITIZE}'")
+endif()

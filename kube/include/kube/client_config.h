@@ -1,0 +1,66 @@
+#pragma once
+// Where the client finds its cluster: a kubeconfig file, the pod's service
+// account, or the usual search order between them. Loading checks everything
+// it can up front (files readable, base64, PEM, https) so that a bad config
+// fails at start-up with the file and the field named.
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "kube/clock.h"
+#include "kube/result.h"
+#include "kube/token_source.h"
+
+namespace kube {
+
+struct ClientConfig {
+  std::string server;                  // "https://host:port", no trailing slash
+  std::string ca_pem;                  // PEM bytes; empty => system trust store
+  std::string client_cert_pem;         // PEM bytes or empty
+  std::string client_key_pem;          // PEM bytes or empty
+  std::shared_ptr<TokenSource> token;  // may be null
+  bool insecure_skip_tls_verify = false;  // only ever true when the kubeconfig says so
+  std::string tls_server_name;         // optional SNI / verification name override
+  std::string default_namespace = "default";
+  std::string description;             // e.g. "kubeconfig /x/config, context dev" or "in-cluster"
+};
+
+struct KubeconfigOptions {
+  std::optional<std::string> context;  // unset => the file's current-context
+};
+
+// Reads one kubeconfig file (clientcmd semantics for the fields listed in
+// ClientConfig). exec, auth-provider, basic auth, impersonation and proxy-url
+// are refused rather than ignored. Errors are BadConfig and read
+// "kubeconfig <path>: <field>: <what>".
+Result<ClientConfig> load_kubeconfig(const std::filesystem::path& path, const KubeconfigOptions& options = {},
+                                     Clock& clock = RealClock::instance());
+
+struct InClusterOptions {  // defaults are the real in-pod paths and environment
+  std::filesystem::path token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::filesystem::path ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::filesystem::path namespace_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+  std::function<std::optional<std::string>(const std::string&)> getenv;  // null => ::getenv
+};
+
+// Server from KUBERNETES_SERVICE_HOST/PORT, token re-read from token_file, CA
+// from ca_file, namespace from $POD_NAMESPACE, else namespace_file, else "default".
+Result<ClientConfig> load_in_cluster_config(const InClusterOptions& options = {},
+                                            Clock& clock = RealClock::instance());
+
+// Precedence: explicit path > $KUBECONFIG (the first existing entry of a ':'
+// list) > in-cluster (when KUBERNETES_SERVICE_HOST is set) > $HOME/.kube/config.
+// A $KUBECONFIG naming no existing file is an error, not a fall-through.
+Result<ClientConfig> load_client_config(const std::optional<std::filesystem::path>& explicit_path,
+                                        const KubeconfigOptions& options = {},
+                                        Clock& clock = RealClock::instance());
+// The same, reading the environment (KUBECONFIG, HOME, KUBERNETES_SERVICE_*)
+// through `in_cluster.getenv`: the seam tests use.
+Result<ClientConfig> load_client_config(const std::optional<std::filesystem::path>& explicit_path,
+                                        const KubeconfigOptions& options, const InClusterOptions& in_cluster,
+                                        Clock& clock = RealClock::instance());
+
+}  // namespace kube

@@ -1,0 +1,187 @@
+#pragma once
+// An informer keeps a Store in step with the API through a Watcher and tells
+// handlers what changed. A transform trims each object to what the caller
+// needs before it is stored (memory grows with the trimmed value, not the
+// whole object); returning nullopt leaves the object out of the cache.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "kube/store.h"
+#include "kube/watcher.h"
+
+namespace kube {
+
+struct InformerOptions {
+  WatcherOptions watch;                       // namespace, selectors, page size
+  Clock::Duration resync_period{};            // 0 = never; else on_update(obj, obj) for every cached object
+};
+
+template <class T = Json>
+class Informer {
+ public:
+  using Transform = std::function<std::optional<T>(const Json&)>;
+  struct Handlers {
+    std::function<void(const std::string& key, const T& obj)> on_add;
+    std::function<void(const std::string& key, const T& old_obj, const T& new_obj)> on_update;
+    std::function<void(const std::string& key, const T& last)> on_delete;
+  };
+
+  Informer(KubeClient& client, ResourceType type, InformerOptions options, Transform transform,
+           Clock& clock = RealClock::instance(), RandomSource random = default_random_source())
+      : options_(std::move(options)),
+        transform_(std::move(transform)),
+        clock_(clock),
+        watcher_(client, std::move(type), options_.watch, clock, std::move(random)) {}
+
+  ~Informer() { stop(); }
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Handlers must be added before start().
+  void add_handlers(Handlers handlers) { handlers_.push_back(std::move(handlers)); }
+  void set_error_sink(Watcher::ErrorSink sink) { watcher_.set_error_sink(std::move(sink)); }
+
+  void start() {
+    if (thread_.joinable()) return;
+    thread_ = std::jthread([this](std::stop_token stop) {
+      watcher_.run([this](WatcherEvent&& e) { apply(std::move(e)); }, stop);
+    });
+    if (options_.resync_period > Clock::Duration::zero()) {
+      resync_thread_ = std::jthread([this](std::stop_token stop) {
+        while (clock_.sleep_for(options_.resync_period, stop)) resync();
+      });
+    }
+  }
+  void stop() {
+    resync_thread_.request_stop();
+    thread_.request_stop();
+    if (resync_thread_.joinable()) resync_thread_.join();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  bool has_synced() const { return synced_.load(); }
+  // Blocks until the first list is in the cache, or the timeout passes.
+  bool wait_for_sync(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(sync_mu_);
+    return sync_cv_.wait_for(lock, timeout, [this] { return synced_.load(); });
+  }
+
+  const Store<T>& store() const { return store_; }
+  const Watcher& watcher() const { return watcher_; }
+
+ private:
+  using Ptr = typename Store<T>::Ptr;
+
+  void apply(WatcherEvent&& event) {
+    switch (event.type) {
+      case WatcherEvent::Type::Restarted:
+        replace(std::move(event.objects));
+        break;
+      case WatcherEvent::Type::Applied:
+        upsert(event.object);
+        break;
+      case WatcherEvent::Type::Deleted:
+        erase(key_of(event.object));
+        break;
+    }
+  }
+
+  // Notifications run outside the store lock so handlers may read the store.
+  void upsert(const Json& object) {
+    std::string key = key_of(object);
+    std::optional<T> trimmed = transform_(object);
+    if (!trimmed) {
+      erase(key);
+      return;
+    }
+    Ptr value = std::make_shared<const T>(std::move(*trimmed));
+    Ptr old;
+    {
+      std::unique_lock lock(store_.mu_);
+      auto& entry = store_.items_[key];
+      old = entry.value;
+      entry.resource_version = resource_version_of(object);
+      entry.value = value;
+    }
+    notify(key, old, value);
+  }
+
+  void erase(const std::string& key) {
+    Ptr old;
+    {
+      std::unique_lock lock(store_.mu_);
+      auto it = store_.items_.find(key);
+      if (it == store_.items_.end()) return;
+      old = it->second.value;
+      store_.items_.erase(it);
+    }
+    for (auto& h : handlers_) {
+      if (h.on_delete) h.on_delete(key, *old);
+    }
+  }
+
+  // A relist: objects gone meanwhile are deleted; unchanged ones (same resourceVersion) stay quiet.
+  void replace(std::vector<Json>&& objects) {
+    std::map<std::string, const Json*> fresh;
+    for (const auto& o : objects) fresh[key_of(o)] = &o;
+    for (const auto& key : store_.keys()) {
+      if (!fresh.count(key)) erase(key);
+    }
+    for (const auto& [key, obj] : fresh) {
+      bool unchanged = false;
+      {
+        std::shared_lock lock(store_.mu_);
+        auto it = store_.items_.find(key);
+        unchanged = it != store_.items_.end() && !it->second.resource_version.empty() &&
+                    it->second.resource_version == resource_version_of(*obj);
+      }
+      if (!unchanged) upsert(*obj);
+    }
+    if (!synced_.exchange(true)) {
+      std::lock_guard lock(sync_mu_);
+      sync_cv_.notify_all();
+    }
+  }
+
+  void notify(const std::string& key, const Ptr& old, const Ptr& now) {
+    for (auto& h : handlers_) {
+      if (old) {
+        if (h.on_update) h.on_update(key, *old, *now);
+      } else if (h.on_add) {
+        h.on_add(key, *now);
+      }
+    }
+  }
+
+  void resync() {
+    for (const auto& key : store_.keys()) {
+      Ptr cur = store_.get(key);
+      if (!cur) continue;
+      for (auto& h : handlers_) {
+        if (h.on_update) h.on_update(key, *cur, *cur);
+      }
+    }
+  }
+
+  InformerOptions options_;
+  Transform transform_;
+  Clock& clock_;
+  Watcher watcher_;
+  Store<T> store_;
+  std::vector<Handlers> handlers_;
+  std::atomic<bool> synced_{false};
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::jthread thread_;
+  std::jthread resync_thread_;
+};
+
+// The identity transform for informers that keep whole objects.
+inline std::optional<Json> keep_whole_object(const Json& obj) { return obj; }
+
+}  // namespace kube

@@ -1,0 +1,74 @@
+#pragma once
+// List-then-watch as a small state machine (after kube-rs's watcher):
+//   Empty --list pages--> Watching(rv) --event--> Watching(rv')
+//   Watching --stream ended / dropped--> Watching(rv) again, after backoff on errors
+//   Watching --410 Gone / ERROR Expired--> Empty (relist)
+// It never gives up: errors are reported and retried with jittered backoff.
+
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "kube/backoff.h"
+#include "kube/clock.h"
+#include "kube/kube_client.h"
+
+namespace kube {
+
+struct WatcherEvent {
+  enum class Type {
+    Restarted,  // a full list: the set of objects that exist now (after start or a relist)
+    Applied,    // an object was added or modified
+    Deleted,    // an object was deleted (its last state)
+  };
+  Type type = Type::Applied;
+  std::vector<Json> objects;  // Restarted
+  Json object;                // Applied, Deleted
+};
+
+struct WatcherOptions {
+  std::string ns;  // "" = all namespaces (or a cluster-scoped type)
+  std::string label_selector;
+  std::string field_selector;
+  int page_size = 500;
+  int watch_timeout_seconds = 290;
+  BackoffPolicy backoff{std::chrono::milliseconds(200), std::chrono::seconds(30), 2.0, 0.2};
+};
+
+class Watcher {
+ public:
+  using Sink = std::function<void(WatcherEvent&&)>;
+  using ErrorSink = std::function<void(const Error&)>;
+
+  Watcher(KubeClient& client, ResourceType type, WatcherOptions options, Clock& clock = RealClock::instance(),
+          RandomSource random = default_random_source());
+
+  // Runs until `stop` is requested. `sink` sees every change in order.
+  void run(const Sink& sink, std::stop_token stop);
+  void set_error_sink(ErrorSink sink) { on_error_ = std::move(sink); }
+
+  // Counters for tests and metrics.
+  int lists() const { return lists_; }
+  int watches() const { return watches_; }
+  const std::string& resource_version() const { return resource_version_; }
+  const ResourceType& type() const { return type_; }
+
+ private:
+  bool relist(const Sink& sink, std::stop_token stop);
+  enum class WatchOutcome { Resume, Relist, Backoff, Stopped };
+  WatchOutcome watch_once(const Sink& sink, std::stop_token stop);
+  void report(const Error& e);
+
+  KubeClient& client_;
+  ResourceType type_;
+  WatcherOptions options_;
+  Clock& clock_;
+  Backoff backoff_;
+  ErrorSink on_error_;
+  std::string resource_version_;
+  int lists_ = 0;
+  int watches_ = 0;
+};
+
+}  // namespace kube

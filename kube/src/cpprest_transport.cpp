@@ -1,0 +1,174 @@
+#include "kube/cpprest_transport.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <mutex>
+
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
+
+namespace kube {
+namespace {
+
+namespace http = web::http;
+namespace client = web::http::client;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::map<std::string, std::string> headers_of(const http::http_response& response) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : response.headers()) out[lower(name)] = value;
+  return out;
+}
+
+// A connect failure means the request never left this process.
+Error transport_error(const std::exception& e, bool may_have_sent) {
+  std::string what = e.what();
+  Error err = make_error(ErrorKind::Transient, "transport: " + what);
+  bool connect_failed = what.find("connect") != std::string::npos || what.find("resolve") != std::string::npos ||
+                        what.find("handshake") != std::string::npos;
+  err.maybe_applied = may_have_sent && !connect_failed;
+  return err;
+}
+
+http::http_request to_cpprest(const HttpRequest& request) {
+  http::http_request out(request.method);
+  out.set_request_uri(request.target);
+  for (const auto& [name, value] : request.headers) out.headers().add(name, value);
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
+    out.set_body(request.body, request.content_type.empty() ? std::string("application/json") : request.content_type);
+  }
+  return out;
+}
+
+// Reads a response body line by line as chunks arrive.
+class CpprestLineReader final : public LineReader {
+ public:
+  CpprestLineReader(http::http_response response, pplx::cancellation_token_source cancel)
+      : response_(std::move(response)), body_(response_.body()), cancel_(std::move(cancel)) {}
+
+  ~CpprestLineReader() override { cancel(); }
+
+  Result<std::optional<std::string>> read_line() override {
+    if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
+    try {
+      concurrency::streams::container_buffer<std::string> line;
+      size_t n = body_.read_line(line).get();
+      if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
+      if (n == 0 && body_.is_eof()) return std::optional<std::string>();
+      return std::optional<std::string>(std::move(line.collection()));
+    } catch (const std::exception& e) {
+      if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
+      return make_error(ErrorKind::Transient, std::string("stream broken: ") + e.what());
+    }
+  }
+
+  void cancel() override {
+    if (!cancelled_.exchange(true)) cancel_.cancel();
+  }
+
+ private:
+  http::http_response response_;
+  concurrency::streams::istream body_;
+  pplx::cancellation_token_source cancel_;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace
+
+void initialize_http_threads(int threads) {
+  static std::once_flag once;
+  std::call_once(once, [threads] { crossplat::threadpool::initialize_with_threads(static_cast<size_t>(threads)); });
+}
+
+struct CpprestTransport::Impl {
+  std::unique_ptr<client::http_client> requests;
+  std::unique_ptr<client::http_client> streams;
+};
+
+CpprestTransport::CpprestTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CpprestTransport::~CpprestTransport() = default;
+
+Result<std::unique_ptr<CpprestTransport>> CpprestTransport::create(const ClientConfig& config, TransportOptions options) {
+  if (config.server.rfind("https://", 0) != 0) {
+    return make_error(ErrorKind::BadConfig, "server " + config.server + ": only https:// is supported");
+  }
+  if (!config.tls_server_name.empty()) {
+    return make_error(ErrorKind::BadConfig, "tls-server-name is not supported by this client");
+  }
+  initialize_http_threads(4);
+  auto ca = config.ca_pem;
+  auto cert = config.client_cert_pem;
+  auto key = config.client_key_pem;
+  auto ssl_setup = [ca, cert, key](boost::asio::ssl::context& ctx) {
+    if (!ca.empty()) {
+      // Trust exactly the configured CA, as client-go does, not the system store as well.
+      SSL_CTX_set_cert_store(ctx.native_handle(), X509_STORE_new());
+      ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
+    }
+    if (!cert.empty()) {
+      ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
+      ctx.use_private_key(boost::asio::buffer(key.data(), key.size()), boost::asio::ssl::context::pem);
+    }
+  };
+  auto make = [&](std::chrono::seconds timeout) -> Result<std::unique_ptr<client::http_client>> {
+    client::http_client_config cfg;
+    cfg.set_timeout(timeout);
+    cfg.set_validate_certificates(!config.insecure_skip_tls_verify);
+    cfg.set_ssl_context_callback(ssl_setup);
+    try {
+      return std::make_unique<client::http_client>(web::uri(config.server), cfg);
+    } catch (const std::exception& e) {
+      return make_error(ErrorKind::BadConfig, "server " + config.server + ": " + e.what());
+    }
+  };
+  auto requests = make(options.request_timeout);
+  if (!requests.ok()) return requests.error();
+  auto streams = make(options.stream_idle_timeout);
+  if (!streams.ok()) return streams.error();
+  auto impl = std::make_unique<Impl>();
+  impl->requests = std::move(requests.value());
+  impl->streams = std::move(streams.value());
+  return std::unique_ptr<CpprestTransport>(new CpprestTransport(std::move(impl)));
+}
+
+Result<HttpResponse> CpprestTransport::send(const HttpRequest& request) {
+  try {
+    http::http_response response = impl_->requests->request(to_cpprest(request)).get();
+    HttpResponse out;
+    out.status = response.status_code();
+    out.headers = headers_of(response);
+    out.body = response.extract_utf8string(true).get();
+    return out;
+  } catch (const std::exception& e) {
+    return transport_error(e, request.method != "GET");
+  }
+}
+
+Result<StreamResponse> CpprestTransport::open_stream(const HttpRequest& request) {
+  pplx::cancellation_token_source cancel;
+  try {
+    http::http_response response = impl_->streams->request(to_cpprest(request), cancel.get_token()).get();
+    StreamResponse out;
+    out.status = response.status_code();
+    out.headers = headers_of(response);
+    if (out.status != 200) {
+      out.error_body = response.extract_utf8string(true).get();
+      return out;
+    }
+    out.lines = std::make_unique<CpprestLineReader>(std::move(response), std::move(cancel));
+    return out;
+  } catch (const std::exception& e) {
+    return transport_error(e, false);
+  }
+}
+
+}  // namespace kube

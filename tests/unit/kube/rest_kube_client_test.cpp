@@ -1,0 +1,291 @@
+#include "kube/rest_kube_client.h"
+
+#include <future>
+
+#include <gtest/gtest.h>
+
+#include "fakes/fake_clock.h"
+#include "fakes/scripted_transport.h"
+#include "kube/token_source.h"
+
+namespace kube {
+namespace {
+
+using testing::FakeClock;
+using testing::ScriptedTransport;
+
+std::string status_body(int code, const std::string& reason, const std::string& message) {
+  return Json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
+              {"code", code},     {"reason", reason},   {"message", message}}
+      .dump();
+}
+
+class CountingTokenSource final : public TokenSource {
+ public:
+  Result<std::string> token() override { return "token-" + std::to_string(generation); }
+  void invalidate() override { ++generation; }
+  int generation = 1;
+};
+
+struct Fixture {
+  FakeClock clock;
+  std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
+  std::shared_ptr<CountingTokenSource> token = std::make_shared<CountingTokenSource>();
+  RestClientOptions options = [] {
+    RestClientOptions o;
+    o.qps = 0;  // unlimited unless a test says otherwise
+    return o;
+  }();
+  std::unique_ptr<RestKubeClient> client() {
+    return std::make_unique<RestKubeClient>(transport, token, options, clock, [] { return 0.0; });
+  }
+};
+
+std::string header(const HttpRequest& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+TEST(RestKubeClient, BuildsPathsForCoreGroupAndClusterScopedTypes) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->respond("GET", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 200, R"({"metadata":{"name":"a"}})");
+  f.transport->respond("GET", "/api/v1/nodes", 200, R"({"items":[{"metadata":{"name":"n1"}}],"metadata":{"resourceVersion":"7"}})");
+  ASSERT_TRUE(c->get(resources::leases(), "rr", "a").ok());
+  ListOptions lo;
+  lo.label_selector = "rack in (r1,r2)";
+  lo.limit = 2;
+  auto list = c->list(resources::nodes(), "ignored", lo);
+  ASSERT_TRUE(list.ok()) << list.error().describe();
+  auto reqs = f.transport->requests();
+  EXPECT_EQ(reqs[1].target, "/api/v1/nodes?labelSelector=rack%20in%20%28r1%2Cr2%29&limit=2");
+  EXPECT_EQ(list->resource_version, "7");
+  EXPECT_EQ(list->items.at(0)["kind"], "Node");
+  EXPECT_EQ(header(reqs[0], "Authorization"), "Bearer token-1");
+}
+
+TEST(RestKubeClient, ClassifiesFailuresFromTheStatusObject) {
+  struct Case {
+    std::string name;
+    int code;
+    std::string body;
+    ErrorKind kind;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"not found", 404, status_body(404, "NotFound", "leases \"x\" not found"), ErrorKind::NotFound, "not found"},
+      {"already exists", 409, status_body(409, "AlreadyExists", "exists"), ErrorKind::AlreadyExists, "exists"},
+      {"conflict", 409, status_body(409, "Conflict", "the object has been modified"), ErrorKind::Conflict, "modified"},
+      {"expired", 410, status_body(410, "Expired", "too old resource version"), ErrorKind::Gone, "too old"},
+      {"forbidden", 403, status_body(403, "Forbidden", "cannot create"), ErrorKind::Forbidden, "cannot create"},
+      {"unauthorized", 401, status_body(401, "Unauthorized", "Unauthorized"), ErrorKind::Unauthorized, "Unauthorized"},
+      {"invalid", 422, status_body(422, "Invalid", "spec.asNumber: Invalid value"), ErrorKind::Invalid, "spec.asNumber"},
+      {"garbage 502", 502, "<html>bad gateway</html>", ErrorKind::Transient, "bad gateway"},
+      {"garbage 400", 400, "nope", ErrorKind::Invalid, "nope"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Error e = error_from_response(c.code, c.body, "");
+    EXPECT_EQ(e.kind, c.kind) << e.describe();
+    EXPECT_EQ(e.http_status, c.code);
+    EXPECT_NE(e.message.find(c.message), std::string::npos) << e.message;
+  }
+}
+
+TEST(RestKubeClient, ConflictOnUpdateIsReturnedWithoutRetry) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->respond("PUT", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 409,
+                       status_body(409, "Conflict", "the object has been modified"));
+  Json lease = {{"metadata", {{"name", "a"}, {"namespace", "rr"}, {"resourceVersion", "5"}}}};
+  auto r = c->update(resources::leases(), lease);
+  EXPECT_TRUE(r.is(ErrorKind::Conflict));
+  EXPECT_EQ(f.transport->requests().size(), 1u);
+}
+
+TEST(RestKubeClient, TooManyRequestsWaitsForRetryAfterOnTheClock) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->respond("GET", "/api/v1/nodes/n1", 429, status_body(429, "TooManyRequests", "slow down"),
+                       {{"retry-after", "3"}});
+  f.transport->respond("GET", "/api/v1/nodes/n1", 200, R"({"metadata":{"name":"n1"}})");
+  auto fut = std::async(std::launch::async, [&] { return c->get(resources::nodes(), "", "n1"); });
+  ASSERT_TRUE(f.clock.wait_for_sleepers(1));
+  f.clock.advance(std::chrono::seconds(2));
+  EXPECT_EQ(fut.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout) << "retried before Retry-After";
+  f.clock.advance(std::chrono::seconds(1));
+  auto r = fut.get();
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(f.transport->requests().size(), 2u);
+}
+
+TEST(RestKubeClient, RetriesServerErrorsOnlyWhenSafe) {
+  struct Case {
+    std::string name;
+    std::string method;
+    int first_status;
+    std::optional<Error> first_error;
+    size_t expected_requests;
+  };
+  Error maybe_sent = make_error(ErrorKind::Transient, "transport: read timeout");
+  maybe_sent.maybe_applied = true;
+  Error refused = make_error(ErrorKind::Transient, "transport: failed to connect");
+  std::vector<Case> cases = {
+      {"PUT 503 retried", "PUT", 503, std::nullopt, 2},
+      {"POST 500 not retried (may be applied)", "POST", 500, std::nullopt, 1},
+      {"POST 429 retried (never applied)", "POST", 429, std::nullopt, 2},
+      {"POST timeout not retried", "POST", 0, maybe_sent, 1},
+      {"POST connect refused retried", "POST", 0, refused, 2},
+      {"PUT timeout retried (idempotent)", "PUT", 0, maybe_sent, 2},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.name);
+    Fixture f;
+    auto c = f.client();
+    const std::string path = "/apis/coordination.k8s.io/v1/namespaces/rr/leases";
+    if (k.first_error) {
+      f.transport->fail(k.method, path, *k.first_error);
+    } else {
+      f.transport->respond(k.method, path, k.first_status, status_body(k.first_status, "InternalError", "boom"));
+    }
+    f.transport->respond(k.method, path, 200, R"({"metadata":{"name":"a"}})");
+    Json lease = {{"metadata", {{"name", "a"}, {"namespace", "rr"}}}};
+    auto fut = std::async(std::launch::async, [&] {
+      return k.method == "POST" ? c->create(resources::leases(), "rr", lease) : c->update(resources::leases(), lease);
+    });
+    // Let any backoff sleep pass.
+    while (fut.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+      f.clock.advance(std::chrono::seconds(1));
+    }
+    (void)fut.get();
+    EXPECT_EQ(f.transport->requests().size(), k.expected_requests);
+  }
+}
+
+TEST(RestKubeClient, UnauthorizedReReadsTheTokenOnce) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->respond("GET", "/api/v1/nodes/n1", 401, status_body(401, "Unauthorized", "Unauthorized"));
+  f.transport->respond("GET", "/api/v1/nodes/n1", 200, R"({"metadata":{"name":"n1"}})");
+  ASSERT_TRUE(c->get(resources::nodes(), "", "n1").ok());
+  auto reqs = f.transport->requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(header(reqs[0], "Authorization"), "Bearer token-1");
+  EXPECT_EQ(header(reqs[1], "Authorization"), "Bearer token-2");
+}
+
+TEST(RestKubeClient, ClientSideRateLimitSpacesRequests) {
+  Fixture f;
+  f.options.qps = 2;
+  f.options.burst = 1;
+  auto c = f.client();
+  for (int i = 0; i < 2; ++i) f.transport->respond("GET", "/api/v1/nodes/n1", 200, R"({"metadata":{"name":"n1"}})");
+  ASSERT_TRUE(c->get(resources::nodes(), "", "n1").ok());
+  auto fut = std::async(std::launch::async, [&] { return c->get(resources::nodes(), "", "n1"); });
+  ASSERT_TRUE(f.clock.wait_for_sleepers(1));
+  EXPECT_EQ(f.transport->requests().size(), 1u) << "second request went out before its token";
+  f.clock.advance(std::chrono::milliseconds(500));
+  ASSERT_TRUE(fut.get().ok());
+  EXPECT_EQ(f.transport->requests().size(), 2u);
+}
+
+TEST(RestKubeClient, PatchKindsSetContentTypeAndQuery) {
+  Fixture f;
+  auto c = f.client();
+  for (int i = 0; i < 3; ++i) f.transport->respond("PATCH", "/apis/rr.bgp.dev", 200, "{}");
+  ResourceType rrc{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
+  ASSERT_TRUE(c->patch(rrc, "", "f", PatchType::Merge, Json{{"spec", {{"asNumber", 1}}}}, {}).ok());
+  ASSERT_TRUE(c->patch(rrc, "", "f", PatchType::JsonPatch, Json::array(), {"", false, true}).ok());
+  ASSERT_TRUE(c->patch(rrc, "", "f", PatchType::Apply, Json::object(), {"rr-operator", true, false}).ok());
+  EXPECT_TRUE(c->patch(rrc, "", "f", PatchType::Apply, Json::object(), {}).is(ErrorKind::Invalid));
+  auto reqs = f.transport->requests();
+  EXPECT_EQ(reqs[0].content_type, "application/merge-patch+json");
+  EXPECT_EQ(reqs[1].content_type, "application/json-patch+json");
+  EXPECT_EQ(reqs[1].target, "/apis/rr.bgp.dev/v1alpha1/routereflectorclusters/f/status");
+  EXPECT_EQ(reqs[2].content_type, "application/apply-patch+yaml");
+  EXPECT_EQ(reqs[2].target, "/apis/rr.bgp.dev/v1alpha1/routereflectorclusters/f?fieldManager=rr-operator&force=true");
+}
+
+TEST(RestKubeClient, DeleteSendsPreconditionsAndPropagation) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->respond("DELETE", "/api/v1/namespaces/rr/pods/p", 200, "{}");
+  DeleteOptions d;
+  d.precondition_uid = "u-1";
+  d.precondition_resource_version = "9";
+  d.propagation_policy = "Foreground";
+  ASSERT_TRUE(c->remove(resources::pods(), "rr", "p", d).ok());
+  Json body = Json::parse(f.transport->requests()[0].body);
+  EXPECT_EQ(body["preconditions"]["uid"], "u-1");
+  EXPECT_EQ(body["preconditions"]["resourceVersion"], "9");
+  EXPECT_EQ(body["propagationPolicy"], "Foreground");
+}
+
+TEST(RestKubeClient, ListAllFollowsContinueTokensAndRestartsOnceWhenExpired) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->respond("GET", "/api/v1/nodes?limit=2", 200,
+                       R"({"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}],"metadata":{"continue":"t1","resourceVersion":"10"}})");
+  f.transport->respond("GET", "/api/v1/nodes?limit=2&continue=t1", 410, status_body(410, "Expired", "continue expired"));
+  f.transport->respond("GET", "/api/v1/nodes?limit=2", 200,
+                       R"({"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}],"metadata":{"continue":"t2","resourceVersion":"12"}})");
+  f.transport->respond("GET", "/api/v1/nodes?limit=2&continue=t2", 200,
+                       R"({"items":[{"metadata":{"name":"c"}}],"metadata":{"resourceVersion":"12"}})");
+  ListOptions lo;
+  lo.limit = 2;
+  auto all = c->list_all(resources::nodes(), "", lo);
+  ASSERT_TRUE(all.ok()) << all.error().describe();
+  ASSERT_EQ(all->items.size(), 3u);
+  EXPECT_EQ(name_of(all->items[2]), "c");
+  EXPECT_EQ(all->resource_version, "12");
+}
+
+TEST(RestKubeClient, WatchParsesEventsBookmarksAndErrors) {
+  Fixture f;
+  auto c = f.client();
+  auto stream = f.transport->stream("/apis/coordination.k8s.io/v1/namespaces/rr/leases?watch=true");
+  WatchOptions wo;
+  wo.resource_version = "5";
+  auto w = c->watch(resources::leases(), "rr", wo);
+  ASSERT_TRUE(w.ok()) << w.error().describe();
+  EXPECT_NE(f.transport->requests()[0].target.find("resourceVersion=5&allowWatchBookmarks=true&timeoutSeconds=290"),
+            std::string::npos);
+  stream->push_line(R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"6"}}})");
+  stream->push_line("");
+  stream->push_line(R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"8"}}})");
+  stream->push_line(R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old"}})");
+  auto e1 = (*w)->next();
+  ASSERT_TRUE(e1.ok() && e1->has_value());
+  EXPECT_EQ((*e1)->type, WatchEvent::Type::Added);
+  auto e2 = (*w)->next();
+  ASSERT_TRUE(e2.ok() && e2->has_value());
+  EXPECT_EQ((*e2)->type, WatchEvent::Type::Bookmark);
+  auto e3 = (*w)->next();
+  EXPECT_TRUE(e3.is(ErrorKind::Gone));
+}
+
+TEST(RestKubeClient, WatchRejectsMalformedLinesAndEndsCleanly) {
+  Fixture f;
+  auto c = f.client();
+  auto s1 = f.transport->stream("/api/v1/nodes?watch=true");
+  auto w1 = c->watch(resources::nodes(), "", {});
+  ASSERT_TRUE(w1.ok());
+  s1->push_line("this is not json");
+  EXPECT_TRUE((*w1)->next().is(ErrorKind::Protocol));
+
+  auto s2 = f.transport->stream("/api/v1/nodes?watch=true");
+  auto w2 = c->watch(resources::nodes(), "", {});
+  ASSERT_TRUE(w2.ok());
+  s2->end();
+  auto end = (*w2)->next();
+  ASSERT_TRUE(end.ok());
+  EXPECT_FALSE(end->has_value());
+
+  f.transport->respond("GET", "/api/v1/nodes?watch=true", 410, status_body(410, "Gone", "gone"));
+  EXPECT_TRUE(c->watch(resources::nodes(), "", {}).is(ErrorKind::Gone));
+}
+
+}  // namespace
+}  // namespace kube
