@@ -1,0 +1,51 @@
+#pragma once
+// What one reflector's BIRD should be configured with: a value the agent
+// builds from the API and the renderer turns into bird.conf. Sessions are
+// named from stable identities (node name, reflector pod, external peer name)
+// so that adding a client never renames, and so never resets, another session.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rr::bird {
+
+enum class PeerRole { Client, Mesh, External };
+
+struct BgpTimers {
+  int hold_seconds = 90;
+  int keepalive_seconds = 30;
+  int connect_retry_seconds = 5;   // tests use small values
+  int connect_delay_seconds = 5;
+  int error_wait_min_seconds = 60;
+  int error_wait_max_seconds = 300;
+};
+
+struct Peer {
+  PeerRole role = PeerRole::Client;
+  std::string name;            // stable identity: node name, reflector pod name, external peer name
+  std::string address;         // IPv4 or IPv6 literal
+  int port = 179;
+  std::uint32_t as_number = 0;
+  std::optional<std::string> password;  // MD5; never logged
+  bool multihop = true;        // iBGP is multihop in BIRD anyway; external peers say
+  std::string source_address;  // optional local address for this session
+};
+
+struct ReflectorConfig {
+  std::string router_id;                 // IPv4 dotted quad
+  std::uint32_t as_number = 64512;
+  std::string cluster_id;                // IPv4-format rack cluster ID
+  std::string listen_address;            // the host address BIRD binds to (strict bind)
+  int listen_port = 179;
+  bool ipv4 = true;
+  bool ipv6 = false;
+  bool graceful_restart = true;
+  int graceful_restart_seconds = 120;
+  BgpTimers timers;
+  std::vector<Peer> peers;               // any order; rendering sorts by (role, name)
+  std::string control_socket;            // for comments only; the socket is a bird -s flag
+};
+
+}  // namespace rr::bird
