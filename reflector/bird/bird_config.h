@@ -38,6 +38,9 @@ struct ReflectorConfig {
   std::uint32_t as_number = 64512;
   std::string cluster_id;                // IPv4-format rack cluster ID
   std::string listen_address;            // the host address BIRD binds to (strict bind)
+  // Dual stack: the host's IPv6 address for IPv6 sessions when listen_address
+  // is IPv4 (each session binds the local address of its neighbor's family).
+  std::string listen_address_v6;
   int listen_port = 179;
   bool ipv4 = true;
   bool ipv6 = false;
