@@ -1,0 +1,152 @@
+#include "kube/flags.h"
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <cstdlib>
+#include <sstream>
+
+namespace kube {
+namespace {
+Error flag_error(const std::string& name, const std::string& what) {
+  return make_error(ErrorKind::BadConfig, "--" + name + ": " + what);
+}
+}  // namespace
+
+FlagSet::FlagSet(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {}
+
+FlagSet::Flag* FlagSet::find(const std::string& name) {
+  for (auto& f : flags_) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+void FlagSet::add_string(std::string name, std::string* target, std::string help, std::string env) {
+  std::string def = *target;
+  flags_.push_back({name, std::move(help), std::move(env), def, false, [target](const std::string& v) -> Status {
+                      *target = v;
+                      return {};
+                    }});
+}
+
+void FlagSet::add_int(std::string name, int* target, std::string help, std::string env) {
+  flags_.push_back({name, std::move(help), std::move(env), std::to_string(*target), false,
+                    [target, name](const std::string& v) -> Status {
+                      int out = 0;
+                      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+                      if (ec != std::errc() || p != v.data() + v.size()) return flag_error(name, "\"" + v + "\" is not an integer");
+                      *target = out;
+                      return {};
+                    }});
+}
+
+void FlagSet::add_double(std::string name, double* target, std::string help, std::string env) {
+  std::ostringstream def;
+  def << *target;
+  flags_.push_back({name, std::move(help), std::move(env), def.str(), false,
+                    [target, name](const std::string& v) -> Status {
+                      char* end = nullptr;
+                      double out = std::strtod(v.c_str(), &end);
+                      if (v.empty() || end != v.c_str() + v.size()) return flag_error(name, "\"" + v + "\" is not a number");
+                      *target = out;
+                      return {};
+                    }});
+}
+
+void FlagSet::add_bool(std::string name, bool* target, std::string help, std::string env) {
+  flags_.push_back({name, std::move(help), std::move(env), *target ? "true" : "false", true,
+                    [target, name](const std::string& v) -> Status {
+                      if (v == "true" || v == "1" || v == "yes") {
+                        *target = true;
+                      } else if (v == "false" || v == "0" || v == "no") {
+                        *target = false;
+                      } else {
+                        return flag_error(name, "\"" + v + "\" is not true or false");
+                      }
+                      return {};
+                    }});
+}
+
+Result<std::chrono::milliseconds> FlagSet::parse_duration(const std::string& text) {
+  double value = 0;
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  value = std::strtod(begin, &end);
+  if (end == begin || value < 0) return make_error(ErrorKind::BadConfig, "\"" + text + "\" is not a duration");
+  std::string unit(end);
+  double ms = 0;
+  if (unit.empty() || unit == "s") ms = value * 1000;
+  else if (unit == "ms") ms = value;
+  else if (unit == "m") ms = value * 60000;
+  else if (unit == "h") ms = value * 3600000;
+  else return make_error(ErrorKind::BadConfig, "\"" + text + "\" has an unknown unit (ms, s, m, h)");
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+void FlagSet::add_duration(std::string name, std::chrono::milliseconds* target, std::string help, std::string env) {
+  std::string def = std::to_string(target->count()) + "ms";
+  if (target->count() % 1000 == 0) def = std::to_string(target->count() / 1000) + "s";
+  flags_.push_back({name, std::move(help), std::move(env), def, false,
+                    [target, name](const std::string& v) -> Status {
+                      auto d = parse_duration(v);
+                      if (!d.ok()) return flag_error(name, d.error().message);
+                      *target = *d;
+                      return {};
+                    }});
+}
+
+Status FlagSet::parse(int argc, const char* const* argv, const std::function<const char*(const char*)>& getenv) {
+  auto env_of = [&](const std::string& name) -> const char* {
+    return getenv ? getenv(name.c_str()) : std::getenv(name.c_str());
+  };
+  std::vector<std::string> seen;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      help_ = true;
+      return {};
+    }
+    if (arg.rfind("--", 0) != 0) return make_error(ErrorKind::BadConfig, "unexpected argument \"" + arg + "\"");
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    Flag* flag = find(name);
+    if (!flag) return make_error(ErrorKind::BadConfig, "unknown flag --" + name + " (see --help)");
+    if (!value) {
+      if (flag->is_bool) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        return flag_error(name, "needs a value");
+      }
+    }
+    if (auto s = flag->set(*value); !s.ok()) return s;
+    seen.push_back(name);
+  }
+  for (auto& f : flags_) {
+    if (f.env.empty() || std::find(seen.begin(), seen.end(), f.name) != seen.end()) continue;
+    if (const char* v = env_of(f.env)) {
+      if (auto s = f.set(v); !s.ok()) return make_error(ErrorKind::BadConfig, f.env + " (for " + s.error().message + ")");
+    }
+  }
+  return {};
+}
+
+std::string FlagSet::usage() const {
+  std::ostringstream out;
+  out << "usage: " << program_ << " [flags]\n\n" << summary_ << "\n\nflags:\n";
+  for (const auto& f : flags_) {
+    out << "  --" << f.name << (f.is_bool ? "" : " VALUE") << "\n      " << f.help;
+    if (!f.default_text.empty()) out << " (default " << f.default_text << ")";
+    if (!f.env.empty()) out << " [env " << f.env << "]";
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace kube
