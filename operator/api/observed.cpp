@@ -1,0 +1,151 @@
+#include "api/observed.h"
+
+#include "api/json_fields.h"
+#include "api/validation.h"
+#include "api/well_known.h"
+
+namespace rr::api {
+namespace {
+
+using kube::Json;
+
+std::string annotation(const Json& obj, std::string_view key) {
+  const Json* value = json::find_path(obj, {"metadata", "annotations", key});
+  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
+}
+std::string label(const Json& obj, std::string_view key) {
+  const Json* value = json::find_path(obj, {"metadata", "labels", key});
+  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
+}
+
+std::string strip_prefix_length(std::string address) {
+  auto slash = address.find('/');
+  if (slash != std::string::npos) address.resize(slash);
+  return address;
+}
+
+int int_annotation(const Json& obj, std::string_view key, int fallback, std::int64_t min, std::int64_t max) {
+  auto value = json::parse_int(annotation(obj, key));
+  return value && *value >= min && *value <= max ? static_cast<int>(*value) : fallback;
+}
+
+// The node a Pod is pinned to by required node affinity (matchFields metadata.name In [node]).
+std::string affinity_node(const Json& pod) {
+  const Json* terms = json::find_path(pod, {"spec", "affinity", "nodeAffinity",
+                                            "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"});
+  if (terms == nullptr || !terms->is_array()) return {};
+  for (const auto& term : *terms) {
+    const Json* fields = json::find(term, "matchFields");
+    if (fields == nullptr || !fields->is_array()) continue;
+    for (const auto& field : *fields) {
+      if (json::string_at(field, "key") != "metadata.name" || json::string_at(field, "operator") != "In") continue;
+      const Json* values = json::find(field, "values");
+      if (values != nullptr && values->is_array() && values->size() == 1 && (*values)[0].is_string()) {
+        return (*values)[0].get<std::string>();
+      }
+    }
+  }
+  return {};
+}
+
+planner::PodPhase phase_from(const std::string& phase) {
+  if (phase.empty() || phase == "Pending") return planner::PodPhase::Pending;
+  if (phase == "Running") return planner::PodPhase::Running;
+  if (phase == "Succeeded") return planner::PodPhase::Succeeded;
+  if (phase == "Failed") return planner::PodPhase::Failed;
+  return planner::PodPhase::Unknown;
+}
+
+}  // namespace
+
+std::optional<planner::NodeInfo> node_info_from(const Json& node) {
+  planner::NodeInfo info;
+  info.name = kube::name_of(node);
+  if (info.name.empty()) return std::nullopt;
+  info.labels = kube::labels_of(node);
+  info.ready = json::condition_status(node, "Ready") == "True";
+  const Json* spec = json::find(node, "spec");
+  info.unschedulable = spec != nullptr && json::bool_at(*spec, "unschedulable").value_or(false);
+  if (const Json* taints = spec != nullptr ? json::find(*spec, "taints") : nullptr; taints && taints->is_array()) {
+    for (const auto& t : *taints) {
+      planner::Taint taint{json::string_at(t, "key"), json::string_at(t, "value"), json::string_at(t, "effect")};
+      if (!taint.key.empty()) info.taints.push_back(std::move(taint));
+    }
+  }
+  if (const Json* addresses = json::find_path(node, {"status", "addresses"}); addresses && addresses->is_array()) {
+    for (const auto& a : *addresses) {
+      if (json::string_at(a, "type") == "InternalIP") {
+        info.internal_ip = json::string_at(a, "address");
+        if (!info.internal_ip.empty()) break;
+      }
+    }
+  }
+  info.bgp_ipv4 = strip_prefix_length(annotation(node, kCalicoIPv4Annotation));
+  info.bgp_ipv6 = strip_prefix_length(annotation(node, kCalicoIPv6Annotation));
+  return info;
+}
+
+std::optional<planner::ReflectorPod> reflector_pod_from(const Json& pod) {
+  planner::ReflectorPod out;
+  out.name = kube::name_of(pod);
+  if (out.name.empty()) return std::nullopt;
+  out.rack = label(pod, kRackLabel);
+  out.cluster_id = annotation(pod, kClusterIdAnnotation);
+  if (const Json* spec = json::find(pod, "spec")) out.node = json::string_at(*spec, "nodeName");
+  if (out.node.empty()) out.node = affinity_node(pod);
+  if (const Json* status = json::find(pod, "status")) {
+    out.host_ip = json::string_at(*status, "hostIP");
+    out.phase = phase_from(json::string_at(*status, "phase"));
+  }
+  out.ready = json::condition_status(pod, "Ready") == "True";
+  out.deleting = json::find_path(pod, {"metadata", "deletionTimestamp"}) != nullptr;
+  return out;
+}
+
+std::optional<planner::ReflectorLease> reflector_lease_from(const Json& lease) {
+  planner::ReflectorLease out;
+  out.name = kube::name_of(lease);
+  if (out.name.empty()) return std::nullopt;
+  out.rack = annotation(lease, kRackAnnotation);
+  out.cluster_id = annotation(lease, kClusterIdAnnotation);
+  out.address = annotation(lease, kAddressAnnotation);
+  out.port = int_annotation(lease, kPortAnnotation, out.port, 1, 65535);
+  out.sessions_established = int_annotation(lease, kSessionsEstablishedAnnotation, 0, 0, 1 << 30);
+  out.sessions_total = int_annotation(lease, kSessionsTotalAnnotation, 0, 0, 1 << 30);
+  out.config_error = annotation(lease, kConfigErrorAnnotation);
+  return out;
+}
+
+std::optional<bool> node_to_node_mesh_from(const Json& bgp_configuration) {
+  if (!bgp_configuration.is_object()) return std::nullopt;
+  const Json* value = json::find_path(bgp_configuration, {"spec", "nodeToNodeMeshEnabled"});
+  if (value == nullptr) return true;
+  if (!value->is_boolean()) return std::nullopt;
+  return value->get<bool>();
+}
+
+std::vector<planner::RackAllocation> allocations_from_status(const Json& rrc) {
+  std::vector<planner::RackAllocation> out;
+  const Json* racks = json::find_path(rrc, {"status", "racks"});
+  if (racks == nullptr || !racks->is_array()) return out;
+  for (const auto& rack : *racks) {
+    planner::RackAllocation allocation{json::string_at(rack, "name"), json::string_at(rack, "clusterID")};
+    if (allocation.rack.empty() || !is_ipv4_address(allocation.cluster_id)) continue;
+    out.push_back(std::move(allocation));
+  }
+  return out;
+}
+
+std::set<std::string> secret_keys_from(const Json& secret) {
+  std::set<std::string> out;
+  const std::string name = kube::name_of(secret);
+  if (name.empty()) return out;
+  for (const char* field : {"data", "stringData"}) {
+    const Json* data = json::find(secret, field);
+    if (data == nullptr || !data->is_object()) continue;
+    for (const auto& item : data->items()) out.insert(name + "/" + item.key());
+  }
+  return out;
+}
+
+}  // namespace rr::api

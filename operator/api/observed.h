@@ -1,0 +1,45 @@
+#pragma once
+// What the controller keeps of the objects it watches: trimming transforms for
+// the informers, so memory grows with what the planner needs, not with the
+// objects. They read API-server output: a field of the wrong type reads as
+// absent, and nothing throws. Ownership filtering is the informers' job
+// (label selectors); these functions only convert.
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kube/object.h"
+#include "planner/types.h"
+
+namespace rr::api {
+
+// nullopt when the object has no name. Keeps labels, the Ready condition,
+// spec.unschedulable, taints, the first InternalIP and Calico's BGP addresses
+// without their prefix length ("10.0.0.5/24" -> "10.0.0.5").
+std::optional<planner::NodeInfo> node_info_from(const kube::Json& node);
+
+// nullopt when the object has no name. The node is spec.nodeName, or before
+// binding the value of the required node affinity on metadata.name.
+std::optional<planner::ReflectorPod> reflector_pod_from(const kube::Json& pod);
+
+// nullopt when the object has no name. Numbers the annotations do not parse
+// as keep their defaults (port 179, sessions 0); fresh/expired stay false: the
+// controller judges them from when it saw renewals.
+std::optional<planner::ReflectorLease> reflector_lease_from(const kube::Json& lease);
+
+// Calico's spec.nodeToNodeMeshEnabled of a BGPConfiguration: absent means
+// enabled (Calico's default); nullopt when the value is not a boolean or the
+// argument not an object. A missing BGPConfiguration is the caller's nullopt.
+std::optional<bool> node_to_node_mesh_from(const kube::Json& bgp_configuration);
+
+// The rack -> cluster ID allocations recorded in a RouteReflectorCluster's
+// status.racks, in status order; entries without a name or a dotted-quad
+// clusterID are skipped (the planner recovers them from the Pods).
+std::vector<planner::RackAllocation> allocations_from_status(const kube::Json& rrc);
+
+// "secret-name/key" for each key of a Secret's data (and stringData); never the values.
+std::set<std::string> secret_keys_from(const kube::Json& secret);
+
+}  // namespace rr::api

@@ -1,0 +1,260 @@
+#include "api/render.h"
+
+#include <cstdint>
+#include <cstdio>
+
+#include "api/json_fields.h"
+#include "api/well_known.h"
+
+namespace rr::api {
+namespace {
+
+using kube::Json;
+
+std::string str(std::string_view s) { return std::string(s); }
+
+// At most max bytes, not cutting a UTF-8 sequence.
+std::string truncated(const std::string& s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
+Json owner_reference(const planner::FabricSpec& spec) {
+  return Json::array({{{"apiVersion", str(kApiVersion)},
+                       {"kind", str(kKind)},
+                       {"name", spec.name},
+                       {"uid", spec.uid},
+                       {"controller", true},
+                       {"blockOwnerDeletion", true}}});
+}
+
+// FNV-1a, 64 bit: stable across builds and platforms, unlike std::hash.
+std::string hash_of(const Json& value) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : json::dump(value)) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
+// As the API serializes them: empty strings are left out (omitempty), so live and desired compare equal.
+Json toleration_json(const planner::Toleration& t) {
+  Json out = {{"operator", t.op}};
+  if (!t.key.empty()) out["key"] = t.key;
+  if (!t.value.empty()) out["value"] = t.value;
+  if (!t.effect.empty()) out["effect"] = t.effect;
+  if (t.toleration_seconds) out["tolerationSeconds"] = *t.toleration_seconds;
+  return out;
+}
+
+Json field_env(std::string_view name, std::string_view field_path) {
+  return {{"name", str(name)}, {"valueFrom", {{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", str(field_path)}}}}}};
+}
+Json value_env(std::string_view name, const std::string& value) { return {{"name", str(name)}, {"value", value}}; }
+
+Json http_probe(std::string_view path, int period_seconds, int failure_threshold) {
+  return {{"httpGet", {{"path", str(path)}, {"port", str(kMetricsPortName)}, {"scheme", "HTTP"}}},
+          {"periodSeconds", period_seconds},
+          {"timeoutSeconds", 2},
+          {"failureThreshold", failure_threshold}};
+}
+
+Json reflector_container(const planner::FabricSpec& spec, const planner::DesiredPod& desired) {
+  Json resources = Json::parse(spec.resources_json, nullptr, /*allow_exceptions=*/false);
+  if (!resources.is_object()) resources = Json::object();
+  Json capabilities = {{"drop", {"ALL"}}};
+  // BIRD binds the BGP port itself; the image must grant the binary the file capability too.
+  if (spec.port < 1024) capabilities["add"] = {"NET_BIND_SERVICE"};
+
+  Json container = {
+      {"name", str(kReflectorContainer)},
+      {"image", spec.image},
+      {"env",
+       {field_env(kEnvPodName, "metadata.name"), field_env(kEnvNamespace, "metadata.namespace"),
+        field_env(kEnvNodeName, "spec.nodeName"), field_env(kEnvHostIP, "status.hostIP"),
+        value_env(kEnvFabric, spec.name), value_env(kEnvRack, desired.rack),
+        value_env(kEnvClusterId, desired.cluster_id), value_env(kEnvBgpPort, std::to_string(spec.port)),
+        value_env(kEnvLeaseDurationSeconds, std::to_string(spec.lease_duration_seconds)),
+        value_env(kEnvMetricsAddress, "0.0.0.0:" + std::to_string(kMetricsPort))}},
+      // Host network: containerPort is the host's port; declaring both lets the
+      // scheduler keep two reflectors (of any fabric) off one host's ports.
+      {"ports",
+       {{{"name", str(kBgpPortName)}, {"containerPort", spec.port}, {"protocol", "TCP"}},
+        {{"name", str(kMetricsPortName)}, {"containerPort", kMetricsPort}, {"protocol", "TCP"}}}},
+      {"readinessProbe", http_probe("/readyz", 5, 3)},
+      {"livenessProbe", http_probe("/healthz", 10, 6)},
+      {"resources", resources},
+      {"securityContext",
+       {{"runAsNonRoot", true},
+        {"runAsUser", 65532},
+        {"runAsGroup", 65532},
+        {"allowPrivilegeEscalation", false},
+        {"readOnlyRootFilesystem", true},
+        {"capabilities", capabilities},
+        {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
+      {"volumeMounts",
+       {{{"name", "bird-run"}, {"mountPath", str(kBirdRunDir)}},
+        {{"name", "bird-config"}, {"mountPath", str(kBirdConfigDir)}}}},
+  };
+  if (!spec.image_pull_policy.empty()) container["imagePullPolicy"] = spec.image_pull_policy;
+  return container;
+}
+
+}  // namespace
+
+kube::Json render_reflector_pod(const planner::FabricSpec& spec, const planner::DesiredPod& desired) {
+  Json pod_spec = {
+      {"hostNetwork", true},
+      {"dnsPolicy", "ClusterFirstWithHostNet"},
+      {"serviceAccountName", str(kAgentServiceAccount)},
+      {"automountServiceAccountToken", true},
+      {"terminationGracePeriodSeconds", 30},
+      {"affinity",
+       {{"nodeAffinity",
+         {{"requiredDuringSchedulingIgnoredDuringExecution",
+           {{"nodeSelectorTerms",
+             {{{"matchFields", {{{"key", "metadata.name"}, {"operator", "In"}, {"values", {desired.node}}}}}}}}}}}},
+        {"podAntiAffinity",
+         {{"requiredDuringSchedulingIgnoredDuringExecution",
+           {{{"labelSelector", {{"matchLabels", {{str(kClusterLabel), spec.name}}}}},
+             {"topologyKey", "kubernetes.io/hostname"}}}}}}}},
+      {"containers", Json::array({reflector_container(spec, desired)})},
+      {"volumes", {{{"name", "bird-run"}, {"emptyDir", Json::object()}},
+                   {{"name", "bird-config"}, {"emptyDir", Json::object()}}}},
+  };
+  if (!spec.priority_class_name.empty()) pod_spec["priorityClassName"] = spec.priority_class_name;
+  if (!spec.tolerations.empty()) {
+    Json tolerations = Json::array();
+    for (const auto& t : spec.tolerations) tolerations.push_back(toleration_json(t));
+    pod_spec["tolerations"] = std::move(tolerations);
+  }
+  Json pod = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata",
+       {{"name", desired.name},
+        {"namespace", spec.ns},
+        {"labels",
+         {{str(kManagedByLabel), str(kManagedByValue)},
+          {str(kNameLabel), str(kNameValue)},
+          {str(kClusterLabel), spec.name},
+          {str(kRackLabel), desired.rack}}},
+        {"annotations", {{str(kClusterIdAnnotation), desired.cluster_id}, {str(kSpecHashAnnotation), hash_of(pod_spec)}}},
+        {"ownerReferences", owner_reference(spec)}}},
+      {"spec", std::move(pod_spec)},
+  };
+  return pod;
+}
+
+kube::Json render_bgp_peer(const planner::FabricSpec& spec, const planner::DesiredPeer& desired) {
+  const auto& type = spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? calico_v3_bgp_peers()
+                                                                             : calico_crd_bgp_peers();
+  Json peer_spec = {{"nodeSelector", desired.node_selector}, {"peerIP", desired.peer_ip}, {"asNumber", desired.as_number}};
+  if (desired.password) {
+    peer_spec["password"] = {{"secretKeyRef", {{"name", desired.password->name}, {"key", desired.password->key}}}};
+  }
+  return {
+      {"apiVersion", type.api_version()},
+      {"kind", type.kind},
+      {"metadata",
+       {{"name", desired.name},
+        {"labels",
+         {{str(kManagedByLabel), str(kManagedByValue)},
+          {str(kClusterLabel), spec.name},
+          {str(kRackLabel), desired.rack}}},
+        {"ownerReferences", owner_reference(spec)}}},
+      {"spec", std::move(peer_spec)},
+  };
+}
+
+kube::Json render_bgp_configuration(planner::CalicoApi api, bool node_to_node_mesh_enabled) {
+  const auto& type = api == planner::CalicoApi::ProjectCalicoV3 ? calico_v3_bgp_configurations()
+                                                                : calico_crd_bgp_configurations();
+  return {{"apiVersion", type.api_version()},
+          {"kind", type.kind},
+          {"metadata", {{"name", str(kDefaultBgpConfiguration)}}},
+          {"spec", {{"nodeToNodeMeshEnabled", node_to_node_mesh_enabled}}}};
+}
+
+std::string_view to_string(planner::ReflectorState state) {
+  switch (state) {
+    case planner::ReflectorState::Pending: return "Pending";
+    case planner::ReflectorState::Starting: return "Starting";
+    case planner::ReflectorState::Ready: return "Ready";
+    case planner::ReflectorState::Lapsed: return "Lapsed";
+    case planner::ReflectorState::Terminating: return "Terminating";
+  }
+  return "Unknown";
+}
+
+kube::Json render_status(const planner::Plan& plan, const planner::FabricSpec& spec, const kube::Json& previous_status,
+                         const std::string& now_rfc3339) {
+  static constexpr std::size_t kMaxMessage = 32768;  // the CRD's maxLength
+  Json conditions = Json::array();
+  const Json* previous = json::find(previous_status, "conditions");
+  for (const auto& c : plan.conditions) {
+    const std::string status = c.status ? "True" : "False";
+    std::string since = now_rfc3339;
+    for (std::size_t i = 0; previous != nullptr && previous->is_array() && i < previous->size(); ++i) {
+      const Json& old = (*previous)[i];
+      if (json::string_at(old, "type") != c.type) continue;
+      auto old_since = json::string_at(old, "lastTransitionTime");
+      if (json::string_at(old, "status") == status && !old_since.empty()) since = old_since;
+      break;
+    }
+    conditions.push_back({{"type", c.type},
+                          {"status", status},
+                          {"reason", c.reason.empty() ? std::string("AsExpected") : c.reason},
+                          {"message", truncated(c.message, kMaxMessage)},
+                          {"lastTransitionTime", since},
+                          {"observedGeneration", spec.generation}});
+  }
+  Json status = {{"observedGeneration", spec.generation}, {"conditions", std::move(conditions)}};
+
+  const Json* previous_racks = json::find(previous_status, "racks");
+  if (plan.hold && plan.racks.empty() && previous_racks != nullptr && previous_racks->is_array()) {
+    status["racks"] = *previous_racks;
+    for (const char* kept : {"rackCount", "reflectors", "reflectorsReady", "reflectorsWanted", "sessionsEstablished",
+                             "sessionsTotal"}) {
+      if (const Json* value = json::find(previous_status, kept)) status[kept] = *value;
+    }
+    return status;
+  }
+
+  Json racks = Json::array();
+  int sessions_total = 0;
+  for (const auto& rack : plan.racks) {
+    Json reflectors = Json::array();
+    for (const auto& r : rack.reflectors) {
+      reflectors.push_back({{"pod", r.pod},
+                            {"node", r.node},
+                            {"address", r.address},
+                            {"state", str(to_string(r.state))},
+                            {"sessionsEstablished", r.sessions_established},
+                            {"sessionsTotal", r.sessions_total}});
+      sessions_total += r.sessions_total;
+    }
+    Json entry = {{"name", rack.name},
+                  {"nodes", rack.nodes},
+                  {"reflectorsWanted", rack.reflectors_wanted},
+                  {"reflectorsReady", rack.reflectors_ready},
+                  {"reflectors", std::move(reflectors)}};
+    if (!rack.cluster_id.empty()) entry["clusterID"] = rack.cluster_id;  // the schema's pattern rejects ""
+    racks.push_back(std::move(entry));
+  }
+  status["racks"] = std::move(racks);
+  status["rackCount"] = plan.racks.size();
+  status["reflectors"] = std::to_string(plan.reflectors_ready) + "/" + std::to_string(plan.reflectors_wanted);
+  status["reflectorsReady"] = plan.reflectors_ready;
+  status["reflectorsWanted"] = plan.reflectors_wanted;
+  status["sessionsEstablished"] = plan.sessions_established;
+  status["sessionsTotal"] = sessions_total;
+  return status;
+}
+
+}  // namespace rr::api

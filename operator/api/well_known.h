@@ -1,0 +1,98 @@
+#pragma once
+// Names shared by rr-operator and rr-agent: API types, labels, annotations,
+// the finalizer and the environment a reflector Pod hands to its agent.
+// Header-only and free of the planner, so the agent can include it too.
+
+#include <string_view>
+
+#include "kube/resource_type.h"
+
+namespace rr::api {
+
+// --- API types ---
+
+inline constexpr std::string_view kGroup = "rr.bgp.dev";
+inline constexpr std::string_view kVersion = "v1alpha1";
+inline constexpr std::string_view kApiVersion = "rr.bgp.dev/v1alpha1";
+inline constexpr std::string_view kKind = "RouteReflectorCluster";
+
+inline const kube::ResourceType& route_reflector_clusters() {
+  static const kube::ResourceType t{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster",
+                                    false};
+  return t;
+}
+
+// Calico, Kubernetes datastore: the CRDs calico-node reads.
+inline const kube::ResourceType& calico_crd_bgp_peers() {
+  static const kube::ResourceType t{"crd.projectcalico.org", "v1", "bgppeers", "BGPPeer", false};
+  return t;
+}
+inline const kube::ResourceType& calico_crd_bgp_configurations() {
+  static const kube::ResourceType t{"crd.projectcalico.org", "v1", "bgpconfigurations", "BGPConfiguration", false};
+  return t;
+}
+// Calico through its aggregated API server.
+inline const kube::ResourceType& calico_v3_bgp_peers() {
+  static const kube::ResourceType t{"projectcalico.org", "v3", "bgppeers", "BGPPeer", false};
+  return t;
+}
+inline const kube::ResourceType& calico_v3_bgp_configurations() {
+  static const kube::ResourceType t{"projectcalico.org", "v3", "bgpconfigurations", "BGPConfiguration", false};
+  return t;
+}
+// The cluster-wide BGPConfiguration that holds nodeToNodeMeshEnabled.
+inline constexpr std::string_view kDefaultBgpConfiguration = "default";
+
+// --- labels on everything the operator writes ---
+
+inline constexpr std::string_view kManagedByLabel = "app.kubernetes.io/managed-by";
+inline constexpr std::string_view kManagedByValue = "rr-operator";
+inline constexpr std::string_view kNameLabel = "app.kubernetes.io/name";  // on reflector Pods and Leases
+inline constexpr std::string_view kNameValue = "rr-reflector";
+inline constexpr std::string_view kClusterLabel = "rr.bgp.dev/cluster";  // value: the fabric's name
+inline constexpr std::string_view kRackLabel = "rr.bgp.dev/rack";
+
+// --- annotations ---
+
+// On the agent's Lease (written by the agent) and, cluster-id only, on the reflector Pod.
+inline constexpr std::string_view kAddressAnnotation = "rr.bgp.dev/address";
+inline constexpr std::string_view kPortAnnotation = "rr.bgp.dev/port";
+inline constexpr std::string_view kRackAnnotation = "rr.bgp.dev/rack";
+inline constexpr std::string_view kClusterIdAnnotation = "rr.bgp.dev/cluster-id";
+inline constexpr std::string_view kSessionsEstablishedAnnotation = "rr.bgp.dev/sessions-established";
+inline constexpr std::string_view kSessionsTotalAnnotation = "rr.bgp.dev/sessions-total";
+inline constexpr std::string_view kConfigErrorAnnotation = "rr.bgp.dev/config-error";
+// On the reflector Pod: a hash of the rendered Pod spec, so that a field the
+// operator stops rendering (a removed toleration) still counts as a change.
+inline constexpr std::string_view kSpecHashAnnotation = "rr.bgp.dev/spec-hash";
+
+// Calico's node annotations: the node's BGP addresses, with prefix length ("10.0.0.5/24").
+inline constexpr std::string_view kCalicoIPv4Annotation = "projectcalico.org/IPv4Address";
+inline constexpr std::string_view kCalicoIPv6Annotation = "projectcalico.org/IPv6Address";
+
+// On a RouteReflectorCluster: restore Calico's node-to-node mesh before it goes.
+inline constexpr std::string_view kMeshRestoreFinalizer = "rr.bgp.dev/mesh-restore";
+
+// --- the reflector Pod ---
+
+inline constexpr std::string_view kReflectorContainer = "reflector";
+inline constexpr std::string_view kAgentServiceAccount = "rr-agent";
+inline constexpr int kMetricsPort = 9179;  // /metrics, /healthz, /readyz (host network)
+inline constexpr std::string_view kMetricsPortName = "metrics";
+inline constexpr std::string_view kBgpPortName = "bgp";
+inline constexpr std::string_view kBirdRunDir = "/run/bird";    // control socket
+inline constexpr std::string_view kBirdConfigDir = "/etc/bird";  // bird.conf, written by the agent
+
+// Environment the Pod passes to rr-agent.
+inline constexpr std::string_view kEnvPodName = "RR_POD_NAME";
+inline constexpr std::string_view kEnvNamespace = "RR_NAMESPACE";
+inline constexpr std::string_view kEnvNodeName = "RR_NODE_NAME";
+inline constexpr std::string_view kEnvHostIP = "RR_HOST_IP";
+inline constexpr std::string_view kEnvFabric = "RR_FABRIC";
+inline constexpr std::string_view kEnvRack = "RR_RACK";
+inline constexpr std::string_view kEnvClusterId = "RR_CLUSTER_ID";
+inline constexpr std::string_view kEnvBgpPort = "RR_BGP_PORT";
+inline constexpr std::string_view kEnvLeaseDurationSeconds = "RR_LEASE_DURATION_SECONDS";
+inline constexpr std::string_view kEnvMetricsAddress = "RR_METRICS_ADDRESS";
+
+}  // namespace rr::api

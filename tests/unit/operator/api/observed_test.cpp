@@ -1,0 +1,240 @@
+#include "api/observed.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rr::api {
+namespace {
+
+using kube::Json;
+
+Json full_node() {
+  return Json::parse(R"({
+    "apiVersion": "v1", "kind": "Node",
+    "metadata": {"name": "n1", "uid": "x", "resourceVersion": "7",
+      "labels": {"topology.kubernetes.io/rack": "r1", "kubernetes.io/hostname": "n1"},
+      "annotations": {"projectcalico.org/IPv4Address": "10.0.0.5/24", "projectcalico.org/IPv6Address": "fd00::5/64",
+                      "node.alpha.kubernetes.io/ttl": "0"}},
+    "spec": {"podCIDR": "10.244.1.0/24", "unschedulable": true,
+      "taints": [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": "2024-01-01T00:00:00Z"},
+                 {"key": "dedicated", "value": "network", "effect": "NoExecute"}]},
+    "status": {
+      "conditions": [{"type": "MemoryPressure", "status": "False"}, {"type": "Ready", "status": "True"}],
+      "addresses": [{"type": "Hostname", "address": "n1"}, {"type": "InternalIP", "address": "192.168.1.5"},
+                    {"type": "InternalIP", "address": "fd00::5"}],
+      "images": [{"names": ["big"], "sizeBytes": 1}]}})");
+}
+
+TEST(ApiObservedTest, NodeKeepsWhatThePlannerNeeds) {
+  auto node = node_info_from(full_node());
+  ASSERT_TRUE(node.has_value());
+  planner::NodeInfo want;
+  want.name = "n1";
+  want.labels = {{"topology.kubernetes.io/rack", "r1"}, {"kubernetes.io/hostname", "n1"}};
+  want.ready = true;
+  want.unschedulable = true;
+  want.taints = {{"node.kubernetes.io/unschedulable", "", "NoSchedule"}, {"dedicated", "network", "NoExecute"}};
+  want.internal_ip = "192.168.1.5";
+  want.bgp_ipv4 = "10.0.0.5";
+  want.bgp_ipv6 = "fd00::5";
+  EXPECT_EQ(*node, want);
+}
+
+TEST(ApiObservedTest, NodeCases) {
+  struct Case {
+    std::string name;
+    Json node;
+    planner::NodeInfo want;
+  };
+  auto named = [](const std::function<void(planner::NodeInfo&)>& change = {}) {
+    planner::NodeInfo n;
+    n.name = "n";
+    if (change) change(n);
+    return n;
+  };
+  const std::vector<Case> cases = {
+      {"only a name", Json::parse(R"({"metadata": {"name": "n"}})"), named()},
+      {"not ready", Json::parse(R"({"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}})"),
+       named()},
+      {"ready unknown", Json::parse(R"({"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}})"),
+       named()},
+      {"annotations without prefix length",
+       Json::parse(R"({"metadata": {"name": "n", "annotations": {"projectcalico.org/IPv4Address": "10.0.0.6"}}})"),
+       named([](auto& n) { n.bgp_ipv4 = "10.0.0.6"; })},
+      {"only an IPv6 InternalIP",
+       Json::parse(R"({"metadata": {"name": "n"}, "status": {"addresses": [{"type": "InternalIP", "address": "fd00::7"}]}})"),
+       named([](auto& n) { n.internal_ip = "fd00::7"; })},
+      {"wrong types read as absent",
+       Json::parse(R"({"metadata": {"name": "n", "labels": {"a": 1, "b": "x"}, "annotations": ["x"]},
+                       "spec": {"unschedulable": "yes", "taints": {"key": "k"}},
+                       "status": {"conditions": "Ready", "addresses": [1, {"type": "InternalIP", "address": 5}]}})"),
+       named([](auto& n) { n.labels = {{"b", "x"}}; })},
+      {"taint without a key is dropped", Json::parse(R"({"metadata": {"name": "n"}, "spec": {"taints": [{"effect": "NoSchedule"}, "x"]}})"),
+       named()},
+      {"spec and status of the wrong type", Json::parse(R"({"metadata": {"name": "n"}, "spec": 1, "status": []})"), named()},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto node = node_info_from(c.node);
+    ASSERT_TRUE(node.has_value());
+    EXPECT_EQ(*node, c.want);
+  }
+  for (const Json& nameless : {Json(), Json::array(), Json("n"), Json::parse(R"({"metadata": {"labels": {}}})"),
+                               Json::parse(R"({"metadata": {"name": 3}})")}) {
+    EXPECT_FALSE(node_info_from(nameless).has_value()) << nameless.dump();
+  }
+}
+
+Json reflector_pod() {
+  return Json::parse(R"({
+    "metadata": {"name": "fabric-r1-0", "namespace": "rr-system",
+      "labels": {"rr.bgp.dev/cluster": "fabric", "rr.bgp.dev/rack": "r1"},
+      "annotations": {"rr.bgp.dev/cluster-id": "10.255.0.1"}},
+    "spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+      {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]},
+      {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-a"]}]}]}}}},
+    "status": {"phase": "Pending"}})");
+}
+
+TEST(ApiObservedTest, PodCases) {
+  struct Case {
+    std::string name;
+    Json pod;
+    planner::ReflectorPod want;
+  };
+  const planner::ReflectorPod base{"fabric-r1-0", "r1", "node-a", "10.255.0.1", "", planner::PodPhase::Pending, false, false};
+  auto patched = [](const char* patch) { return reflector_pod().patch(Json::parse(patch)); };
+  auto want = [&](auto change) {
+    planner::ReflectorPod p = base;
+    change(p);
+    return p;
+  };
+  const std::vector<Case> cases = {
+      {"not yet bound: node from the affinity", reflector_pod(), base},
+      {"bound: spec.nodeName wins",
+       patched(R"([{"op": "add", "path": "/spec/nodeName", "value": "node-b"}])"),
+       want([](auto& p) { p.node = "node-b"; })},
+      {"running and ready",
+       patched(R"([{"op": "add", "path": "/spec/nodeName", "value": "node-a"},
+                   {"op": "replace", "path": "/status", "value": {"phase": "Running", "hostIP": "192.168.1.5",
+                    "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}]}}])"),
+       want([](auto& p) {
+         p.phase = planner::PodPhase::Running;
+         p.host_ip = "192.168.1.5";
+         p.ready = true;
+       })},
+      {"running, not ready",
+       patched(R"([{"op": "replace", "path": "/status", "value": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}}])"),
+       want([](auto& p) { p.phase = planner::PodPhase::Running; })},
+      {"failed", patched(R"([{"op": "replace", "path": "/status/phase", "value": "Failed"}])"),
+       want([](auto& p) { p.phase = planner::PodPhase::Failed; })},
+      {"succeeded", patched(R"([{"op": "replace", "path": "/status/phase", "value": "Succeeded"}])"),
+       want([](auto& p) { p.phase = planner::PodPhase::Succeeded; })},
+      {"unknown phase", patched(R"([{"op": "replace", "path": "/status/phase", "value": "Weird"}])"),
+       want([](auto& p) { p.phase = planner::PodPhase::Unknown; })},
+      {"no status", patched(R"([{"op": "remove", "path": "/status"}])"), base},
+      {"deleting", patched(R"([{"op": "add", "path": "/metadata/deletionTimestamp", "value": "2024-01-01T00:00:00Z"}])"),
+       want([](auto& p) { p.deleting = true; })},
+      {"affinity on a label only: no node",
+       patched(R"([{"op": "remove", "path": "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/1"}])"),
+       want([](auto& p) { p.node = ""; })},
+      {"matchFields with two values is not a pin",
+       patched(R"([{"op": "add", "path": "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/1/matchFields/0/values/-", "value": "node-b"}])"),
+       want([](auto& p) { p.node = ""; })},
+      {"no labels or annotations", patched(R"([{"op": "remove", "path": "/metadata/labels"}, {"op": "remove", "path": "/metadata/annotations"}])"),
+       want([](auto& p) {
+         p.rack = "";
+         p.cluster_id = "";
+       })},
+      {"affinity of the wrong shape", patched(R"([{"op": "replace", "path": "/spec/affinity", "value": {"nodeAffinity": [1]}}])"),
+       want([](auto& p) { p.node = ""; })},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto pod = reflector_pod_from(c.pod);
+    ASSERT_TRUE(pod.has_value());
+    EXPECT_EQ(*pod, c.want);
+  }
+  EXPECT_FALSE(reflector_pod_from(Json::object()).has_value());
+  EXPECT_FALSE(reflector_pod_from(Json("x")).has_value());
+}
+
+TEST(ApiObservedTest, LeaseCarriesTheAgentsAnnotations) {
+  struct Case {
+    std::string name;
+    Json annotations;
+    planner::ReflectorLease want;
+  };
+  const std::vector<Case> cases = {
+      {"everything",
+       {{"rr.bgp.dev/rack", "r1"}, {"rr.bgp.dev/cluster-id", "10.255.0.1"}, {"rr.bgp.dev/address", "192.168.1.5"},
+        {"rr.bgp.dev/port", "1179"}, {"rr.bgp.dev/sessions-established", "41"}, {"rr.bgp.dev/sessions-total", "42"},
+        {"rr.bgp.dev/config-error", "syntax error, line 3"}},
+       {"fabric-r1-0", "r1", "10.255.0.1", "192.168.1.5", 1179, 41, 42, "syntax error, line 3", false, false}},
+      {"nothing yet", Json::object(), {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false}},
+      {"garbage numbers keep their defaults",
+       {{"rr.bgp.dev/port", "http"}, {"rr.bgp.dev/sessions-established", "-3"}, {"rr.bgp.dev/sessions-total", "4x"}},
+       {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false}},
+      {"port out of range", {{"rr.bgp.dev/port", "70000"}}, {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false}},
+      {"annotation of the wrong type", {{"rr.bgp.dev/rack", 1}}, {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Json lease = {{"metadata", {{"name", "fabric-r1-0"}, {"annotations", c.annotations}}},
+                  {"spec", {{"holderIdentity", "fabric-r1-0"}, {"leaseDurationSeconds", 15}}}};
+    auto got = reflector_lease_from(lease);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, c.want);
+  }
+  EXPECT_FALSE(reflector_lease_from(Json::object()).has_value());
+}
+
+TEST(ApiObservedTest, NodeToNodeMesh) {
+  struct Case {
+    std::string name;
+    Json configuration;
+    std::optional<bool> want;
+  };
+  const std::vector<Case> cases = {
+      {"absent field: Calico's default, on", Json::parse(R"({"metadata": {"name": "default"}, "spec": {"asNumber": 64512}})"), true},
+      {"no spec", Json::parse(R"({"metadata": {"name": "default"}})"), true},
+      {"off", Json::parse(R"({"spec": {"nodeToNodeMeshEnabled": false}})"), false},
+      {"on", Json::parse(R"({"spec": {"nodeToNodeMeshEnabled": true}})"), true},
+      {"not a boolean", Json::parse(R"({"spec": {"nodeToNodeMeshEnabled": "false"}})"), std::nullopt},
+      {"not an object", Json(), std::nullopt},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(node_to_node_mesh_from(c.configuration), c.want);
+  }
+}
+
+TEST(ApiObservedTest, AllocationsFromStatusSkipWhatIsNotAnAllocation) {
+  Json rrc = Json::parse(R"({"status": {"racks": [
+    {"name": "r1", "clusterID": "10.255.0.1", "nodes": 3},
+    {"name": "r2"},
+    {"name": "r3", "clusterID": "10.255.0.300"},
+    {"clusterID": "10.255.0.4"},
+    {"name": 5, "clusterID": "10.255.0.5"},
+    "r6",
+    {"name": "r0", "clusterID": "10.255.0.7"}]}})");
+  EXPECT_EQ(allocations_from_status(rrc),
+            (std::vector<planner::RackAllocation>{{"r1", "10.255.0.1"}, {"r0", "10.255.0.7"}}));
+  EXPECT_TRUE(allocations_from_status(Json::object()).empty());
+  EXPECT_TRUE(allocations_from_status(Json::parse(R"({"status": {"racks": {"r1": "x"}}})")).empty());
+}
+
+TEST(ApiObservedTest, SecretKeysNeverKeepValues) {
+  Json secret = Json::parse(R"({"metadata": {"name": "bgp"}, "data": {"password": "c2VjcmV0", "other": "eA=="},
+                                "stringData": {"plain": "secret"}})");
+  EXPECT_EQ(secret_keys_from(secret), (std::set<std::string>{"bgp/other", "bgp/password", "bgp/plain"}));
+  EXPECT_TRUE(secret_keys_from(Json::parse(R"({"metadata": {"name": "empty"}})")).empty());
+  EXPECT_TRUE(secret_keys_from(Json::parse(R"({"data": {"k": "v"}})")).empty());
+  EXPECT_TRUE(secret_keys_from(Json::parse(R"({"metadata": {"name": "s"}, "data": ["k"]})")).empty());
+}
+
+}  // namespace
+}  // namespace rr::api

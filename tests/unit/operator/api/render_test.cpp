@@ -1,0 +1,297 @@
+#include "api/render.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "api/fabric_spec.h"
+
+namespace rr::api {
+namespace {
+
+using kube::Json;
+
+// Golden files: the rendered object, pretty-printed. RR_UPDATE_GOLDEN=1 rewrites them.
+std::filesystem::path testdata() { return std::filesystem::path(__FILE__).parent_path() / "testdata"; }
+
+void expect_golden(const std::string& file, const Json& rendered) {
+  const auto path = testdata() / file;
+  const std::string text = rendered.dump(2) + "\n";
+  if (const char* update = std::getenv("RR_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
+    std::ofstream(path) << text;
+    return;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << path << " is missing; run with RR_UPDATE_GOLDEN=1 to create it";
+  std::stringstream golden;
+  golden << in.rdbuf();
+  EXPECT_EQ(text, golden.str()) << "rendering differs from " << path << "; if intended, rerun with RR_UPDATE_GOLDEN=1";
+}
+
+planner::FabricSpec parse(const Json& spec) {
+  Json object = {{"metadata", {{"name", "fabric"}, {"uid", "0b1c2d3e-0000-4000-8000-000000000001"}, {"generation", 4}}},
+                 {"spec", spec}};
+  auto parsed = parse_fabric(object, "registry.example/rr-agent:0.1.0");
+  EXPECT_TRUE(parsed.ok()) << parsed.error().message;
+  return parsed.ok() ? *parsed : planner::FabricSpec{};
+}
+
+planner::FabricSpec dedicated_spec() {
+  return parse(Json::parse(R"({"reflectors": {"resources": {"requests": {"cpu": "0.1", "memory": "64Mi"},
+                                                             "limits": {"memory": "0.25Gi"}}}})"));
+}
+
+planner::FabricSpec colocated_spec() {
+  return parse(Json::parse(R"({
+    "namespace": "rr-colocated",
+    "reflectors": {"placement": "Colocated", "port": 1179, "imagePullPolicy": "IfNotPresent",
+                   "priorityClassName": "system-cluster-critical",
+                   "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"},
+                                   {"key": "dedicated", "value": "network", "effect": "NoExecute", "tolerationSeconds": 60}]},
+    "lease": {"durationSeconds": 30}})"));
+}
+
+const planner::DesiredPod kPod{"fabric-r1-0", "r1", "node-a", "10.255.0.1"};
+
+TEST(RenderTest, PodDedicatedOnPort179) { expect_golden("pod_dedicated_179.json", render_reflector_pod(dedicated_spec(), kPod)); }
+
+TEST(RenderTest, PodColocatedOnPort1179HasNoBindCapability) {
+  Json pod = render_reflector_pod(colocated_spec(), kPod);
+  expect_golden("pod_colocated_1179.json", pod);
+  EXPECT_FALSE(pod["spec"]["containers"][0]["securityContext"]["capabilities"].contains("add"));
+}
+
+TEST(RenderTest, BgpPeerCrdV1WithPassword) {
+  auto spec = parse({{"bgp", {{"passwordSecretRef", {{"name", "fabric-bgp"}, {"key", "password"}}}}}});
+  planner::DesiredPeer peer{"fabric-r1-0", "fabric-r1-0", "r1", "topology.kubernetes.io/rack == 'r1'", "192.168.1.5", 64512,
+                            planner::SecretKeyRef{"fabric-bgp", "password"}};
+  expect_golden("bgppeer_crd_v1_password.json", render_bgp_peer(spec, peer));
+}
+
+TEST(RenderTest, BgpPeerV3) {
+  auto spec = parse({{"calicoAPI", "projectcalico.org/v3"}, {"reflectors", {{"placement", "Colocated"}, {"port", 1179}}}});
+  planner::DesiredPeer peer{"fabric-r2-1", "fabric-r2-1", "r2",
+                            "topology.kubernetes.io/rack == 'r2' && kubernetes.io/hostname != 'node-c'",
+                            "192.168.2.7:1179", 64512, std::nullopt};
+  expect_golden("bgppeer_v3.json", render_bgp_peer(spec, peer));
+}
+
+TEST(RenderTest, BgpConfiguration) {
+  EXPECT_EQ(render_bgp_configuration(planner::CalicoApi::CrdV1, false),
+            Json::parse(R"({"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPConfiguration",
+                            "metadata": {"name": "default"}, "spec": {"nodeToNodeMeshEnabled": false}})"));
+  EXPECT_EQ(render_bgp_configuration(planner::CalicoApi::ProjectCalicoV3, true)["apiVersion"], "projectcalico.org/v3");
+}
+
+planner::Plan two_rack_plan() {
+  planner::Plan plan;
+  plan.racks = {
+      {"r1", "10.255.0.1", 12, 2, 2,
+       {{"fabric-r1-0", "node-a", "192.168.1.5", planner::ReflectorState::Ready, 13, 13},
+        {"fabric-r1-1", "node-b", "192.168.1.6", planner::ReflectorState::Ready, 12, 13}}},
+      {"r2", "10.255.0.2", 8, 2, 1,
+       {{"fabric-r2-0", "node-c", "192.168.2.5", planner::ReflectorState::Ready, 9, 9},
+        {"fabric-r2-1", "", "", planner::ReflectorState::Pending, 0, 0}}},
+  };
+  plan.conditions = {{"Ready", false, "ReflectorsStarting", "1 of 4 reflectors is not ready"},
+                     {"Progressing", true, "ReflectorsStarting", "waiting for fabric-r2-1"},
+                     {"Degraded", false, "", ""}};
+  plan.reflectors_wanted = 4;
+  plan.reflectors_ready = 3;
+  plan.sessions_established = 34;
+  return plan;
+}
+
+TEST(RenderTest, StatusKeepsTransitionTimesOfUnchangedConditions) {
+  const Json previous = Json::parse(R"({
+    "observedGeneration": 3,
+    "conditions": [
+      {"type": "Ready", "status": "False", "reason": "ReflectorsStarting", "lastTransitionTime": "2024-01-01T00:00:00Z"},
+      {"type": "Progressing", "status": "False", "reason": "Reconciled", "lastTransitionTime": "2024-01-01T00:00:00Z"},
+      {"type": "Stalled", "status": "True", "lastTransitionTime": "2023-12-31T00:00:00Z"}],
+    "racks": []})");
+  Json status = render_status(two_rack_plan(), dedicated_spec(), previous, "2024-01-02T03:04:05Z");
+  expect_golden("status_preserved_transition.json", status);
+  EXPECT_EQ(status["conditions"][0]["lastTransitionTime"], "2024-01-01T00:00:00Z") << "Ready stayed False";
+  EXPECT_EQ(status["conditions"][1]["lastTransitionTime"], "2024-01-02T03:04:05Z") << "Progressing turned True";
+  EXPECT_EQ(status["conditions"][2]["lastTransitionTime"], "2024-01-02T03:04:05Z") << "Degraded is new";
+}
+
+TEST(RenderTest, StatusWithoutPreviousStatus) {
+  for (const Json& previous : {Json(), Json::object(), Json("garbage"), Json::parse(R"({"conditions": "x"})")}) {
+    SCOPED_TRACE(previous.dump());
+    Json status = render_status(two_rack_plan(), dedicated_spec(), previous, "2024-01-02T03:04:05Z");
+    for (const auto& c : status["conditions"]) EXPECT_EQ(c["lastTransitionTime"], "2024-01-02T03:04:05Z");
+    EXPECT_EQ(status["reflectors"], "3/4");
+    EXPECT_EQ(status["rackCount"], 2);
+    EXPECT_EQ(status["sessionsTotal"], 35);
+  }
+}
+
+TEST(RenderTest, HeldPlanKeepsRecordedRacks) {
+  const Json previous = Json::parse(R"({"racks": [{"name": "r1", "clusterID": "10.255.0.1", "nodes": 3}],
+                                        "rackCount": 1, "reflectors": "2/2", "reflectorsReady": 2, "reflectorsWanted": 2})");
+  planner::Plan plan;
+  plan.hold = true;
+  plan.conditions = {{"Ready", false, "InvalidSpec", "spec.asNumber: 0 is out of range 1..4294967295"}};
+  Json status = render_status(plan, dedicated_spec(), previous, "2024-01-02T03:04:05Z");
+  EXPECT_EQ(status["racks"], previous["racks"]);
+  EXPECT_EQ(status["reflectors"], "2/2");
+  EXPECT_EQ(status["conditions"][0]["reason"], "InvalidSpec");
+  EXPECT_EQ(status["observedGeneration"], 4);
+}
+
+// What the API server and admission add to a created Pod, and what the kubelet reports.
+Json as_stored(Json pod) {
+  pod["metadata"]["uid"] = "7f000000-0000-4000-8000-000000000001";
+  pod["metadata"]["resourceVersion"] = "12345";
+  pod["metadata"]["creationTimestamp"] = "2024-01-02T03:04:05Z";
+  pod["metadata"]["labels"]["extra.example/added-by-a-webhook"] = "x";
+  pod["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] = "x";
+  auto& spec = pod["spec"];
+  spec["nodeName"] = "node-a";
+  spec["restartPolicy"] = "Always";
+  spec["schedulerName"] = "default-scheduler";
+  spec["securityContext"] = Json::object();
+  spec["serviceAccount"] = spec["serviceAccountName"];
+  spec["enableServiceLinks"] = true;
+  spec["preemptionPolicy"] = "PreemptLowerPriority";
+  spec["priority"] = 0;
+  spec["tolerations"].push_back({{"key", "node.kubernetes.io/not-ready"}, {"operator", "Exists"}, {"effect", "NoExecute"},
+                                 {"tolerationSeconds", 300}});
+  spec["tolerations"].push_back({{"key", "node.kubernetes.io/unreachable"}, {"operator", "Exists"}, {"effect", "NoExecute"},
+                                 {"tolerationSeconds", 300}});
+  spec["volumes"].push_back({{"name", "kube-api-access-abcde"},
+                             {"projected", {{"defaultMode", 420}, {"sources", {{{"serviceAccountToken", {{"path", "token"}}}}}}}}});
+  for (auto& v : spec["volumes"]) {
+    if (v.contains("emptyDir")) v["emptyDir"] = Json::object();
+  }
+  auto& c = spec["containers"][0];
+  c["terminationMessagePath"] = "/dev/termination-log";
+  c["terminationMessagePolicy"] = "File";
+  if (!c.contains("imagePullPolicy")) c["imagePullPolicy"] = "IfNotPresent";
+  for (auto& port : c["ports"]) port["hostPort"] = port["containerPort"];
+  for (const char* probe : {"readinessProbe", "livenessProbe"}) {
+    c[probe]["successThreshold"] = 1;
+    c[probe]["initialDelaySeconds"] = 0;
+  }
+  // Quantities come back canonical.
+  if (c["resources"].contains("requests") && c["resources"]["requests"].contains("cpu")) {
+    c["resources"]["requests"]["cpu"] = "100m";
+  }
+  if (c["resources"].contains("limits") && c["resources"]["limits"].contains("memory")) {
+    c["resources"]["limits"]["memory"] = "256Mi";
+  }
+  c["volumeMounts"].push_back({{"name", "kube-api-access-abcde"},
+                               {"mountPath", "/var/run/secrets/kubernetes.io/serviceaccount"},
+                               {"readOnly", true}});
+  pod["status"] = {{"phase", "Running"}, {"hostIP", "192.168.1.5"}, {"podIP", "192.168.1.5"}};
+  return pod;
+}
+
+TEST(RenderTest, PodMatchesItselfAsTheServerStoresIt) {
+  for (const auto& spec : {dedicated_spec(), colocated_spec()}) {
+    Json desired = render_reflector_pod(spec, kPod);
+    EXPECT_EQ(pod_matches(as_stored(desired), desired), Match::Same);
+    EXPECT_EQ(pod_matches(desired, desired), Match::Same);
+  }
+}
+
+TEST(RenderTest, PodDifferences) {
+  struct Case {
+    std::string name;
+    std::function<void(planner::FabricSpec&, planner::DesiredPod&)> change_desired;
+    std::function<void(Json&)> change_live;
+    Match want;
+  };
+  auto none_desired = [](planner::FabricSpec&, planner::DesiredPod&) {};
+  auto none_live = [](Json&) {};
+  const std::vector<Case> cases = {
+      {"nothing", none_desired, none_live, Match::Same},
+      {"desired image changed", [](auto& s, auto&) { s.image = "registry.example/rr-agent:0.2.0"; }, none_live, Match::Replace},
+      {"live image changed", none_desired, [](Json& p) { p["spec"]["containers"][0]["image"] = "other:1"; }, Match::Replace},
+      {"cluster ID changed", [](auto&, auto& d) { d.cluster_id = "10.255.0.9"; }, none_live, Match::Replace},
+      {"node changed", [](auto&, auto& d) { d.node = "node-z"; }, none_live, Match::Replace},
+      {"port changed", [](auto& s, auto&) { s.port = 1179; }, none_live, Match::Replace},
+      {"toleration added", [](auto& s, auto&) { s.tolerations.push_back({"k", "Exists", "", "NoSchedule", {}}); }, none_live,
+       Match::Replace},
+      {"resources changed", [](auto& s, auto&) { s.resources_json = R"({"requests":{"cpu":"200m"}})"; }, none_live,
+       Match::Replace},
+      {"resources removed (only the hash sees it)", [](auto& s, auto&) { s.resources_json = "{}"; }, none_live,
+       Match::Replace},
+      {"spec hash missing", none_desired, [](Json& p) { p["metadata"]["annotations"].erase("rr.bgp.dev/spec-hash"); },
+       Match::Replace},
+      {"env value changed on live", none_desired,
+       [](Json& p) { p["spec"]["containers"][0]["env"][5]["value"] = "r9"; }, Match::Replace},
+      {"rack label changed", none_desired, [](Json& p) { p["metadata"]["labels"]["rr.bgp.dev/rack"] = "r9"; }, Match::Update},
+      {"managed-by label missing", none_desired,
+       [](Json& p) { p["metadata"]["labels"].erase("app.kubernetes.io/managed-by"); }, Match::Update},
+      {"cluster-id annotation missing", none_desired,
+       [](Json& p) { p["metadata"]["annotations"].erase("rr.bgp.dev/cluster-id"); }, Match::Update},
+      {"owner reference missing", none_desired, [](Json& p) { p["metadata"].erase("ownerReferences"); }, Match::Update},
+      {"owner of another incarnation", none_desired,
+       [](Json& p) { p["metadata"]["ownerReferences"][0]["uid"] = "old"; }, Match::Update},
+      {"labels no one owns", none_desired, [](Json& p) { p["metadata"]["labels"]["team"] = "net"; }, Match::Same},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto spec = dedicated_spec();
+    auto pod = kPod;
+    Json live = as_stored(render_reflector_pod(spec, pod));
+    c.change_desired(spec, pod);
+    c.change_live(live);
+    EXPECT_EQ(pod_matches(live, render_reflector_pod(spec, pod)), c.want);
+  }
+}
+
+TEST(RenderTest, PeerDifferences) {
+  const auto spec = parse({{"bgp", {{"passwordSecretRef", {{"name", "fabric-bgp"}, {"key", "password"}}}}}});
+  const planner::DesiredPeer base{"fabric-r1-0", "fabric-r1-0", "r1", "topology.kubernetes.io/rack == 'r1'", "192.168.1.5",
+                                  64512, planner::SecretKeyRef{"fabric-bgp", "password"}};
+  auto stored = [&](const planner::DesiredPeer& p) {
+    Json live = render_bgp_peer(spec, p);
+    live["metadata"]["uid"] = "u";
+    live["metadata"]["resourceVersion"] = "9";
+    live["metadata"]["generation"] = 1;
+    live["metadata"]["creationTimestamp"] = "2024-01-02T03:04:05Z";
+    live["metadata"]["annotations"] = {{"projectcalico.org/metadata", "{}"}};
+    live["spec"]["keepOriginalNextHop"] = false;  // a default some Calico versions add
+    return live;
+  };
+  struct Case {
+    std::string name;
+    std::function<void(planner::DesiredPeer&)> change_desired;
+    std::function<void(Json&)> change_live;
+    Match want;
+  };
+  auto none_desired = [](planner::DesiredPeer&) {};
+  auto none_live = [](Json&) {};
+  const std::vector<Case> cases = {
+      {"nothing", none_desired, none_live, Match::Same},
+      {"peer IP changed", [](auto& p) { p.peer_ip = "192.168.1.6"; }, none_live, Match::Update},
+      {"selector changed", [](auto& p) { p.node_selector = "all()"; }, none_live, Match::Update},
+      {"AS changed", [](auto& p) { p.as_number = 64513; }, none_live, Match::Update},
+      {"password removed", [](auto& p) { p.password.reset(); }, none_live, Match::Update},
+      {"password key changed", [](auto& p) { p.password->key = "md5"; }, none_live, Match::Update},
+      {"live label changed", none_desired, [](Json& p) { p["metadata"]["labels"]["rr.bgp.dev/cluster"] = "x"; }, Match::Update},
+      {"live owner missing", none_desired, [](Json& p) { p["metadata"].erase("ownerReferences"); }, Match::Update},
+      {"live of the other API", none_desired, [](Json& p) { p["apiVersion"] = "projectcalico.org/v3"; }, Match::Replace},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto peer = base;
+    Json live = stored(peer);
+    c.change_desired(peer);
+    c.change_live(live);
+    EXPECT_EQ(peer_matches(live, render_bgp_peer(spec, peer)), c.want);
+  }
+}
+
+}  // namespace
+}  // namespace rr::api
