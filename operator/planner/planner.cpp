@@ -1,0 +1,403 @@
+#include "planner/planner.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "planner/ipv4.h"
+#include "planner/names.h"
+
+namespace rr::planner {
+namespace {
+
+const char* const kHostnameLabel = "kubernetes.io/hostname";
+
+struct RackWork {
+  std::vector<const NodeInfo*> nodes;          // fabric nodes (clients)
+  std::vector<const ReflectorPod*> pods;       // owned reflector pods
+  std::string cluster_id;
+};
+
+bool pod_dead(const ReflectorPod& pod, const ReflectorLease* lease, const std::set<std::string>& node_names) {
+  if (pod.phase == PodPhase::Failed || pod.phase == PodPhase::Succeeded) return true;
+  if (pod.lapsed || (lease && lease->expired)) return true;
+  return !pod.node.empty() && !node_names.count(pod.node);
+}
+
+ReflectorState state_of(const ReflectorPod& pod, const ReflectorLease* lease, bool deleting) {
+  if (deleting || pod.deleting) return ReflectorState::Terminating;
+  if (pod.lapsed || (lease && lease->expired)) return ReflectorState::Lapsed;
+  if (lease && lease->fresh) return ReflectorState::Ready;
+  if (pod.phase == PodPhase::Running) return ReflectorState::Starting;
+  return ReflectorState::Pending;
+}
+
+std::string address_of(const ReflectorPod& pod, const ReflectorLease* lease) {
+  if (lease && !lease->address.empty()) return lease->address;
+  return pod.host_ip;
+}
+
+Condition condition(std::string type, bool status, std::string reason, std::string message) {
+  return Condition{std::move(type), status, std::move(reason), std::move(message)};
+}
+
+std::string join_problems(const std::vector<Problem>& problems) {
+  std::string out;
+  for (const auto& p : problems) {
+    if (!out.empty()) out += "; ";
+    out += p.field + ": " + p.message;
+  }
+  return out;
+}
+
+Plan hold(Plan plan, const std::string& reason) {
+  plan.hold = true;
+  plan.pods.clear();
+  plan.pods_to_delete.clear();
+  plan.peers.clear();
+  plan.node_to_node_mesh.reset();
+  std::string message = join_problems(plan.problems) + " (nothing running was changed)";
+  plan.conditions = {condition("Ready", false, reason, message), condition("Progressing", false, reason, message),
+                     condition("Degraded", true, reason, message)};
+  return plan;
+}
+
+}  // namespace
+
+bool labels_match(const Labels& selector, const Labels& labels) {
+  for (const auto& [k, v] : selector) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint) {
+  if (taint.effect == "PreferNoSchedule") return true;  // a preference, never a barrier
+  for (const auto& t : tolerations) {
+    if (!t.effect.empty() && t.effect != taint.effect) continue;
+    if (t.op == "Exists") {
+      if (t.key.empty() || t.key == taint.key) return true;
+    } else if (t.key == taint.key && t.value == taint.value) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeInfo& node) {
+  auto it = node.labels.find(spec.rack_label);
+  if (it == node.labels.end() || it->second != rack) return false;
+  if (!node.ready || node.unschedulable) return false;
+  if (!labels_match(spec.node_selector, node.labels)) return false;  // within the fabric's scope
+  if (!labels_match(spec.reflector_node_selector, node.labels)) return false;
+  for (const auto& taint : node.taints) {
+    if (!tolerates(spec.tolerations, taint)) return false;
+  }
+  return true;
+}
+
+std::string client_selector(const FabricSpec& spec, const std::string& rack, const std::string& host) {
+  std::string s = spec.rack_label + " == '" + rack + "'";
+  for (const auto& [k, v] : spec.node_selector) s += " && " + k + " == '" + v + "'";
+  if (spec.placement == Placement::Colocated && !host.empty()) {
+    s += std::string(" && ") + kHostnameLabel + " != '" + host + "'";
+  }
+  return s;
+}
+
+std::string peer_ip(const std::string& address, int port) {
+  bool v6 = address.find(':') != std::string::npos;
+  if (port == 179) return address;
+  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+Plan plan(const PlanInput& in) {
+  const FabricSpec& spec = in.spec;
+  Plan out;
+
+  // --- spec problems the schema cannot catch: hold everything ---
+  auto pool = Ipv4Pool::parse(spec.cluster_id_pool);
+  if (!pool || pool->prefix > 30) {
+    out.problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" is not an IPv4 CIDR of /8 to /30"});
+  }
+  if (pool && pool->prefix <= 30) {
+    auto given = parse_ipv4(spec.cluster_id_pool.substr(0, spec.cluster_id_pool.find('/')));
+    if (given && *given != pool->network) {
+      out.problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" has host bits set; did you mean " +
+                                                        format_ipv4(pool->network) + "/" + std::to_string(pool->prefix) +
+                                                        "?"});
+    }
+  }
+  if (spec.bgp.keepalive_seconds >= spec.bgp.hold_time_seconds) {
+    out.problems.push_back({"spec.bgp.keepaliveSeconds", "must be less than spec.bgp.holdTimeSeconds (" +
+                                                             std::to_string(spec.bgp.hold_time_seconds) + ")"});
+  }
+  if (spec.placement == Placement::Colocated && spec.port == 179) {
+    out.problems.push_back({"spec.reflectors.port", "Colocated reflectors share hosts with calico-node, which listens "
+                                                    "on 179: choose another port"});
+  }
+  auto secret_present = [&](const SecretKeyRef& ref) { return in.secret_keys.count(ref.name + "/" + ref.key) > 0; };
+  if (spec.bgp.password && !secret_present(*spec.bgp.password)) {
+    out.problems.push_back({"spec.bgp.passwordSecretRef", "Secret " + spec.ns + "/" + spec.bgp.password->name +
+                                                                 " has no key \"" + spec.bgp.password->key + "\""});
+  }
+  for (size_t i = 0; i < spec.external_peers.size(); ++i) {
+    const auto& peer = spec.external_peers[i];
+    if (peer.password && !secret_present(*peer.password)) {
+      out.problems.push_back({"spec.externalPeers[" + std::to_string(i) + "].passwordSecretRef",
+                              "Secret " + spec.ns + "/" + peer.password->name + " has no key \"" + peer.password->key +
+                                  "\""});
+    }
+  }
+  if (!out.problems.empty()) return hold(std::move(out), "InvalidSpec");
+
+  // --- the fabric's racks ---
+  std::set<std::string> node_names;
+  for (const auto& n : in.nodes) node_names.insert(n.name);
+  std::map<std::string, RackWork> racks;
+  for (const auto& node : in.nodes) {
+    if (!labels_match(spec.node_selector, node.labels)) continue;
+    auto rack = node.labels.find(spec.rack_label);
+    if (rack == node.labels.end() || rack->second.empty()) continue;
+    racks[rack->second].nodes.push_back(&node);
+  }
+  for (auto& [rack, work] : racks) {
+    std::sort(work.nodes.begin(), work.nodes.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  }
+  std::vector<const ReflectorPod*> pods;
+  for (const auto& p : in.pods) pods.push_back(&p);
+  std::sort(pods.begin(), pods.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  for (const auto* p : pods) racks[p->rack].pods.push_back(p);
+  std::map<std::string, const ReflectorLease*> leases;
+  for (const auto& l : in.leases) leases[l.name] = &l;
+  auto lease_of = [&](const ReflectorPod& p) -> const ReflectorLease* {
+    auto it = leases.find(p.name);
+    return it == leases.end() ? nullptr : it->second;
+  };
+
+  // --- conflicts with older fabrics: the younger one holds ---
+  for (const auto& other : in.older_fabrics) {
+    auto other_pool = Ipv4Pool::parse(other.cluster_id_pool);
+    if (other_pool && pool->overlaps(*other_pool)) {
+      out.problems.push_back({"spec.clusterIDPool", spec.cluster_id_pool + " overlaps " + other.cluster_id_pool +
+                                                        " of RouteReflectorCluster " + other.name});
+    }
+    for (const auto& [rack, work] : racks) {
+      if (work.nodes.empty()) continue;
+      if (other.racks.count(rack)) {
+        out.problems.push_back({"spec.rackLabel", "rack \"" + rack + "\" belongs to RouteReflectorCluster " + other.name});
+      }
+      for (const auto* node : work.nodes) {
+        if (other.nodes.count(node->name)) {
+          out.problems.push_back(
+              {"spec.nodeSelector", "node " + node->name + " belongs to RouteReflectorCluster " + other.name});
+          break;
+        }
+      }
+    }
+  }
+  if (!out.problems.empty()) return hold(std::move(out), "Conflict");
+
+  // --- cluster IDs: live pods first (status may be lost), then status, then allocate ---
+  std::set<std::uint32_t> taken;
+  for (const auto& other : in.older_fabrics) {
+    for (const auto& id : other.cluster_ids) {
+      if (auto a = parse_ipv4(id)) taken.insert(*a);
+    }
+  }
+  std::map<std::string, std::string> recorded;
+  for (const auto& r : in.recorded) recorded[r.rack] = r.cluster_id;
+  for (auto& [rack, work] : racks) {
+    std::map<std::string, int> votes;
+    for (const auto* p : work.pods) {
+      if (parse_ipv4(p->cluster_id)) ++votes[p->cluster_id];
+    }
+    if (!votes.empty()) {
+      auto best = std::max_element(votes.begin(), votes.end(),
+                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+      auto a = *parse_ipv4(best->first);
+      if (!taken.count(a)) {
+        work.cluster_id = best->first;
+        taken.insert(a);
+      }
+    }
+  }
+  for (auto& [rack, work] : racks) {
+    if (!work.cluster_id.empty()) continue;
+    auto it = recorded.find(rack);
+    if (it == recorded.end()) continue;
+    auto a = parse_ipv4(it->second);
+    if (a && pool->contains(*a) && !taken.count(*a)) {
+      work.cluster_id = it->second;
+      taken.insert(*a);
+    }
+  }
+  std::uint32_t cursor = pool->first() + 1;
+  int unallocated = 0;
+  for (auto& [rack, work] : racks) {
+    if (!work.cluster_id.empty() || work.nodes.empty()) continue;
+    while (cursor <= pool->last() && cursor != 0 && taken.count(cursor)) ++cursor;
+    if (cursor > pool->last() || cursor == 0) {
+      ++unallocated;
+      continue;
+    }
+    work.cluster_id = format_ipv4(cursor);
+    taken.insert(cursor++);
+  }
+  if (unallocated > 0) {
+    out.problems.push_back({"spec.clusterIDPool", spec.cluster_id_pool + " has room for " +
+                                                      std::to_string(pool->capacity()) + " racks; " +
+                                                      std::to_string(unallocated) + " more need a cluster ID"});
+    return hold(std::move(out), "InvalidSpec");
+  }
+
+  // --- per rack: keep live reflectors, replace dead ones, fill empty slots ---
+  // A host is busy while any reflector of this fabric still runs there, even one
+  // being deleted now or one of another rack (a node relabelled between racks).
+  std::set<std::string> busy_hosts;
+  for (const auto* p : pods) {
+    if (!p->node.empty()) busy_hosts.insert(p->node);
+  }
+  std::vector<Problem> degraded;
+  bool changes = false;
+  for (auto& [rack, work] : racks) {
+    RackStatus status;
+    status.name = rack;
+    status.cluster_id = work.cluster_id;
+    status.nodes = static_cast<int>(work.nodes.size());
+    const bool drained = work.nodes.empty();
+    status.reflectors_wanted = drained ? 0 : spec.per_rack;
+
+    std::vector<const ReflectorPod*> kept;
+    for (const auto* p : work.pods) {
+      const ReflectorLease* lease = lease_of(*p);
+      bool remove = false;
+      if (p->deleting) {
+        // its host stays busy until it is gone
+      } else if (drained || pod_dead(*p, lease, node_names) || p->cluster_id != work.cluster_id) {
+        remove = true;
+      } else {
+        kept.push_back(p);
+      }
+      if (remove) out.pods_to_delete.push_back(p->name);
+      status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p, lease), state_of(*p, lease, remove),
+                                                  lease ? lease->sessions_established : 0,
+                                                  lease ? lease->sessions_total : 0});
+    }
+    // Scale down: drop not-ready ones first, then the last by name.
+    if (static_cast<int>(kept.size()) > status.reflectors_wanted) {
+      std::stable_sort(kept.begin(), kept.end(), [&](auto* a, auto* b) {
+        auto* la = lease_of(*a);
+        auto* lb = lease_of(*b);
+        bool ra = la && la->fresh, rb = lb && lb->fresh;
+        if (ra != rb) return ra;
+        return a->name < b->name;
+      });
+      while (static_cast<int>(kept.size()) > status.reflectors_wanted) {
+        const ReflectorPod* extra = kept.back();
+        kept.pop_back();
+        out.pods_to_delete.push_back(extra->name);
+        for (auto& r : status.reflectors) {
+          if (r.pod == extra->name) r.state = ReflectorState::Terminating;
+        }
+      }
+    }
+    for (const auto* p : kept) {
+      out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id});
+      const ReflectorLease* lease = lease_of(*p);
+      std::string address = address_of(*p, lease);
+      if (lease && lease->fresh && !address.empty()) {
+        ++status.reflectors_ready;
+        out.peers.push_back(DesiredPeer{p->name, p->name, rack, client_selector(spec, rack, p->node),
+                                        peer_ip(address, spec.port), spec.as_number, spec.bgp.password});
+      }
+    }
+    int missing = status.reflectors_wanted - static_cast<int>(kept.size());
+    if (missing > 0) {
+      std::vector<const NodeInfo*> candidates;
+      for (const auto& node : in.nodes) {
+        if (!busy_hosts.count(node.name) && eligible_host(spec, rack, node)) candidates.push_back(&node);
+      }
+      std::sort(candidates.begin(), candidates.end(), [](auto* a, auto* b) { return a->name < b->name; });
+      for (const auto* host : candidates) {
+        if (missing == 0) break;
+        std::string name = reflector_pod_name(spec.name, rack, host->name);
+        out.pods.push_back(DesiredPod{name, rack, host->name, work.cluster_id});
+        busy_hosts.insert(host->name);
+        status.reflectors.push_back(ReflectorStatus{name, host->name, "", ReflectorState::Pending, 0, 0});
+        changes = true;
+        --missing;
+      }
+      if (missing > 0) {
+        degraded.push_back({"spec.reflectors.nodeSelector",
+                            "rack " + rack + " has " + std::to_string(candidates.size()) + " free eligible hosts (Ready, " +
+                                "schedulable, tolerated, matching the selector) for " + std::to_string(missing) +
+                                " more reflectors"});
+      }
+    }
+    std::sort(status.reflectors.begin(), status.reflectors.end(),
+              [](const auto& a, const auto& b) { return a.pod < b.pod; });
+    out.reflectors_wanted += status.reflectors_wanted;
+    out.reflectors_ready += status.reflectors_ready;
+    for (const auto& r : status.reflectors) {
+      if (r.state == ReflectorState::Ready) out.sessions_established += r.sessions_established;
+    }
+    if (!drained || !status.reflectors.empty()) out.racks.push_back(std::move(status));
+  }
+  std::sort(out.pods.begin(), out.pods.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(out.pods_to_delete.begin(), out.pods_to_delete.end());
+  std::sort(out.peers.begin(), out.peers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  changes = changes || !out.pods_to_delete.empty();
+
+  // --- health ---
+  bool sessions_complete = true;
+  for (const auto& rack : out.racks) {
+    for (const auto& r : rack.reflectors) {
+      if (r.state == ReflectorState::Ready && (r.sessions_total == 0 || r.sessions_established < r.sessions_total)) {
+        sessions_complete = false;
+      }
+    }
+  }
+  bool all_ready = !out.racks.empty() && out.reflectors_ready == out.reflectors_wanted && out.reflectors_wanted > 0;
+  for (const auto& rack : out.racks) {
+    if (rack.reflectors_wanted > 0 && rack.reflectors_ready == 0) all_ready = false;
+  }
+
+  // Calico's full mesh goes off only once every reflector carries all its sessions.
+  if (spec.manage_node_to_node_mesh && all_ready && sessions_complete && in.node_to_node_mesh_enabled.value_or(true)) {
+    out.node_to_node_mesh = false;
+  }
+
+  out.problems = degraded;
+  std::string summary = std::to_string(out.racks.size()) + " racks, " + std::to_string(out.reflectors_ready) + "/" +
+                        std::to_string(out.reflectors_wanted) + " reflectors ready, " +
+                        std::to_string(out.sessions_established) + " sessions established";
+  if (!degraded.empty()) {
+    std::string message = join_problems(degraded);
+    out.conditions = {condition("Ready", false, "NoEligibleHosts", message),
+                      condition("Progressing", changes, changes ? "ReflectorsChanging" : "Stalled", summary),
+                      condition("Degraded", true, "NoEligibleHosts", message)};
+  } else if (out.racks.empty()) {
+    out.conditions = {condition("Ready", false, "NoRacks",
+                                "no node matches spec.nodeSelector with the label " + spec.rack_label),
+                      condition("Progressing", false, "NoRacks", summary),
+                      condition("Degraded", true, "NoRacks", "no node matches spec.nodeSelector with the label " +
+                                                                 spec.rack_label)};
+  } else if (changes || !all_ready) {
+    out.conditions = {condition("Ready", false, "ReflectorsNotReady", summary),
+                      condition("Progressing", true, "ReflectorsNotReady", summary),
+                      condition("Degraded", false, "AsExpected", summary)};
+  } else if (!sessions_complete) {
+    out.conditions = {condition("Ready", false, "SessionsNotEstablished", summary),
+                      condition("Progressing", true, "SessionsNotEstablished", summary),
+                      condition("Degraded", false, "AsExpected", summary)};
+  } else {
+    out.conditions = {condition("Ready", true, "FabricReady", summary),
+                      condition("Progressing", false, "FabricReady", summary),
+                      condition("Degraded", false, "AsExpected", summary)};
+  }
+  return out;
+}
+
+}  // namespace rr::planner

@@ -1,0 +1,22 @@
+#pragma once
+// The planner: from a fabric's spec and what exists, the topology that should
+// exist. Pure: the same input always gives the same, sorted output.
+
+#include "planner/types.h"
+
+namespace rr::planner {
+
+Plan plan(const PlanInput& input);
+
+// Equality-based label selection: every selector pair must be present.
+bool labels_match(const Labels& selector, const Labels& labels);
+// Whether the tolerations allow scheduling onto a node with this taint.
+bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint);
+// Whether a node may host a reflector of this fabric in this rack.
+bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeInfo& node);
+// The Calico selector for the clients of a reflector in `rack` (hosted on `host`).
+std::string client_selector(const FabricSpec& spec, const std::string& rack, const std::string& host);
+// "IP", "IP:port" or "[IPv6]:port" as Calico's peerIP takes it.
+std::string peer_ip(const std::string& address, int port);
+
+}  // namespace rr::planner

@@ -1,0 +1,245 @@
+#pragma once
+// The planner's vocabulary: plain values, no JSON, no client, no clock.
+// operator/api/ converts API objects to and from these; the planner turns
+// inputs into a Plan; the controller applies the Plan.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace rr::planner {
+
+using Labels = std::map<std::string, std::string>;
+
+enum class Placement { Dedicated, Colocated };
+
+struct SecretKeyRef {
+  std::string name;
+  std::string key;
+  bool operator==(const SecretKeyRef&) const = default;
+};
+
+struct Toleration {
+  std::string key;
+  std::string op = "Equal";  // Equal | Exists
+  std::string value;
+  std::string effect;        // "" = all effects
+  std::optional<std::int64_t> toleration_seconds;
+  bool operator==(const Toleration&) const = default;
+};
+
+struct Taint {
+  std::string key;
+  std::string value;
+  std::string effect;  // NoSchedule | PreferNoSchedule | NoExecute
+  bool operator==(const Taint&) const = default;
+};
+
+struct ExternalPeer {
+  std::string name;
+  std::string address;
+  std::uint32_t as_number = 0;
+  int port = 179;
+  std::vector<std::string> racks;  // empty = every rack
+  bool multihop = true;
+  std::optional<SecretKeyRef> password;
+  bool operator==(const ExternalPeer&) const = default;
+};
+
+struct BgpSettings {
+  int hold_time_seconds = 90;
+  int keepalive_seconds = 30;
+  bool graceful_restart = true;
+  bool ipv6 = false;
+  std::optional<SecretKeyRef> password;
+  bool operator==(const BgpSettings&) const = default;
+};
+
+enum class CalicoApi { CrdV1, ProjectCalicoV3 };
+
+// A RouteReflectorCluster's spec, defaulted, plus the identity of the object.
+struct FabricSpec {
+  std::string name;
+  std::string uid;
+  std::int64_t generation = 0;
+  std::string creation_timestamp;  // RFC 3339; orders fabrics for conflicts (older wins)
+  bool deleting = false;
+
+  std::uint32_t as_number = 64512;
+  std::string ns = "rr-system";
+  Labels node_selector;
+  std::string rack_label = "topology.kubernetes.io/rack";
+  std::string cluster_id_pool = "10.255.0.0/16";
+
+  int per_rack = 2;
+  Labels reflector_node_selector{{"rr.bgp.dev/reflector", "true"}};
+  Placement placement = Placement::Dedicated;
+  int port = 179;
+  std::string image = "rr-agent:latest";
+  std::string image_pull_policy;  // "" = Kubernetes' default
+  std::string resources_json = "{}";  // passed through to the Pod untouched
+  std::vector<Toleration> tolerations;
+  std::string priority_class_name;
+
+  std::vector<ExternalPeer> external_peers;
+  BgpSettings bgp;
+  int lease_duration_seconds = 15;
+  bool manage_node_to_node_mesh = true;
+  CalicoApi calico_api = CalicoApi::CrdV1;
+};
+
+// What the operator keeps of a Node (memory grows with this, not with the object).
+struct NodeInfo {
+  std::string name;
+  Labels labels;
+  bool ready = false;
+  bool unschedulable = false;
+  std::vector<Taint> taints;
+  std::string internal_ip;
+  std::string bgp_ipv4;  // projectcalico.org/IPv4Address without the prefix length
+  std::string bgp_ipv6;
+  bool operator==(const NodeInfo&) const = default;
+};
+
+enum class PodPhase { Pending, Running, Succeeded, Failed, Unknown };
+
+// A reflector Pod this fabric owns, as the controller saw it.
+struct ReflectorPod {
+  std::string name;
+  std::string rack;
+  std::string node;        // the host it is pinned to
+  std::string cluster_id;  // the cluster ID it was created with
+  std::string host_ip;     // status.hostIP once running
+  PodPhase phase = PodPhase::Pending;
+  bool ready = false;
+  bool deleting = false;
+  // The controller's verdict: the reflector stopped renewing its Lease (or
+  // never created one) within the lease duration plus a start-up grace.
+  bool lapsed = false;
+  bool operator==(const ReflectorPod&) const = default;
+};
+
+// A reflector's Lease, as the agent publishes it and the controller judges it.
+struct ReflectorLease {
+  std::string name;  // = the Pod's name
+  std::string rack;
+  std::string cluster_id;
+  std::string address;
+  int port = 179;
+  int sessions_established = 0;
+  int sessions_total = 0;
+  std::string config_error;  // BIRD refused the last configuration
+  // Judged by the controller from when it observed renewals (never from the
+  // holder's clock): renewed within its duration.
+  bool fresh = false;
+  // The controller's verdict that the reflector is gone: the Lease lapsed, or
+  // the Pod never produced a Lease within a start-up grace period.
+  bool expired = false;
+  bool operator==(const ReflectorLease&) const = default;
+};
+
+struct RackAllocation {
+  std::string rack;
+  std::string cluster_id;
+  bool operator==(const RackAllocation&) const = default;
+};
+
+// What an older fabric claims; a younger fabric that overlaps gets Conflict.
+struct FabricClaims {
+  std::string name;
+  std::set<std::string> nodes;
+  std::set<std::string> racks;
+  std::set<std::string> cluster_ids;
+  std::string cluster_id_pool;
+};
+
+struct PlanInput {
+  FabricSpec spec;
+  std::vector<NodeInfo> nodes;          // every node the controller knows
+  std::vector<ReflectorPod> pods;       // the fabric's own reflector Pods
+  std::vector<ReflectorLease> leases;   // the fabric's reflector Leases
+  std::vector<RackAllocation> recorded; // cluster IDs from status
+  std::vector<FabricClaims> older_fabrics;
+  std::set<std::string> secret_keys;    // "name/key" present in spec.namespace
+  std::optional<bool> node_to_node_mesh_enabled;  // Calico's current BGPConfiguration value
+};
+
+// --- the plan ---
+
+struct DesiredPod {
+  std::string name;
+  std::string rack;
+  std::string node;
+  std::string cluster_id;
+  bool operator==(const DesiredPod&) const = default;
+};
+
+struct DesiredPeer {
+  std::string name;           // BGPPeer name (= reflector Pod name)
+  std::string reflector_pod;
+  std::string rack;
+  std::string node_selector;  // Calico selector expression
+  std::string peer_ip;        // "IP" or "IP:port" / "[IPv6]:port"
+  std::uint32_t as_number = 0;
+  std::optional<SecretKeyRef> password;
+  bool operator==(const DesiredPeer&) const = default;
+};
+
+enum class ReflectorState { Pending, Starting, Ready, Lapsed, Terminating };
+
+struct ReflectorStatus {
+  std::string pod;
+  std::string node;
+  std::string address;
+  ReflectorState state = ReflectorState::Pending;
+  int sessions_established = 0;
+  int sessions_total = 0;
+  bool operator==(const ReflectorStatus&) const = default;
+};
+
+struct RackStatus {
+  std::string name;
+  std::string cluster_id;
+  int nodes = 0;
+  int reflectors_wanted = 0;
+  int reflectors_ready = 0;
+  std::vector<ReflectorStatus> reflectors;
+  bool operator==(const RackStatus&) const = default;
+};
+
+struct Condition {
+  std::string type;    // Ready | Progressing | Degraded
+  bool status = false;
+  std::string reason;
+  std::string message;
+  bool operator==(const Condition&) const = default;
+};
+
+// A problem the user must hear about: becomes a condition message and an Event.
+struct Problem {
+  std::string field;    // e.g. "spec.clusterIDPool"
+  std::string message;
+  bool operator==(const Problem&) const = default;
+};
+
+struct Plan {
+  // When true the plan touches nothing already running (invalid spec or a
+  // conflict): pods/peers below are empty and the applier must not delete.
+  bool hold = false;
+  std::vector<RackStatus> racks;          // sorted by name
+  std::vector<DesiredPod> pods;           // every reflector Pod that should exist, sorted by name
+  std::vector<std::string> pods_to_delete;  // owned Pods to remove, sorted
+  std::vector<DesiredPeer> peers;         // every BGPPeer that should exist, sorted by name
+  std::optional<bool> node_to_node_mesh;  // desired nodeToNodeMeshEnabled; nullopt = leave it
+  std::vector<Condition> conditions;      // Ready, Progressing, Degraded
+  std::vector<Problem> problems;
+  int reflectors_wanted = 0;
+  int reflectors_ready = 0;
+  int sessions_established = 0;
+  bool operator==(const Plan&) const = default;
+};
+
+}  // namespace rr::planner
