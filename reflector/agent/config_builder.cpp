@@ -1,0 +1,266 @@
+#include "agent/config_builder.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "bird/config_renderer.h"
+#include "planner/planner.h"
+
+namespace rr::agent {
+namespace {
+
+constexpr std::size_t kMaxPasswordLength = 80;  // TCP_MD5SIG_MAXKEYLEN
+
+enum class Family { None, V4, V6 };
+
+// Canonical text of an IP literal, so "FD00::1" and "fd00:0::1" are one neighbor.
+std::pair<Family, std::string> parse_ip(const std::string& text) {
+  std::array<unsigned char, 16> buf{};
+  std::array<char, INET6_ADDRSTRLEN> out{};
+  if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1 &&
+      inet_ntop(AF_INET, buf.data(), out.data(), out.size()) != nullptr) {
+    return {Family::V4, out.data()};
+  }
+  if (inet_pton(AF_INET6, text.c_str(), buf.data()) == 1 &&
+      inet_ntop(AF_INET6, buf.data(), out.data(), out.size()) != nullptr) {
+    return {Family::V6, out.data()};
+  }
+  return {Family::None, text};
+}
+
+Family family_of(const std::string& text) { return parse_ip(text).first; }
+
+std::string_view role_word(bird::PeerRole role) {
+  switch (role) {
+    case bird::PeerRole::Client: return "client";
+    case bird::PeerRole::Mesh: return "mesh peer";
+    case bird::PeerRole::External: return "external peer";
+  }
+  return "peer";
+}
+
+bool usable_password(const std::string& p) {
+  if (p.empty() || p.size() > kMaxPasswordLength) return false;
+  return std::all_of(p.begin(), p.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+  });
+}
+
+// The password a reference names; nullopt when there is no reference. The
+// messages name the Secret and key, never the value.
+kube::Result<std::optional<std::string>> resolve_password(const AgentInputs& in,
+                                                          const std::optional<planner::SecretKeyRef>& ref,
+                                                          const std::string& field) {
+  if (!ref) return std::optional<std::string>();
+  auto it = in.secrets.find(secret_map_key(*ref));
+  const std::string secret = in.spec.ns + "/" + ref->name;
+  if (it == in.secrets.end()) {
+    return kube::make_error(kube::ErrorKind::BadConfig,
+                            field + ": Secret " + secret + " has no key \"" + ref->key +
+                                "\"; refusing to run its sessions without their password");
+  }
+  if (!usable_password(it->second)) {
+    return kube::make_error(kube::ErrorKind::BadConfig,
+                            field + ": Secret " + secret + " key \"" + ref->key +
+                                "\" is not a usable BGP password (1..80 printable ASCII characters without '\"' or "
+                                "'\\'; a trailing newline?)");
+  }
+  return std::optional<std::string>(it->second);
+}
+
+class PeerSet {
+ public:
+  PeerSet(const bird::ReflectorConfig& config, std::vector<std::string>& warnings) : warnings_(warnings) {
+    for (const std::string* own : {&config.listen_address, &config.listen_address_v6}) {
+      if (!own->empty()) own_.insert({parse_ip(*own).second, config.listen_port});
+    }
+    v4_ = family_of(config.listen_address) == Family::V4 && config.ipv4;
+    v6_ = config.ipv6 && (family_of(config.listen_address_v6) == Family::V6 ||
+                          family_of(config.listen_address) == Family::V6);
+  }
+
+  bool v6_sessions() const { return v6_; }
+
+  // Adds the peer unless its endpoint is taken or unusable (with a warning).
+  void add(bird::Peer peer) {
+    const std::string who = std::string(role_word(peer.role)) + " \"" + peer.name + "\"";
+    const auto [family, canonical] = parse_ip(peer.address);
+    if (family == Family::None) {
+      warnings_.push_back(who + " skipped: address \"" + peer.address + "\" is not an IP address");
+      return;
+    }
+    if ((family == Family::V4 && !v4_) || (family == Family::V6 && !v6_)) {
+      warnings_.push_back(who + " skipped: this reflector has no " + (family == Family::V4 ? "IPv4" : "IPv6") +
+                          " sessions");
+      return;
+    }
+    const std::pair<std::string, int> endpoint{canonical, peer.port};
+    if (own_.count(endpoint) > 0) {
+      warnings_.push_back(who + " skipped: " + canonical + " port " + std::to_string(peer.port) +
+                          " is this reflector's own address");
+      return;
+    }
+    auto [it, fresh] = taken_.emplace(endpoint, who);
+    if (!fresh) {
+      warnings_.push_back(who + " skipped: " + canonical + " port " + std::to_string(peer.port) +
+                          " is already " + it->second);
+      return;
+    }
+    peers_.push_back(std::move(peer));
+  }
+
+  std::vector<bird::Peer> take() && {
+    std::sort(peers_.begin(), peers_.end(), [](const bird::Peer& a, const bird::Peer& b) {
+      return std::make_pair(static_cast<int>(a.role), a.name) < std::make_pair(static_cast<int>(b.role), b.name);
+    });
+    return std::move(peers_);
+  }
+
+ private:
+  std::vector<std::string>& warnings_;
+  std::set<std::pair<std::string, int>> own_;
+  std::map<std::pair<std::string, int>, std::string> taken_;
+  std::vector<bird::Peer> peers_;
+  bool v4_ = false;
+  bool v6_ = false;
+};
+
+template <class T>
+std::vector<const T*> sorted_by_name(const std::vector<T>& items) {
+  std::vector<const T*> out;
+  out.reserve(items.size());
+  for (const T& item : items) out.push_back(&item);
+  std::sort(out.begin(), out.end(), [](const T* a, const T* b) { return a->name < b->name; });
+  return out;
+}
+
+bool is_client_node(const AgentInputs& in, const planner::NodeInfo& node) {
+  if (node.name == in.self.node || !node.ready) return false;
+  auto rack = node.labels.find(in.spec.rack_label);
+  if (rack == node.labels.end() || rack->second != in.self.rack) return false;
+  return planner::labels_match(in.spec.node_selector, node.labels);
+}
+
+// The first candidate of the family, with a warning for a malformed Calico
+// annotation that had to be passed over.
+std::string pick_address(const std::string& annotation, const std::string& internal_ip, Family family,
+                         const std::string& node, std::vector<std::string>& warnings) {
+  if (!annotation.empty()) {
+    if (family_of(annotation) == family) return annotation;
+    warnings.push_back("node \"" + node + "\": Calico " + (family == Family::V4 ? "IPv4" : "IPv6") +
+                       " address \"" + annotation + "\" is not an " + (family == Family::V4 ? "IPv4" : "IPv6") +
+                       " address; using its InternalIP");
+  }
+  if (family_of(internal_ip) == family) return internal_ip;
+  return {};
+}
+
+}  // namespace
+
+std::string ipv6_session_name(std::string_view node) { return std::string(node) + "/v6"; }
+
+std::string secret_map_key(const planner::SecretKeyRef& ref) { return ref.name + "/" + ref.key; }
+
+kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
+  const AgentIdentity& self = in.self;
+  const planner::FabricSpec& spec = in.spec;
+  BuildResult out;
+  bird::ReflectorConfig& c = out.config;
+  c.router_id = self.address;
+  c.cluster_id = self.cluster_id;
+  c.as_number = spec.as_number;
+  c.listen_address = self.address;
+  c.listen_port = self.port;
+  c.ipv4 = true;
+  c.ipv6 = spec.bgp.ipv6;
+  if (spec.bgp.ipv6) c.listen_address_v6 = self.address_v6;
+  c.graceful_restart = spec.bgp.graceful_restart;
+  c.timers.hold_seconds = spec.bgp.hold_time_seconds;
+  c.timers.keepalive_seconds = spec.bgp.keepalive_seconds;
+
+  auto fabric_password = resolve_password(in, spec.bgp.password, "spec.bgp.passwordSecretRef");
+  if (!fabric_password) return fabric_password.error();
+
+  PeerSet peers(c, out.warnings);
+
+  // Mesh first: another reflector's endpoint is that reflector, even when its
+  // host is also a node of the rack.
+  for (const planner::ReflectorLease* lease : sorted_by_name(in.mesh)) {
+    if (lease->name == self.pod) continue;
+    if (lease->address.empty()) {
+      out.warnings.push_back("mesh peer \"" + lease->name + "\" skipped: its Lease has no address");
+      continue;
+    }
+    bird::Peer p;
+    p.role = bird::PeerRole::Mesh;
+    p.name = lease->name;
+    p.address = lease->address;
+    p.port = lease->port;
+    p.as_number = spec.as_number;
+    p.password = *fabric_password;
+    peers.add(std::move(p));
+  }
+
+  for (size_t i = 0; i < spec.external_peers.size(); ++i) {
+    const planner::ExternalPeer& ext = spec.external_peers[i];
+    if (!ext.racks.empty() && std::find(ext.racks.begin(), ext.racks.end(), self.rack) == ext.racks.end()) continue;
+    auto password =
+        resolve_password(in, ext.password, "spec.externalPeers[" + std::to_string(i) + "].passwordSecretRef");
+    if (!password) return password.error();
+    bird::Peer p;
+    p.role = bird::PeerRole::External;
+    p.name = ext.name;
+    p.address = ext.address;
+    p.port = ext.port;
+    p.as_number = ext.as_number;  // eBGP when it differs from the fabric's AS
+    p.multihop = ext.multihop;
+    p.password = std::move(*password);
+    peers.add(std::move(p));
+  }
+
+  int v6_without_address = 0;
+  for (const planner::NodeInfo* node : sorted_by_name(in.nodes)) {
+    if (!is_client_node(in, *node)) continue;
+    const std::string v4 = pick_address(node->bgp_ipv4, node->internal_ip, Family::V4, node->name, out.warnings);
+    const std::string v6 =
+        spec.bgp.ipv6 ? pick_address(node->bgp_ipv6, node->internal_ip, Family::V6, node->name, out.warnings) : "";
+    if (v4.empty() && v6.empty()) {
+      out.warnings.push_back("client \"" + node->name + "\" skipped: no BGP address (Calico annotation or InternalIP)");
+      continue;
+    }
+    auto client = [&](std::string name, const std::string& address) {
+      bird::Peer p;
+      p.role = bird::PeerRole::Client;
+      p.name = std::move(name);
+      p.address = address;
+      p.port = in.client_port;
+      p.as_number = spec.as_number;
+      p.password = *fabric_password;
+      peers.add(std::move(p));
+    };
+    if (!v4.empty()) client(node->name, v4);
+    if (!v6.empty()) {
+      if (peers.v6_sessions()) {
+        client(ipv6_session_name(node->name), v6);
+      } else {
+        ++v6_without_address;
+      }
+    }
+  }
+  if (v6_without_address > 0) {
+    out.warnings.push_back("IPv6 is on but this reflector has no IPv6 host address: " +
+                           std::to_string(v6_without_address) + " IPv6 client session(s) skipped");
+  }
+
+  c.peers = std::move(peers).take();
+  if (auto valid = bird::validate_config(c); !valid) return valid.error();
+  return out;
+}
+
+}  // namespace rr::agent

@@ -1,0 +1,57 @@
+#pragma once
+// What this reflector's BIRD should run, from what the agent observed: a pure
+// function (no client, no clock), so every rule below is a table test.
+//
+//  - Clients: the Ready nodes of this reflector's rack that the fabric selects,
+//    except the reflector's own host (a host never peers with itself, whatever
+//    the placement). Address: Calico's IPv4Address annotation, else InternalIP;
+//    with IPv6 on, also an IPv6 session to IPv6Address (else an IPv6 InternalIP).
+//  - Mesh: every other reflector Lease of the fabric (non-client iBGP).
+//  - External: the fabric's external peers whose racks list is empty or names
+//    this rack.
+// A neighbor endpoint (address, port) gets one session only: mesh wins over an
+// external peer, which wins over a client (in Dedicated placement another
+// reflector's host is a rack node too, but its port 179 is that reflector).
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/identity.h"
+#include "bird/bird_config.h"
+#include "kube/result.h"
+#include "planner/types.h"
+
+namespace rr::agent {
+
+struct AgentInputs {
+  AgentIdentity self;
+  planner::FabricSpec spec;                       // the fabric's parsed spec
+  std::vector<planner::NodeInfo> nodes;           // candidate clients (the informer scopes by rack label)
+  std::vector<planner::ReflectorLease> mesh;      // the fabric's live reflector Leases (self included or not)
+  std::map<std::string, std::string> secrets;     // "secretName/key" -> value; values are never logged
+  // Where client sessions connect to: calico-node's BIRD listens on 179; tests
+  // with unprivileged BIRDs use another port.
+  int client_port = 179;
+};
+
+struct BuildResult {
+  bird::ReflectorConfig config;        // passes bird::validate_config; peers sorted by (role, name)
+  std::vector<std::string> warnings;   // items skipped; never contains a password
+};
+
+// ErrorKind::BadConfig when a password Secret key is missing or its value
+// cannot be a BGP password (a session without its password would be silently
+// unauthenticated); ErrorKind::Invalid when the result would not pass
+// bird::validate_config (e.g. a malformed identity).
+kube::Result<BuildResult> build_reflector_config(const AgentInputs& inputs);
+
+// The peer name of a node's IPv6 client session: "<node>/v6". '/' never occurs
+// in a node name, so it cannot meet another node's IPv4 session name.
+std::string ipv6_session_name(std::string_view node);
+
+// The AgentInputs::secrets key of a reference: "name/key".
+std::string secret_map_key(const planner::SecretKeyRef& ref);
+
+}  // namespace rr::agent

@@ -1,0 +1,37 @@
+#pragma once
+// Who this agent is: the reflector Pod's identity and placement, handed over
+// by the operator through the Pod's environment (api/well_known.h names).
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "kube/result.h"
+
+namespace rr::agent {
+
+// Optional: the host's IPv6 address for IPv6 sessions of a dual-stack fabric.
+// Kubernetes 1.20 has no status.hostIPs, so the operator does not set it yet;
+// a Pod spec (or a test) may.
+inline constexpr std::string_view kEnvHostIPv6 = "RR_HOST_IPV6";
+
+struct AgentIdentity {
+  std::string pod;
+  std::string ns;
+  std::string node;
+  std::string fabric;
+  std::string rack;
+  std::string cluster_id;  // IPv4 format, the rack's BGP cluster ID
+  std::string address;     // the host's IPv4 address: router id and listen address
+  int port = 179;          // where this reflector's BIRD listens
+  int lease_duration_seconds = 15;
+  std::string address_v6;  // optional
+};
+
+// Reads RR_POD_NAME, RR_NAMESPACE, RR_NODE_NAME, RR_HOST_IP, RR_FABRIC,
+// RR_RACK, RR_CLUSTER_ID (required), RR_BGP_PORT (default 179),
+// RR_LEASE_DURATION_SECONDS (default 15) and RR_HOST_IPV6 (optional).
+// ErrorKind::BadConfig naming every missing or malformed variable, joined by "; ".
+kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const char*)> getenv);
+
+}  // namespace rr::agent
