@@ -333,6 +333,7 @@ Status RestKubeClient::remove(const ResourceType& type, const std::string& ns, c
     body["preconditions"]["resourceVersion"] = *options.precondition_resource_version;
   }
   if (options.propagation_policy) body["propagationPolicy"] = *options.propagation_policy;
+  if (options.grace_period_seconds) body["gracePeriodSeconds"] = *options.grace_period_seconds;
   auto response = execute("delete", HttpRequest{"DELETE", type.object_path(ns, name), body.dump(), "application/json", {}},
                           Idempotency::Safe);
   if (!response.ok()) return response.error();

@@ -231,12 +231,14 @@ kube::Json render_status(const planner::Plan& plan, const planner::FabricSpec& s
   for (const auto& rack : plan.racks) {
     Json reflectors = Json::array();
     for (const auto& r : rack.reflectors) {
-      reflectors.push_back({{"pod", r.pod},
-                            {"node", r.node},
-                            {"address", r.address},
-                            {"state", str(to_string(r.state))},
-                            {"sessionsEstablished", r.sessions_established},
-                            {"sessionsTotal", r.sessions_total}});
+      Json entry = {{"pod", r.pod},
+                    {"state", str(to_string(r.state))},
+                    {"sessionsEstablished", r.sessions_established},
+                    {"sessionsTotal", r.sessions_total}};
+      // Unknown yet (a Pod not scheduled or not running): left out, since the schema wants an IP.
+      if (!r.node.empty()) entry["node"] = r.node;
+      if (!r.address.empty()) entry["address"] = r.address;
+      reflectors.push_back(std::move(entry));
       sessions_total += r.sessions_total;
     }
     Json entry = {{"name", rack.name},

@@ -1,55 +1,231 @@
-// rr-operator: keeps RouteReflectorCluster fabrics true (issue C fills in the reconciler).
-#include <cstring>
-#include <iostream>
-#include <optional>
-#include <string>
+// rr-operator: keeps RouteReflectorCluster fabrics true. Runs as 2+ replicas;
+// one Lease elects the writer.
+#include <signal.h>
+#include <unistd.h>
 
+#include <iostream>
+#include <thread>
+
+#include <prometheus/registry.h>
+
+#include "controller/fabric_controller.h"
+#include "controller/operator_metrics.h"
 #include "kube/client_config.h"
+#include "kube/event_recorder.h"
+#include "kube/flags.h"
+#include "kube/leader_elector.h"
+#include "kube/logger.h"
+#include "kube/probe_server.h"
 #include "kube/rest_kube_client.h"
 
 namespace {
-void usage() {
-  std::cout << "usage: rr-operator [--kubeconfig PATH] [--context NAME] [--version]\n"
-               "  Connects to the Kubernetes API and reports the server version.\n";
+
+struct Options {
+  std::string kubeconfig;
+  std::string context;
+  std::string metrics_address = "0.0.0.0:8080";
+  bool leader_elect = true;
+  std::string leader_namespace = "rr-system";
+  std::string leader_name = "rr-operator";
+  std::string identity;
+  std::chrono::milliseconds lease_duration{15000};
+  std::chrono::milliseconds renew_deadline{10000};
+  std::chrono::milliseconds retry_period{2000};
+  std::chrono::milliseconds startup_grace{120000};
+  int workers = 2;
+  double qps = 50;
+  int burst = 100;
+  std::string calico_api = "crd.projectcalico.org/v1";
+  std::string reflector_image = "rr-agent:0.1.0";
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+// Blocks SIGTERM/SIGINT in every thread; one thread waits for them.
+std::jthread handle_signals(std::stop_source& stop, kube::Logger& log) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return std::jthread([set, &stop, &log]() mutable {
+    int sig = 0;
+    sigwait(&set, &sig);
+    log.info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    stop.request_stop();
+  });
 }
+
+std::string hostname() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::optional<std::string> kubeconfig;
+  Options o;
+  o.identity = hostname() + "_" + std::to_string(getpid());
+  kube::FlagSet flags("rr-operator",
+                      "Keeps BGP route-reflector fabrics (RouteReflectorCluster) true on a Calico cluster: reflector\n"
+                      "Pods per rack, stable cluster IDs, one Calico BGPPeer per live reflector.");
+  flags.add_string("kubeconfig", &o.kubeconfig, "kubeconfig file; empty: $KUBECONFIG, in-cluster, ~/.kube/config",
+                   "KUBECONFIG");
+  flags.add_string("context", &o.context, "kubeconfig context; empty: current-context", "RR_CONTEXT");
+  flags.add_string("metrics-address", &o.metrics_address, "listen address of /metrics, /healthz, /readyz",
+                   "RR_METRICS_ADDRESS");
+  flags.add_bool("leader-elect", &o.leader_elect, "elect one writer among replicas through a Lease", "RR_LEADER_ELECT");
+  flags.add_string("leader-election-namespace", &o.leader_namespace, "namespace of the leader Lease",
+                   "RR_LEADER_ELECTION_NAMESPACE");
+  flags.add_string("leader-election-id", &o.leader_name, "name of the leader Lease", "RR_LEADER_ELECTION_ID");
+  flags.add_string("identity", &o.identity, "this replica's identity in the leader Lease (default: host_pid)",
+                   "RR_IDENTITY");
+  flags.add_duration("lease-duration", &o.lease_duration, "leader Lease duration", "RR_LEASE_DURATION");
+  flags.add_duration("renew-deadline", &o.renew_deadline, "a leader that cannot renew within this stops writing",
+                     "RR_RENEW_DEADLINE");
+  flags.add_duration("retry-period", &o.retry_period, "leader election retry period", "RR_RETRY_PERIOD");
+  flags.add_duration("reflector-startup-grace", &o.startup_grace,
+                     "time past the lease duration a new reflector gets to publish its first Lease",
+                     "RR_REFLECTOR_STARTUP_GRACE");
+  flags.add_int("workers", &o.workers, "concurrent reconciles (never two of one fabric)", "RR_WORKERS");
+  flags.add_double("kube-api-qps", &o.qps, "client-side rate limit", "RR_KUBE_API_QPS");
+  flags.add_int("kube-api-burst", &o.burst, "client-side burst", "RR_KUBE_API_BURST");
+  flags.add_string("calico-api", &o.calico_api, "crd.projectcalico.org/v1 or projectcalico.org/v3", "RR_CALICO_API");
+  flags.add_string("reflector-image", &o.reflector_image, "image for fabrics whose spec names none",
+                   "RR_REFLECTOR_IMAGE");
+  flags.add_string("log-format", &o.log_format, "text or json", "RR_LOG_FORMAT");
+  flags.add_string("log-level", &o.log_level, "debug, info, warn or error", "RR_LOG_LEVEL");
+
+  if (auto s = flags.parse(argc, argv); !s.ok()) {
+    std::cerr << "rr-operator: " << s.error().message << "\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.usage();
+    return 0;
+  }
+  kube::LogFormat format;
+  kube::LogLevel level;
+  if (!kube::Logger::parse_format(o.log_format, format) || !kube::Logger::parse_level(o.log_level, level)) {
+    std::cerr << "rr-operator: --log-format must be text|json and --log-level debug|info|warn|error\n";
+    return 2;
+  }
+  rr::planner::CalicoApi calico_api;
+  if (o.calico_api == "crd.projectcalico.org/v1") {
+    calico_api = rr::planner::CalicoApi::CrdV1;
+  } else if (o.calico_api == "projectcalico.org/v3") {
+    calico_api = rr::planner::CalicoApi::ProjectCalicoV3;
+  } else {
+    std::cerr << "rr-operator: --calico-api must be crd.projectcalico.org/v1 or projectcalico.org/v3\n";
+    return 2;
+  }
+  kube::Logger log("rr-operator", format, level);
+  std::stop_source stop;
+  auto signals = handle_signals(stop, log);
+
   kube::KubeconfigOptions kopts;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      usage();
-      return 0;
-    } else if (a == "--version") {
-      std::cout << "rr-operator 0.1.0\n";
-      return 0;
-    } else if (a == "--kubeconfig" && i + 1 < argc) {
-      kubeconfig = argv[++i];
-    } else if (a == "--context" && i + 1 < argc) {
-      kopts.context = argv[++i];
-    } else {
-      std::cerr << "rr-operator: unknown argument " << a << "\n";
-      usage();
-      return 2;
-    }
-  }
-  auto config = kube::load_client_config(kubeconfig ? std::optional<std::filesystem::path>(*kubeconfig) : std::nullopt, kopts);
+  if (!o.context.empty()) kopts.context = o.context;
+  auto config = kube::load_client_config(
+      o.kubeconfig.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.kubeconfig), kopts);
   if (!config.ok()) {
-    std::cerr << "rr-operator: " << config.error().describe() << "\n";
+    log.error("cannot load Kubernetes client configuration", {{"error", config.error().message}});
     return 1;
   }
-  auto client = kube::RestKubeClient::connect(*config);
+  auto registry = std::make_shared<prometheus::Registry>();
+  rr::controller::OperatorMetrics metrics(*registry);
+  kube::RestClientOptions copts;
+  copts.qps = o.qps;
+  copts.burst = o.burst;
+  copts.user_agent = "rr-operator/0.1.0";
+  copts.observe = [&metrics](std::string_view verb, int code, kube::Clock::Duration) { metrics.api_request(verb, code); };
+  auto client = kube::RestKubeClient::connect(*config, copts);
   if (!client.ok()) {
-    std::cerr << "rr-operator: " << client.error().describe() << "\n";
+    log.error("cannot create Kubernetes client", {{"error", client.error().describe()}});
     return 1;
   }
-  auto version = (*client)->get_path("/version");
-  if (!version.ok()) {
-    std::cerr << "rr-operator: " << config->description << ": " << version.error().describe() << "\n";
+  log.info("starting", {{"server", config->server}, {"config", config->description}, {"identity", o.identity}});
+
+  std::atomic<bool> synced{false};
+  std::atomic<bool> leading{!o.leader_elect};
+  auto probes = kube::ProbeServer::start(
+      {o.metrics_address, registry, [] { return kube::ProbeResult{}; },
+       [&] { return synced ? kube::ProbeResult{} : kube::ProbeResult{false, "informers not synced"}; }});
+  if (!probes.ok()) {
+    log.error("cannot serve metrics", {{"address", o.metrics_address}, {"error", probes.error().message}});
     return 1;
   }
-  std::cout << "connected to " << config->server << ", Kubernetes " << version->value("gitVersion", "?") << "\n";
+  log.info("serving /metrics, /healthz, /readyz", {{"url", (*probes)->url()}});
+
+  kube::EventRecorder events(**client, kube::EventSource{"rr-operator", hostname()});
+  rr::controller::ControllerOptions copt;
+  copt.reconciler.startup_grace = o.startup_grace;
+  copt.reconciler.calico_api = calico_api;
+  copt.reconciler.default_image = o.reflector_image;
+  copt.workers = o.workers;
+  copt.on_error = [&log](const std::string& fabric, const kube::Error& e) {
+    log.warn("reconcile failed; retrying", {{"fabric", fabric}, {"error", e.describe()}});
+  };
+  copt.on_reconciled = [&log](const std::string& fabric, const rr::controller::ReconcileOutcome& out) {
+    const auto& c = out.plan.conditions;
+    log.debug("reconciled", {{"fabric", fabric},
+                             {"result", out.result},
+                             {"ready", !c.empty() && c.front().status ? "true" : "false"},
+                             {"reason", c.empty() ? "" : c.front().reason}});
+  };
+  rr::controller::FabricController controller(**client, copt, kube::RealClock::instance(), &metrics, &events);
+
+  auto run_controller = [&](std::stop_token leading_token) {
+    std::stop_callback outer(stop.get_token(), [] {});
+    controller.start_informers();
+    while (!controller.wait_for_sync(std::chrono::seconds(1))) {
+      if (leading_token.stop_requested()) return;
+      log.info("waiting for informers to sync");
+    }
+    synced = true;
+    log.info("caches synced; reconciling");
+    controller.run(leading_token);
+  };
+
+  if (!o.leader_elect) {
+    run_controller(stop.get_token());
+    log.info("stopped");
+    return 0;
+  }
+  kube::LeaderElectionConfig le;
+  le.lease_namespace = o.leader_namespace;
+  le.lease_name = o.leader_name;
+  le.identity = o.identity;
+  le.lease_duration = o.lease_duration;
+  le.renew_deadline = o.renew_deadline;
+  le.retry_period = o.retry_period;
+  le.release_on_cancel = true;
+  bool lost = false;
+  le.on_started_leading = [&](std::stop_token token) {
+    log.info("became leader", {{"lease", o.leader_namespace + "/" + o.leader_name}});
+    metrics.set_leader(true);
+    leading = true;
+    run_controller(token);
+  };
+  le.on_stopped_leading = [&] {
+    metrics.set_leader(false);
+    if (!stop.stop_requested()) lost = true;
+    log.info("stopped leading");
+  };
+  le.on_new_leader = [&](const std::string& id) { log.info("leader is", {{"identity", id}}); };
+  if (auto s = kube::validate(le); !s.ok()) {
+    log.error("invalid leader election settings", {{"error", s.error().message}});
+    return 2;
+  }
+  synced = true;  // a standby is ready: it waits for the Lease
+  kube::LeaderElector elector(**client, le);
+  elector.set_on_error([&log](const kube::Error& e) { log.warn("leader election", {{"error", e.describe()}}); });
+  elector.run(stop.get_token());
+  if (lost) {
+    // client-go's rule: a replica that lost leadership exits, and restarts clean.
+    log.error("lost leadership; exiting");
+    return 1;
+  }
+  log.info("stopped");
   return 0;
 }

@@ -45,6 +45,7 @@ struct DeleteOptions {
   std::optional<std::string> precondition_uid;
   std::optional<std::string> precondition_resource_version;
   std::optional<std::string> propagation_policy;  // Foreground, Background, Orphan
+  std::optional<int> grace_period_seconds;        // 0 = immediately (what a kubelet does when done)
 };
 
 struct WatchOptions {

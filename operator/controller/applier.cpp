@@ -1,0 +1,229 @@
+#include "controller/applier.h"
+
+#include <map>
+
+#include "api/render.h"
+#include "api/well_known.h"
+
+namespace rr::controller {
+namespace {
+
+using kube::ErrorKind;
+using kube::Json;
+
+const kube::ResourceType& peer_type(const planner::FabricSpec& spec) {
+  return spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? api::calico_v3_bgp_peers()
+                                                                 : api::calico_crd_bgp_peers();
+}
+const kube::ResourceType& configuration_type(const planner::FabricSpec& spec) {
+  return spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? api::calico_v3_bgp_configurations()
+                                                                 : api::calico_crd_bgp_configurations();
+}
+
+// 404 on delete means someone else finished the job.
+kube::Status deleted(kube::Status s) {
+  if (!s.ok() && s.is(ErrorKind::NotFound)) return {};
+  return s;
+}
+
+template <class T>
+kube::Status status_of(const kube::Result<T>& r) {
+  if (r.ok()) return {};
+  return r.error();
+}
+
+}  // namespace
+
+bool owned_by(const Json& object, const std::string& fabric) {
+  auto labels = kube::labels_of(object);
+  auto managed = labels.find(std::string(api::kManagedByLabel));
+  auto cluster = labels.find(std::string(api::kClusterLabel));
+  return managed != labels.end() && managed->second == api::kManagedByValue && cluster != labels.end() &&
+         cluster->second == fabric;
+}
+
+Applier::Applier(kube::KubeClient& client, WriteObserver on_write) : client_(client), on_write_(std::move(on_write)) {}
+
+void Applier::wrote(std::string_view verb) {
+  ++writes_;
+  if (on_write_) on_write_(verb);
+}
+
+kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner::Plan& plan,
+                                 const std::vector<Json>& live_pods) {
+  std::map<std::string, const Json*> live;
+  for (const auto& p : live_pods) {
+    if (owned_by(p, spec.name)) live[kube::name_of(p)] = &p;
+  }
+  kube::Status first_error;
+  auto note = [&](kube::Status s) {
+    if (!s.ok() && first_error.ok()) first_error = s;
+  };
+  for (const auto& name : plan.pods_to_delete) {
+    auto it = live.find(name);
+    if (it == live.end()) continue;
+    kube::DeleteOptions opts;
+    opts.precondition_uid = kube::uid_of(*it->second);
+    auto s = deleted(client_.remove(kube::resources::pods(), spec.ns, name, opts));
+    if (s.ok()) wrote("delete");
+    note(s);
+  }
+  for (const auto& desired : plan.pods) {
+    Json want = api::render_reflector_pod(spec, desired);
+    auto it = live.find(desired.name);
+    if (it == live.end()) {
+      auto r = client_.create(kube::resources::pods(), spec.ns, want);
+      if (r.ok()) wrote("create");
+      if (!r.ok() && !r.is(ErrorKind::AlreadyExists)) note(status_of(r));
+      continue;
+    }
+    const Json& have = *it->second;
+    if (have.value("metadata", Json::object()).contains("deletionTimestamp")) continue;
+    switch (api::pod_matches(have, want)) {
+      case api::Match::Same:
+        break;
+      case api::Match::Update: {
+        Json patch = {{"metadata",
+                       {{"labels", want["metadata"].value("labels", Json::object())},
+                        {"annotations", want["metadata"].value("annotations", Json::object())},
+                        {"ownerReferences", want["metadata"].value("ownerReferences", Json::array())}}}};
+        auto r = client_.patch(kube::resources::pods(), spec.ns, desired.name, kube::PatchType::Merge, patch, {});
+        if (r.ok()) wrote("patch");
+        note(status_of(r));
+        break;
+      }
+      case api::Match::Replace: {
+        // Pod specs are immutable: delete now, the next reconcile creates the new one.
+        kube::DeleteOptions opts;
+        opts.precondition_uid = kube::uid_of(have);
+        auto s = deleted(client_.remove(kube::resources::pods(), spec.ns, desired.name, opts));
+        if (s.ok()) wrote("delete");
+        note(s);
+        break;
+      }
+    }
+  }
+  return first_error;
+}
+
+kube::Status Applier::apply_peers(const planner::FabricSpec& spec, const planner::Plan& plan,
+                                  const std::vector<Json>& live_peers) {
+  const auto& type = peer_type(spec);
+  std::map<std::string, const Json*> live;
+  for (const auto& p : live_peers) {
+    if (owned_by(p, spec.name)) live[kube::name_of(p)] = &p;
+  }
+  kube::Status first_error;
+  auto note = [&](kube::Status s) {
+    if (!s.ok() && first_error.ok()) first_error = s;
+  };
+  std::map<std::string, bool> wanted;
+  for (const auto& desired : plan.peers) {
+    wanted[desired.name] = true;
+    Json want = api::render_bgp_peer(spec, desired);
+    auto it = live.find(desired.name);
+    if (it == live.end()) {
+      auto r = client_.create(type, "", want);
+      if (r.ok()) wrote("create");
+      if (!r.ok() && !r.is(ErrorKind::AlreadyExists)) note(status_of(r));
+      continue;
+    }
+    if (api::peer_matches(*it->second, want) == api::Match::Same) continue;
+    Json update = want;
+    update["metadata"]["resourceVersion"] = kube::resource_version_of(*it->second);
+    auto r = client_.update(type, update);
+    if (r.ok()) wrote("update");
+    note(status_of(r));
+  }
+  for (const auto& [name, obj] : live) {
+    if (wanted.count(name)) continue;
+    kube::DeleteOptions opts;
+    opts.precondition_uid = kube::uid_of(*obj);
+    auto s = deleted(client_.remove(type, "", name, opts));
+    if (s.ok()) wrote("delete");
+    note(s);
+  }
+  return first_error;
+}
+
+kube::Status Applier::apply_mesh(const planner::FabricSpec& spec, bool enabled, const Json* live_default) {
+  const auto& type = configuration_type(spec);
+  const std::string name(api::kDefaultBgpConfiguration);
+  if (live_default) {
+    const Json& s = (*live_default).value("spec", Json::object());
+    if (s.contains("nodeToNodeMeshEnabled") && s["nodeToNodeMeshEnabled"].is_boolean() &&
+        s["nodeToNodeMeshEnabled"].get<bool>() == enabled) {
+      return {};
+    }
+    if (!s.contains("nodeToNodeMeshEnabled") && enabled) return {};  // Calico's default is on
+    auto r = client_.patch(type, "", name, kube::PatchType::Merge, Json{{"spec", {{"nodeToNodeMeshEnabled", enabled}}}},
+                           {});
+    if (r.ok()) wrote("patch");
+    return status_of(r);
+  }
+  if (enabled) return {};
+  Json object = {{"apiVersion", type.api_version()},
+                 {"kind", type.kind},
+                 {"metadata", {{"name", name}}},
+                 {"spec", {{"nodeToNodeMeshEnabled", false}}}};
+  auto r = client_.create(type, "", object);
+  if (r.ok()) wrote("create");
+  if (!r.ok() && r.is(ErrorKind::AlreadyExists)) return kube::make_error(ErrorKind::Conflict, "BGPConfiguration default appeared meanwhile");
+  return status_of(r);
+}
+
+kube::Status Applier::apply_status(const Json& fabric, const Json& status) {
+  if (fabric.contains("status") && fabric["status"] == status) return {};
+  Json object = fabric;
+  object["status"] = status;
+  auto r = client_.update_status(api::route_reflector_clusters(), object);
+  if (r.ok()) wrote("update");
+  return status_of(r);
+}
+
+kube::Status Applier::add_finalizer(const Json& fabric) {
+  Json finalizers = fabric["metadata"].value("finalizers", Json::array());
+  for (const auto& f : finalizers) {
+    if (f == api::kMeshRestoreFinalizer) return {};
+  }
+  finalizers.push_back(std::string(api::kMeshRestoreFinalizer));
+  Json patch = {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", kube::resource_version_of(fabric)}}}};
+  auto r = client_.patch(api::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch, {});
+  if (r.ok()) wrote("patch");
+  return status_of(r);
+}
+
+kube::Status Applier::remove_finalizer(const Json& fabric) {
+  Json finalizers = Json::array();
+  bool had = false;
+  for (const auto& f : fabric["metadata"].value("finalizers", Json::array())) {
+    if (f == api::kMeshRestoreFinalizer) {
+      had = true;
+    } else {
+      finalizers.push_back(f);
+    }
+  }
+  if (!had) return {};
+  Json patch = {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", kube::resource_version_of(fabric)}}}};
+  auto r = client_.patch(api::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch, {});
+  if (r.ok()) wrote("patch");
+  if (!r.ok() && r.is(ErrorKind::NotFound)) return {};
+  return status_of(r);
+}
+
+kube::Status Applier::delete_owned(const kube::ResourceType& type, const std::string& fabric,
+                                   const std::vector<Json>& live) {
+  kube::Status first_error;
+  for (const auto& obj : live) {
+    if (!owned_by(obj, fabric)) continue;
+    if (obj.value("metadata", Json::object()).contains("deletionTimestamp")) continue;
+    kube::DeleteOptions opts;
+    opts.precondition_uid = kube::uid_of(obj);
+    auto s = deleted(client_.remove(type, kube::namespace_of(obj), kube::name_of(obj), opts));
+    if (s.ok()) wrote("delete");
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+  return first_error;
+}
+
+}  // namespace rr::controller

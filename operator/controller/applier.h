@@ -1,0 +1,51 @@
+#pragma once
+// The only code that writes. It turns the difference between a Plan and what
+// the caches hold into the fewest API calls, touches only objects labelled as
+// this fabric's, and makes no call at all when they already match.
+// 409 means "someone moved first": the caller requeues. 404 on delete is done.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kube/kube_client.h"
+#include "planner/types.h"
+
+namespace rr::controller {
+
+class Applier {
+ public:
+  using WriteObserver = std::function<void(std::string_view verb)>;
+
+  Applier(kube::KubeClient& client, WriteObserver on_write = {});
+
+  // Creates missing reflector Pods, replaces ones whose immutable spec changed,
+  // relabels drifted ones, deletes the plan's pods_to_delete (owned only).
+  kube::Status apply_pods(const planner::FabricSpec& spec, const planner::Plan& plan,
+                          const std::vector<kube::Json>& live_pods);
+  // Makes the fabric's BGPPeers exactly the plan's: create, update, delete owned extras.
+  kube::Status apply_peers(const planner::FabricSpec& spec, const planner::Plan& plan,
+                           const std::vector<kube::Json>& live_peers);
+  // Sets Calico's nodeToNodeMeshEnabled on the "default" BGPConfiguration.
+  kube::Status apply_mesh(const planner::FabricSpec& spec, bool enabled, const kube::Json* live_default);
+  // Writes status only when it differs from the live one.
+  kube::Status apply_status(const kube::Json& fabric, const kube::Json& status);
+  kube::Status add_finalizer(const kube::Json& fabric);
+  kube::Status remove_finalizer(const kube::Json& fabric);
+  // Deletes every live object given that carries this fabric's labels.
+  kube::Status delete_owned(const kube::ResourceType& type, const std::string& fabric,
+                            const std::vector<kube::Json>& live);
+
+  int writes() const { return writes_; }
+
+ private:
+  void wrote(std::string_view verb);
+  kube::KubeClient& client_;
+  WriteObserver on_write_;
+  int writes_ = 0;
+};
+
+// Whether a live object carries the labels that make it this fabric's.
+bool owned_by(const kube::Json& object, const std::string& fabric);
+
+}  // namespace rr::controller

@@ -1,0 +1,207 @@
+#include "controller/fabric_controller.h"
+
+#include <thread>
+
+#include "api/observed.h"
+#include "api/well_known.h"
+
+namespace rr::controller {
+namespace {
+
+using kube::Json;
+
+std::string reflector_selector() {
+  return std::string(api::kNameLabel) + "=" + std::string(api::kNameValue);
+}
+std::string managed_selector() {
+  return std::string(api::kManagedByLabel) + "=" + std::string(api::kManagedByValue);
+}
+
+std::string state_name(planner::ReflectorState s) {
+  switch (s) {
+    case planner::ReflectorState::Pending: return "Pending";
+    case planner::ReflectorState::Starting: return "Starting";
+    case planner::ReflectorState::Ready: return "Ready";
+    case planner::ReflectorState::Lapsed: return "Lapsed";
+    case planner::ReflectorState::Terminating: return "Terminating";
+  }
+  return "Pending";
+}
+
+}  // namespace
+
+FabricController::FabricController(kube::KubeClient& client, ControllerOptions options, kube::Clock& clock,
+                                   OperatorMetrics* metrics, kube::EventRecorder* events)
+    : client_(client),
+      options_(std::move(options)),
+      clock_(clock),
+      metrics_(metrics),
+      liveness_(clock, options_.reconciler.startup_grace),
+      applier_(client, [metrics](std::string_view verb) {
+        if (metrics) metrics->write(verb);
+      }),
+      queue_(kube::WorkQueueOptions{}, clock) {
+  auto opts = [&](std::string label_selector) {
+    kube::InformerOptions o;
+    o.watch.label_selector = std::move(label_selector);
+    o.resync_period = options_.resync_period;
+    return o;
+  };
+  fabrics_ = std::make_unique<kube::Informer<Json>>(client, api::route_reflector_clusters(), opts(""),
+                                                    kube::keep_whole_object, clock);
+  nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(client, kube::resources::nodes(), opts(""),
+                                                              api::node_info_from, clock);
+  pods_ = std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(),
+                                                 opts(reflector_selector() + "," + managed_selector()),
+                                                 kube::keep_whole_object, clock);
+  leases_ = std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), opts(reflector_selector()),
+                                                   kube::keep_whole_object, clock);
+  const bool v3 = options_.reconciler.calico_api == planner::CalicoApi::ProjectCalicoV3;
+  peers_ = std::make_unique<kube::Informer<Json>>(client, v3 ? api::calico_v3_bgp_peers() : api::calico_crd_bgp_peers(),
+                                                  opts(managed_selector()), kube::keep_whole_object, clock);
+  bgp_configurations_ = std::make_unique<kube::Informer<Json>>(
+      client, v3 ? api::calico_v3_bgp_configurations() : api::calico_crd_bgp_configurations(), opts(""),
+      kube::keep_whole_object, clock);
+
+  fabrics_->add_handlers({[this](const std::string& k, const Json&) { enqueue(k); },
+                          [this](const std::string& k, const Json&, const Json&) {
+                            enqueue(k);
+                            enqueue_all();  // another fabric's change can end or start a conflict
+                          },
+                          [this](const std::string& k, const Json&) {
+                            enqueue(k);
+                            enqueue_all();
+                          }});
+  nodes_->add_handlers({[this](const std::string&, const planner::NodeInfo&) { enqueue_all(); },
+                        [this](const std::string&, const planner::NodeInfo& a, const planner::NodeInfo& b) {
+                          if (!(a == b)) enqueue_all();  // heartbeats change nothing we keep
+                        },
+                        [this](const std::string&, const planner::NodeInfo&) { enqueue_all(); }});
+  auto owner_handlers = [this](bool track_pods) {
+    kube::Informer<Json>::Handlers h;
+    h.on_add = [this, track_pods](const std::string& k, const Json& o) {
+      if (track_pods) liveness_.observe_pod(k);
+      enqueue_owner(o);
+    };
+    h.on_update = [this, track_pods](const std::string& k, const Json&, const Json& o) {
+      if (track_pods) liveness_.observe_pod(k);
+      enqueue_owner(o);
+    };
+    h.on_delete = [this, track_pods](const std::string& k, const Json& o) {
+      if (track_pods) liveness_.forget_pod(k);
+      enqueue_owner(o);
+    };
+    return h;
+  };
+  pods_->add_handlers(owner_handlers(true));
+  peers_->add_handlers(owner_handlers(false));
+  auto observe_lease = [this](const std::string& k, const Json& o) {
+    const Json spec = o.value("spec", Json::object());
+    liveness_.observe_lease(k, spec.value("holderIdentity", ""), spec.value("renewTime", ""),
+                            spec.value("leaseDurationSeconds", 15));
+    enqueue_owner(o);
+  };
+  leases_->add_handlers({observe_lease, [observe_lease](const std::string& k, const Json&, const Json& o) {
+                           observe_lease(k, o);
+                         },
+                         [this](const std::string& k, const Json& o) {
+                           liveness_.forget_lease(k);
+                           enqueue_owner(o);
+                         }});
+  bgp_configurations_->add_handlers({[this](const std::string&, const Json&) { enqueue_all(); },
+                                     [this](const std::string&, const Json&, const Json&) { enqueue_all(); },
+                                     [this](const std::string&, const Json&) { enqueue_all(); }});
+
+  FabricCaches caches{&fabrics_->store(), &nodes_->store(), &pods_->store(),
+                      &leases_->store(),  &peers_->store(), &bgp_configurations_->store()};
+  reconciler_ = std::make_unique<FabricReconciler>(caches, client, applier_, liveness_, events, clock,
+                                                   options_.reconciler);
+}
+
+FabricController::~FabricController() {
+  queue_.shut_down();
+  for (auto* i : {bgp_configurations_.get(), peers_.get(), leases_.get(), pods_.get(), fabrics_.get()}) i->stop();
+  nodes_->stop();
+}
+
+void FabricController::enqueue(const std::string& fabric) { queue_.add(fabric); }
+
+void FabricController::enqueue_all() {
+  for (const auto& key : fabrics_->store().keys()) queue_.add(key);
+}
+
+void FabricController::enqueue_owner(const Json& object) {
+  auto labels = kube::labels_of(object);
+  auto it = labels.find(std::string(api::kClusterLabel));
+  if (it != labels.end()) queue_.add(it->second);
+}
+
+void FabricController::start_informers() {
+  for (auto* i : {fabrics_.get(), pods_.get(), leases_.get(), peers_.get(), bgp_configurations_.get()}) i->start();
+  nodes_->start();
+}
+
+bool FabricController::wait_for_sync(std::chrono::milliseconds timeout) {
+  return fabrics_->wait_for_sync(timeout) && nodes_->wait_for_sync(timeout) && pods_->wait_for_sync(timeout) &&
+         leases_->wait_for_sync(timeout) && peers_->wait_for_sync(timeout) &&
+         bgp_configurations_->wait_for_sync(timeout);
+}
+
+void FabricController::run(std::stop_token stop) {
+  std::stop_callback shut(stop, [this] { queue_.shut_down(); });
+  std::vector<std::jthread> workers;
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    workers.emplace_back([this, stop] { work(stop); });
+  }
+  enqueue_all();
+}
+
+void FabricController::work(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    auto key = queue_.get();
+    if (!key) return;
+    auto started = clock_.now();
+    auto result = reconciler_->reconcile(*key);
+    std::chrono::duration<double> took = clock_.now() - started;
+    if (result.ok()) {
+      queue_.forget(*key);
+      if (result->requeue_after) queue_.add_after(*key, *result->requeue_after);
+      if (metrics_) metrics_->reconciled(result->result, took);
+      {
+        std::lock_guard lock(plans_mu_);
+        last_plans_[*key] = result->plan;
+      }
+      if (options_.on_reconciled) options_.on_reconciled(*key, *result);
+      publish_metrics();
+    } else {
+      // 409 and transient failures alike: try again, backing off per key.
+      queue_.add_rate_limited(*key);
+      if (metrics_) metrics_->reconciled("error", took);
+      if (options_.on_error) options_.on_error(*key, result.error());
+    }
+    queue_.done(*key);
+  }
+}
+
+void FabricController::publish_metrics() {
+  if (!metrics_) return;
+  std::map<std::string, double> states = {{"Pending", 0}, {"Starting", 0}, {"Ready", 0}, {"Lapsed", 0},
+                                          {"Terminating", 0}};
+  double peers = 0;
+  std::lock_guard lock(plans_mu_);
+  for (auto it = last_plans_.begin(); it != last_plans_.end();) {
+    if (!fabrics_->store().get(it->first)) {
+      it = last_plans_.erase(it);
+      continue;
+    }
+    for (const auto& rack : it->second.racks) {
+      for (const auto& r : rack.reflectors) states[state_name(r.state)] += 1;
+    }
+    peers += static_cast<double>(it->second.peers.size());
+    ++it;
+  }
+  for (const auto& [state, count] : states) metrics_->set_reflectors(state, count);
+  metrics_->set_bgp_peers_owned(peers);
+}
+
+}  // namespace rr::controller

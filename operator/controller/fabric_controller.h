@@ -1,0 +1,67 @@
+#pragma once
+// Wires informers, the liveness tracker, a work queue and the reconciler
+// together. The worker loop knows nothing of fabrics: it takes a key,
+// reconciles it, and requeues on error (rate-limited) or when asked.
+
+#include <memory>
+#include <stop_token>
+#include <string>
+
+#include "controller/applier.h"
+#include "controller/fabric_reconciler.h"
+#include "controller/liveness_tracker.h"
+#include "controller/operator_metrics.h"
+#include "kube/event_recorder.h"
+#include "kube/informer.h"
+#include "kube/work_queue.h"
+
+namespace rr::controller {
+
+struct ControllerOptions {
+  ReconcilerOptions reconciler;
+  int workers = 2;
+  kube::Clock::Duration resync_period = std::chrono::minutes(10);
+  std::function<void(const std::string& fabric, const kube::Error&)> on_error;  // logging
+  std::function<void(const std::string& fabric, const ReconcileOutcome&)> on_reconciled;
+};
+
+class FabricController {
+ public:
+  FabricController(kube::KubeClient& client, ControllerOptions options, kube::Clock& clock = kube::RealClock::instance(),
+                   OperatorMetrics* metrics = nullptr, kube::EventRecorder* events = nullptr);
+  ~FabricController();
+
+  void start_informers();
+  bool wait_for_sync(std::chrono::milliseconds timeout);
+  // Runs workers until `stop`; returns after they finished their current key.
+  void run(std::stop_token stop);
+  void enqueue(const std::string& fabric);
+
+  int writes() const { return applier_.writes(); }
+  const kube::Store<planner::NodeInfo>& nodes() const { return nodes_->store(); }
+
+ private:
+  void enqueue_all();
+  void enqueue_owner(const kube::Json& object);
+  void work(std::stop_token stop);
+  void publish_metrics();
+
+  kube::KubeClient& client_;
+  ControllerOptions options_;
+  kube::Clock& clock_;
+  OperatorMetrics* metrics_;
+  LivenessTracker liveness_;
+  Applier applier_;
+  kube::WorkQueue queue_;
+  std::unique_ptr<kube::Informer<kube::Json>> fabrics_;
+  std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes_;
+  std::unique_ptr<kube::Informer<kube::Json>> pods_;
+  std::unique_ptr<kube::Informer<kube::Json>> leases_;
+  std::unique_ptr<kube::Informer<kube::Json>> peers_;
+  std::unique_ptr<kube::Informer<kube::Json>> bgp_configurations_;
+  std::unique_ptr<FabricReconciler> reconciler_;
+  std::mutex plans_mu_;
+  std::map<std::string, planner::Plan> last_plans_;
+};
+
+}  // namespace rr::controller

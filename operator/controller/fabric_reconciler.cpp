@@ -1,0 +1,265 @@
+#include "controller/fabric_reconciler.h"
+
+#include <algorithm>
+
+#include "api/fabric_spec.h"
+#include "api/observed.h"
+#include "api/render.h"
+#include "api/well_known.h"
+#include "planner/planner.h"
+
+namespace rr::controller {
+namespace {
+
+using kube::Json;
+
+std::vector<Json> owned(const kube::Store<Json>* store, const std::string& fabric) {
+  std::vector<Json> out;
+  if (!store) return out;
+  for (const auto& obj : store->list()) {
+    if (owned_by(*obj, fabric)) out.push_back(*obj);
+  }
+  return out;
+}
+
+bool older(const Json& a, const Json& b) {  // a was created before b (name breaks ties)
+  std::string ta = a["metadata"].value("creationTimestamp", "");
+  std::string tb = b["metadata"].value("creationTimestamp", "");
+  if (ta != tb) return ta < tb;
+  return kube::name_of(a) < kube::name_of(b);
+}
+
+void keep_min(std::optional<kube::Clock::Duration>& current, kube::Clock::Duration candidate) {
+  if (candidate <= kube::Clock::Duration::zero()) candidate = std::chrono::milliseconds(100);
+  if (!current || candidate < *current) current = candidate;
+}
+
+}  // namespace
+
+FabricReconciler::FabricReconciler(FabricCaches caches, kube::KubeClient& client, Applier& applier,
+                                   LivenessTracker& liveness, kube::EventRecorder* events, kube::Clock& clock,
+                                   ReconcilerOptions options)
+    : caches_(caches),
+      client_(client),
+      applier_(applier),
+      liveness_(liveness),
+      events_(events),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+void FabricReconciler::record(const Json& fabric, const std::string& type, const std::string& reason,
+                              const std::string& message) {
+  if (events_) events_->record(fabric, type, reason, message);
+}
+
+const Json* FabricReconciler::default_bgp_configuration() const {
+  if (!caches_.bgp_configurations) return nullptr;
+  auto obj = caches_.bgp_configurations->get(std::string(api::kDefaultBgpConfiguration));
+  const_cast<FabricReconciler*>(this)->default_config_ = obj;
+  return obj.get();
+}
+
+kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fabric_name) {
+  auto fabric_ptr = caches_.fabrics->get(fabric_name);
+  if (!fabric_ptr) return ReconcileOutcome{};  // gone: its finalizer already ran
+  const Json& fabric = *fabric_ptr;
+
+  auto parsed = api::parse_fabric(fabric, options_.default_image);
+  if (!parsed.ok()) return report_invalid(fabric, parsed.error());
+  planner::FabricSpec spec = std::move(parsed.value());
+  if (spec.calico_api != options_.calico_api) {
+    return report_invalid(fabric, kube::make_error(kube::ErrorKind::Invalid,
+                                                   "spec.calicoAPI: this operator manages Calico through " +
+                                                       std::string(options_.calico_api == planner::CalicoApi::CrdV1
+                                                                       ? "crd.projectcalico.org/v1"
+                                                                       : "projectcalico.org/v3") +
+                                                       " (flag --calico-api)"));
+  }
+  if (spec.deleting) return finalize(fabric, spec);
+  if (auto s = applier_.add_finalizer(fabric); !s.ok()) return s.error();
+
+  std::optional<kube::Clock::Duration> requeue;
+  planner::PlanInput input = gather(fabric, spec, requeue);
+  ReconcileOutcome outcome;
+  outcome.plan = planner::plan(input);
+  const planner::Plan& plan = outcome.plan;
+
+  kube::Status applied;
+  if (!plan.hold) {
+    std::vector<Json> pods = owned(caches_.pods, spec.name);
+    std::vector<Json> peers = owned(caches_.peers, spec.name);
+    applied = applier_.apply_pods(spec, plan, pods);
+    if (auto s = applier_.apply_peers(spec, plan, peers); applied.ok()) applied = s;
+    if (plan.node_to_node_mesh) {
+      if (auto s = applier_.apply_mesh(spec, *plan.node_to_node_mesh, default_bgp_configuration()); applied.ok()) {
+        applied = s;
+      }
+      if (!*plan.node_to_node_mesh) {
+        record(fabric, "Normal", "NodeToNodeMeshDisabled",
+               "every rack's reflectors carry all their sessions: Calico's node-to-node mesh is off");
+      }
+    }
+  } else {
+    outcome.result = plan.conditions.empty() ? "invalid" : (plan.conditions.front().reason == "Conflict" ? "conflict"
+                                                                                                           : "invalid");
+  }
+  for (const auto& problem : plan.problems) {
+    std::string reason = plan.conditions.empty() ? "Degraded" : plan.conditions.front().reason;
+    record(fabric, "Warning", reason, problem.field + ": " + problem.message);
+  }
+
+  Json status = api::render_status(plan, spec, fabric.value("status", Json::object()),
+                                   kube::format_time(clock_.wall_now()));
+  if (auto s = applier_.apply_status(fabric, status); applied.ok()) applied = s;
+  if (!applied.ok()) return applied.error();
+  outcome.requeue_after = requeue;
+  return outcome;
+}
+
+kube::Result<ReconcileOutcome> FabricReconciler::report_invalid(const Json& fabric, const kube::Error& error) {
+  planner::Plan plan;
+  plan.hold = true;
+  std::string message = error.message + " (nothing running was changed)";
+  plan.conditions = {{"Ready", false, "InvalidSpec", message},
+                     {"Progressing", false, "InvalidSpec", message},
+                     {"Degraded", true, "InvalidSpec", message}};
+  planner::FabricSpec identity;
+  identity.name = kube::name_of(fabric);
+  identity.generation = kube::generation_of(fabric);
+  // Keep what status said about racks: the running topology is unchanged.
+  Json previous = fabric.value("status", Json::object());
+  Json status = api::render_status(plan, identity, previous, kube::format_time(clock_.wall_now()));
+  for (const char* keep : {"racks", "rackCount", "reflectors", "reflectorsReady", "reflectorsWanted",
+                           "sessionsEstablished", "sessionsTotal"}) {
+    if (previous.contains(keep)) status[keep] = previous[keep];
+  }
+  record(fabric, "Warning", "InvalidSpec", error.message);
+  if (auto s = applier_.apply_status(fabric, status); !s.ok()) return s.error();
+  ReconcileOutcome outcome;
+  outcome.result = "invalid";
+  outcome.plan = plan;
+  return outcome;
+}
+
+planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::FabricSpec& spec,
+                                            std::optional<kube::Clock::Duration>& requeue) {
+  planner::PlanInput in;
+  in.spec = spec;
+  in.nodes.reserve(caches_.nodes->size());
+  for (const auto& n : caches_.nodes->list()) in.nodes.push_back(*n);
+
+  const auto lease_duration = std::chrono::seconds(spec.lease_duration_seconds);
+  std::map<std::string, planner::ReflectorLease> leases;
+  if (caches_.leases) {
+    for (const auto& obj : caches_.leases->list()) {
+      auto labels = kube::labels_of(*obj);
+      auto it = labels.find(std::string(api::kClusterLabel));
+      if (it == labels.end() || it->second != spec.name || kube::namespace_of(*obj) != spec.ns) continue;
+      auto lease = api::reflector_lease_from(*obj);
+      if (!lease) continue;
+      auto verdict = liveness_.judge_lease(kube::key_of(*obj));
+      lease->fresh = verdict.fresh;
+      lease->expired = verdict.known && !verdict.fresh;
+      if (verdict.fresh) keep_min(requeue, verdict.remaining + std::chrono::milliseconds(50));
+      leases[lease->name] = *lease;
+    }
+  }
+  for (const auto& obj : owned(caches_.pods, spec.name)) {
+    auto pod = api::reflector_pod_from(obj);
+    if (!pod) continue;
+    const std::string key = kube::key_of(obj);
+    auto it = leases.find(pod->name);
+    LivenessTracker::LeaseVerdict verdict;
+    if (it != leases.end()) verdict = liveness_.judge_lease(spec.ns + "/" + pod->name);
+    pod->lapsed = liveness_.pod_lapsed(key, verdict, lease_duration);
+    if (!verdict.known) {
+      if (auto left = liveness_.pod_deadline(key, lease_duration)) keep_min(requeue, *left);
+    }
+    in.pods.push_back(*pod);
+  }
+  for (auto& [name, lease] : leases) in.leases.push_back(lease);
+  in.recorded = api::allocations_from_status(fabric);
+  in.older_fabrics = older_fabrics(spec);
+  in.secret_keys = secret_keys(spec);
+  if (const Json* config = default_bgp_configuration()) in.node_to_node_mesh_enabled = api::node_to_node_mesh_from(*config);
+  return in;
+}
+
+std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner::FabricSpec& spec) const {
+  std::vector<planner::FabricClaims> out;
+  auto self = caches_.fabrics->get(spec.name);
+  if (!self) return out;
+  for (const auto& other : caches_.fabrics->list()) {
+    if (kube::name_of(*other) == spec.name || !older(*other, *self)) continue;
+    auto other_spec = api::parse_fabric(*other, options_.default_image);
+    if (!other_spec.ok()) continue;  // an invalid fabric claims nothing
+    planner::FabricClaims claims;
+    claims.name = other_spec->name;
+    claims.cluster_id_pool = other_spec->cluster_id_pool;
+    for (const auto& node : caches_.nodes->list()) {
+      if (!planner::labels_match(other_spec->node_selector, node->labels)) continue;
+      auto rack = node->labels.find(other_spec->rack_label);
+      if (rack == node->labels.end() || rack->second.empty()) continue;
+      claims.nodes.insert(node->name);
+      claims.racks.insert(rack->second);
+    }
+    for (const auto& a : api::allocations_from_status(*other)) claims.cluster_ids.insert(a.cluster_id);
+    out.push_back(std::move(claims));
+  }
+  return out;
+}
+
+std::set<std::string> FabricReconciler::secret_keys(const planner::FabricSpec& spec) {
+  std::set<std::string> names;
+  if (spec.bgp.password) names.insert(spec.bgp.password->name);
+  for (const auto& p : spec.external_peers) {
+    if (p.password) names.insert(p.password->name);
+  }
+  std::set<std::string> keys;
+  for (const auto& name : names) {
+    // Read directly: a cluster-wide Secret informer would need far wider RBAC and memory.
+    auto secret = client_.get(kube::resources::secrets(), spec.ns, name);
+    if (!secret.ok()) continue;  // absent or unreadable: the planner names the field
+    auto found = api::secret_keys_from(*secret);
+    keys.insert(found.begin(), found.end());
+  }
+  return keys;
+}
+
+kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric, const planner::FabricSpec& spec) {
+  ReconcileOutcome outcome;
+  // Calico's full mesh comes back first, while the reflectors still carry the routes.
+  if (spec.manage_node_to_node_mesh) {
+    bool another_manages = false;
+    for (const auto& other : caches_.fabrics->list()) {
+      if (kube::name_of(*other) == spec.name) continue;
+      if ((*other)["metadata"].contains("deletionTimestamp")) continue;
+      auto other_spec = api::parse_fabric(*other, options_.default_image);
+      if (other_spec.ok() && other_spec->manage_node_to_node_mesh) another_manages = true;
+    }
+    if (!another_manages) {
+      if (auto s = applier_.apply_mesh(spec, true, default_bgp_configuration()); !s.ok()) return s.error();
+    }
+  }
+  std::vector<Json> peers = owned(caches_.peers, spec.name);
+  std::vector<Json> pods = owned(caches_.pods, spec.name);
+  std::vector<Json> leases = owned(caches_.leases, spec.name);
+  const auto& peer_type = spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? api::calico_v3_bgp_peers()
+                                                                                  : api::calico_crd_bgp_peers();
+  if (auto s = applier_.delete_owned(peer_type, spec.name, peers); !s.ok()) return s.error();
+  if (!peers.empty()) {
+    outcome.requeue_after = std::chrono::milliseconds(200);
+    return outcome;  // peers go before their reflectors
+  }
+  if (auto s = applier_.delete_owned(kube::resources::pods(), spec.name, pods); !s.ok()) return s.error();
+  if (!pods.empty()) {
+    outcome.requeue_after = std::chrono::milliseconds(200);
+    return outcome;  // until every reflector is gone (terminating ones included)
+  }
+  // The agents are gone; their Leases go too (without waiting: nothing renews them any more).
+  if (auto s = applier_.delete_owned(kube::resources::leases(), spec.name, leases); !s.ok()) return s.error();
+  if (auto s = applier_.remove_finalizer(fabric); !s.ok()) return s.error();
+  return outcome;
+}
+
+}  // namespace rr::controller

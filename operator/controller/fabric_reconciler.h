@@ -1,0 +1,67 @@
+#pragma once
+// Reconciles one RouteReflectorCluster by name, level-based: it reads the
+// world from the informer caches (never from the event that woke it), asks the
+// pure planner what should exist, and lets the Applier write the difference.
+
+#include <optional>
+#include <string>
+
+#include "controller/applier.h"
+#include "controller/liveness_tracker.h"
+#include "kube/clock.h"
+#include "kube/event_recorder.h"
+#include "kube/store.h"
+#include "planner/types.h"
+
+namespace rr::controller {
+
+struct FabricCaches {
+  const kube::Store<kube::Json>* fabrics = nullptr;
+  const kube::Store<planner::NodeInfo>* nodes = nullptr;
+  const kube::Store<kube::Json>* pods = nullptr;                // reflector Pods, all namespaces
+  const kube::Store<kube::Json>* leases = nullptr;              // reflector Leases, all namespaces
+  const kube::Store<kube::Json>* peers = nullptr;               // owned Calico BGPPeers
+  const kube::Store<kube::Json>* bgp_configurations = nullptr;  // Calico BGPConfigurations
+};
+
+struct ReconcilerOptions {
+  // A reflector Pod gets this long past its lease duration to publish a first Lease.
+  kube::Clock::Duration startup_grace = std::chrono::seconds(120);
+  planner::CalicoApi calico_api = planner::CalicoApi::CrdV1;  // the API this operator's informers watch
+  std::string default_image;                                   // for specs that name none
+};
+
+struct ReconcileOutcome {
+  std::string result = "success";  // success | invalid | conflict
+  std::optional<kube::Clock::Duration> requeue_after;
+  planner::Plan plan;
+};
+
+class FabricReconciler {
+ public:
+  FabricReconciler(FabricCaches caches, kube::KubeClient& client, Applier& applier, LivenessTracker& liveness,
+                   kube::EventRecorder* events, kube::Clock& clock, ReconcilerOptions options);
+
+  kube::Result<ReconcileOutcome> reconcile(const std::string& fabric_name);
+
+ private:
+  kube::Result<ReconcileOutcome> finalize(const kube::Json& fabric, const planner::FabricSpec& spec);
+  kube::Result<ReconcileOutcome> report_invalid(const kube::Json& fabric, const kube::Error& error);
+  planner::PlanInput gather(const kube::Json& fabric, const planner::FabricSpec& spec,
+                            std::optional<kube::Clock::Duration>& requeue);
+  std::vector<planner::FabricClaims> older_fabrics(const planner::FabricSpec& spec) const;
+  std::set<std::string> secret_keys(const planner::FabricSpec& spec);
+  const kube::Json* default_bgp_configuration() const;
+  void record(const kube::Json& fabric, const std::string& type, const std::string& reason, const std::string& message);
+
+  FabricCaches caches_;
+  kube::KubeClient& client_;
+  Applier& applier_;
+  LivenessTracker& liveness_;
+  kube::EventRecorder* events_;
+  kube::Clock& clock_;
+  ReconcilerOptions options_;
+  std::shared_ptr<const kube::Json> default_config_;  // keeps default_bgp_configuration() alive
+};
+
+}  // namespace rr::controller

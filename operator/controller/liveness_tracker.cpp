@@ -1,0 +1,67 @@
+#include "controller/liveness_tracker.h"
+
+namespace rr::controller {
+
+LivenessTracker::LivenessTracker(kube::Clock& clock, kube::Clock::Duration startup_grace)
+    : clock_(clock), grace_(startup_grace) {}
+
+void LivenessTracker::observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
+                                    int duration_seconds) {
+  std::lock_guard lock(mu_);
+  auto& o = leases_[key];
+  o.duration = std::chrono::seconds(duration_seconds > 0 ? duration_seconds : 15);
+  if (o.changed_at == kube::Clock::TimePoint{} || o.holder != holder || o.renew_time != renew_time) {
+    o.holder = holder;
+    o.renew_time = renew_time;
+    o.changed_at = clock_.now();
+  }
+}
+
+void LivenessTracker::forget_lease(const std::string& key) {
+  std::lock_guard lock(mu_);
+  leases_.erase(key);
+}
+
+void LivenessTracker::observe_pod(const std::string& key) {
+  std::lock_guard lock(mu_);
+  pods_first_seen_.try_emplace(key, clock_.now());
+}
+
+void LivenessTracker::forget_pod(const std::string& key) {
+  std::lock_guard lock(mu_);
+  pods_first_seen_.erase(key);
+}
+
+LivenessTracker::LeaseVerdict LivenessTracker::judge_lease(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = leases_.find(key);
+  if (it == leases_.end()) return {};
+  auto age = clock_.now() - it->second.changed_at;
+  LeaseVerdict v;
+  v.known = true;
+  v.fresh = !it->second.holder.empty() && age < it->second.duration;
+  v.remaining = v.fresh ? it->second.duration - age : kube::Clock::Duration::zero();
+  return v;
+}
+
+bool LivenessTracker::pod_lapsed(const std::string& pod_key, const LeaseVerdict& lease,
+                                 kube::Clock::Duration lease_duration) const {
+  if (lease.fresh) return false;
+  if (lease.known) return true;  // it renewed once and stopped
+  std::lock_guard lock(mu_);
+  auto it = pods_first_seen_.find(pod_key);
+  if (it == pods_first_seen_.end()) return false;
+  return clock_.now() - it->second >= lease_duration + grace_;
+}
+
+std::optional<kube::Clock::Duration> LivenessTracker::pod_deadline(const std::string& pod_key,
+                                                                   kube::Clock::Duration lease_duration) const {
+  std::lock_guard lock(mu_);
+  auto it = pods_first_seen_.find(pod_key);
+  if (it == pods_first_seen_.end()) return std::nullopt;
+  auto left = it->second + lease_duration + grace_ - clock_.now();
+  if (left <= kube::Clock::Duration::zero()) return std::nullopt;
+  return left;
+}
+
+}  // namespace rr::controller

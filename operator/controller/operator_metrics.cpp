@@ -1,0 +1,89 @@
+#include "controller/operator_metrics.h"
+
+#include <string>
+
+namespace rr::controller {
+namespace {
+const char* const kResults[] = {"success", "error", "invalid", "conflict"};
+const char* const kStates[] = {"Pending", "Starting", "Ready", "Lapsed", "Terminating"};
+const char* const kVerbs[] = {"get", "list", "watch", "create", "update", "patch", "delete"};
+const char* const kWriteVerbs[] = {"create", "update", "patch", "delete"};
+}  // namespace
+
+OperatorMetrics::OperatorMetrics(prometheus::Registry& registry)
+    : reconciles_(prometheus::BuildCounter()
+                      .Name("rr_operator_reconciles_total")
+                      .Help("Reconciles of RouteReflectorClusters by result")
+                      .Register(registry)),
+      reconcile_seconds_(prometheus::BuildHistogram()
+                             .Name("rr_operator_reconcile_duration_seconds")
+                             .Help("Time to reconcile one RouteReflectorCluster")
+                             .Register(registry)),
+      api_requests_(prometheus::BuildCounter()
+                        .Name("rr_operator_api_requests_total")
+                        .Help("Kubernetes API requests by verb and HTTP code (0: no response)")
+                        .Register(registry)),
+      reflectors_(prometheus::BuildGauge()
+                      .Name("rr_operator_reflectors")
+                      .Help("Reflectors of all fabrics by state")
+                      .Register(registry)),
+      bgp_peers_(prometheus::BuildGauge()
+                     .Name("rr_operator_bgppeers_owned")
+                     .Help("Calico BGPPeer objects the operator owns")
+                     .Register(registry)),
+      leader_(prometheus::BuildGauge()
+                  .Name("rr_operator_leader")
+                  .Help("1 while this replica holds the leader Lease")
+                  .Register(registry)),
+      writes_(prometheus::BuildCounter()
+                  .Name("rr_operator_api_writes_total")
+                  .Help("Writes the applier made, by verb")
+                  .Register(registry)) {
+  for (const char* r : kResults) reconciles_.Add({{"result", r}});
+  for (const char* s : kStates) reflectors_.Add({{"state", s}});
+  for (const char* v : kVerbs) api_requests_.Add({{"verb", v}, {"code", "200"}});
+  for (const char* v : kWriteVerbs) writes_.Add({{"verb", v}});
+  bgp_peers_.Add({});
+  leader_.Add({});
+}
+
+void OperatorMetrics::reconciled(std::string_view result, std::chrono::duration<double> took) {
+  std::lock_guard lock(mu_);
+  reconciles_.Add({{"result", std::string(result)}}).Increment();
+  static const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+  reconcile_seconds_.Add({}, buckets).Observe(took.count());
+}
+
+void OperatorMetrics::api_request(std::string_view verb, int code) {
+  std::lock_guard lock(mu_);
+  api_requests_.Add({{"verb", std::string(verb)}, {"code", std::to_string(code)}}).Increment();
+}
+
+void OperatorMetrics::set_reflectors(std::string_view state, double count) {
+  std::lock_guard lock(mu_);
+  reflectors_.Add({{"state", std::string(state)}}).Set(count);
+}
+
+void OperatorMetrics::set_bgp_peers_owned(double count) {
+  std::lock_guard lock(mu_);
+  bgp_peers_.Add({}).Set(count);
+}
+
+void OperatorMetrics::set_leader(bool leader) {
+  std::lock_guard lock(mu_);
+  leader_.Add({}).Set(leader ? 1 : 0);
+}
+
+void OperatorMetrics::write(std::string_view verb) {
+  std::lock_guard lock(mu_);
+  writes_.Add({{"verb", std::string(verb)}}).Increment();
+}
+
+double OperatorMetrics::writes_total() const {
+  std::lock_guard lock(mu_);
+  double total = 0;
+  for (const char* v : kWriteVerbs) total += writes_.Add({{"verb", v}}).Value();
+  return total;
+}
+
+}  // namespace rr::controller

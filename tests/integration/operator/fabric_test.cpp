@@ -1,0 +1,438 @@
+// rr-operator against the real kube-apiserver, run as the real binary under
+// the least-privilege RBAC that deploy/ ships (a service-account token), with
+// the test playing scheduler, kubelet and agents (ReflectorSimulator).
+// The tests share one control plane and run one at a time.
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/control_plane.h"
+#include "support/process.h"
+#include "support/reflector_simulator.h"
+
+namespace {
+
+using kube::ErrorKind;
+using kube::Json;
+using rr::testing::ChildProcess;
+
+const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
+const kube::ResourceType kPeers{"crd.projectcalico.org", "v1", "bgppeers", "BGPPeer", false};
+const kube::ResourceType kBgpConfigs{"crd.projectcalico.org", "v1", "bgpconfigurations", "BGPConfiguration", false};
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(100)) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+std::string repo_root() {
+  std::string here = __FILE__;
+  for (int i = 0; i < 4; ++i) here = here.substr(0, here.rfind('/'));
+  return here;
+}
+
+class OperatorIT : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cp = rr::testing::ControlPlane::from_environment();
+    ASSERT_TRUE(cp);
+    const std::string kubectl = cp->var("RR_KUBECTL") + " --kubeconfig " + cp->kubeconfig();
+    const std::string root = repo_root();
+    rr::testing::run_command(kubectl + " apply -f " + root + "/crds/rr.bgp.dev_routereflectorclusters.yaml -f " +
+                             root + "/tests/crds/calico/");
+    rr::testing::run_command(kubectl + " wait --for condition=established --timeout=60s crd --all");
+    rr::testing::run_command(kubectl + " apply -f " + root + "/deploy/namespace.yaml -f " + root + "/deploy/rbac.yaml");
+    // The operator runs with exactly deploy/'s ClusterRole, through a service-account token.
+    auto admin = cp->admin_client();
+    const kube::ResourceType token_request{"", "v1", "serviceaccounts/rr-operator/token", "TokenRequest", true};
+    kube::Result<Json> token = kube::make_error(ErrorKind::NotFound, "");
+    for (int i = 0; i < 50 && !token.ok(); ++i) {
+      token = admin->create(token_request, "rr-system",
+                            Json{{"apiVersion", "authentication.k8s.io/v1"},
+                                 {"kind", "TokenRequest"},
+                                 {"spec", {{"expirationSeconds", 7200}}}});
+      if (!token.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(token.ok()) << token.error().describe();
+    kubeconfig_ = cp->dir() + "/operator-sa.kubeconfig";
+    std::ofstream out(kubeconfig_);
+    out << "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: " << cp->server()
+        << "\n    certificate-authority: " << cp->var("RR_KUBE_CA") << "\nusers:\n- name: rr-operator\n  user:\n    token: "
+        << (*token)["status"]["token"].get<std::string>()
+        << "\ncontexts:\n- name: sa\n  context:\n    cluster: local\n    user: rr-operator\ncurrent-context: sa\n";
+  }
+
+  void SetUp() override {
+    cp_ = rr::testing::ControlPlane::from_environment();
+    ASSERT_TRUE(cp_);
+    client_ = cp_->admin_client();
+    ASSERT_TRUE(client_);
+    ns_ = cp_->create_namespace(*client_, "rrtest");
+    // Calico's mesh setting is global: each test starts from "no BGPConfiguration".
+    (void)client_->remove(kBgpConfigs, "", "default", {});
+    ++sequence_;
+    tag_ = "t" + std::to_string(sequence_) + "-" + ns_.substr(ns_.rfind('-') + 1);
+    sim_ = std::make_unique<rr::testing::ReflectorSimulator>(*client_, ns_);
+    sim_->start();
+  }
+
+  void TearDown() override {
+    for (auto& op : operators_) op->stop();
+    operators_.clear();
+    if (sim_) sim_->stop();
+    // Leave nothing behind for the next test: fabrics (finalizers included), nodes, peers.
+    ListAndDelete(kFabrics, "rr-test=" + tag_, true);
+    ListAndDelete(kube::resources::nodes(), "rr-test=" + tag_, false);
+    ListAndDelete(kPeers, "rr.bgp.dev/cluster", false);
+  }
+
+  void ListAndDelete(const kube::ResourceType& type, const std::string& selector, bool strip_finalizers) {
+    kube::ListOptions lo;
+    lo.label_selector = selector;
+    auto items = client_->list(type, "", lo);
+    if (!items.ok()) return;
+    for (const auto& item : items->items) {
+      if (strip_finalizers) {
+        (void)client_->patch(type, "", kube::name_of(item), kube::PatchType::Merge,
+                             Json{{"metadata", {{"finalizers", nullptr}}}}, {});
+      }
+      (void)client_->remove(type, kube::namespace_of(item), kube::name_of(item), {});
+    }
+  }
+
+  ChildProcess& StartOperator(const std::vector<std::string>& extra = {"--leader-elect=false"}) {
+    std::vector<std::string> argv = {RR_OPERATOR_BIN, "--kubeconfig", kubeconfig_, "--metrics-address",
+                                     "127.0.0.1:0", "--reflector-startup-grace", "20s", "--log-level", "debug"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::string log = cp_->dir() + "/logs/operator-" + tag_ + "-" + std::to_string(operators_.size()) + ".log";
+    operators_.push_back(std::make_unique<ChildProcess>(argv, log));
+    return *operators_.back();
+  }
+
+  std::string MetricsUrl(ChildProcess& op) {
+    auto line = op.wait_for_log("serving /metrics", std::chrono::seconds(20));
+    if (!line) return "";
+    auto at = line->find("url=");
+    return at == std::string::npos ? "" : line->substr(at + 4);
+  }
+
+  std::string Rack(int i) const { return tag_ + "-r" + std::to_string(i); }
+
+  void AddNodes(int rack, int count, int first = 0) {
+    for (int i = first; i < first + count; ++i) {
+      std::string name = tag_ + "-r" + std::to_string(rack) + "-n" + std::to_string(i);
+      std::string ip = "10.77." + std::to_string(rack) + "." + std::to_string(10 + i);
+      rr::testing::create_ready_node(*client_, rr::testing::make_node(name,
+                                                                      {{"rr-test", tag_},
+                                                                       {"topology.kubernetes.io/rack", Rack(rack)},
+                                                                       {"rr.bgp.dev/reflector", "true"}},
+                                                                      ip));
+    }
+  }
+
+  Json Fabric(const std::string& name, const std::string& pool) {
+    return {{"apiVersion", "rr.bgp.dev/v1alpha1"},
+            {"kind", "RouteReflectorCluster"},
+            {"metadata", {{"name", name}, {"labels", {{"rr-test", tag_}}}}},
+            {"spec",
+             {{"asNumber", 64512},
+              {"namespace", ns_},
+              {"nodeSelector", {{"rr-test", tag_}}},
+              {"clusterIDPool", pool},
+              {"reflectors", {{"perRack", 2}, {"image", "rr-agent:test"}}},
+              {"lease", {{"durationSeconds", 5}}}}}};
+  }
+
+  std::vector<Json> Pods(const std::string& fabric) {
+    kube::ListOptions lo;
+    lo.label_selector = "rr.bgp.dev/cluster=" + fabric;
+    auto r = client_->list(kube::resources::pods(), ns_, lo);
+    std::vector<Json> out;
+    if (!r.ok()) return out;
+    for (auto& p : r->items) {
+      if (!p["metadata"].contains("deletionTimestamp")) out.push_back(p);
+    }
+    return out;
+  }
+
+  std::vector<Json> Peers(const std::string& fabric) {
+    kube::ListOptions lo;
+    lo.label_selector = "rr.bgp.dev/cluster=" + fabric;
+    auto r = client_->list(kPeers, "", lo);
+    return r.ok() ? r->items : std::vector<Json>{};
+  }
+
+  Json FabricObject(const std::string& name) {
+    auto r = client_->get(kFabrics, "", name);
+    return r.ok() ? *r : Json::object();
+  }
+
+  std::string ConditionOf(const std::string& fabric, const std::string& type, std::string* message = nullptr) {
+    Json f = FabricObject(fabric);
+    const Json conditions = f.value("status", Json::object()).value("conditions", Json::array());
+  for (const auto& c : conditions) {
+      if (c.value("type", "") == type) {
+        if (message) *message = c.value("message", "");
+        return c.value("status", "") + "/" + c.value("reason", "");
+      }
+    }
+    return "";
+  }
+
+  double Writes(const std::string& url) {
+    return rr::testing::metric_sum(rr::testing::http_get(url + "/metrics"), "rr_operator_api_writes_total");
+  }
+
+  static inline std::string kubeconfig_;
+  static inline int sequence_ = 0;
+  std::unique_ptr<rr::testing::ControlPlane> cp_;
+  std::unique_ptr<kube::RestKubeClient> client_;
+  std::string ns_;
+  std::string tag_;
+  std::unique_ptr<rr::testing::ReflectorSimulator> sim_;
+  std::vector<std::unique_ptr<ChildProcess>> operators_;
+};
+
+TEST_F(OperatorIT, FabricReachesReadyThenMakesNoWrites) {
+  for (int r = 1; r <= 3; ++r) AddNodes(r, 3);
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric("f-" + tag_, "10.201.0.0/16")).ok());
+  const std::string fabric = "f-" + tag_;
+  auto& op = StartOperator();
+  std::string url = MetricsUrl(op);
+  ASSERT_FALSE(url.empty()) << op.log();
+
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready") == "True/FabricReady"; }, std::chrono::seconds(60)))
+      << ConditionOf(fabric, "Ready") << "\n" << FabricObject(fabric).dump(2) << "\n" << op.log();
+  EXPECT_EQ(Pods(fabric).size(), 6u);
+  auto peers = Peers(fabric);
+  ASSERT_EQ(peers.size(), 6u) << "one BGPPeer per live reflector";
+  std::set<std::string> selectors;
+  for (const auto& p : peers) {
+    selectors.insert(p["spec"].value("nodeSelector", ""));
+    EXPECT_EQ(p["spec"].value("asNumber", 0), 64512);
+    EXPECT_EQ(p["spec"].value("peerIP", "").rfind("10.77.", 0), 0u) << p.dump();
+  }
+  EXPECT_EQ(selectors.size(), 3u) << "the two reflectors of a rack select the same clients";
+  EXPECT_TRUE(selectors.count("topology.kubernetes.io/rack == '" + Rack(1) + "' && rr-test == '" + tag_ + "'"))
+      << *selectors.begin();
+  Json status = FabricObject(fabric)["status"];
+  EXPECT_EQ(status.value("rackCount", 0), 3);
+  EXPECT_EQ(status.value("reflectors", ""), "6/6");
+  std::set<std::string> ids;
+  for (const auto& rack : status["racks"]) ids.insert(rack.value("clusterID", ""));
+  EXPECT_EQ(ids, (std::set<std::string>{"10.201.0.1", "10.201.0.2", "10.201.0.3"}));
+  EXPECT_EQ(status.value("observedGeneration", 0), 1);
+  // Every rack's sessions are Established: Calico's full mesh goes off.
+  ASSERT_TRUE(eventually([&] {
+    auto c = client_->get(kBgpConfigs, "", "default");
+    return c.ok() && (*c)["spec"].value("nodeToNodeMeshEnabled", true) == false;
+  }));
+
+  // Steady state: leases keep renewing, nothing changes, the operator writes nothing.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  double before = Writes(url);
+  std::this_thread::sleep_for(std::chrono::seconds(7));
+  EXPECT_EQ(Writes(url), before) << "writes in steady state";
+
+  // A node joining a rack needs no BGPPeer write: Calico's selector picks it up.
+  std::map<std::string, std::string> versions;
+  for (const auto& p : Peers(fabric)) versions[kube::name_of(p)] = kube::resource_version_of(p);
+  AddNodes(1, 1, 3);
+  ASSERT_TRUE(eventually([&] {
+    const Json object = FabricObject(fabric);  // the range below must not outlive it
+    for (const auto& rack : object["status"]["racks"]) {
+      if (rack.value("name", "") == Rack(1)) return rack.value("nodes", 0) == 4;
+    }
+    return false;
+  })) << FabricObject(fabric)["status"].dump(2) << op.log().substr(op.log().size() > 3000 ? op.log().size() - 3000 : 0);
+  for (const auto& p : Peers(fabric)) EXPECT_EQ(versions[kube::name_of(p)], kube::resource_version_of(p));
+
+  // A restarted operator finds everything in place and makes zero writes.
+  op.stop();
+  auto& again = StartOperator();
+  std::string url2 = MetricsUrl(again);
+  ASSERT_FALSE(url2.empty());
+  ASSERT_TRUE(again.wait_for_log("caches synced", std::chrono::seconds(20)).has_value()) << again.log();
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  EXPECT_EQ(Writes(url2), 0) << again.log();
+  EXPECT_GT(rr::testing::metric_value(rr::testing::http_get(url2 + "/metrics"), "rr_operator_reconciles_total",
+                                      "result=\"success\"")
+                .value_or(0),
+            0);
+}
+
+TEST_F(OperatorIT, LapsedReflectorLosesItsPeerAndIsReplaced) {
+  for (int r = 1; r <= 2; ++r) AddNodes(r, 3);
+  const std::string fabric = "f-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.202.0.0/16")).ok());
+  auto& op = StartOperator();
+  ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 4; }, std::chrono::seconds(60))) << op.log();
+  auto pods = Pods(fabric);
+  ASSERT_EQ(pods.size(), 4u);
+  const std::string victim = kube::name_of(pods[0]);
+  const std::string victim_node = pods[0]["spec"].value("nodeName", "");
+  sim_->kill_agent(victim);
+  auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& p : Peers(fabric)) {
+      if (kube::name_of(p) == victim) return false;
+    }
+    return true;
+  }));
+  auto lost_after = std::chrono::steady_clock::now() - killed_at;
+  std::cout << "BGPPeer of the dead reflector removed after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(lost_after).count() << " ms (lease 5 s)\n";
+  ASSERT_TRUE(eventually([&] {
+    auto now = Pods(fabric);
+    bool gone = std::none_of(now.begin(), now.end(), [&](const Json& p) { return kube::name_of(p) == victim; });
+    return gone && now.size() == 4 && Peers(fabric).size() == 4;
+  }, std::chrono::seconds(60))) << op.log();
+  for (const auto& p : Pods(fabric)) {
+    if (kube::labels_of(p)["rr.bgp.dev/rack"] == kube::labels_of(pods[0])["rr.bgp.dev/rack"] &&
+        kube::name_of(p) != kube::name_of(pods[1])) {
+      EXPECT_NE(p["spec"].value("nodeName", ""), "") << "the replacement is scheduled";
+    }
+  }
+  (void)victim_node;
+}
+
+TEST_F(OperatorIT, RacksAreAddedAndDrained) {
+  AddNodes(1, 2);
+  const std::string fabric = "f-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.203.0.0/16")).ok());
+  auto& op = StartOperator();
+  ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 2; }, std::chrono::seconds(60))) << op.log();
+  AddNodes(4, 2);
+  ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 4; }, std::chrono::seconds(60))) << op.log();
+  bool found = false;
+  const Json object = FabricObject(fabric);
+  for (const auto& rack : object["status"]["racks"]) {
+    if (rack.value("name", "") == Rack(4)) {
+      found = true;
+      EXPECT_EQ(rack.value("clusterID", ""), "10.203.0.2");
+    }
+  }
+  EXPECT_TRUE(found);
+  // Drain rack 4: its reflectors and peers go; rack 1 is untouched.
+  auto before = Peers(fabric);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(client_->remove(kube::resources::nodes(), "", tag_ + "-r4-n" + std::to_string(i), {}).ok());
+  }
+  ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 2 && Pods(fabric).size() == 2; }, std::chrono::seconds(60)))
+      << op.log();
+  for (const auto& p : Peers(fabric)) EXPECT_EQ(kube::labels_of(p)["rr.bgp.dev/rack"], Rack(1));
+}
+
+TEST_F(OperatorIT, InvalidAndConflictingSpecsChangeNothing) {
+  AddNodes(1, 2);
+  const std::string fabric = "f-" + tag_;
+  Json spec = Fabric(fabric, "10.204.0.0/16");
+  spec["spec"]["bgp"] = {{"passwordSecretRef", {{"name", "bgp-auth"}, {"key", "password"}}}};
+  ASSERT_TRUE(client_->create(kFabrics, "", spec).ok());
+  auto& op = StartOperator();
+  std::string message;
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready", &message) == "False/InvalidSpec"; }))
+      << FabricObject(fabric).dump(2) << op.log();
+  EXPECT_NE(message.find("spec.bgp.passwordSecretRef"), std::string::npos) << message;
+  EXPECT_EQ(Pods(fabric).size(), 0u);
+  auto events = client_->list(kube::resources::events(), "default", {});
+  ASSERT_TRUE(events.ok());
+  bool evented = false;
+  for (const auto& e : events->items) {
+    evented |= e["involvedObject"].value("name", "") == fabric && e.value("reason", "") == "InvalidSpec";
+  }
+  EXPECT_TRUE(evented) << "an Event tells the user what is wrong";
+
+  // The Secret appears: the fabric proceeds.
+  ASSERT_TRUE(client_->create(kube::resources::secrets(), ns_,
+                              Json{{"apiVersion", "v1"},
+                                   {"kind", "Secret"},
+                                   {"metadata", {{"name", "bgp-auth"}}},
+                                   {"stringData", {{"password", "s3cret"}}}})
+                  .ok());
+  // rr-operator may read Secrets only in rr-system (deploy/rbac.yaml): here it cannot, and says so.
+  // Put the fabric's namespace under the same Role to let it proceed.
+  Json role = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+               {"kind", "Role"},
+               {"metadata", {{"name", "rr-operator-secrets"}, {"namespace", ns_}}},
+               {"rules", Json::array({{{"apiGroups", {""}}, {"resources", {"secrets"}}, {"verbs", {"get"}}}})}};
+  Json binding = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                  {"kind", "RoleBinding"},
+                  {"metadata", {{"name", "rr-operator-secrets"}, {"namespace", ns_}}},
+                  {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "rr-operator-secrets"}}},
+                  {"subjects", Json::array({{{"kind", "ServiceAccount"}, {"name", "rr-operator"}, {"namespace", "rr-system"}}})}};
+  ASSERT_TRUE(client_->create({"rbac.authorization.k8s.io", "v1", "roles", "Role", true}, ns_, role).ok());
+  ASSERT_TRUE(client_->create({"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true}, ns_, binding).ok());
+  // Nudge a reconcile (a spec edit) rather than wait for the resync.
+  ASSERT_TRUE(client_->patch(kFabrics, "", fabric, kube::PatchType::Merge,
+                             Json{{"metadata", {{"annotations", {{"nudge", "1"}}}}}}, {})
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return Pods(fabric).size() == 2; }, std::chrono::seconds(30))) << op.log();
+
+  // A younger fabric claiming the same nodes and an overlapping pool: Conflict, and nothing of its own.
+  const std::string younger = "g-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(younger, "10.204.128.0/17")).ok());
+  ASSERT_TRUE(eventually([&] { return ConditionOf(younger, "Ready", &message) == "False/Conflict"; }))
+      << FabricObject(younger).dump(2);
+  EXPECT_NE(message.find(fabric), std::string::npos) << message;
+  EXPECT_EQ(Pods(younger).size(), 0u);
+  EXPECT_EQ(Pods(fabric).size(), 2u) << "the older fabric is untouched";
+}
+
+TEST_F(OperatorIT, DeletingTheFabricRestoresTheMeshAndRemovesEverything) {
+  AddNodes(1, 2);
+  const std::string fabric = "f-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.205.0.0/16")).ok());
+  auto& op = StartOperator();
+  ASSERT_TRUE(eventually([&] {
+    auto c = client_->get(kBgpConfigs, "", "default");
+    return c.ok() && (*c)["spec"].value("nodeToNodeMeshEnabled", true) == false;
+  }, std::chrono::seconds(60))) << op.log();
+  ASSERT_TRUE(client_->remove(kFabrics, "", fabric, {}).ok());
+  ASSERT_TRUE(eventually([&] { return client_->get(kFabrics, "", fabric).is(ErrorKind::NotFound); }))
+      << FabricObject(fabric).dump(2) << op.log();
+  auto c = client_->get(kBgpConfigs, "", "default");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)["spec"].value("nodeToNodeMeshEnabled", false)) << "the full mesh is back before reflectors go";
+  EXPECT_EQ(Pods(fabric).size(), 0u);
+  EXPECT_EQ(Peers(fabric).size(), 0u);
+  kube::ListOptions lo;
+  lo.label_selector = "rr.bgp.dev/cluster=" + fabric;
+  auto leases = client_->list(kube::resources::leases(), ns_, lo);
+  ASSERT_TRUE(leases.ok());
+  // The simulator may renew a lease once more before it sees its pod gone; the operator removes what it finds.
+  EXPECT_LE(leases->items.size(), 2u);
+}
+
+TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {
+  AddNodes(1, 2);
+  const std::string fabric = "f-" + tag_;
+  std::vector<std::string> le = {"--leader-elect=true", "--leader-election-namespace", "rr-system",
+                                 "--leader-election-id", "rr-operator-" + tag_, "--lease-duration", "4s",
+                                 "--renew-deadline", "3s", "--retry-period", "500ms"};
+  auto with_id = [&](const std::string& id) {
+    auto v = le;
+    v.push_back("--identity");
+    v.push_back(id);
+    return v;
+  };
+  auto& a = StartOperator(with_id("a"));
+  ASSERT_TRUE(a.wait_for_log("became leader", std::chrono::seconds(20)).has_value()) << a.log();
+  auto& b = StartOperator(with_id("b"));
+  ASSERT_TRUE(b.wait_for_log("leader is", std::chrono::seconds(20)).has_value()) << b.log();
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.206.0.0/16")).ok());
+  ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 2; }, std::chrono::seconds(60))) << a.log();
+  EXPECT_FALSE(b.log().find("became leader") != std::string::npos) << "two leaders at once";
+
+  a.kill_now();  // no release: the standby must wait out the lease
+  AddNodes(2, 2);
+  ASSERT_TRUE(b.wait_for_log("became leader", std::chrono::seconds(20)).has_value()) << b.log();
+  ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 4; }, std::chrono::seconds(60))) << b.log();
+}
+
+}  // namespace

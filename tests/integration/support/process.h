@@ -1,0 +1,45 @@
+#pragma once
+// A child process a test starts and must stop: its output goes to a log file
+// the test can read; the destructor kills it if the test did not.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rr::testing {
+
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> argv, std::string log_path, std::map<std::string, std::string> env = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  // SIGTERM, then SIGKILL after `grace`; returns the exit status (or -signal).
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  void kill_now();  // SIGKILL: the process gets no chance to clean up
+  std::string log() const;
+  // Waits (bounded) until the log contains `needle`; returns the matching line.
+  std::optional<std::string> wait_for_log(const std::string& needle, std::chrono::milliseconds limit) const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::optional<int> status_;
+};
+
+// Fetches a URL with curl (loopback only) and returns the body ("" on failure).
+std::string http_get(const std::string& url);
+// The value of one Prometheus sample, e.g. metric_value(body, "rr_operator_api_writes_total", "verb=\"create\"").
+std::optional<double> metric_value(const std::string& exposition, const std::string& name,
+                                   const std::string& label_fragment = "");
+// The sum over every sample of a metric.
+double metric_sum(const std::string& exposition, const std::string& name);
+
+}  // namespace rr::testing
