@@ -81,6 +81,8 @@ Result<std::chrono::milliseconds> FlagSet::parse_duration(const std::string& tex
   else if (unit == "m") ms = value * 60000;
   else if (unit == "h") ms = value * 3600000;
   else return make_error(ErrorKind::BadConfig, "\"" + text + "\" has an unknown unit (ms, s, m, h)");
+  // "inf", "nan" and huge values would not fit: the cast would be undefined (negative on x86).
+  if (!(ms < 1e15)) return make_error(ErrorKind::BadConfig, "\"" + text + "\" is not a duration");
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 

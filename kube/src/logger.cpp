@@ -20,7 +20,8 @@ const char* name_of(LogLevel l) {
 bool needs_quotes(std::string_view v) {
   if (v.empty()) return true;
   for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t') return true;
+    // Control characters (\r, ESC, ...) would let a value rewrite or split the line: quote and escape them.
+    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20 || c == '\x7f') return true;
   }
   return false;
 }

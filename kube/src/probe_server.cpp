@@ -72,9 +72,10 @@ Result<std::unique_ptr<ProbeServer>> ProbeServer::start(ProbeServerOptions optio
   } catch (const std::exception& e) {
     return make_error(ErrorKind::BadConfig, "cannot listen on " + options.listen + ": " + e.what());
   }
-  impl->server->addHandler("/metrics", impl->metrics);
-  impl->server->addHandler("/healthz", impl->healthz);
-  impl->server->addHandler("/readyz", impl->readyz);
+  // "$": exact paths; civetweb matches a handler's URI as a prefix ("/healthzz", "/metrics/x") otherwise.
+  impl->server->addHandler("/metrics$", impl->metrics);
+  impl->server->addHandler("/healthz$", impl->healthz);
+  impl->server->addHandler("/readyz$", impl->readyz);
   return std::unique_ptr<ProbeServer>(new ProbeServer(std::move(impl)));
 }
 

@@ -42,7 +42,7 @@ class Informer {
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
 
-  // Handlers must be added before start().
+  // Handlers must be added before start(). They are called one at a time, from the informer's threads.
   void add_handlers(Handlers handlers) { handlers_.push_back(std::move(handlers)); }
   void set_error_sink(Watcher::ErrorSink sink) { watcher_.set_error_sink(std::move(sink)); }
 
@@ -78,6 +78,7 @@ class Informer {
   using Ptr = typename Store<T>::Ptr;
 
   void apply(WatcherEvent&& event) {
+    std::lock_guard serial(notify_mu_);
     switch (event.type) {
       case WatcherEvent::Type::Restarted:
         replace(std::move(event.objects));
@@ -159,6 +160,7 @@ class Informer {
   }
 
   void resync() {
+    std::lock_guard serial(notify_mu_);
     for (const auto& key : store_.keys()) {
       Ptr cur = store_.get(key);
       if (!cur) continue;
@@ -174,6 +176,9 @@ class Informer {
   Watcher watcher_;
   Store<T> store_;
   std::vector<Handlers> handlers_;
+  // Watch events and resyncs notify one at a time, as client-go's informers do: handlers need no
+  // locking against each other, and a resync never hands out an object older than one already notified.
+  std::mutex notify_mu_;
   std::atomic<bool> synced_{false};
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
