@@ -1,8 +1,8 @@
-#include "controller/liveness_tracker.h"
+#include "kube/liveness_tracker.h"
 
-namespace rr::controller {
+namespace kube {
 
-LivenessTracker::LivenessTracker(kube::Clock& clock, kube::Clock::Duration startup_grace)
+LivenessTracker::LivenessTracker(Clock& clock, Clock::Duration startup_grace)
     : clock_(clock), grace_(startup_grace) {}
 
 void LivenessTracker::observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
@@ -10,7 +10,7 @@ void LivenessTracker::observe_lease(const std::string& key, const std::string& h
   std::lock_guard lock(mu_);
   auto& o = leases_[key];
   o.duration = std::chrono::seconds(duration_seconds > 0 ? duration_seconds : 15);
-  if (o.changed_at == kube::Clock::TimePoint{} || o.holder != holder || o.renew_time != renew_time) {
+  if (o.changed_at == Clock::TimePoint{} || o.holder != holder || o.renew_time != renew_time) {
     o.holder = holder;
     o.renew_time = renew_time;
     o.changed_at = clock_.now();
@@ -40,12 +40,12 @@ LivenessTracker::LeaseVerdict LivenessTracker::judge_lease(const std::string& ke
   LeaseVerdict v;
   v.known = true;
   v.fresh = !it->second.holder.empty() && age < it->second.duration;
-  v.remaining = v.fresh ? it->second.duration - age : kube::Clock::Duration::zero();
+  v.remaining = v.fresh ? it->second.duration - age : Clock::Duration::zero();
   return v;
 }
 
 bool LivenessTracker::pod_lapsed(const std::string& pod_key, const LeaseVerdict& lease,
-                                 kube::Clock::Duration lease_duration) const {
+                                 Clock::Duration lease_duration) const {
   if (lease.fresh) return false;
   if (lease.known) return true;  // it renewed once and stopped
   std::lock_guard lock(mu_);
@@ -54,14 +54,14 @@ bool LivenessTracker::pod_lapsed(const std::string& pod_key, const LeaseVerdict&
   return clock_.now() - it->second >= lease_duration + grace_;
 }
 
-std::optional<kube::Clock::Duration> LivenessTracker::pod_deadline(const std::string& pod_key,
-                                                                   kube::Clock::Duration lease_duration) const {
+std::optional<Clock::Duration> LivenessTracker::pod_deadline(const std::string& pod_key,
+                                                                   Clock::Duration lease_duration) const {
   std::lock_guard lock(mu_);
   auto it = pods_first_seen_.find(pod_key);
   if (it == pods_first_seen_.end()) return std::nullopt;
   auto left = it->second + lease_duration + grace_ - clock_.now();
-  if (left <= kube::Clock::Duration::zero()) return std::nullopt;
+  if (left <= Clock::Duration::zero()) return std::nullopt;
   return left;
 }
 
-}  // namespace rr::controller
+}  // namespace kube

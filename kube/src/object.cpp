@@ -64,3 +64,18 @@ std::string format_micro_time(std::chrono::system_clock::time_point t) { return 
 std::string format_time(std::chrono::system_clock::time_point t) { return format(t, false); }
 
 }  // namespace kube
+
+#include "config_support.h"
+
+namespace kube {
+std::map<std::string, std::string> decoded_secret_data(const Json& secret) {
+  std::map<std::string, std::string> out;
+  auto data = secret.find("data");
+  if (data == secret.end() || !data->is_object()) return out;
+  for (const auto& [key, value] : data->items()) {
+    if (!value.is_string()) continue;
+    if (auto decoded = detail::decode_base64(value.get<std::string>())) out.emplace(key, std::move(*decoded));
+  }
+  return out;
+}
+}  // namespace kube

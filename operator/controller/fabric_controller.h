@@ -9,7 +9,7 @@
 
 #include "controller/applier.h"
 #include "controller/fabric_reconciler.h"
-#include "controller/liveness_tracker.h"
+#include "kube/liveness_tracker.h"
 #include "controller/operator_metrics.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -50,7 +50,7 @@ class FabricController {
   ControllerOptions options_;
   kube::Clock& clock_;
   OperatorMetrics* metrics_;
-  LivenessTracker liveness_;
+  kube::LivenessTracker liveness_;
   Applier applier_;
   kube::WorkQueue queue_;
   std::unique_ptr<kube::Informer<kube::Json>> fabrics_;

@@ -37,7 +37,7 @@ void keep_min(std::optional<kube::Clock::Duration>& current, kube::Clock::Durati
 }  // namespace
 
 FabricReconciler::FabricReconciler(FabricCaches caches, kube::KubeClient& client, Applier& applier,
-                                   LivenessTracker& liveness, kube::EventRecorder* events, kube::Clock& clock,
+                                   kube::LivenessTracker& liveness, kube::EventRecorder* events, kube::Clock& clock,
                                    ReconcilerOptions options)
     : caches_(caches),
       client_(client),
@@ -169,7 +169,7 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
     if (!pod) continue;
     const std::string key = kube::key_of(obj);
     auto it = leases.find(pod->name);
-    LivenessTracker::LeaseVerdict verdict;
+    kube::LivenessTracker::LeaseVerdict verdict;
     if (it != leases.end()) verdict = liveness_.judge_lease(spec.ns + "/" + pod->name);
     pod->lapsed = liveness_.pod_lapsed(key, verdict, lease_duration);
     if (!verdict.known) {

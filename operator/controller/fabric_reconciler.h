@@ -7,7 +7,7 @@
 #include <string>
 
 #include "controller/applier.h"
-#include "controller/liveness_tracker.h"
+#include "kube/liveness_tracker.h"
 #include "kube/clock.h"
 #include "kube/event_recorder.h"
 #include "kube/store.h"
@@ -39,7 +39,7 @@ struct ReconcileOutcome {
 
 class FabricReconciler {
  public:
-  FabricReconciler(FabricCaches caches, kube::KubeClient& client, Applier& applier, LivenessTracker& liveness,
+  FabricReconciler(FabricCaches caches, kube::KubeClient& client, Applier& applier, kube::LivenessTracker& liveness,
                    kube::EventRecorder* events, kube::Clock& clock, ReconcilerOptions options);
 
   kube::Result<ReconcileOutcome> reconcile(const std::string& fabric_name);
@@ -57,7 +57,7 @@ class FabricReconciler {
   FabricCaches caches_;
   kube::KubeClient& client_;
   Applier& applier_;
-  LivenessTracker& liveness_;
+  kube::LivenessTracker& liveness_;
   kube::EventRecorder* events_;
   kube::Clock& clock_;
   ReconcilerOptions options_;

@@ -1,6 +1,6 @@
 #pragma once
-// Judges reflector liveness from what THIS process observed, never from the
-// agent's clock (client-go's rule): a Lease is fresh while its renewTime or
+// Judges Lease holders' liveness from what THIS process observed, never from the
+// holder's clock (client-go's rule): a Lease is fresh while its renewTime or
 // holder changed less than its duration ago, measured on our monotonic clock.
 // A Pod that produced no fresh Lease within the duration plus a start-up grace
 // after we first saw it has lapsed.
@@ -12,11 +12,11 @@
 
 #include "kube/clock.h"
 
-namespace rr::controller {
+namespace kube {
 
 class LivenessTracker {
  public:
-  LivenessTracker(kube::Clock& clock, kube::Clock::Duration startup_grace);
+  LivenessTracker(Clock& clock, Clock::Duration startup_grace);
 
   // Every add/update of a reflector Lease (key "ns/name").
   void observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
@@ -29,26 +29,26 @@ class LivenessTracker {
   struct LeaseVerdict {
     bool known = false;
     bool fresh = false;
-    kube::Clock::Duration remaining{};  // until it stops being fresh
+    Clock::Duration remaining{};  // until it stops being fresh
   };
   LeaseVerdict judge_lease(const std::string& key) const;
   // True once the pod has been seen for longer than `lease_duration` + grace without a fresh lease.
-  bool pod_lapsed(const std::string& pod_key, const LeaseVerdict& lease, kube::Clock::Duration lease_duration) const;
+  bool pod_lapsed(const std::string& pod_key, const LeaseVerdict& lease, Clock::Duration lease_duration) const;
   // When the verdict for this pod would next change, if it can.
-  std::optional<kube::Clock::Duration> pod_deadline(const std::string& pod_key, kube::Clock::Duration lease_duration) const;
+  std::optional<Clock::Duration> pod_deadline(const std::string& pod_key, Clock::Duration lease_duration) const;
 
  private:
   struct Observed {
     std::string holder;
     std::string renew_time;
-    kube::Clock::Duration duration{};
-    kube::Clock::TimePoint changed_at{};
+    Clock::Duration duration{};
+    Clock::TimePoint changed_at{};
   };
-  kube::Clock& clock_;
-  kube::Clock::Duration grace_;
+  Clock& clock_;
+  Clock::Duration grace_;
   mutable std::mutex mu_;
   std::map<std::string, Observed> leases_;
-  std::map<std::string, kube::Clock::TimePoint> pods_first_seen_;
+  std::map<std::string, Clock::TimePoint> pods_first_seen_;
 };
 
-}  // namespace rr::controller
+}  // namespace kube

@@ -29,3 +29,9 @@ std::string format_micro_time(std::chrono::system_clock::time_point t);
 std::string format_time(std::chrono::system_clock::time_point t);
 
 }  // namespace kube
+
+namespace kube {
+// A Secret's `data`, base64-decoded, key by key (keys that do not decode are left out).
+// The values are secrets: keep them out of logs, metrics and errors.
+std::map<std::string, std::string> decoded_secret_data(const Json& secret);
+}  // namespace kube
