@@ -1,15 +1,173 @@
-// rr-agent: drives BIRD 2 inside a reflector pod (issue D fills in the agent).
+// rr-agent: runs inside each reflector Pod. It supervises BIRD 2, builds its
+// configuration from the Kubernetes API, holds the reflector's Lease, and
+// serves /metrics, /healthz and /readyz.
+#include <signal.h>
+
 #include <iostream>
-#include <string>
+#include <thread>
+
+#include <prometheus/registry.h>
+
+#include "agent/agent_metrics.h"
+#include "agent/bird_driver.h"
+#include "agent/bird_process.h"
+#include "agent/identity.h"
+#include "agent/reflector_agent.h"
+#include "bird/control_client.h"
+#include "kube/client_config.h"
+#include "kube/flags.h"
+#include "kube/logger.h"
+#include "kube/probe_server.h"
+#include "kube/rest_kube_client.h"
+
+namespace {
+
+struct Options {
+  std::string kubeconfig;
+  std::string metrics_address = "0.0.0.0:9179";
+  std::string bird_binary = "bird";
+  std::string bird_config = "/etc/bird/bird.conf";
+  std::string bird_socket = "/run/bird/bird.ctl";
+  bool run_bird = true;
+  int client_port = 179;
+  std::chrono::milliseconds session_poll{2000};
+  int connect_retry = 0;  // 0 = BIRD's defaults via the renderer's
+  int connect_delay = 0;
+  int error_wait_min = 0;
+  int error_wait_max = 0;
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--version") {
-      std::cout << "rr-agent 0.1.0\n";
-      return 0;
-    }
+  Options o;
+  kube::FlagSet flags("rr-agent",
+                      "Runs beside BIRD 2 in a reflector Pod: renders and reloads BIRD's configuration from the\n"
+                      "Kubernetes API, holds the reflector's Lease, exports BGP session state. Identity comes from\n"
+                      "the Pod's environment (RR_POD_NAME, RR_NAMESPACE, RR_NODE_NAME, RR_HOST_IP, RR_FABRIC,\n"
+                      "RR_RACK, RR_CLUSTER_ID, RR_BGP_PORT, RR_LEASE_DURATION_SECONDS).");
+  flags.add_string("kubeconfig", &o.kubeconfig, "kubeconfig file; empty: in-cluster", "KUBECONFIG");
+  flags.add_string("metrics-address", &o.metrics_address, "listen address of /metrics, /healthz, /readyz",
+                   "RR_METRICS_ADDRESS");
+  flags.add_string("bird-binary", &o.bird_binary, "BIRD 2 executable", "RR_BIRD_BINARY");
+  flags.add_string("bird-config", &o.bird_config, "bird.conf path (written with mode 0600)", "RR_BIRD_CONFIG");
+  flags.add_string("bird-socket", &o.bird_socket, "BIRD control socket", "RR_BIRD_SOCKET");
+  flags.add_bool("run-bird", &o.run_bird, "start and supervise BIRD (false: use a BIRD already running)",
+                 "RR_RUN_BIRD");
+  flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT");
+  flags.add_duration("session-poll", &o.session_poll, "how often to read BGP session state", "RR_SESSION_POLL");
+  flags.add_int("connect-retry-seconds", &o.connect_retry, "BGP connect retry time (0: default)",
+                "RR_CONNECT_RETRY_SECONDS");
+  flags.add_int("connect-delay-seconds", &o.connect_delay, "BGP connect delay (0: default)", "RR_CONNECT_DELAY_SECONDS");
+  flags.add_int("error-wait-min-seconds", &o.error_wait_min, "BGP error wait minimum (0: default)",
+                "RR_ERROR_WAIT_MIN_SECONDS");
+  flags.add_int("error-wait-max-seconds", &o.error_wait_max, "BGP error wait maximum (0: default)",
+                "RR_ERROR_WAIT_MAX_SECONDS");
+  flags.add_string("log-format", &o.log_format, "text or json", "RR_LOG_FORMAT");
+  flags.add_string("log-level", &o.log_level, "debug, info, warn or error", "RR_LOG_LEVEL");
+  if (auto s = flags.parse(argc, argv); !s.ok()) {
+    std::cerr << "rr-agent: " << s.error().message << "\n";
+    return 2;
   }
-  std::cout << "usage: rr-agent [--version]\n";
+  if (flags.help_requested()) {
+    std::cout << flags.usage();
+    return 0;
+  }
+  kube::LogFormat format;
+  kube::LogLevel level;
+  if (!kube::Logger::parse_format(o.log_format, format) || !kube::Logger::parse_level(o.log_level, level)) {
+    std::cerr << "rr-agent: --log-format must be text|json and --log-level debug|info|warn|error\n";
+    return 2;
+  }
+  kube::Logger log("rr-agent", format, level);
+  auto identity = rr::agent::identity_from_env([](const char* n) { return std::getenv(n); });
+  if (!identity.ok()) {
+    log.error("bad identity", {{"error", identity.error().message}});
+    return 2;
+  }
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::stop_source stop;
+  std::jthread signals([set, &stop, &log]() mutable {
+    int sig = 0;
+    sigwait(&set, &sig);
+    log.info("shutting down");
+    stop.request_stop();
+  });
+
+  auto config = kube::load_client_config(
+      o.kubeconfig.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.kubeconfig));
+  if (!config.ok()) {
+    log.error("cannot load Kubernetes client configuration", {{"error", config.error().message}});
+    return 1;
+  }
+  kube::RestClientOptions copts;
+  copts.qps = 20;
+  copts.burst = 40;
+  copts.user_agent = "rr-agent/0.1.0";
+  auto client = kube::RestKubeClient::connect(*config, copts);
+  if (!client.ok()) {
+    log.error("cannot create Kubernetes client", {{"error", client.error().describe()}});
+    return 1;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  rr::agent::AgentMetrics metrics(*registry, identity->rack, identity->cluster_id);
+  rr::bird::BirdControlClient control;
+  rr::agent::BirdDriver driver({o.bird_config, o.bird_binary}, control);
+
+  // BIRD starts on a config with no peers yet; the first rebuild from the API fills them in.
+  rr::bird::ReflectorConfig initial;
+  initial.router_id = identity->address;
+  initial.cluster_id = identity->cluster_id;
+  initial.listen_address = identity->address;
+  initial.listen_port = identity->port;
+  if (auto s = driver.write_initial(initial); !s.ok()) {
+    log.error("cannot write the initial BIRD configuration", {{"path", o.bird_config}, {"error", s.error().message}});
+    return 1;
+  }
+  std::jthread bird_thread;
+  rr::agent::BirdProcess bird({o.bird_binary, o.bird_config, o.bird_socket, {}});
+  if (o.run_bird) {
+    bird.set_on_exit([&log](int status) { log.warn("BIRD exited; restarting", {{"status", std::to_string(status)}}); });
+    bird_thread = std::jthread([&bird, &stop](std::stop_token) { bird.run(stop.get_token()); });
+  }
+  if (auto c = control.connect(o.bird_socket, std::chrono::seconds(5)); !c.ok()) {
+    log.warn("BIRD control socket not answering yet", {{"socket", o.bird_socket}, {"error", c.error().message}});
+  }
+
+  rr::agent::AgentOptions aopts;
+  aopts.self = *identity;
+  aopts.client_port = o.client_port;
+  aopts.session_poll = o.session_poll;
+  if (o.connect_retry || o.connect_delay || o.error_wait_min || o.error_wait_max) {
+    rr::bird::BgpTimers t;
+    if (o.connect_retry) t.connect_retry_seconds = o.connect_retry;
+    if (o.connect_delay) t.connect_delay_seconds = o.connect_delay;
+    if (o.error_wait_min) t.error_wait_min_seconds = o.error_wait_min;
+    if (o.error_wait_max) t.error_wait_max_seconds = o.error_wait_max;
+    aopts.timers = t;
+  }
+  rr::agent::ReflectorAgent agent(**client, aopts, driver, control, metrics, log);
+  auto probes = kube::ProbeServer::start({o.metrics_address, registry, [&] { return kube::ProbeResult{}; },
+                                          [&] { return agent.ready(); }});
+  if (!probes.ok()) {
+    log.error("cannot serve metrics", {{"address", o.metrics_address}, {"error", probes.error().message}});
+    return 1;
+  }
+  log.info("starting", {{"pod", identity->pod},
+                        {"fabric", identity->fabric},
+                        {"rack", identity->rack},
+                        {"cluster_id", identity->cluster_id},
+                        {"address", identity->address + ":" + std::to_string(identity->port)},
+                        {"url", (*probes)->url()}});
+  agent.run(stop.get_token());
+  log.info("stopped");
   return 0;
 }

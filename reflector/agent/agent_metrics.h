@@ -1,0 +1,53 @@
+#pragma once
+// rr-agent's Prometheus series (bird_exporter's meanings, rr_ prefix).
+// Session series carry only bounded labels (peer name, peer address, role,
+// rack, cluster ID) and are removed when the session goes away.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bird/bird_config.h"
+#include "bird/reply_parser.h"
+
+namespace rr::agent {
+
+struct SessionCounts {
+  int established = 0;
+  int total = 0;
+};
+
+class AgentMetrics {
+ public:
+  AgentMetrics(prometheus::Registry& registry, std::string rack, std::string cluster_id);
+
+  // From `show protocols all` and the config it runs: one series per BGP session.
+  SessionCounts update_sessions(const std::vector<bird::ProtocolState>& protocols,
+                                const bird::ReflectorConfig& config);
+  void set_bird_up(bool up);
+  void reconfiguration(std::string_view result);  // success | refused | failed
+  void lease_renewal(bool ok);
+
+ private:
+  struct SessionLabels {
+    std::string peer, address, role;
+  };
+  prometheus::Family<prometheus::Gauge>& session_up_;
+  prometheus::Family<prometheus::Gauge>& prefixes_received_;
+  prometheus::Family<prometheus::Gauge>& prefixes_exported_;
+  prometheus::Family<prometheus::Gauge>& bird_up_;
+  prometheus::Family<prometheus::Counter>& reconfigurations_;
+  prometheus::Family<prometheus::Counter>& lease_renewals_;
+  std::string rack_;
+  std::string cluster_id_;
+  std::mutex mu_;
+  std::map<std::string, SessionLabels> sessions_;  // protocol name -> labels of its live series
+};
+
+}  // namespace rr::agent

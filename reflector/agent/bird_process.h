@@ -1,0 +1,60 @@
+#pragma once
+// Runs BIRD in the foreground as a child (`bird -f -c CONF -s SOCK`) and
+// restarts it with backoff when it exits. The agent is the container's
+// entrypoint; BGP keeps running whatever happens to the Kubernetes API.
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "kube/clock.h"
+
+namespace rr::agent {
+
+struct BirdProcessOptions {
+  std::string bird_binary = "bird";
+  std::filesystem::path config_path = "/etc/bird/bird.conf";
+  std::filesystem::path socket_path = "/run/bird/bird.ctl";
+  std::vector<std::string> extra_args;
+  // After SIGTERM on stop, how long (on the clock) BIRD may take before SIGKILL.
+  std::chrono::milliseconds stop_grace{10000};
+};
+
+class BirdProcess {
+ public:
+  BirdProcess(BirdProcessOptions options, kube::Clock& clock = kube::RealClock::instance());
+  ~BirdProcess();
+
+  // Supervises until `stop`: start, wait, restart after 1 s doubling to 30 s. Stopping sends SIGTERM.
+  void run(std::stop_token stop);
+  bool running() const { return running_; }
+  int restarts() const { return restarts_; }
+  // The running child's pid, -1 between runs.
+  pid_t pid() const { return pid_; }
+  // Called on the run() thread after each exit, with BIRD's waitpid() status. Set before run().
+  void set_on_exit(std::function<void(int status)> on_exit) { on_exit_ = std::move(on_exit); }
+
+ private:
+  // fork + exec; -1 when fork fails.
+  pid_t spawn();
+  // Waits for the child to exit, sending SIGTERM (then SIGKILL after stop_grace) once
+  // `stop` is requested; reaps it and returns its waitpid() status.
+  int wait_for_exit(pid_t pid, std::stop_token stop);
+
+  BirdProcessOptions options_;
+  kube::Clock& clock_;
+  std::atomic<bool> running_{false};
+  std::atomic<int> restarts_{0};
+  std::atomic<pid_t> pid_{-1};
+  std::function<void(int)> on_exit_;
+  std::mutex mu_;  // pid_ is cleared under it before the child is reaped
+};
+
+}  // namespace rr::agent

@@ -1,0 +1,263 @@
+#include "agent/reflector_agent.h"
+
+#include <thread>
+
+#include "agent/config_builder.h"
+#include "api/fabric_spec.h"
+#include "api/observed.h"
+#include "api/well_known.h"
+
+namespace rr::agent {
+namespace {
+
+using kube::Json;
+
+}  // namespace
+
+ReflectorAgent::ReflectorAgent(kube::KubeClient& client, AgentOptions options, BirdDriver& driver,
+                               bird::BirdControlClient& control, AgentMetrics& metrics, kube::Logger& log,
+                               kube::Clock& clock)
+    : client_(client),
+      options_(std::move(options)),
+      driver_(driver),
+      control_(control),
+      metrics_(metrics),
+      log_(log),
+      clock_(clock),
+      liveness_(clock, std::chrono::seconds(0)),
+      lease_(client, options_.self, clock) {
+  lease_.set_on_result([this](bool ok, const kube::Error* error) {
+    metrics_.lease_renewal(ok);
+    if (!ok && error) log_.warn("lease renewal failed; BGP keeps running", {{"error", error->describe()}});
+  });
+}
+
+ReflectorAgent::~ReflectorAgent() {
+  for (auto* i : {secrets_.get(), leases_.get(), fabric_.get()}) {
+    if (i) i->stop();
+  }
+  if (nodes_) nodes_->stop();
+}
+
+void ReflectorAgent::mark_dirty() {
+  std::lock_guard lock(mu_);
+  dirty_ = true;
+  cv_.notify_all();
+}
+
+void ReflectorAgent::start_fabric_informer() {
+  kube::InformerOptions o;
+  o.watch.field_selector = "metadata.name=" + options_.self.fabric;
+  fabric_ = std::make_unique<kube::Informer<Json>>(client_, api::route_reflector_clusters(), o, kube::keep_whole_object,
+                                                   clock_);
+  auto dirty = [this](auto&&...) { mark_dirty(); };
+  fabric_->add_handlers({dirty, dirty, dirty});
+  fabric_->start();
+}
+
+std::optional<planner::FabricSpec> ReflectorAgent::fabric_spec() const {
+  auto obj = fabric_->store().get(options_.self.fabric);
+  if (!obj) return std::nullopt;
+  auto spec = api::parse_fabric(*obj, options_.default_image);
+  if (!spec.ok()) return std::nullopt;
+  return spec.value();
+}
+
+bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
+  if (nodes_ && spec.rack_label == scoped_rack_label_) return true;
+  if (nodes_) {
+    // The rack label itself changed: the node watch must be re-scoped.
+    nodes_->stop();
+    nodes_.reset();
+  }
+  auto dirty = [this](auto&&...) { mark_dirty(); };
+  kube::InformerOptions node_options;
+  node_options.watch.label_selector = spec.rack_label + "=" + options_.self.rack;
+  nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(client_, kube::resources::nodes(), node_options,
+                                                              api::node_info_from, clock_);
+  nodes_->add_handlers({[this](const std::string&, const planner::NodeInfo&) { mark_dirty(); },
+                        [this](const std::string&, const planner::NodeInfo& a, const planner::NodeInfo& b) {
+                          if (!(a == b)) mark_dirty();
+                        },
+                        [this](const std::string&, const planner::NodeInfo&) { mark_dirty(); }});
+  nodes_->start();
+  scoped_rack_label_ = spec.rack_label;
+
+  if (!leases_) {
+    kube::InformerOptions lease_options;
+    lease_options.watch.ns = options_.self.ns;
+    lease_options.watch.label_selector = std::string(api::kClusterLabel) + "=" + options_.self.fabric;
+    leases_ = std::make_unique<kube::Informer<Json>>(client_, kube::resources::leases(), lease_options,
+                                                     kube::keep_whole_object, clock_);
+    auto observe = [this](const std::string& key, const Json& lease) {
+      const Json s = lease.value("spec", Json::object());
+      liveness_.observe_lease(key, s.value("holderIdentity", ""), s.value("renewTime", ""),
+                              s.value("leaseDurationSeconds", 15));
+    };
+    leases_->add_handlers({[this, observe](const std::string& k, const Json& l) {
+                             observe(k, l);
+                             mark_dirty();
+                           },
+                           [this, observe](const std::string& k, const Json& a, const Json& b) {
+                             observe(k, b);
+                             // A renewal alone changes nothing BIRD needs; an address or port change does.
+                             if (kube::annotations_of(a) != kube::annotations_of(b)) mark_dirty();
+                           },
+                           [this](const std::string& k, const Json&) {
+                             liveness_.forget_lease(k);
+                             mark_dirty();
+                           }});
+    leases_->start();
+  }
+  if (!secrets_) {
+    kube::InformerOptions secret_options;
+    secret_options.watch.ns = options_.self.ns;
+    secrets_ = std::make_unique<kube::Informer<Json>>(client_, kube::resources::secrets(), secret_options,
+                                                      kube::keep_whole_object, clock_);
+    secrets_->add_handlers({dirty, dirty, dirty});
+    secrets_->start();
+  }
+  return true;
+}
+
+void ReflectorAgent::rebuild() {
+  auto spec = fabric_spec();
+  if (!spec) {
+    auto obj = fabric_->store().get(options_.self.fabric);
+    if (obj) {
+      auto parsed = api::parse_fabric(*obj, options_.default_image);
+      log_.warn("fabric spec is invalid; BIRD keeps its last configuration",
+                {{"fabric", options_.self.fabric}, {"error", parsed.ok() ? "" : parsed.error().message}});
+    }
+    return;
+  }
+  start_scoped_informers(*spec);
+  if (!nodes_->has_synced() || !leases_->has_synced() || !secrets_->has_synced()) return;
+
+  AgentInputs in;
+  in.self = options_.self;
+  in.spec = *spec;
+  in.client_port = options_.client_port;
+  for (const auto& n : nodes_->store().list()) in.nodes.push_back(*n);
+  for (const auto& obj : leases_->store().list()) {
+    auto verdict = liveness_.judge_lease(kube::key_of(*obj));
+    if (!verdict.fresh) continue;  // a reflector that stopped renewing leaves the mesh
+    if (auto lease = api::reflector_lease_from(*obj)) in.mesh.push_back(*lease);
+  }
+  for (const auto& secret : secrets_->store().list()) {
+    for (auto& [key, value] : kube::decoded_secret_data(*secret)) in.secrets[kube::name_of(*secret) + "/" + key] = value;
+  }
+  auto built = build_reflector_config(in);
+  if (!built.ok()) {
+    std::lock_guard lock(mu_);
+    if (config_error_ != built.error().message) {
+      log_.error("cannot build BIRD configuration; BIRD keeps its last one", {{"error", built.error().message}});
+    }
+    config_error_ = built.error().message;
+    return;
+  }
+  bird::ReflectorConfig config = std::move(built->config);
+  if (options_.timers) {
+    config.timers.connect_retry_seconds = options_.timers->connect_retry_seconds;
+    config.timers.connect_delay_seconds = options_.timers->connect_delay_seconds;
+    config.timers.error_wait_min_seconds = options_.timers->error_wait_min_seconds;
+    config.timers.error_wait_max_seconds = options_.timers->error_wait_max_seconds;
+  }
+  std::string digest;
+  for (const auto& w : built->warnings) digest += w + "\n";
+  if (digest != last_warning_digest_) {
+    for (const auto& w : built->warnings) log_.warn("skipped", {{"detail", w}});
+    last_warning_digest_ = digest;
+  }
+  auto outcome = driver_.apply(config);
+  std::lock_guard lock(mu_);
+  switch (outcome) {
+    case ApplyOutcome::Unchanged:
+      running_ = config;
+      configured_ = true;
+      config_error_.clear();  // what BIRD runs is what the API asks for
+      break;
+    case ApplyOutcome::Reconfigured:
+      ++applies_;
+      running_ = config;
+      configured_ = true;
+      config_error_.clear();
+      metrics_.reconfiguration("success");
+      log_.info("BIRD reconfigured", {{"peers", std::to_string(config.peers.size())}});
+      break;
+    case ApplyOutcome::Refused:
+      if (config_error_ != driver_.last_error()) {  // once per refused config, not once per rebuild
+        config_error_ = driver_.last_error();
+        metrics_.reconfiguration("refused");
+        log_.error("BIRD refused the configuration; the last good one stays", {{"error", config_error_}});
+      }
+      break;
+    case ApplyOutcome::Failed:
+      metrics_.reconfiguration("failed");
+      log_.warn("BIRD unreachable; will retry", {{"error", driver_.last_error()}});
+      dirty_ = true;
+      break;
+  }
+}
+
+void ReflectorAgent::poll_sessions() {
+  auto protocols = control_.show_protocols_all();
+  std::lock_guard lock(mu_);
+  bird_up_ = protocols.ok();
+  metrics_.set_bird_up(bird_up_);
+  if (!protocols.ok()) return;
+  sessions_ = metrics_.update_sessions(*protocols, running_);
+}
+
+void ReflectorAgent::run(std::stop_token stop) {
+  start_fabric_informer();
+  std::jthread lease_thread([this](std::stop_token s) {
+    lease_.run(
+        [this] {
+          std::lock_guard lock(mu_);
+          return LeaseReport{sessions_.established, sessions_.total, config_error_};
+        },
+        s);
+  });
+  std::stop_callback wake(stop, [this] {
+    std::lock_guard lock(mu_);
+    cv_.notify_all();
+  });
+  auto next_poll = clock_.now();
+  auto next_rebuild = clock_.now();
+  while (!stop.stop_requested()) {
+    bool dirty;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.debounce, [&] { return stop.stop_requested(); });
+      dirty = dirty_;
+      dirty_ = false;
+    }
+    if (stop.stop_requested()) break;
+    auto now = clock_.now();
+    if (dirty || now >= next_rebuild) {
+      rebuild();
+      next_rebuild = now + options_.rebuild_period;
+    }
+    if (now >= next_poll) {
+      poll_sessions();
+      next_poll = now + options_.session_poll;
+    }
+  }
+  lease_thread.request_stop();
+}
+
+kube::ProbeResult ReflectorAgent::ready() const {
+  std::lock_guard lock(mu_);
+  if (!bird_up_) return {false, "BIRD is not answering on its control socket"};
+  if (!configured_) return {false, "BIRD has not loaded a configuration built from the API yet"};
+  if (!lease_.healthy()) return {false, "cannot renew the Lease: the Kubernetes API is unreachable (BGP keeps running)"};
+  return {};
+}
+
+SessionCounts ReflectorAgent::sessions() const {
+  std::lock_guard lock(mu_);
+  return sessions_;
+}
+
+}  // namespace rr::agent

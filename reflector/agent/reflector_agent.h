@@ -1,0 +1,91 @@
+#pragma once
+// rr-agent's core: watches the API for the reflector's fabric, its rack's
+// Nodes, the fabric's reflector Leases and the password Secrets; rebuilds
+// BIRD's config when any of them changes (and BIRD reloads without touching
+// unchanged sessions); holds the reflector's Lease with session counts; and
+// exports session state. BGP keeps running when the API does not answer.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+
+#include "agent/agent_metrics.h"
+#include "agent/bird_driver.h"
+#include "agent/identity.h"
+#include "agent/lease_keeper.h"
+#include "bird/control_client.h"
+#include "kube/informer.h"
+#include "kube/liveness_tracker.h"
+#include "kube/logger.h"
+#include "kube/probe_server.h"
+#include "planner/types.h"
+
+namespace rr::agent {
+
+struct AgentOptions {
+  AgentIdentity self;
+  int client_port = 179;
+  std::optional<bird::BgpTimers> timers;  // overrides the connect/error timers (tests use short ones)
+  std::chrono::milliseconds session_poll{2000};
+  std::chrono::milliseconds debounce{100};
+  std::chrono::milliseconds rebuild_period{1000};  // also catches Leases that stopped being renewed
+  std::string default_image;
+};
+
+class ReflectorAgent {
+ public:
+  ReflectorAgent(kube::KubeClient& client, AgentOptions options, BirdDriver& driver, bird::BirdControlClient& control,
+                 AgentMetrics& metrics, kube::Logger& log, kube::Clock& clock = kube::RealClock::instance());
+  ~ReflectorAgent();
+
+  // Runs until `stop`: informers, the Lease keeper, config rebuilds and session polls.
+  void run(std::stop_token stop);
+  // Nudges a rebuild (informer handlers call this).
+  void mark_dirty();
+
+  bool healthy() const { return true; }
+  // BIRD runs a config we built, and the API heard from us within the lease duration.
+  kube::ProbeResult ready() const;
+  SessionCounts sessions() const;
+  int applies() const { return applies_; }
+
+ private:
+  void start_fabric_informer();
+  bool start_scoped_informers(const planner::FabricSpec& spec);
+  std::optional<planner::FabricSpec> fabric_spec() const;
+  void rebuild();
+  void poll_sessions();
+
+  kube::KubeClient& client_;
+  AgentOptions options_;
+  BirdDriver& driver_;
+  bird::BirdControlClient& control_;
+  AgentMetrics& metrics_;
+  kube::Logger& log_;
+  kube::Clock& clock_;
+  kube::LivenessTracker liveness_;
+  LeaseKeeper lease_;
+
+  std::unique_ptr<kube::Informer<kube::Json>> fabric_;
+  std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes_;
+  std::unique_ptr<kube::Informer<kube::Json>> leases_;
+  std::unique_ptr<kube::Informer<kube::Json>> secrets_;
+  std::string scoped_rack_label_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = true;
+  bird::ReflectorConfig running_;  // what BIRD was last configured with
+  bool configured_ = false;
+  bool bird_up_ = false;
+  SessionCounts sessions_;
+  std::string config_error_;
+  std::string last_warning_digest_;
+  std::atomic<int> applies_{0};
+};
+
+}  // namespace rr::agent

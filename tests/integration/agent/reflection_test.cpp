@@ -1,0 +1,304 @@
+// rr-agent with real BIRD 2 as the reflector, real BIRD speakers as Calico
+// nodes and an edge router, and the real kube-apiserver as the only input.
+// Everything binds distinct 127.x addresses on a high port, so no root or
+// network namespace is needed. What BGP itself says is checked: next hop,
+// ORIGINATOR_ID, CLUSTER_LIST, session state and uptime.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/bird_speaker.h"
+#include "support/control_plane.h"
+#include "support/process.h"
+#include "support/reflector_simulator.h"
+
+namespace {
+
+using kube::Json;
+using rr::testing::BirdSpeaker;
+using rr::testing::ChildProcess;
+using rr::testing::SpeakerConfig;
+using rr::testing::SpeakerPeer;
+
+const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
+constexpr int kPort = 11179;
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(100)) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+std::string repo_root() {
+  std::string here = __FILE__;
+  for (int i = 0; i < 4; ++i) here = here.substr(0, here.rfind('/'));
+  return here;
+}
+
+class ReflectionIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cp_ = rr::testing::ControlPlane::from_environment();
+    ASSERT_TRUE(cp_);
+    client_ = cp_->admin_client();
+    ASSERT_TRUE(client_);
+    const std::string kubectl = cp_->var("RR_KUBECTL") + " --kubeconfig " + cp_->kubeconfig();
+    rr::testing::run_command(kubectl + " apply -f " + repo_root() + "/crds/rr.bgp.dev_routereflectorclusters.yaml");
+    rr::testing::run_command(kubectl + " wait --for condition=established --timeout=60s crd --all");
+    ns_ = cp_->create_namespace(*client_, "bgp");
+    std::random_device rd;
+    octet_ = 100 + static_cast<int>(rd() % 150);  // this test's own 127.N.x.y addresses
+    tag_ = ns_;
+    dir_ = cp_->dir() + "/logs/bgp-" + tag_;  // logs/ outlives the fixture, for post-mortems
+    std::filesystem::create_directories(dir_);
+  }
+
+  void TearDown() override {
+    agents_.clear();
+    speakers_.clear();
+    (void)client_->remove(kFabrics, "", fabric(), {});
+    kube::ListOptions lo;
+    lo.label_selector = "e2e=" + tag_;
+    if (auto nodes = client_->list(kube::resources::nodes(), "", lo); nodes.ok()) {
+      for (const auto& n : nodes->items) (void)client_->remove(kube::resources::nodes(), "", kube::name_of(n), {});
+    }
+  }
+
+  std::string ip(int rack, int host) const {
+    return "127." + std::to_string(octet_) + "." + std::to_string(rack) + "." + std::to_string(host);
+  }
+  std::string fabric() const { return "bgp-" + tag_; }
+  std::string prefix(int i) const { return "10." + std::to_string(octet_) + "." + std::to_string(i) + ".0/24"; }
+
+  void CreateFabric(Json extra_spec = Json::object()) {
+    Json spec = {{"namespace", ns_},
+                 {"nodeSelector", {{"e2e", tag_}}},
+                 {"reflectors", {{"port", kPort}}},
+                 {"lease", {{"durationSeconds", 6}}},
+                 {"bgp", {{"holdTimeSeconds", 9}, {"keepaliveSeconds", 3}}}};
+    spec.merge_patch(extra_spec);
+    auto r = client_->create(kFabrics, "", Json{{"apiVersion", "rr.bgp.dev/v1alpha1"},
+                                               {"kind", "RouteReflectorCluster"},
+                                               {"metadata", {{"name", fabric()}}},
+                                               {"spec", spec}});
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+  }
+
+  void AddNode(const std::string& name, const std::string& rack, const std::string& address) {
+    Json node = rr::testing::make_node(name, {{"e2e", tag_}, {"topology.kubernetes.io/rack", rack}}, "10.250.0.1");
+    node["metadata"]["annotations"]["projectcalico.org/IPv4Address"] = address + "/32";
+    rr::testing::create_ready_node(*client_, node);
+  }
+
+  // A Calico node's BIRD peering with the given reflectors of its rack.
+  BirdSpeaker& AddSpeaker(const std::string& name, const std::string& address, std::vector<std::string> reflectors,
+                          std::vector<std::string> announce = {}) {
+    SpeakerConfig c;
+    c.address = address;
+    c.port = kPort;
+    for (size_t i = 0; i < reflectors.size(); ++i) {
+      c.peers.push_back(SpeakerPeer{"rr" + std::to_string(i), reflectors[i], kPort, 64512, "", true});
+    }
+    c.announce = std::move(announce);
+    speakers_[name] = std::make_unique<BirdSpeaker>(dir_ + "/" + name, c);
+    return *speakers_[name];
+  }
+
+  ChildProcess& StartAgent(const std::string& pod, const std::string& rack, const std::string& address,
+                           const std::string& cluster_id) {
+    std::string d = dir_ + "/" + pod;
+    std::filesystem::create_directories(d);
+    std::vector<std::string> argv = {RR_AGENT_BIN, "--kubeconfig", cp_->kubeconfig(), "--metrics-address",
+                                     "127.0.0.1:0", "--bird-config", d + "/bird.conf", "--bird-socket",
+                                     d + "/bird.ctl", "--client-port", std::to_string(kPort),
+                                     "--connect-retry-seconds", "2", "--connect-delay-seconds", "1",
+                                     "--error-wait-min-seconds", "1", "--error-wait-max-seconds", "5",
+                                     "--session-poll", "500ms", "--log-level", "debug"};
+    std::map<std::string, std::string> env = {{"RR_POD_NAME", pod},          {"RR_NAMESPACE", ns_},
+                                              {"RR_NODE_NAME", "host-" + pod}, {"RR_HOST_IP", address},
+                                              {"RR_FABRIC", fabric()},       {"RR_RACK", rack},
+                                              {"RR_CLUSTER_ID", cluster_id}, {"RR_BGP_PORT", std::to_string(kPort)},
+                                              {"RR_LEASE_DURATION_SECONDS", "6"}};
+    agents_[pod] = std::make_unique<ChildProcess>(argv, d + "/agent.log", env);
+    return *agents_[pod];
+  }
+
+  std::string ReflectorBirdc(const std::string& pod, const std::string& command) {
+    std::string out;
+    FILE* p = popen(("/usr/sbin/birdc -s " + dir_ + "/" + pod + "/bird.ctl " + command + " 2>&1").c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    if (p) pclose(p);
+    return out;
+  }
+
+  std::string LeaseAnnotation(const std::string& pod, const std::string& key) {
+    auto lease = client_->get(kube::resources::leases(), ns_, pod);
+    if (!lease.ok()) return "";
+    return kube::annotations_of(*lease)[key];
+  }
+
+  std::string AgentUrl(ChildProcess& agent) {
+    auto line = agent.wait_for_log("url=", std::chrono::seconds(20));
+    if (!line) return "";
+    return line->substr(line->find("url=") + 4);
+  }
+
+  std::unique_ptr<rr::testing::ControlPlane> cp_;
+  std::unique_ptr<kube::RestKubeClient> client_;
+  std::string ns_, tag_, dir_;
+  int octet_ = 0;
+  std::map<std::string, std::unique_ptr<BirdSpeaker>> speakers_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> agents_;
+};
+
+TEST_F(ReflectionIT, RoutesReflectWithinAndAcrossRacksAndWithdraw) {
+  CreateFabric();
+  AddNode("a1-" + tag_, "rack-a", ip(1, 11));
+  AddNode("a2-" + tag_, "rack-a", ip(1, 12));
+  AddNode("b1-" + tag_, "rack-b", ip(2, 21));
+  auto& a1 = AddSpeaker("a1", ip(1, 11), {ip(1, 1)}, {prefix(1)});
+  auto& a2 = AddSpeaker("a2", ip(1, 12), {ip(1, 1)});
+  auto& b1 = AddSpeaker("b1", ip(2, 21), {ip(2, 1)});
+  auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1");
+  StartAgent("rb", "rack-b", ip(2, 1), "10.255.0.2");
+
+  // Inside rack A: ORIGINATOR_ID is the announcing node, CLUSTER_LIST the rack's ID, next hop unchanged.
+  std::optional<rr::testing::RouteInfo> in_rack;
+  ASSERT_TRUE(eventually([&] { return (in_rack = a2.route(prefix(1))).has_value(); }, std::chrono::seconds(45)))
+      << a2.birdc("show protocols all") << ReflectorBirdc("ra", "show protocols all")
+      << ReflectorBirdc("ra", "show route all") << a1.birdc("show route all") << a2.birdc("show route all")
+      << ra.log();
+  EXPECT_EQ(in_rack->next_hop, ip(1, 11));
+  EXPECT_EQ(in_rack->originator_id, ip(1, 11));
+  EXPECT_EQ(in_rack->cluster_list, (std::vector<std::string>{"10.255.0.1"}));
+
+  // Rack B learns it through the reflector mesh: both racks' IDs on the CLUSTER_LIST.
+  std::optional<rr::testing::RouteInfo> across;
+  ASSERT_TRUE(eventually([&] { return (across = b1.route(prefix(1))).has_value(); }))
+      << b1.birdc("show protocols all") << ReflectorBirdc("rb", "show protocols all");
+  EXPECT_EQ(across->next_hop, ip(1, 11));
+  EXPECT_EQ(across->originator_id, ip(1, 11));
+  EXPECT_EQ(across->cluster_list, (std::vector<std::string>{"10.255.0.2", "10.255.0.1"}));
+
+  // The agent publishes its sessions on its Lease: 2 clients + 1 mesh peer, all Established.
+  ASSERT_TRUE(eventually([&] {
+    return LeaseAnnotation("ra", "rr.bgp.dev/sessions-established") == "3" &&
+           LeaseAnnotation("ra", "rr.bgp.dev/sessions-total") == "3";
+  })) << LeaseAnnotation("ra", "rr.bgp.dev/sessions-established") << "/"
+      << LeaseAnnotation("ra", "rr.bgp.dev/sessions-total");
+
+  // Withdrawal propagates to both racks.
+  auto config = a1.config();
+  config.announce.clear();
+  a1.reconfigure(config);
+  ASSERT_TRUE(eventually([&] { return !a2.route(prefix(1)) && !b1.route(prefix(1)); }, std::chrono::seconds(15)));
+}
+
+TEST_F(ReflectionIT, AddingAClientLeavesExistingSessionsUntouched) {
+  CreateFabric();
+  AddNode("a1-" + tag_, "rack-a", ip(1, 11));
+  AddSpeaker("a1", ip(1, 11), {ip(1, 1)});
+  auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1");
+  ASSERT_TRUE(eventually([&] { return speakers_["a1"]->session_state("rr0") == "Established"; },
+                         std::chrono::seconds(45)))
+      << ra.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // "since" has a resolution of one second
+  auto since = [&](const std::string& node) {
+    std::string out = ReflectorBirdc("ra", "show protocols");
+    std::istringstream lines(out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.find("Established") != std::string::npos && line.find(node.substr(0, 2)) != std::string::npos) {
+        return line;
+      }
+    }
+    return std::string();
+  };
+  std::string before = since("a1");
+  ASSERT_FALSE(before.empty()) << ReflectorBirdc("ra", "show protocols");
+
+  AddNode("a2-" + tag_, "rack-a", ip(1, 12));
+  auto& a2 = AddSpeaker("a2", ip(1, 12), {ip(1, 1)});
+  ASSERT_TRUE(eventually([&] { return a2.session_state("rr0") == "Established"; }, std::chrono::seconds(30)))
+      << ra.log();
+  EXPECT_EQ(since("a1"), before) << "the existing client's session was reset by the reload";
+  EXPECT_EQ(speakers_["a1"]->session_state("rr0"), "Established");
+}
+
+TEST_F(ReflectionIT, ExternalPeerWithPasswordAndPrometheusScrape) {
+  ASSERT_TRUE(client_->create(kube::resources::secrets(), ns_,
+                              Json{{"apiVersion", "v1"},
+                                   {"kind", "Secret"},
+                                   {"metadata", {{"name", "edge-auth"}}},
+                                   {"stringData", {{"password", "edge-s3cret"}}}})
+                  .ok());
+  CreateFabric(Json{{"externalPeers",
+                     Json::array({{{"name", "edge"}, {"address", ip(9, 1)}, {"asNumber", 65010}, {"port", kPort},
+                                   {"racks", {"rack-a"}}, {"passwordSecretRef", {{"name", "edge-auth"}, {"key", "password"}}}},
+                                  {{"name", "edge-wrong"}, {"address", ip(9, 2)}, {"asNumber", 65011}, {"port", kPort},
+                                   {"racks", {"rack-a"}}, {"passwordSecretRef", {{"name", "edge-auth"}, {"key", "password"}}}}})}});
+  AddNode("a1-" + tag_, "rack-a", ip(1, 11));
+  AddSpeaker("a1", ip(1, 11), {ip(1, 1)}, {prefix(3)});
+  SpeakerConfig edge;
+  edge.address = ip(9, 1);
+  edge.as_number = 65010;
+  edge.peers.push_back(SpeakerPeer{"uplink", ip(1, 1), kPort, 64512, "edge-s3cret", true});
+  speakers_["edge"] = std::make_unique<BirdSpeaker>(dir_ + "/edge", edge);
+  SpeakerConfig wrong = edge;
+  wrong.address = ip(9, 2);
+  wrong.as_number = 65011;
+  wrong.peers[0].password = "not-the-password";
+  speakers_["edge-wrong"] = std::make_unique<BirdSpeaker>(dir_ + "/edge-wrong", wrong);
+  auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1");
+
+  ASSERT_TRUE(eventually([&] { return speakers_["edge"]->route(prefix(3)).has_value(); }, std::chrono::seconds(45)))
+      << speakers_["edge"]->birdc("show protocols all") << ReflectorBirdc("ra", "show protocols all") << ra.log();
+  EXPECT_EQ(speakers_["edge"]->session_state("uplink"), "Established");
+  EXPECT_NE(speakers_["edge-wrong"]->session_state("uplink"), "Established") << "a wrong MD5 password must not establish";
+  std::string conf_mode = rr::testing::run_command("stat -c %a " + dir_ + "/ra/bird.conf");
+  EXPECT_EQ(conf_mode.substr(0, 3), "600") << "bird.conf holds passwords";
+  EXPECT_EQ(ra.log().find("edge-s3cret"), std::string::npos) << "a password reached the log";
+
+  // A real Prometheus scrapes the agent; a query counts the Established sessions.
+  std::string url = AgentUrl(ra);
+  ASSERT_FALSE(url.empty());
+  std::string metrics = rr::testing::http_get(url + "/metrics");
+  EXPECT_EQ(metrics.find("edge-s3cret"), std::string::npos);
+  std::string target = url.substr(std::string("http://").size());
+  std::filesystem::create_directories(dir_ + "/prometheus");
+  std::ofstream(dir_ + "/prometheus/prometheus.yml")
+      << "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: rr-agent\n  static_configs:\n  - targets: ['"
+      << target << "']\n";
+  std::random_device rd;
+  int port = 0;
+  std::unique_ptr<ChildProcess> prometheus;
+  for (int attempt = 0; attempt < 5 && !prometheus; ++attempt) {
+    port = 20000 + static_cast<int>(rd() % 20000);
+    auto p = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"/usr/bin/prometheus", "--config.file=" + dir_ + "/prometheus/prometheus.yml",
+                                 "--storage.tsdb.path=" + dir_ + "/prometheus/data",
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+        dir_ + "/prometheus/log");
+    if (p->wait_for_log("Server is ready to receive web requests", std::chrono::seconds(20))) prometheus = std::move(p);
+  }
+  ASSERT_TRUE(prometheus) << "prometheus did not start";
+  const std::string query = "http://127.0.0.1:" + std::to_string(port) +
+                            "/api/v1/query?query=sum(rr_bgp_session_up%7Bjob%3D%22rr-agent%22%7D)";
+  std::string answer;
+  // a1 and edge are Established; edge-wrong is not.
+  ASSERT_TRUE(eventually([&] {
+    answer = rr::testing::http_get(query);
+    return answer.find("\"2\"]") != std::string::npos;
+  }, std::chrono::seconds(30))) << answer;
+}
+
+}  // namespace

@@ -1,0 +1,107 @@
+#include "support/bird_speaker.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/control_plane.h"
+
+namespace rr::testing {
+
+BirdSpeaker::BirdSpeaker(std::string dir, SpeakerConfig config) : dir_(std::move(dir)), config_(std::move(config)) {
+  std::filesystem::create_directories(dir_);
+  write_config();
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/sbin/bird", "-f", "-c", dir_ + "/bird.conf", "-s", socket()}, dir_ + "/bird.log");
+  for (int i = 0; i < 100 && !std::filesystem::exists(socket()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+BirdSpeaker::~BirdSpeaker() {
+  if (process_) process_->stop(std::chrono::seconds(5));
+}
+
+void BirdSpeaker::write_config() {
+  std::ostringstream c;
+  c << "router id " << config_.address << ";\n"
+    << "log stderr all;\n"
+    << "protocol device {}\n";
+  if (!config_.announce.empty()) {
+    c << "protocol static announced {\n  ipv4;\n";
+    for (const auto& p : config_.announce) c << "  route " << p << " blackhole;\n";
+    c << "}\n";
+  }
+  for (const auto& p : config_.peers) {
+    c << "protocol bgp " << p.name << " {\n"
+      << "  local " << config_.address << " port " << config_.port << " as " << config_.as_number << ";\n"
+      << "  strict bind yes;\n"
+      << "  neighbor " << p.address << " port " << p.port << " as " << p.as_number << ";\n"
+      << (p.multihop && p.as_number != config_.as_number ? "  multihop;\n" : "")
+      << (p.password.empty() ? "" : "  password \"" + p.password + "\";\n")
+      << "  connect delay time 1; connect retry time 2; error wait time 1,10;\n"
+      << "  ipv4 { import all; export all; };\n"
+      << "}\n";
+  }
+  std::ofstream(dir_ + "/bird.conf") << c.str();
+}
+
+void BirdSpeaker::reconfigure(SpeakerConfig config) {
+  config_ = std::move(config);
+  write_config();
+  birdc("configure");
+}
+
+std::string BirdSpeaker::birdc(const std::string& command) const {
+  std::string out;
+  FILE* p = popen(("/usr/sbin/birdc -s " + socket() + " " + command + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+std::optional<RouteInfo> parse_route(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line;
+  RouteInfo r;
+  bool found = false;
+  while (std::getline(lines, line)) {
+    auto value_of = [&](const std::string& key) -> std::optional<std::string> {
+      auto at = line.find(key);
+      if (at == std::string::npos) return std::nullopt;
+      std::string v = line.substr(at + key.size());
+      v.erase(0, v.find_first_not_of(" \t"));
+      return v;
+    };
+    // "10.1.0.0/24   unicast [rr0 ...]" or "unreachable [...]" when the next hop does not resolve here.
+    if (!line.empty() && line[0] != ' ' && line[0] != '\t' && line.find('/') != std::string::npos &&
+        line.find('[') != std::string::npos) {
+      found = true;
+    }
+    if (auto v = value_of("BGP.next_hop:")) r.next_hop = *v;
+    if (auto v = value_of("BGP.originator_id:")) r.originator_id = *v;
+    if (auto v = value_of("BGP.as_path:")) r.as_path = *v;
+    if (auto v = value_of("BGP.cluster_list:")) {
+      std::istringstream ids(*v);
+      std::string id;
+      while (ids >> id) r.cluster_list.push_back(id);
+    }
+  }
+  if (!found) return std::nullopt;
+  return r;
+}
+
+std::optional<RouteInfo> BirdSpeaker::route(const std::string& prefix) const {
+  return parse_route(birdc("show route all " + prefix));
+}
+
+std::string BirdSpeaker::session_state(const std::string& name) const {
+  std::string out = birdc("show protocols " + name);
+  return out.find("Established") != std::string::npos ? "Established" : out;
+}
+
+}  // namespace rr::testing

@@ -1,0 +1,65 @@
+#pragma once
+// A real BIRD 2 process playing a BGP speaker in tests: a Calico node
+// (calico-node's BIRD) or an edge router. It binds one 127.x address, peers
+// as told, can announce prefixes, and answers `show route all` through birdc.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/process.h"
+
+namespace rr::testing {
+
+struct SpeakerPeer {
+  std::string name;     // BIRD protocol name
+  std::string address;  // neighbor
+  int port = 179;
+  unsigned as_number = 64512;
+  std::string password;  // MD5; empty = none
+  bool multihop = true;
+};
+
+struct SpeakerConfig {
+  std::string address;  // router id and local address (127.x.y.z)
+  int port = 11179;
+  unsigned as_number = 64512;
+  std::vector<SpeakerPeer> peers;
+  std::vector<std::string> announce;  // prefixes (static blackhole routes)
+};
+
+struct RouteInfo {
+  std::string next_hop;
+  std::string originator_id;
+  std::vector<std::string> cluster_list;
+  std::string as_path;
+};
+
+class BirdSpeaker {
+ public:
+  BirdSpeaker(std::string dir, SpeakerConfig config);
+  ~BirdSpeaker();
+
+  // Rewrites the config and reloads BIRD (or starts it the first time).
+  void reconfigure(SpeakerConfig config);
+  std::string birdc(const std::string& command) const;
+  // The best route for `prefix` as BIRD shows it; nullopt when absent.
+  std::optional<RouteInfo> route(const std::string& prefix) const;
+  // "Established" or the BGP state of protocol `name`.
+  std::string session_state(const std::string& name) const;
+  const SpeakerConfig& config() const { return config_; }
+  std::string socket() const { return dir_ + "/bird.ctl"; }
+
+ private:
+  void write_config();
+  std::string dir_;
+  SpeakerConfig config_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// Parses birdc's `show route all` output for the first route shown.
+std::optional<RouteInfo> parse_route(const std::string& birdc_output);
+
+}  // namespace rr::testing

@@ -1,0 +1,379 @@
+#include "agent/bird_driver.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bird/config_renderer.h"
+
+extern char** environ;
+
+namespace rr::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using bird::Peer;
+using bird::PeerRole;
+using bird::ReflectorConfig;
+
+// Bounded real wait for a condition another process makes true; never a timing assertion.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "rr-bird-driver-test.XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+  // An executable /bin/sh script standing in for `bird -p -c FILE`.
+  std::string script(const std::string& name, const std::string& body) const {
+    const std::string path = file(name);
+    std::ofstream(path) << "#!/bin/sh\n" << body;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    return path;
+  }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct FileId {
+  ino_t inode = 0;
+  mode_t mode = 0;
+};
+
+FileId file_id(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {st.st_ino, static_cast<mode_t>(st.st_mode & 07777)};
+}
+
+Peer peer(PeerRole role, std::string name, std::string address, std::uint32_t as = 0) {
+  Peer p;
+  p.role = role;
+  p.name = std::move(name);
+  p.address = std::move(address);
+  p.port = 11179;
+  p.as_number = as;
+  return p;
+}
+
+// A reflector on 127.0.3.1:11179 whose peers on 127.0.3.x do not exist: BIRD just tries to connect.
+ReflectorConfig reflector(std::vector<Peer> peers = {}) {
+  ReflectorConfig c;
+  c.router_id = "127.0.3.1";
+  c.as_number = 64512;
+  c.cluster_id = "244.0.3.1";
+  c.listen_address = "127.0.3.1";
+  c.listen_port = 11179;
+  c.timers.connect_retry_seconds = 2;
+  c.timers.connect_delay_seconds = 1;
+  c.timers.error_wait_min_seconds = 1;
+  c.timers.error_wait_max_seconds = 10;
+  c.peers = std::move(peers);
+  return c;
+}
+
+// `bird -p` accepts it (the neighbor is a literal), BIRD's configure does not:
+// "::" is an unspecified neighbor ("Neighbor must be configured").
+ReflectorConfig refused_by_bird(std::vector<Peer> peers) {
+  ReflectorConfig c = reflector(std::move(peers));
+  c.ipv6 = true;
+  c.listen_address_v6 = "::1";
+  c.peers.push_back(peer(PeerRole::External, "nowhere", "::", 65000));
+  return c;
+}
+
+std::string find_bird() {
+  for (const char* candidate : {"/usr/sbin/bird", "/usr/local/sbin/bird", "/usr/bin/bird"}) {
+    if (::access(candidate, X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+// A real BIRD 2 child: `bird -f -c CONF -s SOCK -P PID`, its log in the temp directory.
+class RealBird {
+ public:
+  RealBird(std::string binary, const TempDir& dir, std::string config)
+      : binary_(std::move(binary)), config_(std::move(config)), socket_(dir.file("bird.ctl")),
+        pid_file_(dir.file("bird.pid")), log_(dir.file("bird.log")) {}
+  ~RealBird() { stop(); }
+
+  bool start() {
+    std::vector<std::string> args = {binary_, "-f", "-c", config_, "-s", socket_, "-P", pid_file_};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int rc = ::posix_spawn(&pid_, binary_.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc == 0;
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 5s)) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+    }
+    pid_ = -1;
+  }
+
+  const std::string& socket() const { return socket_; }
+  std::string log() const { return read_file(log_); }
+
+ private:
+  std::string binary_;
+  std::string config_;
+  std::string socket_;
+  std::string pid_file_;
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+std::vector<std::string> protocol_names(bird::BirdControlClient& control) {
+  std::vector<std::string> names;
+  auto protocols = control.show_protocols_all(2s);
+  if (!protocols.ok()) return names;
+  for (const auto& p : *protocols) names.push_back(p.name);
+  return names;
+}
+
+bool lists(bird::BirdControlClient& control, const std::string& name) {
+  const auto names = protocol_names(control);
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+TEST(BirdDriverRealDaemon, AppliesChecksRefusesAndRecovers) {
+  const std::string binary = find_bird();
+  if (binary.empty()) GTEST_SKIP() << "bird is not installed";
+  TempDir dir;
+  const std::string conf = dir.file("bird.conf");
+  bird::BirdControlClient control;
+  BirdDriver driver({conf, binary}, control);
+
+  const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  ASSERT_TRUE(driver.write_initial(one).ok());
+  EXPECT_EQ(read_file(conf), bird::render_bird_config(one));
+  EXPECT_EQ(driver.applied_text(), bird::render_bird_config(one));
+  EXPECT_EQ(file_id(conf).mode, 0600u);
+
+  RealBird daemon(binary, dir, conf);
+  ASSERT_TRUE(daemon.start());
+  ASSERT_TRUE(eventually([&] { return control.connect(daemon.socket(), 1s).ok(); })) << daemon.log();
+  EXPECT_TRUE(lists(control, "client_worker1"));
+
+  // The same config: no file write, no BIRD call.
+  const FileId before = file_id(conf);
+  EXPECT_EQ(driver.apply(one), ApplyOutcome::Unchanged);
+  EXPECT_EQ(file_id(conf).inode, before.inode);
+
+  // A new peer: checked, written, loaded.
+  const ReflectorConfig two =
+      reflector({peer(PeerRole::Client, "worker1", "127.0.3.2"), peer(PeerRole::Client, "worker2", "127.0.3.3")});
+  EXPECT_EQ(driver.apply(two), ApplyOutcome::Reconfigured) << driver.last_error();
+  EXPECT_TRUE(driver.last_error().empty());
+  EXPECT_TRUE(eventually([&] { return lists(control, "client_worker2"); })) << daemon.log();
+  EXPECT_TRUE(lists(control, "client_worker1"));
+  EXPECT_EQ(read_file(conf), bird::render_bird_config(two));
+  EXPECT_EQ(file_id(conf).mode, 0600u);
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"bird.conf", "bird.ctl", "bird.log", "bird.pid"}))
+      << "no temp file is left behind";
+
+  // `bird -p` refuses: the file is not touched and BIRD is not asked.
+  const ReflectorConfig bad = refused_by_bird(two.peers);
+  ASSERT_TRUE(bird::validate_config(bad).ok()) << "pick a config BIRD refuses but validate_config accepts";
+  const FileId good = file_id(conf);
+  EXPECT_EQ(driver.apply(bad), ApplyOutcome::Refused);
+  EXPECT_NE(driver.last_error().find("bird refused the config"), std::string::npos) << driver.last_error();
+  EXPECT_NE(driver.last_error().find("Neighbor must be configured"), std::string::npos) << driver.last_error();
+  EXPECT_EQ(file_id(conf).inode, good.inode);
+  EXPECT_EQ(read_file(conf), bird::render_bird_config(two));
+  EXPECT_EQ(driver.applied_text(), bird::render_bird_config(two));
+  EXPECT_FALSE(lists(control, bird::protocol_name(PeerRole::External, "nowhere")));
+
+  // BIRD's own configure refuses (the check is skipped by a stand-in that accepts
+  // everything): the last good text goes back on disk for BIRD's next start.
+  BirdDriver unchecked({conf, dir.script("accepting-bird", "exit 0\n")}, control);
+  ASSERT_TRUE(unchecked.write_initial(two).ok());
+  EXPECT_EQ(unchecked.apply(bad), ApplyOutcome::Refused);
+  EXPECT_NE(unchecked.last_error().find("Neighbor must be configured"), std::string::npos) << unchecked.last_error();
+  EXPECT_EQ(read_file(conf), bird::render_bird_config(two));
+  EXPECT_EQ(file_id(conf).mode, 0600u);
+  EXPECT_TRUE(lists(control, "client_worker2"));
+
+  // BIRD down: Failed, the last good text stays on disk, and BIRD restarts on it.
+  const ReflectorConfig three = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2"),
+                                           peer(PeerRole::Client, "worker2", "127.0.3.3"),
+                                           peer(PeerRole::Mesh, "rr2", "127.0.3.4")});
+  daemon.stop();
+  EXPECT_EQ(driver.apply(three), ApplyOutcome::Failed);
+  EXPECT_FALSE(driver.last_error().empty());
+  EXPECT_EQ(read_file(conf), bird::render_bird_config(two));
+  EXPECT_EQ(driver.applied_text(), bird::render_bird_config(two));
+
+  ASSERT_TRUE(daemon.start());
+  ASSERT_TRUE(eventually([&] { return lists(control, "client_worker2"); })) << daemon.log();
+  EXPECT_FALSE(lists(control, "mesh_rr2"));
+  EXPECT_EQ(driver.apply(three), ApplyOutcome::Reconfigured) << driver.last_error();
+  EXPECT_TRUE(eventually([&] { return lists(control, "mesh_rr2"); })) << daemon.log();
+  EXPECT_EQ(read_file(conf), bird::render_bird_config(three));
+  EXPECT_EQ(driver.apply(three), ApplyOutcome::Unchanged);
+  daemon.stop();
+}
+
+// Below, a stand-in for `bird -p` and a control socket nobody listens on.
+class BirdDriverTest : public ::testing::Test {
+ protected:
+  BirdDriverTest() {
+    // Refuses any config naming "refuseme", the way BIRD words a refusal; counts its runs.
+    checker_ = dir_.script("bird", "echo run >> " + dir_.file("checks") + "\n" +
+                                       "if grep -q refuseme \"$3\"; then\n"
+                                       "  echo \"bird: $3:999:3 syntax error, unexpected CF_SYM_UNDEFINED\" >&2\n"
+                                       "  exit 1\n"
+                                       "fi\n");
+    (void)control_.connect(dir_.file("nobody.ctl"), 100ms);  // keeps the path; BIRD is not there
+  }
+  int checks() const {
+    std::ifstream in(dir_.file("checks"));
+    int n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+  }
+
+  TempDir dir_;
+  std::string conf_ = dir_.file("bird.conf");
+  std::string checker_;
+  bird::BirdControlClient control_;
+};
+
+TEST_F(BirdDriverTest, RefusedByTheCheckLeavesTheFileAndBirdAlone) {
+  BirdDriver driver({conf_, checker_}, control_);
+  const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  ASSERT_TRUE(driver.write_initial(one).ok());
+  const FileId before = file_id(conf_);
+
+  const ReflectorConfig refused = reflector({peer(PeerRole::Client, "refuseme", "127.0.3.9")});
+  EXPECT_EQ(driver.apply(refused), ApplyOutcome::Refused);
+  EXPECT_EQ(driver.last_error(), "bird refused the config: line 999:3: syntax error, unexpected CF_SYM_UNDEFINED");
+  EXPECT_EQ(file_id(conf_).inode, before.inode);
+  EXPECT_EQ(read_file(conf_), bird::render_bird_config(one));
+  EXPECT_FALSE(control_.connected());
+  EXPECT_EQ(checks(), 1);
+
+  // The same text again: BIRD's verdict is remembered, not asked for again.
+  EXPECT_EQ(driver.apply(refused), ApplyOutcome::Refused);
+  EXPECT_NE(driver.last_error().find("syntax error"), std::string::npos);
+  EXPECT_EQ(checks(), 1);
+
+  // Back to what runs: nothing to do, and no refusal to report.
+  EXPECT_EQ(driver.apply(one), ApplyOutcome::Unchanged);
+  EXPECT_TRUE(driver.last_error().empty());
+}
+
+TEST_F(BirdDriverTest, InvalidConfigIsRefusedBeforeBirdSeesIt) {
+  BirdDriver driver({conf_, checker_}, control_);
+  const ReflectorConfig one = reflector();
+  ASSERT_TRUE(driver.write_initial(one).ok());
+  ReflectorConfig invalid = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  invalid.peers[0].password = "s3cret-pass";
+  invalid.peers[0].address = "not-an-address";
+  EXPECT_EQ(driver.apply(invalid), ApplyOutcome::Refused);
+  EXPECT_NE(driver.last_error().find("not-an-address"), std::string::npos) << driver.last_error();
+  EXPECT_EQ(driver.last_error().find("s3cret-pass"), std::string::npos);
+  EXPECT_EQ(read_file(conf_), bird::render_bird_config(one));
+  EXPECT_EQ(checks(), 0);
+
+  EXPECT_FALSE(driver.write_initial(invalid).ok());
+  EXPECT_EQ(read_file(conf_), bird::render_bird_config(one));
+}
+
+TEST_F(BirdDriverTest, BirdUnreachableFailsKeepsTheLastGoodFileAndRetries) {
+  BirdDriver driver({conf_, checker_}, control_);
+  const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  ASSERT_TRUE(driver.write_initial(one).ok());
+  const ReflectorConfig two =
+      reflector({peer(PeerRole::Client, "worker1", "127.0.3.2"), peer(PeerRole::Client, "worker2", "127.0.3.3")});
+  EXPECT_EQ(driver.apply(two), ApplyOutcome::Failed);
+  EXPECT_FALSE(driver.last_error().empty());
+  EXPECT_EQ(read_file(conf_), bird::render_bird_config(one));
+  EXPECT_EQ(file_id(conf_).mode, 0600u);
+  EXPECT_EQ(driver.applied_text(), bird::render_bird_config(one));
+  // Not remembered as refused: the next apply tries again.
+  EXPECT_EQ(driver.apply(two), ApplyOutcome::Failed);
+  EXPECT_EQ(checks(), 2);
+}
+
+TEST_F(BirdDriverTest, ABinaryThatCannotRunIsAFailureNotARefusal) {
+  BirdDriver driver({conf_, dir_.file("no-such-bird")}, control_);
+  ASSERT_TRUE(driver.write_initial(reflector()).ok());
+  EXPECT_EQ(driver.apply(reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")})), ApplyOutcome::Failed);
+  EXPECT_NE(driver.last_error().find("no-such-bird"), std::string::npos) << driver.last_error();
+  EXPECT_EQ(read_file(conf_), bird::render_bird_config(reflector()));
+}
+
+TEST_F(BirdDriverTest, FileIsPrivateWhateverWasThereAndTheUmask) {
+  std::ofstream(conf_) << "old\n";
+  ::chmod(conf_.c_str(), 0644);
+  const mode_t old_umask = ::umask(0);
+  BirdDriver driver({conf_, checker_}, control_);
+  ReflectorConfig config = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  config.peers[0].password = "s3cret-pass";
+  const auto written = driver.write_initial(config);
+  ::umask(old_umask);
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(file_id(conf_).mode, 0600u);
+  EXPECT_EQ(read_file(conf_), bird::render_bird_config(config));
+  EXPECT_EQ(dir_.entries(), (std::vector<std::string>{"bird", "bird.conf"}));
+}
+
+}  // namespace
+}  // namespace rr::agent

@@ -1,0 +1,310 @@
+#include "agent/bird_process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fakes/fake_clock.h"
+
+namespace rr::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using kube::testing::FakeClock;
+
+// Bounded real wait for a condition another thread or process makes true; never a timing assertion.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "rr-bird-process-test.XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+  // An executable /bin/sh script standing in for bird.
+  std::string script(const std::string& name, const std::string& body) const {
+    const std::string path = file(name);
+    std::ofstream(path) << "#!/bin/sh\n" << body;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    return path;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int count_lines(const std::string& path) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+struct Child {
+  pid_t pid;
+  char state;  // 'Z' for a zombie
+};
+
+// This process's children, from /proc: what a supervisor leaks shows here.
+std::vector<Child> children() {
+  std::vector<Child> out;
+  const pid_t self = ::getpid();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read_file(entry.path().string() + "/stat");
+    // "pid (comm) state ppid ...": comm may hold spaces, so parse after the last ')'.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == self) out.push_back({static_cast<pid_t>(std::stoi(name)), state});
+  }
+  return out;
+}
+
+bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+// Collects on_exit statuses across threads.
+class ExitLog {
+ public:
+  std::function<void(int)> callback() {
+    return [this](int status) {
+      std::lock_guard lock(mu_);
+      statuses_.push_back(status);
+    };
+  }
+  std::vector<int> statuses() const {
+    std::lock_guard lock(mu_);
+    return statuses_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<int> statuses_;
+};
+
+TEST(BirdProcess, StartsBirdInTheForegroundAndStopsItWithSigterm) {
+  TempDir dir;
+  const std::string bird = dir.script("bird", "echo \"$@\" > " + dir.file("args") + "\n" +
+                                                  "trap 'echo term > " + dir.file("term") + "; exit 0' TERM\n" +
+                                                  "echo $$ > " + dir.file("pid") + "\n" +
+                                                  "while :; do sleep 0.05; done\n");
+  FakeClock clock;
+  BirdProcess process({bird, dir.file("bird.conf"), dir.file("bird.ctl"), {"-R"}}, clock);
+  ExitLog exits;
+  process.set_on_exit(exits.callback());
+
+  std::stop_source stop;
+  std::jthread runner([&] { process.run(stop.get_token()); });
+  ASSERT_TRUE(eventually([&] { return !read_file(dir.file("pid")).empty(); }));
+  EXPECT_TRUE(process.running());
+  EXPECT_EQ(std::to_string(process.pid()) + "\n", read_file(dir.file("pid")));
+  EXPECT_EQ(read_file(dir.file("args")),
+            "-f -c " + dir.file("bird.conf") + " -s " + dir.file("bird.ctl") + " -R\n");
+
+  stop.request_stop();
+  runner.join();
+  EXPECT_EQ(read_file(dir.file("term")), "term\n");
+  EXPECT_FALSE(process.running());
+  EXPECT_EQ(process.pid(), -1);
+  EXPECT_EQ(process.restarts(), 0);
+  ASSERT_EQ(exits.statuses().size(), 1u);
+  EXPECT_TRUE(WIFEXITED(exits.statuses()[0]));
+  EXPECT_EQ(WEXITSTATUS(exits.statuses()[0]), 0);
+  EXPECT_TRUE(children().empty()) << "a child was left behind";
+}
+
+TEST(BirdProcess, RestartsWithBackoffDoublingToThirtySeconds) {
+  TempDir dir;
+  const std::string starts = dir.file("starts");
+  const std::string bird = dir.script("bird", "echo start >> " + starts + "\nexit 3\n");
+  FakeClock clock;
+  BirdProcess process({bird, dir.file("bird.conf"), dir.file("bird.ctl"), {}}, clock);
+  ExitLog exits;
+  process.set_on_exit(exits.callback());
+
+  std::stop_source stop;
+  std::jthread runner([&] { process.run(stop.get_token()); });
+  const std::vector<std::chrono::seconds> expected = {1s, 2s, 4s, 8s, 16s, 30s, 30s};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE("restart " + std::to_string(i + 1));
+    ASSERT_TRUE(clock.wait_for_sleepers(1, 10s));
+    EXPECT_EQ(count_lines(starts), static_cast<int>(i + 1));
+    // Between runs the exited child is reaped: no zombie waits for the backoff.
+    EXPECT_TRUE(children().empty());
+    ASSERT_TRUE(clock.next_deadline().has_value());
+    EXPECT_EQ(*clock.next_deadline() - clock.now(), expected[i]);
+    clock.advance(expected[i]);
+  }
+  ASSERT_TRUE(clock.wait_for_sleepers(1, 10s));
+  EXPECT_EQ(count_lines(starts), static_cast<int>(expected.size() + 1));
+  EXPECT_EQ(process.restarts(), static_cast<int>(expected.size()));
+  for (int status : exits.statuses()) {
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 3);
+  }
+  EXPECT_EQ(exits.statuses().size(), expected.size() + 1);
+
+  // Stopping during the backoff returns without another start.
+  stop.request_stop();
+  runner.join();
+  EXPECT_EQ(count_lines(starts), static_cast<int>(expected.size() + 1));
+  EXPECT_TRUE(children().empty());
+}
+
+TEST(BirdProcess, BackoffStartsAfreshAfterAStableRun) {
+  TempDir dir;
+  const std::string starts = dir.file("starts");
+  const std::string bird = dir.script("bird", "echo start >> " + starts + "\nexec sleep 1000\n");
+  FakeClock clock;
+  BirdProcess process({bird, dir.file("bird.conf"), dir.file("bird.ctl"), {}}, clock);
+  std::stop_source stop;
+  std::jthread runner([&] { process.run(stop.get_token()); });
+
+  auto crash_after = [&](int start, FakeClock::Duration ran_for) {
+    EXPECT_TRUE(eventually([&] { return count_lines(starts) == start && process.pid() > 0; }));
+    clock.advance(ran_for);
+    ASSERT_EQ(::kill(process.pid(), SIGKILL), 0);
+  };
+  auto expect_backoff = [&](FakeClock::Duration d) {
+    ASSERT_TRUE(clock.wait_for_sleepers(1, 10s));
+    EXPECT_EQ(*clock.next_deadline() - clock.now(), d);
+    clock.advance(d);
+  };
+
+  crash_after(1, 0s);
+  expect_backoff(1s);
+  crash_after(2, 0s);
+  expect_backoff(2s);
+  crash_after(3, 29s);
+  expect_backoff(4s);
+  crash_after(4, 30s);  // healthy for the longest backoff: the next crash is treated as a first
+  expect_backoff(1s);
+  ASSERT_TRUE(eventually([&] { return count_lines(starts) == 5 && process.pid() > 0; }));
+  const pid_t last = process.pid();
+  stop.request_stop();
+  runner.join();
+  EXPECT_FALSE(alive(last));
+  EXPECT_EQ(process.restarts(), 4);
+  EXPECT_TRUE(children().empty());
+}
+
+TEST(BirdProcess, KillsABirdThatIgnoresSigterm) {
+  TempDir dir;
+  const std::string bird = dir.script("bird", "trap '' TERM\necho $$ > " + dir.file("pid") + "\nexec sleep 1000\n");
+  FakeClock clock;
+  BirdProcessOptions options{bird, dir.file("bird.conf"), dir.file("bird.ctl"), {}};
+  options.stop_grace = 5s;
+  BirdProcess process(options, clock);
+  ExitLog exits;
+  process.set_on_exit(exits.callback());
+  std::stop_source stop;
+  std::jthread runner([&] { process.run(stop.get_token()); });
+  ASSERT_TRUE(eventually([&] { return !read_file(dir.file("pid")).empty() && process.running(); }));
+
+  stop.request_stop();
+  // Ignored SIGTERM: still running until the grace period passes on the clock.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(process.running());
+  EXPECT_TRUE(eventually([&] {
+    clock.advance(1s);
+    return !process.running();
+  }));
+  runner.join();
+  ASSERT_EQ(exits.statuses().size(), 1u);
+  EXPECT_TRUE(WIFSIGNALED(exits.statuses()[0]));
+  EXPECT_EQ(WTERMSIG(exits.statuses()[0]), SIGKILL);
+  EXPECT_TRUE(children().empty());
+}
+
+TEST(BirdProcess, BinaryThatCannotRunIsRetriedWithBackoff) {
+  TempDir dir;
+  FakeClock clock;
+  BirdProcess process({dir.file("no-such-bird"), dir.file("bird.conf"), dir.file("bird.ctl"), {}}, clock);
+  ExitLog exits;
+  process.set_on_exit(exits.callback());
+  std::stop_source stop;
+  std::jthread runner([&] { process.run(stop.get_token()); });
+  ASSERT_TRUE(clock.wait_for_sleepers(1, 10s));
+  EXPECT_EQ(*clock.next_deadline() - clock.now(), 1s);
+  clock.advance(1s);
+  ASSERT_TRUE(clock.wait_for_sleepers(1, 10s));
+  EXPECT_EQ(*clock.next_deadline() - clock.now(), 2s);
+  stop.request_stop();
+  runner.join();
+  ASSERT_EQ(exits.statuses().size(), 2u);
+  EXPECT_TRUE(WIFEXITED(exits.statuses()[0]));
+  EXPECT_EQ(WEXITSTATUS(exits.statuses()[0]), 127);
+  EXPECT_TRUE(children().empty());
+}
+
+TEST(BirdProcess, BirdGetsDefaultSignalsEvenWhenTheAgentBlocksThem) {
+  // The agent's main thread blocks SIGTERM to sigwait() for it; BIRD must still receive it.
+  TempDir dir;
+  const std::string bird = dir.script("bird", "echo $$ > " + dir.file("pid") + "\nexec sleep 1000\n");
+  FakeClock clock;
+  BirdProcess process({bird, dir.file("bird.conf"), dir.file("bird.ctl"), {}}, clock);
+  ExitLog exits;
+  process.set_on_exit(exits.callback());
+  std::stop_source stop;
+  std::jthread runner([&] {
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &term, nullptr);
+    process.run(stop.get_token());
+  });
+  ASSERT_TRUE(eventually([&] { return !read_file(dir.file("pid")).empty() && process.running(); }));
+  stop.request_stop();
+  // The clock stands still: only SIGTERM can end it (else SIGKILL once the grace passes, below).
+  EXPECT_TRUE(eventually([&] { return !process.running(); }, 5s));
+  while (process.running()) {
+    clock.advance(10s);
+    std::this_thread::sleep_for(10ms);
+  }
+  runner.join();
+  ASSERT_EQ(exits.statuses().size(), 1u);
+  EXPECT_TRUE(WIFSIGNALED(exits.statuses()[0]));
+  EXPECT_EQ(WTERMSIG(exits.statuses()[0]), SIGTERM);  // not SIGKILL after the grace period
+  EXPECT_TRUE(children().empty());
+}
+
+}  // namespace
+}  // namespace rr::agent
