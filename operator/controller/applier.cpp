@@ -68,6 +68,15 @@ kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner:
     if (s.ok()) wrote("delete");
     note(s);
   }
+  // A Pod whose spec changed (an upgrade) is replaced one per rack at a time, and
+  // only while every other reflector of its rack is Ready: the rack never loses
+  // more than one reflector to a rollout.
+  std::map<std::string, bool> rack_can_roll;
+  for (const auto& rack : plan.racks) {
+    int not_ready = 0;
+    for (const auto& r : rack.reflectors) not_ready += r.state != planner::ReflectorState::Ready;
+    rack_can_roll[rack.name] = not_ready == 0;
+  }
   for (const auto& desired : plan.pods) {
     Json want = api::render_reflector_pod(spec, desired);
     auto it = live.find(desired.name);
@@ -94,6 +103,8 @@ kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner:
       }
       case api::Match::Replace: {
         // Pod specs are immutable: delete now, the next reconcile creates the new one.
+        if (!rack_can_roll[desired.rack]) break;
+        rack_can_roll[desired.rack] = false;
         kube::DeleteOptions opts;
         opts.precondition_uid = kube::uid_of(have);
         auto s = deleted(client_.remove(kube::resources::pods(), spec.ns, desired.name, opts));
