@@ -101,8 +101,19 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                             spec.value("leaseDurationSeconds", 15));
     enqueue_owner(o);
   };
-  leases_->add_handlers({observe_lease, [observe_lease](const std::string& k, const Json&, const Json& o) {
-                           observe_lease(k, o);
+  leases_->add_handlers({observe_lease,
+                         [this](const std::string& k, const Json& old, const Json& o) {
+                           const Json spec = o.value("spec", Json::object());
+                           liveness_.observe_lease(k, spec.value("holderIdentity", ""), spec.value("renewTime", ""),
+                                                   spec.value("leaseDurationSeconds", 15));
+                           // A bare renewal changes no plan: liveness changes are caught by the
+                           // reconciler's requeue at the Lease's expiry. Reported state does.
+                           if (kube::annotations_of(old) != kube::annotations_of(o) ||
+                               kube::labels_of(old) != kube::labels_of(o) ||
+                               old.value("spec", Json::object()).value("holderIdentity", "") !=
+                                   spec.value("holderIdentity", "")) {
+                             enqueue_owner(o);
+                           }
                          },
                          [this](const std::string& k, const Json& o) {
                            liveness_.forget_lease(k);

@@ -315,11 +315,12 @@ Plan plan(const PlanInput& in) {
     }
     int missing = status.reflectors_wanted - static_cast<int>(kept.size());
     if (missing > 0) {
+      // Eligible hosts are a subset of the rack's own nodes (already sorted by name):
+      // scanning only those keeps a first plan of many racks linear, not quadratic.
       std::vector<const NodeInfo*> candidates;
-      for (const auto& node : in.nodes) {
-        if (!busy_hosts.count(node.name) && eligible_host(spec, rack, node)) candidates.push_back(&node);
+      for (const auto* node : work.nodes) {
+        if (!busy_hosts.count(node->name) && eligible_host(spec, rack, *node)) candidates.push_back(node);
       }
-      std::sort(candidates.begin(), candidates.end(), [](auto* a, auto* b) { return a->name < b->name; });
       for (const auto* host : candidates) {
         if (missing == 0) break;
         std::string name = reflector_pod_name(spec.name, rack, host->name);
