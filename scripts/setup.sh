@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   cmake g++ ninja-build ccache pkg-config make
   libcpprest-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev libcivetweb-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   # local control plane (kube-apiserver is built from Debian's kubernetes source package)
   etcd-server golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev openssl curl ca-certificates jq
   # BGP and observability
