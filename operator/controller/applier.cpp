@@ -185,10 +185,17 @@ kube::Status Applier::apply_mesh(const planner::FabricSpec& spec, bool enabled, 
 
 kube::Status Applier::apply_status(const Json& fabric, const Json& status) {
   if (fabric.contains("status") && fabric["status"] == status) return {};
-  Json object = fabric;
-  object["status"] = status;
-  auto r = client_.update_status(api::route_reflector_clusters(), object);
-  if (r.ok()) wrote("update");
+  // Status is the operator's alone: a merge patch of the whole status needs no resourceVersion,
+  // so a cache one event behind does not turn every status write into a 409.
+  Json patch = {{"status", status}};
+  if (fabric.contains("status") && fabric["status"].is_object()) {
+    for (const auto& [key, value] : fabric["status"].items()) {
+      if (!status.contains(key)) patch["status"][key] = nullptr;  // fields the new status drops
+    }
+  }
+  auto r = client_.patch(api::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch,
+                         {"", false, true});
+  if (r.ok()) wrote("patch");
   return status_of(r);
 }
 

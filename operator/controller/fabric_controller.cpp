@@ -184,8 +184,14 @@ void FabricController::work(std::stop_token stop) {
       }
       if (options_.on_reconciled) options_.on_reconciled(*key, *result);
       publish_metrics();
+    } else if (result.is(kube::ErrorKind::Conflict)) {
+      // Someone (often our own previous write) moved first: read the cache again shortly,
+      // without growing the key's backoff.
+      queue_.forget(*key);
+      queue_.add_after(*key, std::chrono::milliseconds(100));
+      if (metrics_) metrics_->reconciled("error", took);
     } else {
-      // 409 and transient failures alike: try again, backing off per key.
+      // Transient and other failures: try again, backing off per key.
       queue_.add_rate_limited(*key);
       if (metrics_) metrics_->reconciled("error", took);
       if (options_.on_error) options_.on_error(*key, result.error());

@@ -112,6 +112,9 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
                                    kube::format_time(clock_.wall_now()));
   if (auto s = applier_.apply_status(fabric, status); applied.ok()) applied = s;
   if (!applied.ok()) return applied.error();
+  // A held plan may wait on something no informer watches (a Secret appearing, RBAC granted):
+  // look again later.
+  if (plan.hold) keep_min(requeue, std::chrono::seconds(10));
   outcome.requeue_after = requeue;
   return outcome;
 }

@@ -229,7 +229,8 @@ void ReflectorAgent::run(std::stop_token stop) {
     bool dirty;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, options_.debounce, [&] { return stop.stop_requested(); });
+      // Wakes at once for a change; otherwise on the tick that drives polls and rebuilds.
+      cv_.wait_for(lock, options_.debounce, [&] { return stop.stop_requested() || dirty_; });
       dirty = dirty_;
       dirty_ = false;
     }
