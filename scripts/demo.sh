@@ -4,10 +4,12 @@
 #   scripts/demo.sh            run, show, clean up
 #   scripts/demo.sh --keep     leave the control plane running for exploring
 #
-# Today it installs what it needs, builds, starts etcd + kube-apiserver v1.20.2 on
-# loopback, installs the CRDs (rr-operator's and the test copies of Calico's),
-# applies the example fabric and shows what the API server holds. The full demo
-# fabric (reflectors, BIRD, simulated Calico nodes) lands with the operator.
+# It installs what it needs, builds, starts etcd + kube-apiserver v1.20.2 on loopback,
+# installs the CRDs (rr-operator's and the test copies of Calico's), then runs
+# rr-demo-fabric (tests/e2e/demo_fabric.cpp): 9 simulated nodes in 3 racks on
+# 127.0.N.x, the real rr-operator, the real rr-agent + BIRD 2 for every reflector Pod
+# it schedules, a BIRD per Calico node peering as the operator's BGPPeers say, and
+# shows the fabric Ready and a route reflected from rack 3 to rack 1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -15,7 +17,7 @@ KEEP=0
 for a in "$@"; do
   case $a in
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "demo: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -27,20 +29,22 @@ bash scripts/setup.sh
 bash scripts/build-kube.sh >/dev/null
 KUBECTL=$(bash scripts/fetch-kubectl.sh)
 
-say "Building rr-operator"
+say "Building rr-operator, rr-agent and the demo driver"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j "$(nproc)" --target rr-operator rr-agent
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target rr-operator rr-agent rr-demo-fabric
 
 DEMO_DIR=${RR_DEMO_DIR:-/tmp/rr-demo}
 say "Starting etcd + kube-apiserver on 127.0.0.1 (TLS, token auth, RBAC) in $DEMO_DIR"
+if [[ -s $DEMO_DIR/demo-fabric.pid ]]; then   # a fabric left by an earlier --keep run
+  old=$(cat "$DEMO_DIR/demo-fabric.pid")
+  kill "$old" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+fi
 if ((KEEP)); then owner=1; else owner=$$; fi   # --keep: owned by init, lives until stopped
 bash scripts/kube-local.sh start "$DEMO_DIR" --replace --owner-pid "$owner" >/dev/null
 # shellcheck disable=SC1091
 source "$DEMO_DIR/env"
 if ((!KEEP)); then trap 'bash "$ROOT/scripts/kube-local.sh" stop "$DEMO_DIR" >/dev/null 2>&1 || true' EXIT; fi
-
-say "rr-operator connects with the generated kubeconfig"
-"$BUILD_DIR/operator/rr-operator" --kubeconfig "$KUBECONFIG"
 
 say "Installing the CRDs"
 shopt -s nullglob
@@ -54,18 +58,34 @@ if ((${#crds[@]})); then
 fi
 "$KUBECTL" get crd
 
-examples=(deploy/examples/*.yaml)
-if ((${#examples[@]})); then
-  say "Applying the example fabric"
-  "$KUBECTL" apply -f "${examples[0]}"
-  "$KUBECTL" get rrc -o wide
-  "$KUBECTL" explain rrc.spec.reflectors | head -20
+say "The demo fabric: simulated nodes, rr-operator, reflector Pods with rr-agent + BIRD, Calico stand-ins"
+FABRIC_DIR=$DEMO_DIR/fabric
+if ((KEEP)); then
+  # The driver stays behind (its own session) to keep playing kubelet and calico-node.
+  ready=$DEMO_DIR/demo-fabric.pid
+  rm -f "$ready"
+  setsid "$BUILD_DIR/tests/e2e/rr-demo-fabric" --dir "$FABRIC_DIR" --keep --ready-file "$ready" </dev/null &
+  driver=$!
+  for _ in $(seq 1 1500); do   # bounded: the driver gives up on its own well before this
+    [[ -s $ready ]] && break
+    kill -0 "$driver" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ ! -s $ready ]]; then
+    wait "$driver" || true
+    echo "demo: the fabric did not come up; stopping the control plane" >&2
+    bash scripts/kube-local.sh stop "$DEMO_DIR" --keep-logs >/dev/null 2>&1 || true
+    exit 1
+  fi
+else
+  "$BUILD_DIR/tests/e2e/rr-demo-fabric" --dir "$FABRIC_DIR" </dev/null
 fi
 
 if ((KEEP)); then
-  say "The control plane stays up"
-  echo "  source $DEMO_DIR/env && \$RR_KUBECTL get rrc"
-  echo "  stop it with: scripts/kube-local.sh stop $DEMO_DIR"
+  say "The fabric and the control plane stay up"
+  echo "  source $DEMO_DIR/env && \$RR_KUBECTL get rrc,pods -A"
+  echo "  birdc -s $FABRIC_DIR/nodes/rack1-node3/bird.ctl show route        # a Calico node's routes"
+  echo "  stop it with: kill \$(cat $ready); scripts/kube-local.sh stop $DEMO_DIR"
 else
-  say "Done; stopping the control plane"
+  say "Done; stopping the fabric and the control plane"
 fi
