@@ -18,11 +18,15 @@
 
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
+#include "support/eventually.h"
 #include "support/netns.h"
 #include "support/process.h"
 #include "support/reflector_simulator.h"
 
 namespace {
+
+using rr::testing::eventually;
+using rr::testing::repo_root;
 
 using kube::Json;
 using rr::testing::ChildProcess;
@@ -32,21 +36,6 @@ const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclust
 constexpr int kPort = 11179;
 constexpr const char* kBird = "/usr/sbin/bird";
 constexpr const char* kBirdc = "/usr/sbin/birdc";
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(100)) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
-std::string repo_root() {
-  std::string here = __FILE__;
-  for (int i = 0; i < 4; ++i) here = here.substr(0, here.rfind('/'));
-  return here;
-}
 
 std::string birdc(const std::string& socket, const std::string& command) {
   return rr::testing::run_argv({kBirdc, "-s", socket, command}, std::chrono::seconds(10)).output;

@@ -13,10 +13,14 @@
 
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
+#include "support/eventually.h"
 #include "support/process.h"
 #include "support/reflector_simulator.h"
 
 namespace {
+
+using rr::testing::eventually;
+using rr::testing::repo_root;
 
 using kube::Json;
 using rr::testing::BirdSpeaker;
@@ -26,21 +30,6 @@ using rr::testing::SpeakerPeer;
 
 const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
 constexpr int kPort = 11179;
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(100)) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
-std::string repo_root() {
-  std::string here = __FILE__;
-  for (int i = 0; i < 4; ++i) here = here.substr(0, here.rfind('/'));
-  return here;
-}
 
 class ReflectionIT : public ::testing::Test {
  protected:

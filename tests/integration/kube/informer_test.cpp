@@ -7,8 +7,11 @@
 
 #include "kube/informer.h"
 #include "support/control_plane.h"
+#include "support/eventually.h"
 
 namespace {
+
+using rr::testing::eventually;
 
 using kube::Json;
 namespace res = kube::resources;
@@ -42,15 +45,6 @@ class Journal {
   std::mutex mu_;
   std::vector<std::string> entries_;
 };
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(20)) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
 
 Json lease(const std::string& ns, const std::string& name) {
   return {{"apiVersion", "coordination.k8s.io/v1"},

@@ -12,8 +12,11 @@
 #include "kube/event_recorder.h"
 #include "kube/leader_elector.h"
 #include "support/control_plane.h"
+#include "support/eventually.h"
 
 namespace {
+
+using rr::testing::eventually;
 
 using namespace std::chrono_literals;
 using kube::Json;
@@ -27,16 +30,6 @@ constexpr auto kRetryPeriod = 500ms;
 constexpr auto kSlack = 1500ms;
 
 double seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto deadline = Steady::now() + limit;
-  while (Steady::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 // One candidate: its own client (so it shares no connection or rate limiter
 // with the other), an elector, and the times it started leading and last wrote.

@@ -8,10 +8,14 @@
 #include <gtest/gtest.h>
 
 #include "support/control_plane.h"
+#include "support/eventually.h"
 #include "support/process.h"
 #include "support/reflector_simulator.h"
 
 namespace {
+
+using rr::testing::eventually;
+using rr::testing::repo_root;
 
 using kube::ErrorKind;
 using kube::Json;
@@ -20,21 +24,6 @@ using rr::testing::ChildProcess;
 const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
 const kube::ResourceType kPeers{"crd.projectcalico.org", "v1", "bgppeers", "BGPPeer", false};
 const kube::ResourceType kBgpConfigs{"crd.projectcalico.org", "v1", "bgpconfigurations", "BGPConfiguration", false};
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(100)) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
-std::string repo_root() {
-  std::string here = __FILE__;
-  for (int i = 0; i < 4; ++i) here = here.substr(0, here.rfind('/'));
-  return here;
-}
 
 class OperatorIT : public ::testing::Test {
  protected:

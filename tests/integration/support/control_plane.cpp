@@ -20,13 +20,14 @@ std::string read_file(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
+}  // namespace
+
 std::string repo_root() {
   // tests/integration/support/control_plane.cpp -> repository root
   std::string here = __FILE__;
   for (int i = 0; i < 4; ++i) here = here.substr(0, here.rfind('/'));
   return here;
 }
-}  // namespace
 
 std::string run_command(const std::string& command) {
   std::string out;

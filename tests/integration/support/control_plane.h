@@ -42,5 +42,7 @@ class ControlPlane {
 
 // Runs a command, returns its stdout; fails the test on a non-zero exit.
 std::string run_command(const std::string& command);
+// The repository's root directory (for crds/, deploy/, scripts/).
+std::string repo_root();
 
 }  // namespace rr::testing
