@@ -1,6 +1,5 @@
 // rr-operator: keeps RouteReflectorCluster fabrics true. Runs as 2+ replicas;
 // one Lease elects the writer.
-#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -16,6 +15,7 @@
 #include "kube/leader_elector.h"
 #include "kube/logger.h"
 #include "kube/probe_server.h"
+#include "kube/process_main.h"
 #include "kube/rest_kube_client.h"
 
 namespace {
@@ -37,24 +37,8 @@ struct Options {
   int burst = 100;
   std::string calico_api = "crd.projectcalico.org/v1";
   std::string reflector_image = "rr-agent:0.1.0";
-  std::string log_format = "text";
-  std::string log_level = "info";
+  kube::LogFlags log;
 };
-
-// Blocks SIGTERM/SIGINT in every thread; one thread waits for them.
-std::jthread handle_signals(std::stop_source& stop, kube::Logger& log) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return std::jthread([set, &stop, &log]() mutable {
-    int sig = 0;
-    sigwait(&set, &sig);
-    log.info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    stop.request_stop();
-  });
-}
 
 std::string hostname() {
   char buf[256] = {};
@@ -94,23 +78,9 @@ int main(int argc, char** argv) {
   flags.add_string("calico-api", &o.calico_api, "crd.projectcalico.org/v1 or projectcalico.org/v3", "RR_CALICO_API");
   flags.add_string("reflector-image", &o.reflector_image, "image for fabrics whose spec names none",
                    "RR_REFLECTOR_IMAGE");
-  flags.add_string("log-format", &o.log_format, "text or json", "RR_LOG_FORMAT");
-  flags.add_string("log-level", &o.log_level, "debug, info, warn or error", "RR_LOG_LEVEL");
-
-  if (auto s = flags.parse(argc, argv); !s.ok()) {
-    std::cerr << "rr-operator: " << s.error().message << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.usage();
-    return 0;
-  }
-  kube::LogFormat format;
-  kube::LogLevel level;
-  if (!kube::Logger::parse_format(o.log_format, format) || !kube::Logger::parse_level(o.log_level, level)) {
-    std::cerr << "rr-operator: --log-format must be text|json and --log-level debug|info|warn|error\n";
-    return 2;
-  }
+  kube::add_log_flags(flags, o.log);
+  auto command_line = kube::parse_command_line(flags, o.log, "rr-operator", argc, argv);
+  if (command_line.exit_code) return *command_line.exit_code;
   rr::planner::CalicoApi calico_api;
   if (o.calico_api == "crd.projectcalico.org/v1") {
     calico_api = rr::planner::CalicoApi::CrdV1;
@@ -120,9 +90,9 @@ int main(int argc, char** argv) {
     std::cerr << "rr-operator: --calico-api must be crd.projectcalico.org/v1 or projectcalico.org/v3\n";
     return 2;
   }
-  kube::Logger log("rr-operator", format, level);
+  kube::Logger log("rr-operator", command_line.format, command_line.level);
   std::stop_source stop;
-  auto signals = handle_signals(stop, log);
+  auto signals = kube::stop_on_signals(stop, log);
 
   kube::KubeconfigOptions kopts;
   if (!o.context.empty()) kopts.context = o.context;

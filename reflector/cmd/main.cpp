@@ -1,7 +1,6 @@
 // rr-agent: runs inside each reflector Pod. It supervises BIRD 2, builds its
 // configuration from the Kubernetes API, holds the reflector's Lease, and
 // serves /metrics, /healthz and /readyz.
-#include <signal.h>
 
 #include <iostream>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "kube/flags.h"
 #include "kube/logger.h"
 #include "kube/probe_server.h"
+#include "kube/process_main.h"
 #include "kube/rest_kube_client.h"
 
 namespace {
@@ -35,8 +35,7 @@ struct Options {
   int connect_delay = 0;
   int error_wait_min = 0;
   int error_wait_max = 0;
-  std::string log_format = "text";
-  std::string log_level = "info";
+  kube::LogFlags log;
 };
 
 }  // namespace
@@ -65,41 +64,18 @@ int main(int argc, char** argv) {
                 "RR_ERROR_WAIT_MIN_SECONDS");
   flags.add_int("error-wait-max-seconds", &o.error_wait_max, "BGP error wait maximum (0: default)",
                 "RR_ERROR_WAIT_MAX_SECONDS");
-  flags.add_string("log-format", &o.log_format, "text or json", "RR_LOG_FORMAT");
-  flags.add_string("log-level", &o.log_level, "debug, info, warn or error", "RR_LOG_LEVEL");
-  if (auto s = flags.parse(argc, argv); !s.ok()) {
-    std::cerr << "rr-agent: " << s.error().message << "\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.usage();
-    return 0;
-  }
-  kube::LogFormat format;
-  kube::LogLevel level;
-  if (!kube::Logger::parse_format(o.log_format, format) || !kube::Logger::parse_level(o.log_level, level)) {
-    std::cerr << "rr-agent: --log-format must be text|json and --log-level debug|info|warn|error\n";
-    return 2;
-  }
-  kube::Logger log("rr-agent", format, level);
+  kube::add_log_flags(flags, o.log);
+  auto command_line = kube::parse_command_line(flags, o.log, "rr-agent", argc, argv);
+  if (command_line.exit_code) return *command_line.exit_code;
+  kube::Logger log("rr-agent", command_line.format, command_line.level);
   auto identity = rr::agent::identity_from_env([](const char* n) { return std::getenv(n); });
   if (!identity.ok()) {
     log.error("bad identity", {{"error", identity.error().message}});
     return 2;
   }
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::stop_source stop;
-  std::jthread signals([set, &stop, &log]() mutable {
-    int sig = 0;
-    sigwait(&set, &sig);
-    log.info("shutting down");
-    stop.request_stop();
-  });
+  auto signals = kube::stop_on_signals(stop, log);
 
   auto config = kube::load_client_config(
       o.kubeconfig.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.kubeconfig));
