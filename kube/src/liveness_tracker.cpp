@@ -22,6 +22,12 @@ void LivenessTracker::forget_lease(const std::string& key) {
   leases_.erase(key);
 }
 
+void LivenessTracker::restart_observation() {
+  std::lock_guard lock(mu_);
+  const auto now = clock_.now();
+  for (auto& [key, observed] : leases_) observed.changed_at = now;
+}
+
 void LivenessTracker::observe_pod(const std::string& key) {
   std::lock_guard lock(mu_);
   pods_first_seen_.try_emplace(key, clock_.now());

@@ -54,7 +54,12 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   pods_ = std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(),
                                                  opts(reflector_selector() + "," + managed_selector()),
                                                  kube::keep_whole_object, clock);
-  leases_ = std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), opts(reflector_selector()),
+  // The Lease watch reconnects within 2 s of the API coming back (not after a 30 s backoff):
+  // every failed attempt restarts the liveness clocks, so reconnecting fast bounds the
+  // blind time a Lease must bridge (see set_error_sink below).
+  auto lease_options = opts(reflector_selector());
+  lease_options.watch.backoff.max = std::chrono::seconds(2);
+  leases_ = std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), lease_options,
                                                    kube::keep_whole_object, clock);
   const bool v3 = options_.reconciler.calico_api == planner::CalicoApi::ProjectCalicoV3;
   peers_ = std::make_unique<kube::Informer<Json>>(client, v3 ? api::calico_v3_bgp_peers() : api::calico_crd_bgp_peers(),
@@ -119,6 +124,9 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                            liveness_.forget_lease(k);
                            enqueue_owner(o);
                          }});
+  // While the Lease watch is broken (API down or restarting) nobody's renewals are visible;
+  // that blind time must not expire healthy reflectors.
+  leases_->set_error_sink([this](const kube::Error&) { liveness_.restart_observation(); });
   bgp_configurations_->add_handlers({[this](const std::string&, const Json&) { enqueue_all(); },
                                      [this](const std::string&, const Json&, const Json&) { enqueue_all(); },
                                      [this](const std::string&, const Json&) { enqueue_all(); }});

@@ -169,6 +169,11 @@ void LeaseKeeper::run(const std::function<LeaseReport()>& report, std::stop_toke
   }
 }
 
+bool LeaseKeeper::renewed_within(kube::Clock::Duration window) const {
+  std::lock_guard lock(mu_);
+  return last_ok_ && clock_.now() - *last_ok_ < window;
+}
+
 bool LeaseKeeper::healthy() const {
   const auto now = clock_.now();
   std::lock_guard lock(mu_);

@@ -45,6 +45,8 @@ class LeaseKeeper {
   // The last successful renewal started less than one lease duration ago:
   // what the operator can still see as alive. Readiness follows it.
   bool healthy() const;
+  // True when a renewal succeeded within `window`: the API answers us now.
+  bool renewed_within(kube::Clock::Duration window) const;
   int renewals_ok() const;
   int renewals_failed() const;
 

@@ -87,6 +87,8 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
     kube::InformerOptions lease_options;
     lease_options.watch.ns = options_.self.ns;
     lease_options.watch.label_selector = std::string(api::kClusterLabel) + "=" + options_.self.fabric;
+    // Reconnect within 2 s once the API is back: failed attempts restart the liveness clocks.
+    lease_options.watch.backoff.max = std::chrono::seconds(2);
     leases_ = std::make_unique<kube::Informer<Json>>(client_, kube::resources::leases(), lease_options,
                                                      kube::keep_whole_object, clock_);
     auto observe = [this](const std::string& key, const Json& lease) {
@@ -107,6 +109,7 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
                              liveness_.forget_lease(k);
                              mark_dirty();
                            }});
+    leases_->set_error_sink([this](const kube::Error&) { liveness_.restart_observation(); });
     leases_->start();
   }
   if (!secrets_) {
@@ -139,9 +142,15 @@ void ReflectorAgent::rebuild() {
   in.spec = *spec;
   in.client_port = options_.client_port;
   for (const auto& n : nodes_->store().list()) in.nodes.push_back(*n);
+  // Judge the other reflectors' Leases only while the API demonstrably answers us:
+  // during an API outage nobody's renewals are visible, and dropping the mesh then
+  // would cut cross-rack routes although every reflector still runs. BGP must not
+  // depend on the API, so the mesh is kept as last seen until the API is back.
+  const bool api_answers = lease_.renewed_within(lease_.renew_period() * 3 / 2);
   for (const auto& obj : leases_->store().list()) {
     auto verdict = liveness_.judge_lease(kube::key_of(*obj));
-    if (!verdict.fresh) continue;  // a reflector that stopped renewing leaves the mesh
+    if (!verdict.fresh && api_answers) continue;  // a reflector that stopped renewing leaves the mesh
+    if (!verdict.known) continue;
     if (auto lease = api::reflector_lease_from(*obj)) in.mesh.push_back(*lease);
   }
   for (const auto& secret : secrets_->store().list()) {

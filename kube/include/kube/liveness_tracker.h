@@ -22,6 +22,9 @@ class LivenessTracker {
   void observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
                      int duration_seconds);
   void forget_lease(const std::string& key);
+  // The watch that feeds observations failed: time we could not observe must not
+  // count against any holder, so every Lease's clock restarts now.
+  void restart_observation();
   // Every reflector Pod the cache holds (key "ns/name").
   void observe_pod(const std::string& key);
   void forget_pod(const std::string& key);
