@@ -1,0 +1,406 @@
+// End-to-end: the whole fabric on a real local control plane (cp_e2e) — the real
+// rr-operator, the real rr-agent + BIRD 2 per reflector Pod, a BIRD per Calico node
+// peering as the operator's BGPPeers say (FabricHarness, shared with the demo).
+// Every test brings up its own fabric (3 racks x 3 nodes, 6 reflectors) and asserts
+// what BGP (the stand-ins' route tables) and the API say. One test at a time.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "fabric_harness.h"
+#include "support/control_plane.h"
+
+namespace {
+
+using kube::ErrorKind;
+using kube::Json;
+using namespace rr::e2e;
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit, std::chrono::milliseconds step = std::chrono::milliseconds(250)) {
+  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += step) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(step);
+  }
+  return pred();
+}
+
+std::string repo_root() {
+  std::string here = __FILE__;
+  for (int i = 0; i < 3; ++i) here = here.substr(0, here.rfind('/'));
+  return here;
+}
+
+std::string tail(const std::string& s, size_t n = 4000) { return s.size() > n ? s.substr(s.size() - n) : s; }
+
+// Polls every stand-in's route table every ~200 ms on its own thread and records
+// every moment a node lacks another rack's pod CIDR.
+class RouteWatch {
+ public:
+  explicit RouteWatch(FabricHarness& h) : h_(h) {
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        poll();
+        for (int i = 0; i < 4 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  }
+  ~RouteWatch() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int polls() const { return polls_; }
+  std::vector<std::string> losses() const {
+    std::lock_guard lock(mu_);
+    return losses_;
+  }
+
+ private:
+  void poll() {
+    auto nodes = h_.client_nodes();
+    for (const auto& n : nodes) {
+      for (const auto& other : nodes) {
+        if (other.rack == n.rack || !h_.has_stand_in(n.name) || !h_.has_stand_in(other.name)) continue;
+        if (!h_.route(n.name, other.cidr)) {
+          std::lock_guard lock(mu_);
+          if (losses_.size() < 50) losses_.push_back("poll " + std::to_string(polls_) + ": " + n.name + " lacks " + other.cidr);
+        }
+      }
+    }
+    ++polls_;
+  }
+
+  FabricHarness& h_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> polls_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> losses_;
+  std::thread thread_;
+};
+
+class FabricE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cp = rr::testing::ControlPlane::from_environment();
+    ASSERT_TRUE(cp);
+    const std::string kubectl = cp->var("RR_KUBECTL") + " --kubeconfig " + cp->kubeconfig();
+    const std::string root = repo_root();
+    rr::testing::run_command(kubectl + " apply -f " + root + "/crds/rr.bgp.dev_routereflectorclusters.yaml -f " +
+                             root + "/tests/crds/calico/");
+    rr::testing::run_command(kubectl + " wait --for condition=established --timeout=60s crd --all");
+  }
+
+  void SetUp() override {
+    cp_ = rr::testing::ControlPlane::from_environment();
+    ASSERT_TRUE(cp_);
+    kube::RestClientOptions options;
+    options.max_attempts = 2;  // a stopped kube-apiserver must not stall the harness in long retries
+    client_ = cp_->admin_client(options);
+    ASSERT_TRUE(client_);
+    RemoveLeftovers();
+    // Short: BIRD's control socket path must fit a sockaddr_un.
+    dir_ = "/tmp/rr-e2e/" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    h_ = std::make_unique<FabricHarness>(dir_, *client_, cp_->kubeconfig(), RR_AGENT_BIN);
+    ASSERT_TRUE(h_->create_nodes());
+    h_->start_operator(RR_OPERATOR_BIN, {"--log-level", "debug"});
+    auto created = client_->create(kFabrics, "", h_->fabric_manifest(lease_seconds_));
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+    h_->start_ticking();
+  }
+
+  void TearDown() override {
+    if (h_) {
+      if (HasFailure()) std::cout << "logs: " << dir_ << "\n";
+      (void)client_->remove(kFabrics, "", kFabric, {});
+      eventually([&] { return client_->get(kFabrics, "", kFabric).is(ErrorKind::NotFound); }, std::chrono::seconds(30));
+      h_->shutdown();
+      h_.reset();
+    }
+    RemoveLeftovers();
+  }
+
+  // Whatever an earlier (failed) test left: the fabric, nodes, reflector Pods, Leases, BGPPeers, mesh setting.
+  void RemoveLeftovers() {
+    if (client_->get(kFabrics, "", kFabric).ok()) {
+      (void)client_->patch(kFabrics, "", kFabric, kube::PatchType::Merge, Json{{"metadata", {{"finalizers", nullptr}}}}, {});
+      (void)client_->remove(kFabrics, "", kFabric, {});
+    }
+    kube::ListOptions demo;
+    demo.label_selector = kDemoLabel + "=true";
+    if (auto nodes = client_->list(kube::resources::nodes(), "", demo); nodes.ok()) {
+      for (const auto& n : nodes->items) (void)client_->remove(kube::resources::nodes(), "", kube::name_of(n), {});
+    }
+    kube::DeleteOptions now;
+    now.grace_period_seconds = 0;
+    if (auto pods = client_->list(kube::resources::pods(), kNamespace, {}); pods.ok()) {
+      for (const auto& p : pods->items) (void)client_->remove(kube::resources::pods(), kNamespace, kube::name_of(p), now);
+    }
+    if (auto leases = client_->list(kube::resources::leases(), kNamespace, {}); leases.ok()) {
+      for (const auto& l : leases->items) (void)client_->remove(kube::resources::leases(), kNamespace, kube::name_of(l), {});
+    }
+    if (auto peers = client_->list(kPeers, "", {}); peers.ok()) {
+      for (const auto& p : peers->items) (void)client_->remove(kPeers, "", kube::name_of(p), {});
+    }
+    (void)client_->remove(kBgpConfigs, "", "default", {});
+    // Nodes go at once (no finalizers); wait so that the next create does not collide.
+    eventually([&] {
+      auto nodes = client_->list(kube::resources::nodes(), "", demo);
+      return nodes.ok() && nodes->items.empty();
+    }, std::chrono::seconds(10));
+  }
+
+  std::vector<Json> Pods() {
+    kube::ListOptions lo;
+    lo.label_selector = "rr.bgp.dev/cluster=" + kFabric;
+    auto r = client_->list(kube::resources::pods(), kNamespace, lo);
+    std::vector<Json> out;
+    if (!r.ok()) return out;
+    for (auto& p : r->items) {
+      if (!p["metadata"].contains("deletionTimestamp")) out.push_back(p);
+    }
+    return out;
+  }
+
+  std::vector<Json> Peers() {
+    kube::ListOptions lo;
+    lo.label_selector = "rr.bgp.dev/cluster=" + kFabric;
+    auto r = client_->list(kPeers, "", lo);
+    return r.ok() ? r->items : std::vector<Json>{};
+  }
+
+  std::vector<std::string> Leases() {
+    std::vector<std::string> out;
+    auto r = client_->list(kube::resources::leases(), kNamespace, {});
+    if (r.ok()) {
+      for (const auto& l : r->items) out.push_back(kube::name_of(l));
+    }
+    return out;
+  }
+
+  // "" when every stand-in holds every other rack's pod CIDR, else what is missing.
+  std::string MissingRoutes() {
+    std::string missing;
+    auto nodes = h_->client_nodes();
+    for (const auto& n : nodes) {
+      for (const auto& other : nodes) {
+        if (other.rack == n.rack) continue;
+        if (!h_->route(n.name, other.cidr)) missing += n.name + " lacks " + other.cidr + "; ";
+      }
+    }
+    return missing;
+  }
+
+  bool Converged() {
+    Json f = h_->fabric();
+    return FabricHarness::condition(f, "Ready") == "True" &&
+           f.value("status", Json::object()).value("reflectors", "") == "6/6" && MissingRoutes().empty();
+  }
+
+  std::string Diagnostics() {
+    Json f = h_->fabric();
+    return "Ready=" + FabricHarness::condition(f, "Ready") + " status=" + f.value("status", Json::object()).dump() +
+           "\nmissing routes: " + MissingRoutes() + "\nrr-operator log tail:\n" +
+           tail(rr::testing::run_command("cat " + dir_ + "/rr-operator.log"));
+  }
+
+  void WaitConverged(std::chrono::seconds limit = std::chrono::seconds(120)) {
+    auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually([&] { return Converged(); }, limit, std::chrono::milliseconds(500))) << Diagnostics();
+    std::cout << "fabric converged in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
+              << " ms\n";
+  }
+
+  int lease_seconds_ = 10;
+  std::unique_ptr<rr::testing::ControlPlane> cp_;
+  std::unique_ptr<kube::RestKubeClient> client_;
+  std::string dir_;
+  std::unique_ptr<FabricHarness> h_;
+};
+
+TEST_F(FabricE2E, Converges) {
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  Json status = h_->fabric()["status"];
+  EXPECT_EQ(status.value("reflectors", ""), "6/6");
+  EXPECT_EQ(status.value("rackCount", 0), 3);
+  EXPECT_EQ(Pods().size(), 6u);
+  auto peers = Peers();
+  EXPECT_EQ(peers.size(), 6u);
+  std::set<std::string> addresses;
+  for (const auto& p : peers) addresses.insert(p["spec"].value("peerIP", ""));
+  EXPECT_EQ(addresses.size(), 6u) << "one BGPPeer per reflector";
+  // Every client node holds every other rack's pod CIDR, reflected through two clusters.
+  for (const auto& n : h_->client_nodes()) {
+    for (const auto& other : h_->client_nodes()) {
+      if (other.rack == n.rack) continue;
+      auto route = h_->route(n.name, other.cidr);
+      ASSERT_TRUE(route) << n.name << " lacks " << other.cidr;
+      EXPECT_EQ(route->next_hop, other.ip) << n.name << " " << other.cidr;
+      EXPECT_EQ(route->cluster_list.size(), 2u) << n.name << " " << other.cidr;
+    }
+  }
+  auto mesh = client_->get(kBgpConfigs, "", "default");
+  ASSERT_TRUE(mesh.ok());
+  EXPECT_FALSE((*mesh)["spec"].value("nodeToNodeMeshEnabled", true)) << "Calico's full mesh is off";
+}
+
+TEST_F(FabricE2E, KilledReflectorIsReplacedWithoutLosingRoutes) {
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  Json victim;
+  for (const auto& p : Pods()) {
+    if (kube::labels_of(p)["rr.bgp.dev/rack"] == rack_name(1)) victim = p;
+  }
+  ASSERT_FALSE(victim.is_null()) << "no reflector Pod in " << rack_name(1);
+  const std::string name = kube::name_of(victim), uid = kube::uid_of(victim);
+  bool had_peer = false;
+  for (const auto& p : Peers()) had_peer = had_peer || kube::name_of(p) == name;
+  ASSERT_TRUE(had_peer) << "the victim's BGPPeer is named after its Pod";
+
+  RouteWatch watch(*h_);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_TRUE(h_->kill_reflector(name));
+  auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] {
+    auto peers = Peers();
+    return std::none_of(peers.begin(), peers.end(), [&](const Json& p) { return kube::name_of(p) == name; });
+  }, std::chrono::seconds(60))) << Diagnostics();
+  std::cout << "the dead reflector's BGPPeer went after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
+            << " ms (lease 10 s)\n";
+  ASSERT_TRUE(eventually([&] {
+    auto pods = Pods();
+    bool replaced = pods.size() == 6 &&
+                    std::none_of(pods.begin(), pods.end(), [&](const Json& p) { return kube::uid_of(p) == uid; });
+    return replaced && Peers().size() == 6 && Converged();
+  }, std::chrono::seconds(120), std::chrono::milliseconds(500))) << Diagnostics();
+  std::cout << "replaced and Ready again after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
+            << " ms\n";
+  watch.stop();
+  EXPECT_GT(watch.polls(), 20);
+  auto losses = watch.losses();
+  EXPECT_TRUE(losses.empty()) << losses.size() << " losses, first: " << losses.front();
+  int in_rack = 0;
+  for (const auto& p : Pods()) in_rack += kube::labels_of(p)["rr.bgp.dev/rack"] == rack_name(1);
+  EXPECT_EQ(in_rack, 2);
+}
+
+TEST_F(FabricE2E, JoiningNodeGetsRoutesWithoutBgpPeerWrites) {
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  std::map<std::string, std::string> versions;
+  for (const auto& p : Peers()) versions[kube::name_of(p)] = kube::resource_version_of(p);
+  ASSERT_EQ(versions.size(), 6u);
+
+  ASSERT_TRUE(h_->add_node(1, 4));
+  const std::string joined = node_name(1, 4);
+  ASSERT_TRUE(eventually([&] { return h_->has_stand_in(joined) && MissingRoutes().empty(); }, std::chrono::seconds(60)))
+      << Diagnostics();
+  // Its own pod CIDR reaches the other racks too.
+  for (const auto& n : h_->client_nodes()) {
+    if (n.rack != 1) {
+      EXPECT_TRUE(h_->route(n.name, pod_cidr(1, 4))) << n.name << " lacks " << pod_cidr(1, 4);
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto peers = Peers();
+  EXPECT_EQ(peers.size(), versions.size());
+  for (const auto& p : peers) {
+    EXPECT_EQ(versions[kube::name_of(p)], kube::resource_version_of(p)) << "BGPPeer " << kube::name_of(p) << " was written";
+  }
+}
+
+// The demo's 10 s Lease is shorter than a kube-apiserver stop + cold start here
+// (10-20 s): nobody can see anyone renew meanwhile, and neither the operator nor
+// the agents may count that blind time against a reflector.
+class FabricE2EApiRestart : public FabricE2E {
+ protected:
+  FabricE2EApiRestart() {
+    if (const char* env = std::getenv("RR_E2E_LEASE_SECONDS")) lease_seconds_ = std::atoi(env);
+  }
+};
+
+TEST_F(FabricE2EApiRestart, ApiServerRestartKeepsRoutingAndResumes) {
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  std::set<std::string> pods_before, peers_before;
+  for (const auto& p : Pods()) pods_before.insert(kube::name_of(p));
+  for (const auto& p : Peers()) peers_before.insert(kube::name_of(p));
+  ASSERT_EQ(pods_before.size(), 6u);
+  ASSERT_EQ(peers_before.size(), 6u);
+
+  // Down this long, plus the time start-apiserver takes to be ready again.
+  int down_seconds = 8;
+  if (const char* env = std::getenv("RR_E2E_APISERVER_DOWN_SECONDS")) down_seconds = std::atoi(env);
+  RouteWatch watch(*h_);
+  cp_->stop_apiserver();
+  std::this_thread::sleep_for(std::chrono::seconds(down_seconds));
+  int polls_while_down = watch.polls();
+  auto losses_while_down = watch.losses();
+  cp_->start_apiserver();
+  EXPECT_GT(polls_while_down, down_seconds * 2);
+  EXPECT_TRUE(losses_while_down.empty())
+      << losses_while_down.size() << " losses while kube-apiserver was down, first: " << losses_while_down.front();
+
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  watch.stop();
+  auto losses = watch.losses();
+  EXPECT_TRUE(losses.empty()) << losses.size() << " losses, first: " << losses.front();
+  // Let anything the restart set off settle, then count: no duplicates, no losses.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto pods = Pods();
+  auto peers = Peers();
+  EXPECT_EQ(pods.size(), 6u);
+  EXPECT_EQ(peers.size(), 6u);
+  std::set<std::string> pods_after, peers_after, addresses;
+  for (const auto& p : pods) pods_after.insert(kube::name_of(p));
+  for (const auto& p : peers) {
+    peers_after.insert(kube::name_of(p));
+    addresses.insert(p["spec"].value("peerIP", ""));
+  }
+  EXPECT_EQ(addresses.size(), 6u) << "a duplicate BGPPeer";
+  if (pods_after != pods_before) std::cout << "note: reflector Pods were replaced across the restart\n";
+  EXPECT_TRUE(Converged()) << Diagnostics();
+}
+
+TEST_F(FabricE2E, DeletingTheFabricRemovesEverythingAndRestoresTheMesh) {
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  ASSERT_EQ(Pods().size(), 6u);
+  ASSERT_EQ(Peers().size(), 6u);
+  ASSERT_GE(Leases().size(), 6u);
+  auto mesh = client_->get(kBgpConfigs, "", "default");
+  ASSERT_TRUE(mesh.ok());
+  ASSERT_FALSE((*mesh)["spec"].value("nodeToNodeMeshEnabled", true));
+
+  ASSERT_TRUE(client_->remove(kFabrics, "", kFabric, {}).ok());
+  ASSERT_TRUE(eventually([&] { return client_->get(kFabrics, "", kFabric).is(ErrorKind::NotFound); },
+                         std::chrono::seconds(60)))
+      << Diagnostics();
+  mesh = client_->get(kBgpConfigs, "", "default");
+  ASSERT_TRUE(mesh.ok());
+  EXPECT_TRUE((*mesh)["spec"].value("nodeToNodeMeshEnabled", false)) << "Calico's full mesh is back on";
+  EXPECT_EQ(Peers().size(), 0u);
+  // Pods end as the kubelet stand-in confirms their deletion; rr-agents stop with them.
+  EXPECT_TRUE(eventually([&] {
+    auto all = client_->list(kube::resources::pods(), kNamespace, {});
+    return all.ok() && all->items.empty();
+  }, std::chrono::seconds(30)));
+  EXPECT_TRUE(eventually([&] { return h_->agent_pods().empty(); }, std::chrono::seconds(10)));
+  // No Lease left, and none comes back (a late renewal of a dying agent must not resurrect one).
+  EXPECT_TRUE(eventually([&] { return Leases().empty(); }, std::chrono::seconds(20)))
+      << ::testing::PrintToString(Leases());
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_TRUE(Leases().empty()) << ::testing::PrintToString(Leases());
+}
+
+}  // namespace

@@ -1,0 +1,448 @@
+#include "fabric_harness.h"
+
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "kube/clock.h"
+#include "support/reflector_simulator.h"
+
+namespace rr::e2e {
+
+using kube::Json;
+using rr::testing::BirdSpeaker;
+using rr::testing::ChildProcess;
+using rr::testing::SpeakerConfig;
+using rr::testing::SpeakerPeer;
+
+const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
+const kube::ResourceType kPeers{"crd.projectcalico.org", "v1", "bgppeers", "BGPPeer", false};
+const kube::ResourceType kBgpConfigs{"crd.projectcalico.org", "v1", "bgpconfigurations", "BGPConfiguration", false};
+const std::string kNamespace = "rr-system";
+const std::string kFabric = "demo";
+const std::string kDemoLabel = "rr.bgp.dev/demo";
+const std::string kRackLabel = "topology.kubernetes.io/rack";
+
+std::string node_name(int rack, int n) { return "rack" + std::to_string(rack) + "-node" + std::to_string(n); }
+std::string node_ip(int rack, int n) { return "127.0." + std::to_string(rack) + "." + std::to_string(10 + n); }
+std::string pod_cidr(int rack, int n) { return "10." + std::to_string(rack) + "." + std::to_string(n) + ".0/24"; }
+std::string rack_name(int rack) { return "rack-" + std::to_string(rack); }
+bool is_reflector_host(int n) { return n <= 2; }
+
+std::string shell(const std::string& command) {
+  std::string out;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+namespace {
+
+std::string trim(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t\n"));
+  s.erase(s.find_last_not_of(" \t\n") + 1);
+  return s;
+}
+
+std::string env_of(const Json& pod, const std::string& name) {
+  for (const auto& c : pod["spec"].value("containers", Json::array())) {
+    for (const auto& e : c.value("env", Json::array())) {
+      if (e.value("name", "") == name && e.contains("value")) return e["value"].get<std::string>();
+    }
+  }
+  return "";
+}
+
+std::string affinity_node(const Json& pod) {
+  try {
+    for (const auto& term : pod.at("spec").at("affinity").at("nodeAffinity")
+                                .at("requiredDuringSchedulingIgnoredDuringExecution")
+                                .at("nodeSelectorTerms")) {
+      for (const auto& f : term.value("matchFields", Json::array())) {
+        if (f.value("key", "") == "metadata.name" && !f["values"].empty()) return f["values"][0];
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  return "";
+}
+
+bool same_peers(const SpeakerConfig& a, const SpeakerConfig& b) {
+  if (a.peers.size() != b.peers.size()) return false;
+  for (size_t i = 0; i < a.peers.size(); ++i) {
+    if (a.peers[i].name != b.peers[i].name || a.peers[i].as_number != b.peers[i].as_number) return false;
+  }
+  return true;
+}
+
+// The direct children of `parent` (from /proc).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) out.push_back(static_cast<pid_t>(std::atoi(name.c_str())));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool selector_matches(const std::string& selector, const std::map<std::string, std::string>& labels) {
+  std::string s = trim(selector);
+  if (s.empty() || s == "all()") return true;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find("&&", start);
+    std::string term = trim(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    bool negate;
+    size_t op = term.find("==");
+    if (op != std::string::npos) {
+      negate = false;
+    } else if ((op = term.find("!=")) != std::string::npos) {
+      negate = true;
+    } else if (term.rfind("has(", 0) == 0 && term.back() == ')') {
+      if (!labels.count(trim(term.substr(4, term.size() - 5)))) return false;
+      if (end == std::string::npos) break;
+      start = end + 2;
+      continue;
+    } else {
+      return false;  // a form this stand-in does not know: select nothing rather than guess
+    }
+    std::string key = trim(term.substr(0, op));
+    std::string value = trim(term.substr(op + 2));
+    if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) value = value.substr(1, value.size() - 2);
+    auto it = labels.find(key);
+    bool equal = it != labels.end() && it->second == value;
+    if (equal == negate) return false;
+    if (end == std::string::npos) break;
+    start = end + 2;
+  }
+  return true;
+}
+
+FabricHarness::FabricHarness(std::string dir, kube::KubeClient& client, std::string kubeconfig,
+                             std::string agent_binary)
+    : dir_(std::move(dir)), client_(client), kubeconfig_(std::move(kubeconfig)),
+      agent_binary_(std::move(agent_binary)) {}
+
+FabricHarness::~FabricHarness() { shutdown(); }
+
+void FabricHarness::shutdown() {
+  stop_ticking();
+  stop_operator();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, agent] : agents_) agent->stop(std::chrono::seconds(5));
+    agents_.clear();
+  }
+  std::lock_guard lock(speakers_mu_);
+  speakers_.clear();  // BirdSpeaker stops its BIRD
+}
+
+bool FabricHarness::create_nodes() {
+  (void)client_.create(kube::resources::namespaces(), "",
+                       Json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNamespace}}}});
+  for (int r = 1; r <= kRacks; ++r) {
+    for (int n = 1; n <= kNodesPerRack; ++n) {
+      if (!add_node(r, n)) return false;
+    }
+  }
+  return true;
+}
+
+bool FabricHarness::add_node(int rack, int n) {
+  std::map<std::string, std::string> labels = {{kDemoLabel, "true"}, {kRackLabel, rack_name(rack)}};
+  if (is_reflector_host(n)) labels["rr.bgp.dev/reflector"] = "true";
+  Json node = rr::testing::make_node(node_name(rack, n), labels, node_ip(rack, n));
+  node["spec"]["podCIDR"] = pod_cidr(rack, n);
+  rr::testing::create_ready_node(client_, node);
+  if (!client_.get(kube::resources::nodes(), "", node_name(rack, n)).ok()) return false;
+  std::lock_guard lock(mu_);
+  nodes_.push_back({rack, n, node_name(rack, n), node_ip(rack, n), pod_cidr(rack, n), is_reflector_host(n)});
+  node_ips_[node_name(rack, n)] = node_ip(rack, n);
+  labels["kubernetes.io/hostname"] = node_name(rack, n);
+  node_labels_[node_name(rack, n)] = labels;
+  return true;
+}
+
+std::vector<FabricNode> FabricHarness::client_nodes() const {
+  std::lock_guard lock(mu_);
+  std::vector<FabricNode> out;
+  for (const auto& n : nodes_) {
+    if (!n.reflector_host) out.push_back(n);
+  }
+  return out;
+}
+
+void FabricHarness::start_operator(const std::string& binary, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {binary, "--kubeconfig", kubeconfig_, "--leader-elect=false", "--metrics-address",
+                                   "127.0.0.1:0"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  operator_ = std::make_unique<ChildProcess>(argv, dir_ + "/rr-operator.log");
+}
+
+void FabricHarness::stop_operator() {
+  if (operator_) operator_->stop(std::chrono::seconds(5));
+  operator_.reset();
+}
+
+Json FabricHarness::fabric_manifest(int lease_seconds) const {
+  return {{"apiVersion", "rr.bgp.dev/v1alpha1"},
+          {"kind", "RouteReflectorCluster"},
+          {"metadata", {{"name", kFabric}}},
+          {"spec",
+           {{"asNumber", kAs},
+            {"namespace", kNamespace},
+            {"nodeSelector", {{kDemoLabel, "true"}}},
+            {"rackLabel", kRackLabel},
+            {"clusterIDPool", "10.255.0.0/16"},
+            {"reflectors", {{"perRack", 2}, {"placement", "Dedicated"}, {"port", kPort},
+                            {"nodeSelector", {{"rr.bgp.dev/reflector", "true"}}}}},
+            {"bgp", {{"holdTimeSeconds", 9}, {"keepaliveSeconds", 3}}},
+            {"lease", {{"durationSeconds", lease_seconds}}}}}};
+}
+
+bool FabricHarness::tick() {
+  std::lock_guard lock(mu_);
+  bool ok = play_kubelet();
+  ok = sync_stand_ins() && ok;
+  return ok;
+}
+
+void FabricHarness::start_ticking(std::chrono::milliseconds interval) {
+  if (ticking_.exchange(true)) return;
+  ticker_ = std::thread([this, interval] {
+    while (ticking_) {
+      tick();
+      for (auto w = std::chrono::milliseconds(0); w < interval && ticking_; w += std::chrono::milliseconds(50)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  });
+}
+
+void FabricHarness::stop_ticking() {
+  ticking_ = false;
+  if (ticker_.joinable()) ticker_.join();
+}
+
+Json FabricHarness::fabric() const {
+  auto f = client_.get(kFabrics, "", kFabric);
+  return f.ok() ? *f : Json::object();
+}
+
+std::string FabricHarness::condition(const Json& fabric, const std::string& type, std::string* reason) {
+  for (const auto& c : fabric.value("status", Json::object()).value("conditions", Json::array())) {
+    if (c.value("type", "") == type) {
+      if (reason) *reason = c.value("reason", "") + ": " + c.value("message", "");
+      return c.value("status", "");
+    }
+  }
+  return "";
+}
+
+std::optional<rr::testing::RouteInfo> FabricHarness::route(const std::string& node, const std::string& prefix) const {
+  std::lock_guard lock(speakers_mu_);
+  auto it = speakers_.find(node);
+  if (it == speakers_.end()) return std::nullopt;
+  // BIRD lists every path (one per reflector of the rack), best first: parse only the first.
+  std::string shown = it->second->birdc("show route all " + prefix);
+  if (auto second = shown.find("Type: BGP", shown.find("Type: BGP") + 1); second != std::string::npos) {
+    shown = shown.substr(0, second);
+  }
+  return rr::testing::parse_route(shown);
+}
+
+bool FabricHarness::has_stand_in(const std::string& node) const {
+  std::lock_guard lock(speakers_mu_);
+  return speakers_.count(node) > 0;
+}
+
+BirdSpeaker* FabricHarness::stand_in(const std::string& node) {
+  std::lock_guard lock(speakers_mu_);
+  auto it = speakers_.find(node);
+  return it == speakers_.end() ? nullptr : it->second.get();
+}
+
+std::string FabricHarness::reflector_birdc(const std::string& pod, const std::string& command) const {
+  return shell("/usr/sbin/birdc -s " + dir_ + "/pods/" + pod + "/bird.ctl " + command);
+}
+
+std::vector<std::string> FabricHarness::agent_pods() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [pod, agent] : agents_) out.push_back(pod);
+  return out;
+}
+
+bool FabricHarness::kill_reflector(const std::string& pod) {
+  auto got = client_.get(kube::resources::pods(), kNamespace, pod);
+  if (!got.ok()) return false;
+  std::lock_guard lock(mu_);
+  auto it = agents_.find(pod);
+  if (it == agents_.end()) return false;
+  dead_uids_.insert(kube::uid_of(*got));
+  const pid_t agent = it->second->pid();
+  // Freeze the agent first so it neither restarts BIRD nor sees it die, then SIGKILL both.
+  ::kill(agent, SIGSTOP);
+  for (pid_t child : children_of(agent)) ::kill(child, SIGKILL);
+  it->second->kill_now();
+  agents_.erase(it);
+  return true;
+}
+
+bool FabricHarness::play_kubelet() {
+  kube::ListOptions lo;
+  lo.label_selector = "app.kubernetes.io/name=rr-reflector";
+  auto pods = client_.list(kube::resources::pods(), kNamespace, lo);
+  if (!pods.ok()) return false;
+  std::set<std::string> present;
+  for (const auto& pod : pods->items) {
+    const std::string name = kube::name_of(pod);
+    if (pod["metadata"].contains("deletionTimestamp")) {
+      stop_agent(name);
+      kube::DeleteOptions now;
+      now.grace_period_seconds = 0;
+      now.precondition_uid = kube::uid_of(pod);
+      (void)client_.remove(kube::resources::pods(), kNamespace, name, now);
+      continue;
+    }
+    if (dead_uids_.count(kube::uid_of(pod))) continue;  // killed: stays down, as on a lost node
+    present.insert(name);
+    std::string node = pod["spec"].value("nodeName", "");
+    if (node.empty()) {
+      node = affinity_node(pod);
+      if (node.empty() || !node_ips_.count(node)) continue;
+      Json binding = {{"apiVersion", "v1"},
+                      {"kind", "Binding"},
+                      {"metadata", {{"name", name}, {"namespace", kNamespace}}},
+                      {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
+      const kube::ResourceType pod_binding{"", "v1", "pods/" + name + "/binding", "Binding", true};
+      if (!client_.create(pod_binding, kNamespace, binding).ok()) continue;
+    }
+    if (!node_ips_.count(node)) continue;
+    const std::string ip = node_ips_[node];
+    if (pod.value("status", Json::object()).value("phase", "") != "Running") {
+      auto fresh = client_.get(kube::resources::pods(), kNamespace, name);
+      if (!fresh.ok()) continue;
+      Json p = *fresh;
+      p["status"]["phase"] = "Running";
+      p["status"]["hostIP"] = ip;
+      p["status"]["podIP"] = ip;
+      p["status"]["conditions"] = Json::array({{{"type", "Ready"}, {"status", "True"}}});
+      Json containers = Json::array();
+      for (const auto& c : p["spec"].value("containers", Json::array())) {
+        containers.push_back({{"name", c.value("name", "")}, {"image", c.value("image", "")}, {"imageID", ""},
+                              {"ready", true}, {"started", true}, {"restartCount", 0},
+                              {"state", {{"running", {{"startedAt", kube::format_micro_time(
+                                                           kube::RealClock::instance().wall_now()).substr(0, 19) + "Z"}}}}}});
+      }
+      p["status"]["containerStatuses"] = containers;
+      if (!client_.update_status(kube::resources::pods(), p).ok()) continue;
+    }
+    auto agent = agents_.find(name);
+    if (agent != agents_.end() && agent->second->running()) continue;
+    if (agent != agents_.end()) std::cerr << "fabric: rr-agent of " << name << " exited; restarting it\n";
+    start_agent(pod, node, ip);
+  }
+  std::vector<std::string> gone;
+  for (const auto& [pod, agent] : agents_) {
+    if (!present.count(pod)) gone.push_back(pod);
+  }
+  for (const auto& pod : gone) stop_agent(pod);
+  return true;
+}
+
+void FabricHarness::start_agent(const Json& pod, const std::string& node, const std::string& ip) {
+  const std::string name = kube::name_of(pod);
+  const std::string d = dir_ + "/pods/" + name;
+  std::filesystem::create_directories(d);
+  std::map<std::string, std::string> env;
+  for (const char* key : {"RR_FABRIC", "RR_RACK", "RR_CLUSTER_ID", "RR_BGP_PORT", "RR_LEASE_DURATION_SECONDS"}) {
+    env[key] = env_of(pod, key);
+  }
+  // What the downward API fills in on a real node.
+  env["RR_POD_NAME"] = name;
+  env["RR_NAMESPACE"] = kNamespace;
+  env["RR_NODE_NAME"] = node;
+  env["RR_HOST_IP"] = ip;
+  std::vector<std::string> argv = {agent_binary_, "--kubeconfig", kubeconfig_, "--metrics-address", "127.0.0.1:0",
+                                   "--bird-config", d + "/bird.conf", "--bird-socket", d + "/bird.ctl",
+                                   "--client-port", std::to_string(kPort), "--connect-retry-seconds", "2",
+                                   "--connect-delay-seconds", "1", "--error-wait-min-seconds", "1",
+                                   "--error-wait-max-seconds", "5"};
+  agents_[name] = std::make_unique<ChildProcess>(argv, d + "/agent.log", env);
+}
+
+void FabricHarness::stop_agent(const std::string& pod) {
+  auto it = agents_.find(pod);
+  if (it == agents_.end()) return;
+  it->second->stop(std::chrono::seconds(5));
+  agents_.erase(it);
+}
+
+// calico-node's part: a BIRD on every non-reflector node, peering as the BGPPeers selecting it say.
+bool FabricHarness::sync_stand_ins() {
+  auto peers = client_.list(kPeers, "", {});
+  if (!peers.ok()) return false;
+  for (const auto& fn : nodes_) {
+    if (fn.reflector_host) continue;
+    const std::string& node = fn.name;
+    SpeakerConfig c;
+    c.address = fn.ip;
+    c.port = kPort;
+    c.as_number = kAs;
+    c.announce = {fn.cidr};
+    std::set<std::string> seen;
+    for (const auto& peer : peers->items) {
+      const Json spec = peer.value("spec", Json::object());
+      if (spec.contains("node") && spec.value("node", "") != node) continue;
+      if (!selector_matches(spec.value("nodeSelector", ""), node_labels_[node])) continue;
+      std::string address = spec.value("peerIP", "");
+      int port = 179;
+      if (auto colon = address.rfind(':'); colon != std::string::npos && address.find('.') != std::string::npos) {
+        port = std::atoi(address.substr(colon + 1).c_str());
+        address = address.substr(0, colon);
+      }
+      if (address.empty() || address == c.address || !seen.insert(address).second) continue;
+      std::string proto = "to_" + address + "_" + std::to_string(port);
+      for (char& ch : proto) {
+        if (ch == '.') ch = '_';
+      }
+      c.peers.push_back(SpeakerPeer{proto, address, port, spec.value("asNumber", kAs), "", true});
+    }
+    std::sort(c.peers.begin(), c.peers.end(), [](const SpeakerPeer& a, const SpeakerPeer& b) { return a.name < b.name; });
+    std::lock_guard lock(speakers_mu_);
+    auto& speaker = speakers_[node];
+    if (!speaker) {
+      speaker = std::make_unique<BirdSpeaker>(dir_ + "/nodes/" + node, c);
+    } else if (!same_peers(speaker->config(), c)) {
+      speaker->reconfigure(c);
+    }
+  }
+  return true;
+}
+
+}  // namespace rr::e2e

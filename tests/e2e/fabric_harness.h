@@ -1,0 +1,130 @@
+#pragma once
+// The end-to-end fabric on a local control plane, shared by rr-demo-fabric
+// (scripts/demo.sh) and the e2e tests (fabric_e2e_test.cpp).
+//
+// Creates simulated Nodes in racks, runs the real rr-operator, plays the
+// scheduler and kubelet for the reflector Pods it creates and starts the real
+// rr-agent (with its own BIRD 2) for each of them, and runs a calico-node
+// stand-in (a BIRD speaker announcing the node's pod CIDR) on every node that
+// hosts no reflector, peering exactly as the operator's Calico BGPPeers say.
+// Everything binds 127.0.N.x; every loop is bounded; shutdown() (or the
+// destructor) stops every process it started.
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kube/kube_client.h"
+#include "support/bird_speaker.h"
+#include "support/process.h"
+
+namespace rr::e2e {
+
+extern const kube::ResourceType kFabrics;
+extern const kube::ResourceType kPeers;
+extern const kube::ResourceType kBgpConfigs;
+constexpr int kRacks = 3;
+constexpr int kNodesPerRack = 3;  // nodes 1 and 2 may host reflectors, node 3 runs "calico-node"
+constexpr int kPort = 1179;       // reflectors and stand-ins alike (each on its own address)
+constexpr unsigned kAs = 64512;
+extern const std::string kNamespace;
+extern const std::string kFabric;
+extern const std::string kDemoLabel;
+extern const std::string kRackLabel;
+
+std::string node_name(int rack, int n);
+std::string node_ip(int rack, int n);
+std::string pod_cidr(int rack, int n);
+std::string rack_name(int rack);
+bool is_reflector_host(int n);
+
+std::string shell(const std::string& command);
+// Calico's selector as the operator writes it: `k == 'v' && k2 != 'v2'`, has(k), all().
+bool selector_matches(const std::string& selector, const std::map<std::string, std::string>& labels);
+
+struct FabricNode {
+  int rack = 0;
+  int n = 0;
+  std::string name, ip, cidr;
+  bool reflector_host = false;
+};
+
+class FabricHarness {
+ public:
+  FabricHarness(std::string dir, kube::KubeClient& client, std::string kubeconfig, std::string agent_binary);
+  ~FabricHarness();
+  FabricHarness(const FabricHarness&) = delete;
+  FabricHarness& operator=(const FabricHarness&) = delete;
+
+  // Stops the ticker, the operator, every rr-agent (and its BIRD) and every stand-in.
+  void shutdown();
+
+  // The namespace and kRacks x kNodesPerRack nodes.
+  bool create_nodes();
+  // One more node (API Node; a stand-in follows on the next tick unless it may host reflectors).
+  bool add_node(int rack, int n);
+  const std::vector<FabricNode>& nodes() const { return nodes_; }
+  // Nodes with a calico-node stand-in.
+  std::vector<FabricNode> client_nodes() const;
+
+  void start_operator(const std::string& binary, const std::vector<std::string>& extra = {});
+  void stop_operator();
+  // The demo's RouteReflectorCluster; `lease_seconds` is the reflectors' Lease duration.
+  kube::Json fabric_manifest(int lease_seconds = 10) const;
+
+  // One round of scheduler + kubelet + calico-node. Returns false when the API is unreachable.
+  bool tick();
+  // tick() every `interval` on a background thread until stop_ticking() / shutdown().
+  void start_ticking(std::chrono::milliseconds interval = std::chrono::milliseconds(300));
+  void stop_ticking();
+
+  kube::Json fabric() const;
+  static std::string condition(const kube::Json& fabric, const std::string& type, std::string* reason = nullptr);
+
+  // Thread-safe (usable while ticking): the best (first) path a stand-in holds; nullopt if none
+  // (or no stand-in yet).
+  std::optional<rr::testing::RouteInfo> route(const std::string& node, const std::string& prefix) const;
+  bool has_stand_in(const std::string& node) const;
+  // Not safe while ticking: the stand-in itself (the demo's birdc output).
+  rr::testing::BirdSpeaker* stand_in(const std::string& node);
+
+  std::string reflector_birdc(const std::string& pod, const std::string& command) const;
+  std::vector<std::string> agent_pods() const;
+  // SIGKILLs a reflector Pod's rr-agent and its BIRD; the Pod object stays, and this
+  // kubelet does not restart them (the Pod is dead for good, as a lost node's).
+  bool kill_reflector(const std::string& pod);
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  bool play_kubelet();
+  void start_agent(const kube::Json& pod, const std::string& node, const std::string& ip);
+  void stop_agent(const std::string& pod);
+  bool sync_stand_ins();
+
+  std::string dir_;
+  kube::KubeClient& client_;
+  std::string kubeconfig_, agent_binary_;
+  std::vector<FabricNode> nodes_;
+  std::map<std::string, std::string> node_ips_;
+  std::map<std::string, std::map<std::string, std::string>> node_labels_;
+  std::unique_ptr<rr::testing::ChildProcess> operator_;
+
+  mutable std::mutex mu_;  // tick(), agents_, dead_uids_, nodes_
+  std::map<std::string, std::unique_ptr<rr::testing::ChildProcess>> agents_;
+  std::set<std::string> dead_uids_;
+
+  mutable std::mutex speakers_mu_;  // speakers_
+  std::map<std::string, std::unique_ptr<rr::testing::BirdSpeaker>> speakers_;
+
+  std::atomic<bool> ticking_{false};
+  std::thread ticker_;
+};
+
+}  // namespace rr::e2e
