@@ -1,5 +1,7 @@
 #include "agent/config_builder.h"
 
+#include "bird/ip_literal.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -14,24 +16,10 @@
 namespace rr::agent {
 namespace {
 
-constexpr std::size_t kMaxPasswordLength = 80;  // TCP_MD5SIG_MAXKEYLEN
 
-enum class Family { None, V4, V6 };
-
-// Canonical text of an IP literal, so "FD00::1" and "fd00:0::1" are one neighbor.
-std::pair<Family, std::string> parse_ip(const std::string& text) {
-  std::array<unsigned char, 16> buf{};
-  std::array<char, INET6_ADDRSTRLEN> out{};
-  if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1 &&
-      inet_ntop(AF_INET, buf.data(), out.data(), out.size()) != nullptr) {
-    return {Family::V4, out.data()};
-  }
-  if (inet_pton(AF_INET6, text.c_str(), buf.data()) == 1 &&
-      inet_ntop(AF_INET6, buf.data(), out.data(), out.size()) != nullptr) {
-    return {Family::V6, out.data()};
-  }
-  return {Family::None, text};
-}
+using bird::Family;
+using bird::kMaxPasswordLength;
+using bird::parse_ip;
 
 Family family_of(const std::string& text) { return parse_ip(text).first; }
 

@@ -1,5 +1,7 @@
 #include "bird/config_renderer.h"
 
+#include "bird/ip_literal.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -16,24 +18,7 @@ namespace rr::bird {
 namespace {
 
 constexpr std::size_t kMaxPlainName = 40;   // keeps every protocol name <= 64
-constexpr std::size_t kMaxPasswordLength = 80;  // TCP_MD5SIG_MAXKEYLEN
 
-enum class Family { None, V4, V6 };
-
-// Canonical text of an IP literal and its family; Family::None if it is not one.
-std::pair<Family, std::string> parse_ip(const std::string& text) {
-  std::array<unsigned char, 16> buf{};
-  std::array<char, INET6_ADDRSTRLEN> out{};
-  if (inet_pton(AF_INET, text.c_str(), buf.data()) == 1 &&
-      inet_ntop(AF_INET, buf.data(), out.data(), out.size()) != nullptr) {
-    return {Family::V4, out.data()};
-  }
-  if (inet_pton(AF_INET6, text.c_str(), buf.data()) == 1 &&
-      inet_ntop(AF_INET6, buf.data(), out.data(), out.size()) != nullptr) {
-    return {Family::V6, out.data()};
-  }
-  return {Family::None, text};
-}
 
 std::string canonical_ip(const std::string& text) { return parse_ip(text).second; }
 Family family_of(const std::string& text) { return parse_ip(text).first; }
