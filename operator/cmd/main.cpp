@@ -23,7 +23,8 @@ namespace {
 struct Options {
   std::string kubeconfig;
   std::string context;
-  std::string metrics_address = "0.0.0.0:8080";
+  // Loopback unless told otherwise; deploy/ and the chart pass 0.0.0.0:8080 so Prometheus can scrape.
+  std::string metrics_address = "127.0.0.1:8080";
   bool leader_elect = true;
   std::string leader_namespace = "rr-system";
   std::string leader_name = "rr-operator";

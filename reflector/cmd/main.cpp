@@ -24,7 +24,8 @@ namespace {
 
 struct Options {
   std::string kubeconfig;
-  std::string metrics_address = "0.0.0.0:9179";
+  // Loopback unless told otherwise; the reflector Pod sets RR_METRICS_ADDRESS=0.0.0.0:9179.
+  std::string metrics_address = "127.0.0.1:9179";
   std::string bird_binary = "bird";
   std::string bird_config = "/etc/bird/bird.conf";
   std::string bird_socket = "/run/bird/bird.ctl";
