@@ -1,3 +1,4 @@
+#include "fakes/real_bird.h"
 #include "agent/bird_driver.h"
 
 #include <fcntl.h>
@@ -25,59 +26,16 @@ extern char** environ;
 namespace rr::agent {
 namespace {
 
+using kube::testing::eventually;
+using kube::testing::TempDir;
+using kube::testing::read_file;
+using kube::testing::find_bird;
+using kube::testing::RealBird;
+
 using namespace std::chrono_literals;
 using bird::Peer;
 using bird::PeerRole;
 using bird::ReflectorConfig;
-
-// Bounded real wait for a condition another process makes true; never a timing assertion.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  const auto give_up = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rr-bird-driver-test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
-  // An executable /bin/sh script standing in for `bird -p -c FILE`.
-  std::string script(const std::string& name, const std::string& body) const {
-    const std::string path = file(name);
-    std::ofstream(path) << "#!/bin/sh\n" << body;
-    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-    return path;
-  }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct FileId {
   ino_t inode = 0;
@@ -126,59 +84,6 @@ ReflectorConfig refused_by_bird(std::vector<Peer> peers) {
   return c;
 }
 
-std::string find_bird() {
-  for (const char* candidate : {"/usr/sbin/bird", "/usr/local/sbin/bird", "/usr/bin/bird"}) {
-    if (::access(candidate, X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
-// A real BIRD 2 child: `bird -f -c CONF -s SOCK -P PID`, its log in the temp directory.
-class RealBird {
- public:
-  RealBird(std::string binary, const TempDir& dir, std::string config)
-      : binary_(std::move(binary)), config_(std::move(config)), socket_(dir.file("bird.ctl")),
-        pid_file_(dir.file("bird.pid")), log_(dir.file("bird.log")) {}
-  ~RealBird() { stop(); }
-
-  bool start() {
-    std::vector<std::string> args = {binary_, "-f", "-c", config_, "-s", socket_, "-P", pid_file_};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int rc = ::posix_spawn(&pid_, binary_.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    return rc == 0;
-  }
-
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 5s)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
-  }
-
-  const std::string& socket() const { return socket_; }
-  std::string log() const { return read_file(log_); }
-
- private:
-  std::string binary_;
-  std::string config_;
-  std::string socket_;
-  std::string pid_file_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
 std::vector<std::string> protocol_names(bird::BirdControlClient& control) {
   std::vector<std::string> names;
   auto protocols = control.show_protocols_all(2s);
@@ -195,7 +100,7 @@ bool lists(bird::BirdControlClient& control, const std::string& name) {
 TEST(BirdDriverRealDaemon, AppliesChecksRefusesAndRecovers) {
   const std::string binary = find_bird();
   ASSERT_FALSE(binary.empty()) << "bird is missing: scripts/setup.sh installs Debian's bird2";
-  TempDir dir;
+  TempDir dir("rr-bird-driver-test");
   const std::string conf = dir.file("bird.conf");
   bird::BirdControlClient control;
   BirdDriver driver({conf, binary}, control);
@@ -289,7 +194,7 @@ class BirdDriverTest : public ::testing::Test {
     return n;
   }
 
-  TempDir dir_;
+  TempDir dir_{"rr-bird-driver-test"};
   std::string conf_ = dir_.file("bird.conf");
   std::string checker_;
   bird::BirdControlClient control_;

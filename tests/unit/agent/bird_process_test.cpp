@@ -1,3 +1,4 @@
+#include "fakes/real_bird.h"
 #include "agent/bird_process.h"
 
 #include <gtest/gtest.h>
@@ -21,50 +22,12 @@
 namespace rr::agent {
 namespace {
 
+using kube::testing::eventually;
+using kube::testing::TempDir;
+using kube::testing::read_file;
+
 using namespace std::chrono_literals;
 using kube::testing::FakeClock;
-
-// Bounded real wait for a condition another thread or process makes true; never a timing assertion.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  const auto give_up = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rr-bird-process-test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-  // An executable /bin/sh script standing in for bird.
-  std::string script(const std::string& name, const std::string& body) const {
-    const std::string path = file(name);
-    std::ofstream(path) << "#!/bin/sh\n" << body;
-    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-    return path;
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 int count_lines(const std::string& path) {
   std::ifstream in(path);
@@ -121,7 +84,7 @@ class ExitLog {
 };
 
 TEST(BirdProcess, StartsBirdInTheForegroundAndStopsItWithSigterm) {
-  TempDir dir;
+  TempDir dir("rr-bird-process-test");
   const std::string bird = dir.script("bird", "echo \"$@\" > " + dir.file("args") + "\n" +
                                                   "trap 'echo term > " + dir.file("term") + "; exit 0' TERM\n" +
                                                   "echo $$ > " + dir.file("pid") + "\n" +
@@ -152,7 +115,7 @@ TEST(BirdProcess, StartsBirdInTheForegroundAndStopsItWithSigterm) {
 }
 
 TEST(BirdProcess, RestartsWithBackoffDoublingToThirtySeconds) {
-  TempDir dir;
+  TempDir dir("rr-bird-process-test");
   const std::string starts = dir.file("starts");
   const std::string bird = dir.script("bird", "echo start >> " + starts + "\nexit 3\n");
   FakeClock clock;
@@ -190,7 +153,7 @@ TEST(BirdProcess, RestartsWithBackoffDoublingToThirtySeconds) {
 }
 
 TEST(BirdProcess, BackoffStartsAfreshAfterAStableRun) {
-  TempDir dir;
+  TempDir dir("rr-bird-process-test");
   const std::string starts = dir.file("starts");
   const std::string bird = dir.script("bird", "echo start >> " + starts + "\nexec sleep 1000\n");
   FakeClock clock;
@@ -227,7 +190,7 @@ TEST(BirdProcess, BackoffStartsAfreshAfterAStableRun) {
 }
 
 TEST(BirdProcess, KillsABirdThatIgnoresSigterm) {
-  TempDir dir;
+  TempDir dir("rr-bird-process-test");
   const std::string bird = dir.script("bird", "trap '' TERM\necho $$ > " + dir.file("pid") + "\nexec sleep 1000\n");
   FakeClock clock;
   BirdProcessOptions options{bird, dir.file("bird.conf"), dir.file("bird.ctl"), {}};
@@ -255,7 +218,7 @@ TEST(BirdProcess, KillsABirdThatIgnoresSigterm) {
 }
 
 TEST(BirdProcess, BinaryThatCannotRunIsRetriedWithBackoff) {
-  TempDir dir;
+  TempDir dir("rr-bird-process-test");
   FakeClock clock;
   BirdProcess process({dir.file("no-such-bird"), dir.file("bird.conf"), dir.file("bird.ctl"), {}}, clock);
   ExitLog exits;
@@ -277,7 +240,7 @@ TEST(BirdProcess, BinaryThatCannotRunIsRetriedWithBackoff) {
 
 TEST(BirdProcess, BirdGetsDefaultSignalsEvenWhenTheAgentBlocksThem) {
   // The agent's main thread blocks SIGTERM to sigwait() for it; BIRD must still receive it.
-  TempDir dir;
+  TempDir dir("rr-bird-process-test");
   const std::string bird = dir.script("bird", "echo $$ > " + dir.file("pid") + "\nexec sleep 1000\n");
   FakeClock clock;
   BirdProcess process({bird, dir.file("bird.conf"), dir.file("bird.ctl"), {}}, clock);

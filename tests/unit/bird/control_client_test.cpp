@@ -1,3 +1,4 @@
+#include "fakes/real_bird.h"
 #include "bird/control_client.h"
 
 #include <gtest/gtest.h>
@@ -27,36 +28,14 @@ extern char** environ;
 namespace rr::bird {
 namespace {
 
+using kube::testing::eventually;
+using kube::testing::TempDir;
+using kube::testing::find_bird;
+using kube::testing::RealBird;
+
 using namespace std::chrono_literals;
 using kube::ErrorKind;
 using testdata::transcript;
-
-// Bounded real wait for a condition another thread makes true; never a timing assertion.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 5s) {
-  const auto give_up = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rr-bird-test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // A BIRD stand-in on a UNIX socket: greets, then answers each command line with
 // what the handler scripts. It serves one connection at a time, as a client holds one.
@@ -166,7 +145,7 @@ class FakeBirdServer {
 
   Handler handler_;
   std::string greeting_;
-  TempDir dir_;
+  TempDir dir_{"rr-bird-test"};
   std::string path_;
   int listen_fd_ = -1;
   int stop_pipe_[2] = {-1, -1};
@@ -335,7 +314,7 @@ TEST(BirdControlClient, ReconnectsLazilyAfterBirdClosedTheConnection) {
 }
 
 TEST(BirdControlClient, ConnectFailures) {
-  TempDir dir;
+  TempDir dir("rr-bird-test");
   // A socket file nobody listens on: what a crashed BIRD leaves behind.
   const std::string stale = dir.file("stale.ctl");
   {
@@ -423,61 +402,13 @@ TEST(BirdControlClient, ConcurrentCommandsGetTheirOwnReplies) {
 
 // --- a real BIRD ---------------------------------------------------------
 
-std::string find_bird() {
-  for (const char* candidate : {"/usr/sbin/bird", "/usr/local/sbin/bird", "/usr/bin/bird"}) {
-    if (::access(candidate, X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
-// One BIRD 2 child process with only a device protocol: it binds nothing but
-// its control socket in a temporary directory.
-class RealBird {
- public:
-  RealBird(std::string binary, const TempDir& dir)
-      : binary_(std::move(binary)), config_(dir.file("bird.conf")), socket_(dir.file("bird.ctl")),
-        pid_file_(dir.file("bird.pid")) {
-    std::ofstream(config_) << "log \"" << dir.file("bird.log") << "\" all;\n"
-                           << "router id 127.0.2.50;\n"
-                           << "protocol device {}\n";
-  }
-  ~RealBird() { stop(); }
-
-  bool start() {
-    std::vector<std::string> args = {binary_, "-f", "-c", config_, "-s", socket_, "-P", pid_file_};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    return ::posix_spawn(&pid_, binary_.c_str(), nullptr, nullptr, argv.data(), environ) == 0;
-  }
-
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 5s)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
-  }
-
-  const std::string& config() const { return config_; }
-  const std::string& socket() const { return socket_; }
-
- private:
-  std::string binary_;
-  std::string config_;
-  std::string socket_;
-  std::string pid_file_;
-  pid_t pid_ = -1;
-};
-
 TEST(BirdControlClientRealDaemon, StatusProtocolsConfigureAndRestart) {
   const std::string binary = find_bird();
   ASSERT_FALSE(binary.empty()) << "bird is missing: scripts/setup.sh installs Debian's bird2";
-  TempDir dir;
-  RealBird bird(binary, dir);
+  TempDir dir("rr-bird-test");
+  // Only a device protocol: BIRD binds nothing but its control socket.
+  std::ofstream(dir.file("bird.conf")) << "log stderr all;\nrouter id 127.0.2.50;\nprotocol device {}\n";
+  RealBird bird(binary, dir, dir.file("bird.conf"));
   ASSERT_TRUE(bird.start());
 
   BirdControlClient client;
