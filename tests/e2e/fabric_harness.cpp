@@ -56,29 +56,6 @@ std::string trim(std::string s) {
   return s;
 }
 
-std::string env_of(const Json& pod, const std::string& name) {
-  for (const auto& c : pod["spec"].value("containers", Json::array())) {
-    for (const auto& e : c.value("env", Json::array())) {
-      if (e.value("name", "") == name && e.contains("value")) return e["value"].get<std::string>();
-    }
-  }
-  return "";
-}
-
-std::string affinity_node(const Json& pod) {
-  try {
-    for (const auto& term : pod.at("spec").at("affinity").at("nodeAffinity")
-                                .at("requiredDuringSchedulingIgnoredDuringExecution")
-                                .at("nodeSelectorTerms")) {
-      for (const auto& f : term.value("matchFields", Json::array())) {
-        if (f.value("key", "") == "metadata.name" && !f["values"].empty()) return f["values"][0];
-      }
-    }
-  } catch (const std::exception&) {
-  }
-  return "";
-}
-
 bool same_peers(const SpeakerConfig& a, const SpeakerConfig& b) {
   if (a.peers.size() != b.peers.size()) return false;
   for (size_t i = 0; i < a.peers.size(); ++i) {
@@ -333,7 +310,7 @@ bool FabricHarness::play_kubelet() {
     present.insert(name);
     std::string node = pod["spec"].value("nodeName", "");
     if (node.empty()) {
-      node = affinity_node(pod);
+      node = rr::testing::pod_affinity_node(pod);
       if (node.empty() || !node_ips_.count(node)) continue;
       Json binding = {{"apiVersion", "v1"},
                       {"kind", "Binding"},
@@ -381,7 +358,7 @@ void FabricHarness::start_agent(const Json& pod, const std::string& node, const 
   std::filesystem::create_directories(d);
   std::map<std::string, std::string> env;
   for (const char* key : {"RR_FABRIC", "RR_RACK", "RR_CLUSTER_ID", "RR_BGP_PORT", "RR_LEASE_DURATION_SECONDS"}) {
-    env[key] = env_of(pod, key);
+    env[key] = rr::testing::pod_env_value(pod, key);
   }
   // What the downward API fills in on a real node.
   env["RR_POD_NAME"] = name;

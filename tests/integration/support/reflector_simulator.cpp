@@ -5,11 +5,10 @@
 #include "kube/clock.h"
 
 namespace rr::testing {
-namespace {
 
 using kube::Json;
 
-std::string env_value(const Json& pod, const std::string& name) {
+std::string pod_env_value(const Json& pod, const std::string& name) {
   for (const auto& c : pod["spec"].value("containers", Json::array())) {
     for (const auto& e : c.value("env", Json::array())) {
       if (e.value("name", "") == name) return e.value("value", "");
@@ -18,7 +17,7 @@ std::string env_value(const Json& pod, const std::string& name) {
   return "";
 }
 
-std::string affinity_node(const Json& pod) {
+std::string pod_affinity_node(const Json& pod) {
   try {
     for (const auto& term : pod.at("spec").at("affinity").at("nodeAffinity")
                                 .at("requiredDuringSchedulingIgnoredDuringExecution")
@@ -32,7 +31,6 @@ std::string affinity_node(const Json& pod) {
   return "";
 }
 
-}  // namespace
 
 Json make_node(const std::string& name, const std::map<std::string, std::string>& labels, const std::string& ip) {
   Json l = Json::object();
@@ -123,7 +121,7 @@ void ReflectorSimulator::play_kubelet(const Json& pod) {
   const std::string name = kube::name_of(pod);
   std::string node = pod["spec"].value("nodeName", "");
   if (node.empty()) {
-    node = affinity_node(pod);
+    node = pod_affinity_node(pod);
     if (node.empty()) return;
     Json binding = {{"apiVersion", "v1"},
                     {"kind", "Binding"},
@@ -172,7 +170,7 @@ void ReflectorSimulator::play_agent(const Json& pod) {
   if (!current.ok()) return;
   std::string host_ip = (*current).value("status", Json::object()).value("hostIP", "");
   if (host_ip.empty()) return;  // not running yet
-  int seconds = std::atoi(env_value(pod, "RR_LEASE_DURATION_SECONDS").c_str());
+  int seconds = std::atoi(pod_env_value(pod, "RR_LEASE_DURATION_SECONDS").c_str());
   if (seconds <= 0) seconds = 15;
   lease_seconds_ = seconds;
   const std::string now = kube::format_micro_time(kube::RealClock::instance().wall_now());
@@ -184,13 +182,13 @@ void ReflectorSimulator::play_agent(const Json& pod) {
                   {"labels",
                    {{"app.kubernetes.io/name", "rr-reflector"},
                     {"app.kubernetes.io/managed-by", "rr-operator"},
-                    {"rr.bgp.dev/cluster", env_value(pod, "RR_FABRIC")},
+                    {"rr.bgp.dev/cluster", pod_env_value(pod, "RR_FABRIC")},
                     {"rr.bgp.dev/rack", kube::labels_of(pod)["rr.bgp.dev/rack"]}}},
                   {"annotations",
                    {{"rr.bgp.dev/address", host_ip},
-                    {"rr.bgp.dev/port", env_value(pod, "RR_BGP_PORT")},
-                    {"rr.bgp.dev/rack", env_value(pod, "RR_RACK")},
-                    {"rr.bgp.dev/cluster-id", env_value(pod, "RR_CLUSTER_ID")},
+                    {"rr.bgp.dev/port", pod_env_value(pod, "RR_BGP_PORT")},
+                    {"rr.bgp.dev/rack", pod_env_value(pod, "RR_RACK")},
+                    {"rr.bgp.dev/cluster-id", pod_env_value(pod, "RR_CLUSTER_ID")},
                     {"rr.bgp.dev/sessions-established", std::to_string(established)},
                     {"rr.bgp.dev/sessions-total", std::to_string(total)}}}}},
                 {"spec", {{"holderIdentity", name}, {"leaseDurationSeconds", seconds}, {"renewTime", now}}}};

@@ -49,6 +49,11 @@ class ReflectorSimulator {
   std::atomic<int> lease_seconds_{0};
 };
 
+// The literal value of a container env var of a Pod ("" when absent or from a reference).
+std::string pod_env_value(const kube::Json& pod, const std::string& name);
+// The node a Pod's required affinity pins it to (the DaemonSet way), "" if none.
+std::string pod_affinity_node(const kube::Json& pod);
+
 // A Node with a rack label, Ready, with an InternalIP and Calico's address annotation.
 kube::Json make_node(const std::string& name, const std::map<std::string, std::string>& labels,
                      const std::string& ip);
