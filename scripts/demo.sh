@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
 # The README's first command: a local demo on a real Kubernetes control plane.
 #
-#   scripts/demo.sh            run, show, clean up
-#   scripts/demo.sh --keep     leave the control plane running for exploring
+#   scripts/demo.sh                     run, show, clean up
+#   scripts/demo.sh --keep              leave the fabric and control plane running for exploring
+#   scripts/demo.sh --network loopback  nodes as 127.0.N.x addresses even when root
 #
 # It installs what it needs, builds, starts etcd + kube-apiserver v1.20.2 on loopback,
 # installs the CRDs (rr-operator's and the test copies of Calico's), then runs
-# rr-demo-fabric (tests/e2e/demo_fabric.cpp): 9 simulated nodes in 3 racks on
-# 127.0.N.x, the real rr-operator, the real rr-agent + BIRD 2 for every reflector Pod
-# it schedules, a BIRD per Calico node peering as the operator's BGPPeers say, and
-# shows the fabric Ready and a route reflected from rack 3 to rack 1.
+# rr-demo-fabric (tests/e2e/demo_fabric.cpp): 9 simulated nodes in 3 racks (as root,
+# each a network namespace on a bridge with BGP on port 179; otherwise 127.0.N.x
+# addresses with BGP on port 1179), the real rr-operator, the real rr-agent + BIRD 2
+# for every reflector Pod it schedules, a BIRD per Calico node peering as the
+# operator's BGPPeers say, and shows the fabric Ready and a route reflected from
+# rack 3 to rack 1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 KEEP=0
-for a in "$@"; do
-  case $a in
+NETWORK=auto
+while (($#)); do
+  case $1 in
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "demo: unknown argument $a" >&2; exit 2 ;;
+    --network)
+      NETWORK=${2:-}
+      shift
+      case $NETWORK in auto|netns|loopback) ;; *) echo "demo: --network is auto, netns or loopback" >&2; exit 2 ;; esac
+      ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "demo: unknown argument $1" >&2; exit 2 ;;
   esac
+  shift
 done
 cd "$ROOT"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -64,7 +74,8 @@ if ((KEEP)); then
   # The driver stays behind (its own session) to keep playing kubelet and calico-node.
   ready=$DEMO_DIR/demo-fabric.pid
   rm -f "$ready"
-  setsid "$BUILD_DIR/tests/e2e/rr-demo-fabric" --dir "$FABRIC_DIR" --keep --ready-file "$ready" </dev/null &
+  setsid "$BUILD_DIR/tests/e2e/rr-demo-fabric" --dir "$FABRIC_DIR" --network "$NETWORK" --keep \
+    --ready-file "$ready" </dev/null &
   driver=$!
   for _ in $(seq 1 1500); do   # bounded: the driver gives up on its own well before this
     [[ -s $ready ]] && break
@@ -78,7 +89,7 @@ if ((KEEP)); then
     exit 1
   fi
 else
-  "$BUILD_DIR/tests/e2e/rr-demo-fabric" --dir "$FABRIC_DIR" </dev/null
+  "$BUILD_DIR/tests/e2e/rr-demo-fabric" --dir "$FABRIC_DIR" --network "$NETWORK" </dev/null
 fi
 
 if ((KEEP)); then

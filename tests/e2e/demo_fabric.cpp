@@ -6,10 +6,12 @@
 // rr-agent (with its own BIRD 2) for each of them, runs a calico-node stand-in
 // (a BIRD speaker announcing the node's pod CIDR) on every other node that peers
 // exactly as the operator's Calico BGPPeers say, then shows that routes reflect.
-// Everything binds 127.0.N.x; every loop is bounded; every process it starts is
-// stopped before it exits (SIGTERM/SIGINT included).
+// The nodes are network namespaces when run as root, 127.0.N.x addresses otherwise
+// (fabric_network.h); every loop is bounded; every process it starts is stopped and
+// every namespace removed before it exits (SIGTERM/SIGINT included).
 //
-//   rr-demo-fabric --dir DIR [--keep --ready-file FILE] [--timeout SECONDS]
+//   rr-demo-fabric --dir DIR [--network auto|netns|loopback] [--keep --ready-file FILE]
+//                  [--timeout SECONDS]
 // Needs RR_KUBE_DIR (a scripts/kube-local.sh instance) with the CRDs installed.
 #include <signal.h>
 #include <unistd.h>
@@ -91,7 +93,13 @@ void show(FabricHarness& demo, const std::string& kubectl, const Json& fabric) {
                          "NAME:.metadata.name,PEER:.spec.peerIP,SELECTOR:.spec.nodeSelector"));
 }
 
+std::string where(const FabricNetwork& network, const std::string& node) {
+  const std::string ns = network.namespace_of(node);
+  return ns.empty() ? "host lo" : "netns " + ns;
+}
+
 bool prove(FabricHarness& demo, const Json& fabric) {
+  const bool namespaces = demo.network().mode() == NetworkMode::Namespaces;
   const std::string learner = node_name(1, 3), origin = node_name(3, 3), prefix = pod_cidr(3, 3);
   std::map<std::string, std::string> rack_of_id;
   for (const auto& rack : fabric["status"].value("racks", Json::array())) {
@@ -113,15 +121,19 @@ bool prove(FabricHarness& demo, const Json& fabric) {
     std::cout << "  NOT LEARNED\n";
     return false;
   }
-  std::cout << "  next hop      " << route->next_hop << " (" << origin
-            << ", unchanged by the reflectors; \"unreachable\" only because this stand-in BIRD\n"
-            << "                learns no IGP/kernel routes, where calico-node's BIRD resolves it)\n";
+  std::cout << "  next hop      " << route->next_hop << " (" << origin << ", unchanged by the reflectors";
+  if (route->reachable) {
+    std::cout << "; resolved on " << learner << "'s " << demo.network().interface() << ")\n";
+  } else {
+    std::cout << "; \"unreachable\" only because on loopback this stand-in BIRD\n"
+              << "                learns no interface routes, where calico-node's BIRD resolves it)\n";
+  }
   std::cout << "  originator    " << route->originator_id << "\n";
   std::cout << "  CLUSTER_LIST ";
   for (const auto& id : route->cluster_list) std::cout << " " << id << " (" << rack_of_id[id] << ")";
   std::cout << "\n  i.e. " << origin << " -> rack-3 reflector -> rack-1 reflector -> " << learner << "\n"
             << std::flush;
-  return route->cluster_list.size() == 2;
+  return route->cluster_list.size() == 2 && (route->reachable || !namespaces);
 }
 
 }  // namespace
@@ -130,10 +142,16 @@ int main(int argc, char** argv) {
   std::string dir, ready_file;
   bool keep = false;
   int timeout_seconds = 100;
+  NetworkMode mode = NetworkMode::Auto;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dir" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (a == "--network" && i + 1 < argc) {
+      if (!parse_network_mode(argv[++i], &mode)) {
+        std::cerr << "rr-demo-fabric: --network is auto, netns or loopback, not \"" << argv[i] << "\"\n";
+        return 2;
+      }
     } else if (a == "--keep") {
       keep = true;
     } else if (a == "--ready-file" && i + 1 < argc) {
@@ -141,7 +159,8 @@ int main(int argc, char** argv) {
     } else if (a == "--timeout" && i + 1 < argc) {
       timeout_seconds = std::atoi(argv[++i]);
     } else {
-      std::cerr << "usage: rr-demo-fabric --dir DIR [--keep --ready-file FILE] [--timeout SECONDS]\n";
+      std::cerr << "usage: rr-demo-fabric --dir DIR [--network auto|netns|loopback] [--keep --ready-file FILE]"
+                   " [--timeout SECONDS]\n";
       return 2;
     }
   }
@@ -160,19 +179,27 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   const std::string kubectl = cp->var("RR_KUBECTL") + " --kubeconfig " + cp->kubeconfig();
 
-  FabricHarness demo(dir, *client, cp->kubeconfig(), RR_AGENT_BIN);
+  std::string why;
+  auto network = FabricNetwork::create(mode, &why);
+  if (!network) {
+    std::cerr << "demo: the nodes' network cannot be made: " << why << "\n"
+              << "      (run as root for network namespaces, or pass --network loopback)\n";
+    return 1;
+  }
+  FabricHarness demo(dir, *client, cp->kubeconfig(), RR_AGENT_BIN, std::move(network));
   heading("Nodes: 3 racks x 3 nodes; nodes 1-2 of each rack may host reflectors, node 3 runs a calico-node stand-in");
+  std::cout << "  " << demo.network().describe() << "\n";
   if (!demo.create_nodes()) {
     std::cerr << "demo: cannot create the nodes\n";
     return 1;
   }
   std::cout << "  " << std::left << std::setw(14) << "NODE" << std::setw(9) << "RACK" << std::setw(17)
-            << "REFLECTOR-HOST" << std::setw(13) << "ADDRESS" << "POD-CIDR\n";
+            << "REFLECTOR-HOST" << std::setw(13) << "ADDRESS" << std::setw(14) << "POD-CIDR" << "WHERE\n";
   for (int r = 1; r <= kRacks; ++r) {
     for (int n = 1; n <= kNodesPerRack; ++n) {
       std::cout << "  " << std::setw(14) << node_name(r, n) << std::setw(9) << rack_name(r) << std::setw(17)
-                << (is_reflector_host(n) ? "yes" : "no (calico)") << std::setw(13) << node_ip(r, n)
-                << pod_cidr(r, n) << "\n";
+                << (is_reflector_host(n) ? "yes" : "no (calico)") << std::setw(13) << demo.node_ip(r, n)
+                << std::setw(14) << pod_cidr(r, n) << where(demo.network(), node_name(r, n)) << "\n";
     }
   }
   std::cout << std::right << std::flush;
@@ -227,6 +254,10 @@ int main(int argc, char** argv) {
 
   if (keep) {
     std::cout << "  logs: " << dir << " (rr-operator.log, pods/*/agent.log, nodes/*/bird.log)\n";
+    if (demo.network().mode() == NetworkMode::Namespaces) {
+      std::cout << "  ip netns exec " << demo.network().namespace_of(node_name(1, 3))
+                << " ss -tn       # " << node_name(1, 3) << "'s BGP sessions, from inside the node\n";
+    }
     std::cout << "  this process (pid " << getpid() << ") keeps playing kubelet and calico-node until it is\n"
               << "  sent SIGTERM or the control plane goes away\n"
               << std::flush;

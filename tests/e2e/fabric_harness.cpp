@@ -32,7 +32,6 @@ const std::string kDemoLabel = "rr.bgp.dev/demo";
 const std::string kRackLabel = "topology.kubernetes.io/rack";
 
 std::string node_name(int rack, int n) { return "rack" + std::to_string(rack) + "-node" + std::to_string(n); }
-std::string node_ip(int rack, int n) { return "127.0." + std::to_string(rack) + "." + std::to_string(10 + n); }
 std::string pod_cidr(int rack, int n) { return "10." + std::to_string(rack) + "." + std::to_string(n) + ".0/24"; }
 std::string rack_name(int rack) { return "rack-" + std::to_string(rack); }
 bool is_reflector_host(int n) { return n <= 2; }
@@ -120,9 +119,9 @@ bool selector_matches(const std::string& selector, const std::map<std::string, s
 }
 
 FabricHarness::FabricHarness(std::string dir, kube::KubeClient& client, std::string kubeconfig,
-                             std::string agent_binary)
+                             std::string agent_binary, std::unique_ptr<FabricNetwork> network)
     : dir_(std::move(dir)), client_(client), kubeconfig_(std::move(kubeconfig)),
-      agent_binary_(std::move(agent_binary)) {}
+      agent_binary_(std::move(agent_binary)), network_(std::move(network)) {}
 
 FabricHarness::~FabricHarness() { shutdown(); }
 
@@ -134,8 +133,11 @@ void FabricHarness::shutdown() {
     for (auto& [name, agent] : agents_) agent->stop(std::chrono::seconds(5));
     agents_.clear();
   }
-  std::lock_guard lock(speakers_mu_);
-  speakers_.clear();  // BirdSpeaker stops its BIRD
+  {
+    std::lock_guard lock(speakers_mu_);
+    speakers_.clear();  // BirdSpeaker stops its BIRD
+  }
+  network_.reset();  // namespaces go only once nothing of ours runs inside
 }
 
 bool FabricHarness::create_nodes() {
@@ -150,15 +152,25 @@ bool FabricHarness::create_nodes() {
 }
 
 bool FabricHarness::add_node(int rack, int n) {
+  if (!network_) return false;
+  std::string error;
+  if (!network_->add_node(node_name(rack, n), rack, n, &error)) {
+    std::cerr << "fabric: " << error << "\n";
+    return false;
+  }
+  const std::string ip = network_->node_ip(rack, n);
   std::map<std::string, std::string> labels = {{kDemoLabel, "true"}, {kRackLabel, rack_name(rack)}};
   if (is_reflector_host(n)) labels["rr.bgp.dev/reflector"] = "true";
-  Json node = rr::testing::make_node(node_name(rack, n), labels, node_ip(rack, n));
+  Json node = rr::testing::make_node(node_name(rack, n), labels, ip);
   node["spec"]["podCIDR"] = pod_cidr(rack, n);
   rr::testing::create_ready_node(client_, node);
-  if (!client_.get(kube::resources::nodes(), "", node_name(rack, n)).ok()) return false;
+  if (!client_.get(kube::resources::nodes(), "", node_name(rack, n)).ok()) {
+    std::cerr << "fabric: Node " << node_name(rack, n) << " was not created\n";
+    return false;
+  }
   std::lock_guard lock(mu_);
-  nodes_.push_back({rack, n, node_name(rack, n), node_ip(rack, n), pod_cidr(rack, n), is_reflector_host(n)});
-  node_ips_[node_name(rack, n)] = node_ip(rack, n);
+  nodes_.push_back({rack, n, node_name(rack, n), ip, pod_cidr(rack, n), is_reflector_host(n)});
+  node_ips_[node_name(rack, n)] = ip;
   labels["kubernetes.io/hostname"] = node_name(rack, n);
   node_labels_[node_name(rack, n)] = labels;
   return true;
@@ -177,12 +189,37 @@ void FabricHarness::start_operator(const std::string& binary, const std::vector<
   std::vector<std::string> argv = {binary, "--kubeconfig", kubeconfig_, "--leader-elect=false", "--metrics-address",
                                    "127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  operator_ = std::make_unique<ChildProcess>(argv, dir_ + "/rr-operator.log");
+  operators_["rr-operator"] = std::make_unique<ChildProcess>(argv, dir_ + "/rr-operator.log");
+}
+
+void FabricHarness::start_operator_replicas(const std::string& binary, int replicas,
+                                            const std::vector<std::string>& extra) {
+  for (int i = 0; i < replicas; ++i) {
+    const std::string identity = "rr-operator-" + std::to_string(i);
+    std::vector<std::string> argv = {binary, "--kubeconfig", kubeconfig_, "--leader-elect=true",
+                                     "--leader-election-namespace", kNamespace, "--leader-election-id", "rr-operator",
+                                     "--identity", identity, "--metrics-address", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    operators_[identity] = std::make_unique<ChildProcess>(argv, dir_ + "/" + identity + ".log");
+  }
+}
+
+std::string FabricHarness::operator_leader() const {
+  auto lease = client_.get(kube::resources::leases(), kNamespace, "rr-operator");
+  if (!lease.ok()) return "";
+  return lease->value("spec", Json::object()).value("holderIdentity", "");
+}
+
+bool FabricHarness::kill_operator(const std::string& identity) {
+  auto it = operators_.find(identity);
+  if (it == operators_.end() || !it->second->running()) return false;
+  it->second->kill_now();
+  return true;
 }
 
 void FabricHarness::stop_operator() {
-  if (operator_) operator_->stop(std::chrono::seconds(5));
-  operator_.reset();
+  for (auto& [identity, process] : operators_) process->stop(std::chrono::seconds(5));
+  operators_.clear();
 }
 
 Json FabricHarness::fabric_manifest(int lease_seconds) const {
@@ -195,7 +232,7 @@ Json FabricHarness::fabric_manifest(int lease_seconds) const {
             {"nodeSelector", {{kDemoLabel, "true"}}},
             {"rackLabel", kRackLabel},
             {"clusterIDPool", "10.255.0.0/16"},
-            {"reflectors", {{"perRack", 2}, {"placement", "Dedicated"}, {"port", kPort},
+            {"reflectors", {{"perRack", 2}, {"placement", "Dedicated"}, {"port", network_->bgp_port()},
                             {"nodeSelector", {{"rr.bgp.dev/reflector", "true"}}}}},
             {"bgp", {{"holdTimeSeconds", 9}, {"keepaliveSeconds", 3}}},
             {"lease", {{"durationSeconds", lease_seconds}}}}}};
@@ -366,8 +403,8 @@ void FabricHarness::start_agent(const Json& pod, const std::string& node, const 
   env["RR_NODE_NAME"] = node;
   env["RR_HOST_IP"] = ip;
   std::vector<std::string> argv = {agent_binary_, "--kubeconfig", kubeconfig_, "--metrics-address", "127.0.0.1:0",
-                                   "--bird-config", d + "/bird.conf", "--bird-socket", d + "/bird.ctl",
-                                   "--client-port", std::to_string(kPort), "--connect-retry-seconds", "2",
+                                   "--bird-binary", network_->bird_binary(node, d), "--bird-config", d + "/bird.conf", "--bird-socket", d + "/bird.ctl",
+                                   "--client-port", std::to_string(network_->bgp_port()), "--connect-retry-seconds", "2",
                                    "--connect-delay-seconds", "1", "--error-wait-min-seconds", "1",
                                    "--error-wait-max-seconds", "5"};
   agents_[name] = std::make_unique<ChildProcess>(argv, d + "/agent.log", env);
@@ -389,7 +426,9 @@ bool FabricHarness::sync_stand_ins() {
     const std::string& node = fn.name;
     SpeakerConfig c;
     c.address = fn.ip;
-    c.port = kPort;
+    c.port = network_->bgp_port();
+    c.launcher = network_->on_node(node, {});
+    c.interface = network_->interface();
     c.as_number = kAs;
     c.announce = {fn.cidr};
     std::set<std::string> seen;

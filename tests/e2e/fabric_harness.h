@@ -7,8 +7,9 @@
 // rr-agent (with its own BIRD 2) for each of them, and runs a calico-node
 // stand-in (a BIRD speaker announcing the node's pod CIDR) on every node that
 // hosts no reflector, peering exactly as the operator's Calico BGPPeers say.
-// Everything binds 127.0.N.x; every loop is bounded; shutdown() (or the
-// destructor) stops every process it started.
+// The nodes are network namespaces or loopback addresses (FabricNetwork);
+// every loop is bounded; shutdown() (or the destructor) stops every process it
+// started and removes the network.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "fabric_network.h"
 #include "kube/kube_client.h"
 #include "support/bird_speaker.h"
 #include "support/process.h"
@@ -31,7 +33,6 @@ extern const kube::ResourceType kPeers;
 extern const kube::ResourceType kBgpConfigs;
 constexpr int kRacks = 3;
 constexpr int kNodesPerRack = 3;  // nodes 1 and 2 may host reflectors, node 3 runs "calico-node"
-constexpr int kPort = 1179;       // reflectors and stand-ins alike (each on its own address)
 constexpr unsigned kAs = 64512;
 extern const std::string kNamespace;
 extern const std::string kFabric;
@@ -39,7 +40,6 @@ extern const std::string kDemoLabel;
 extern const std::string kRackLabel;
 
 std::string node_name(int rack, int n);
-std::string node_ip(int rack, int n);
 std::string pod_cidr(int rack, int n);
 std::string rack_name(int rack);
 bool is_reflector_host(int n);
@@ -57,23 +57,38 @@ struct FabricNode {
 
 class FabricHarness {
  public:
-  FabricHarness(std::string dir, kube::KubeClient& client, std::string kubeconfig, std::string agent_binary);
+  FabricHarness(std::string dir, kube::KubeClient& client, std::string kubeconfig, std::string agent_binary,
+                std::unique_ptr<FabricNetwork> network);
   ~FabricHarness();
   FabricHarness(const FabricHarness&) = delete;
   FabricHarness& operator=(const FabricHarness&) = delete;
 
-  // Stops the ticker, the operator, every rr-agent (and its BIRD) and every stand-in.
+  // Stops the ticker, the operators, every rr-agent (and its BIRD) and every stand-in,
+  // then removes the network.
   void shutdown();
 
-  // The namespace and kRacks x kNodesPerRack nodes.
+  const FabricNetwork& network() const { return *network_; }
+  std::string node_ip(int rack, int n) const { return network_->node_ip(rack, n); }
+
+  // The namespace and kRacks x kNodesPerRack nodes. False, with the reason on stderr, when a
+  // node's network or API object cannot be made.
   bool create_nodes();
-  // One more node (API Node; a stand-in follows on the next tick unless it may host reflectors).
+  // One more node (its network and API Node; a stand-in follows on the next tick unless it may
+  // host reflectors).
   bool add_node(int rack, int n);
   const std::vector<FabricNode>& nodes() const { return nodes_; }
   // Nodes with a calico-node stand-in.
   std::vector<FabricNode> client_nodes() const;
 
+  // One rr-operator, without leader election.
   void start_operator(const std::string& binary, const std::vector<std::string>& extra = {});
+  // Replicas electing a leader through the Lease rr-system/rr-operator; their identities are
+  // "rr-operator-0".. ("rr-operator-<i>").
+  void start_operator_replicas(const std::string& binary, int replicas, const std::vector<std::string>& extra = {});
+  // The leader Lease's holder ("" when none or unreadable).
+  std::string operator_leader() const;
+  // SIGKILLs the replica with this identity; false if it does not run here.
+  bool kill_operator(const std::string& identity);
   void stop_operator();
   // The demo's RouteReflectorCluster; `lease_seconds` is the reflectors' Lease duration.
   kube::Json fabric_manifest(int lease_seconds = 10) const;
@@ -114,7 +129,8 @@ class FabricHarness {
   std::vector<FabricNode> nodes_;
   std::map<std::string, std::string> node_ips_;
   std::map<std::string, std::map<std::string, std::string>> node_labels_;
-  std::unique_ptr<rr::testing::ChildProcess> operator_;
+  std::unique_ptr<FabricNetwork> network_;  // declared before every process: outlives them
+  std::map<std::string, std::unique_ptr<rr::testing::ChildProcess>> operators_;  // by identity
 
   mutable std::mutex mu_;  // tick(), agents_, dead_uids_, nodes_
   std::map<std::string, std::unique_ptr<rr::testing::ChildProcess>> agents_;

@@ -12,8 +12,9 @@ namespace rr::testing {
 BirdSpeaker::BirdSpeaker(std::string dir, SpeakerConfig config) : dir_(std::move(dir)), config_(std::move(config)) {
   std::filesystem::create_directories(dir_);
   write_config();
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{"/usr/sbin/bird", "-f", "-c", dir_ + "/bird.conf", "-s", socket()}, dir_ + "/bird.log");
+  std::vector<std::string> argv = config_.launcher;
+  argv.insert(argv.end(), {"/usr/sbin/bird", "-f", "-c", dir_ + "/bird.conf", "-s", socket()});
+  process_ = std::make_unique<ChildProcess>(argv, dir_ + "/bird.log");
   for (int i = 0; i < 100 && !std::filesystem::exists(socket()); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -28,6 +29,9 @@ void BirdSpeaker::write_config() {
   c << "router id " << config_.address << ";\n"
     << "log stderr all;\n"
     << "protocol device {}\n";
+  if (!config_.interface.empty()) {
+    c << "protocol direct {\n  ipv4;\n  interface \"" << config_.interface << "\";\n}\n";
+  }
   if (!config_.announce.empty()) {
     c << "protocol static announced {\n  ipv4;\n";
     for (const auto& p : config_.announce) c << "  route " << p << " blackhole;\n";
@@ -41,7 +45,7 @@ void BirdSpeaker::write_config() {
       << (p.multihop && p.as_number != config_.as_number ? "  multihop;\n" : "")
       << (p.password.empty() ? "" : "  password \"" + p.password + "\";\n")
       << "  connect delay time 1; connect retry time 2; error wait time 1,10;\n"
-      << "  ipv4 { import all; export all; };\n"
+      << "  ipv4 { import all; export " << (config_.interface.empty() ? "all" : "where source = RTS_STATIC") << "; };\n"
       << "}\n";
   }
   std::ofstream(dir_ + "/bird.conf") << c.str();
@@ -80,6 +84,7 @@ std::optional<RouteInfo> parse_route(const std::string& text) {
     // "10.1.0.0/24   unicast [rr0 ...]" or "unreachable [...]" when the next hop does not resolve here.
     if (!line.empty() && line[0] != ' ' && line[0] != '\t' && line.find('/') != std::string::npos &&
         line.find('[') != std::string::npos) {
+      if (!found) r.reachable = line.find("unreachable") == std::string::npos;
       found = true;
     }
     if (auto v = value_of("BGP.next_hop:")) r.next_hop = *v;

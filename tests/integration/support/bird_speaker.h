@@ -28,6 +28,12 @@ struct SpeakerConfig {
   unsigned as_number = 64512;
   std::vector<SpeakerPeer> peers;
   std::vector<std::string> announce;  // prefixes (static blackhole routes)
+  // argv prefix that runs BIRD somewhere else, e.g. `ip netns exec NAME` (empty: here).
+  std::vector<std::string> launcher;
+  // The interface towards the peers: its subnet is learned (protocol direct) so
+  // that BGP next hops on it resolve; only the static routes are announced.
+  // Empty: no IGP routes at all, BGP routes show as unreachable.
+  std::string interface;
 };
 
 struct RouteInfo {
@@ -35,6 +41,7 @@ struct RouteInfo {
   std::string originator_id;
   std::vector<std::string> cluster_list;
   std::string as_path;
+  bool reachable = false;  // BIRD resolved the next hop (false: shown as "unreachable")
 };
 
 class BirdSpeaker {
