@@ -3,6 +3,8 @@
 // peering as the operator's BGPPeers say (FabricHarness, shared with the demo).
 // Every test brings up its own fabric (3 racks x 3 nodes, 6 reflectors) and asserts
 // what BGP (the stand-ins' route tables) and the API say. One test at a time.
+// The nodes are network namespaces when run as root (RR_E2E_NETWORK=loopback
+// forces 127.0.N.x addresses); FabricE2ELoopback always runs on loopback.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -112,9 +114,15 @@ class FabricE2E : public ::testing::Test {
     dir_ = "/tmp/rr-e2e/" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    h_ = std::make_unique<FabricHarness>(dir_, *client_, cp_->kubeconfig(), RR_AGENT_BIN);
+    std::optional<NetworkMode> mode = Mode();
+    ASSERT_TRUE(mode) << "RR_E2E_NETWORK must be auto, netns or loopback";
+    std::string why;
+    auto network = FabricNetwork::create(*mode, &why);
+    ASSERT_TRUE(network) << "the fabric's network cannot be made: " << why;
+    std::cout << "network: " << network->describe() << "\n";
+    h_ = std::make_unique<FabricHarness>(dir_, *client_, cp_->kubeconfig(), RR_AGENT_BIN, std::move(network));
     ASSERT_TRUE(h_->create_nodes());
-    h_->start_operator(RR_OPERATOR_BIN, {"--log-level", "debug"});
+    StartOperators();
     auto created = client_->create(kFabrics, "", h_->fabric_manifest(lease_seconds_));
     ASSERT_TRUE(created.ok()) << created.error().describe();
     h_->start_ticking();
@@ -130,6 +138,9 @@ class FabricE2E : public ::testing::Test {
     }
     RemoveLeftovers();
   }
+
+  virtual std::optional<NetworkMode> Mode() const { return network_mode_from_environment(); }
+  virtual void StartOperators() { h_->start_operator(RR_OPERATOR_BIN, {"--log-level", "debug"}); }
 
   // Whatever an earlier (failed) test left: the fabric, nodes, reflector Pods, Leases, BGPPeers, mesh setting.
   void RemoveLeftovers() {
@@ -212,7 +223,7 @@ class FabricE2E : public ::testing::Test {
     Json f = h_->fabric();
     return "Ready=" + FabricHarness::condition(f, "Ready") + " status=" + f.value("status", Json::object()).dump() +
            "\nmissing routes: " + MissingRoutes() + "\nrr-operator log tail:\n" +
-           tail(rr::testing::run_command("cat " + dir_ + "/rr-operator.log"));
+           tail(rr::testing::run_command("cat " + dir_ + "/rr-operator*.log"));
   }
 
   void WaitConverged(std::chrono::seconds limit = std::chrono::seconds(120)) {
@@ -221,6 +232,42 @@ class FabricE2E : public ::testing::Test {
     std::cout << "fabric converged in "
               << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
               << " ms\n";
+  }
+
+  // Ready, 6 reflectors in 3 racks, one BGPPeer each, every client node holding every
+  // other rack's pod CIDR through two cluster IDs, Calico's full mesh off.
+  void ExpectWholeFabric() {
+    Json status = h_->fabric()["status"];
+    EXPECT_EQ(status.value("reflectors", ""), "6/6");
+    EXPECT_EQ(status.value("rackCount", 0), 3);
+    EXPECT_EQ(Pods().size(), 6u);
+    auto peers = Peers();
+    EXPECT_EQ(peers.size(), 6u);
+    std::set<std::string> addresses;
+    const int port = h_->network().bgp_port();
+    for (const auto& p : peers) {
+      const std::string peer_ip = p["spec"].value("peerIP", "");
+      addresses.insert(peer_ip);
+      // Calico's form: a bare address means port 179, anything else is "IP:port".
+      EXPECT_EQ(peer_ip.find(':') != std::string::npos, port != 179) << peer_ip << " for BGP on port " << port;
+    }
+    EXPECT_EQ(addresses.size(), 6u) << "one BGPPeer per reflector";
+    // Every client node holds every other rack's pod CIDR, reflected through two clusters.
+    for (const auto& n : h_->client_nodes()) {
+      for (const auto& other : h_->client_nodes()) {
+        if (other.rack == n.rack) continue;
+        auto route = h_->route(n.name, other.cidr);
+        ASSERT_TRUE(route) << n.name << " lacks " << other.cidr;
+        EXPECT_EQ(route->next_hop, other.ip) << n.name << " " << other.cidr;
+        EXPECT_EQ(route->cluster_list.size(), 2u) << n.name << " " << other.cidr;
+        if (h_->network().mode() == NetworkMode::Namespaces) {
+          EXPECT_TRUE(route->reachable) << n.name << " " << other.cidr << ": the next hop resolves over eth0";
+        }
+      }
+    }
+    auto mesh = client_->get(kBgpConfigs, "", "default");
+    ASSERT_TRUE(mesh.ok());
+    EXPECT_FALSE((*mesh)["spec"].value("nodeToNodeMeshEnabled", true)) << "Calico's full mesh is off";
   }
 
   int lease_seconds_ = 10;
@@ -232,28 +279,20 @@ class FabricE2E : public ::testing::Test {
 
 TEST_F(FabricE2E, Converges) {
   ASSERT_NO_FATAL_FAILURE(WaitConverged());
-  Json status = h_->fabric()["status"];
-  EXPECT_EQ(status.value("reflectors", ""), "6/6");
-  EXPECT_EQ(status.value("rackCount", 0), 3);
-  EXPECT_EQ(Pods().size(), 6u);
-  auto peers = Peers();
-  EXPECT_EQ(peers.size(), 6u);
-  std::set<std::string> addresses;
-  for (const auto& p : peers) addresses.insert(p["spec"].value("peerIP", ""));
-  EXPECT_EQ(addresses.size(), 6u) << "one BGPPeer per reflector";
-  // Every client node holds every other rack's pod CIDR, reflected through two clusters.
-  for (const auto& n : h_->client_nodes()) {
-    for (const auto& other : h_->client_nodes()) {
-      if (other.rack == n.rack) continue;
-      auto route = h_->route(n.name, other.cidr);
-      ASSERT_TRUE(route) << n.name << " lacks " << other.cidr;
-      EXPECT_EQ(route->next_hop, other.ip) << n.name << " " << other.cidr;
-      EXPECT_EQ(route->cluster_list.size(), 2u) << n.name << " " << other.cidr;
-    }
-  }
-  auto mesh = client_->get(kBgpConfigs, "", "default");
-  ASSERT_TRUE(mesh.ok());
-  EXPECT_FALSE((*mesh)["spec"].value("nodeToNodeMeshEnabled", true)) << "Calico's full mesh is off";
+  ExpectWholeFabric();
+}
+
+// The fabric as an unprivileged user gets it: every node a 127.0.N.x address on the
+// host's lo, BGP on port 1179.
+class FabricE2ELoopback : public FabricE2E {
+ protected:
+  std::optional<NetworkMode> Mode() const override { return NetworkMode::Loopback; }
+};
+
+TEST_F(FabricE2ELoopback, ConvergesOnLoopbackAddresses) {
+  ASSERT_EQ(h_->network().bgp_port(), 1179);
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  ExpectWholeFabric();
 }
 
 TEST_F(FabricE2E, KilledReflectorIsReplacedWithoutLosingRoutes) {
@@ -371,6 +410,57 @@ TEST_F(FabricE2EApiRestart, ApiServerRestartKeepsRoutingAndResumes) {
   EXPECT_EQ(addresses.size(), 6u) << "a duplicate BGPPeer";
   if (pods_after != pods_before) std::cout << "note: reflector Pods were replaced across the restart\n";
   EXPECT_TRUE(Converged()) << Diagnostics();
+}
+
+// Two rr-operator replicas electing a leader (Lease 4 s). The leader is SIGKILLed
+// as soon as its first writes for the fabric land (reflector Pods exist; no BGPPeer
+// yet, the fabric not Ready): the standby must take the Lease and finish the job
+// with what the dead leader left, creating no duplicates.
+class FabricE2ELeaderKill : public FabricE2E {
+ protected:
+  void StartOperators() override {
+    h_->start_operator_replicas(RR_OPERATOR_BIN, 2,
+                                {"--log-level", "debug", "--lease-duration", "4s", "--renew-deadline", "3s",
+                                 "--retry-period", "500ms"});
+  }
+};
+
+TEST_F(FabricE2ELeaderKill, StandbyFinishesWhatTheKilledLeaderStarted) {
+  std::string leader;
+  std::vector<Json> pods_at_kill;
+  ASSERT_TRUE(eventually([&] {
+    leader = h_->operator_leader();
+    pods_at_kill = Pods();
+    return !leader.empty() && !pods_at_kill.empty();
+  }, std::chrono::seconds(60), std::chrono::milliseconds(20))) << Diagnostics();
+  const size_t peers_at_kill = Peers().size();
+  const std::string ready_at_kill = FabricHarness::condition(h_->fabric(), "Ready");
+  ASSERT_TRUE(h_->kill_operator(leader)) << leader << " is not one of this test's replicas";
+  const auto killed_at = std::chrono::steady_clock::now();
+  std::cout << "killed leader " << leader << " with " << pods_at_kill.size() << " reflector Pods and " << peers_at_kill
+            << " BGPPeers written, Ready=" << ready_at_kill << "\n";
+  ASSERT_NE(ready_at_kill, "True") << "the leader had already finished: nothing was left to take over";
+  ASSERT_LT(peers_at_kill, 6u) << "the leader had already written every BGPPeer";
+
+  const std::string standby = leader == "rr-operator-0" ? "rr-operator-1" : "rr-operator-0";
+  ASSERT_TRUE(eventually([&] { return h_->operator_leader() == standby; }, std::chrono::seconds(30),
+                         std::chrono::milliseconds(100)))
+      << "the standby never took the Lease; holder: " << h_->operator_leader();
+  std::cout << standby << " took over after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
+            << " ms (Lease 4 s)\n";
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  ExpectWholeFabric();
+  // The standby adopted the Pods the dead leader made: none of them was lost or doubled.
+  std::set<std::string> pods_now;
+  for (const auto& p : Pods()) pods_now.insert(kube::name_of(p));
+  for (const auto& p : pods_at_kill) {
+    EXPECT_TRUE(pods_now.count(kube::name_of(p))) << kube::name_of(p) << " made by the dead leader was replaced";
+  }
+  std::map<std::string, int> per_rack;
+  for (const auto& p : Pods()) ++per_rack[kube::labels_of(p)["rr.bgp.dev/rack"]];
+  for (int r = 1; r <= kRacks; ++r) EXPECT_EQ(per_rack[rack_name(r)], 2) << rack_name(r);
+  EXPECT_EQ(h_->operator_leader(), standby);
 }
 
 TEST_F(FabricE2E, DeletingTheFabricRemovesEverythingAndRestoresTheMesh) {
