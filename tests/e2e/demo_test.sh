@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The README's first command as a newcomer runs it: scripts/demo.sh must end on its
+# own, show a route reflected across racks, and leave nothing running behind it.
+#   demo_test.sh BUILD_DIR
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD_DIR=$1
+top=$(mktemp -d /tmp/rr-demo-test.XXXXXX)
+dir=$top/demo   # kube-local.sh makes it; it replaces only directories it made itself
+out=$top/demo.out
+trap 'rm -rf "$top"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "---- demo output ----" >&2
+  cat "$out" >&2
+  exit 1
+}
+
+start=$(date +%s)
+if ! RR_DEMO_DIR=$dir BUILD_DIR=$BUILD_DIR timeout 600 bash "$ROOT/scripts/demo.sh" >"$out" 2>&1; then
+  fail "scripts/demo.sh failed or did not end within 600 s"
+fi
+echo "scripts/demo.sh took $(($(date +%s) - start)) s"
+
+grep -q "The fabric is Ready and routes reflect across racks" "$out" || fail "no reflected route shown"
+grep -Eq "CLUSTER_LIST +10\.255\.0\.1 \(rack-1\) 10\.255\.0\.3 \(rack-3\)" "$out" || fail "no CLUSTER_LIST through rack 3 and rack 1"
+grep -Eq "^  demo +3 +6/6 +[0-9]+ +True" <(sed 's/\x1b\[[0-9;]*m//g' "$out") || fail "kubectl get rrc did not show the Ready fabric"
+if [[ $(id -u) == 0 ]]; then
+  grep -q "each node is a namespace" "$out" || fail "run as root, the nodes were not network namespaces"
+  grep -q "resolved on rack1-node3's eth0" "$out" || fail "the reflected route's next hop did not resolve over eth0"
+fi
+
+# Nothing it started may outlive it: every one of its processes names $dir on its command line.
+for _ in $(seq 1 50); do
+  pgrep -f -- "$dir/" >/dev/null || break
+  sleep 0.2
+done
+if pgrep -af -- "$dir/"; then fail "processes of the demo are still running"; fi
+echo "ok"
