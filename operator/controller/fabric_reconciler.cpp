@@ -80,6 +80,7 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
 
   std::optional<kube::Clock::Duration> requeue;
   planner::PlanInput input = gather(fabric, spec, requeue);
+  if (auto s = read_secrets(spec, input); !s.ok()) return s.error();
   ReconcileOutcome outcome;
   outcome.plan = planner::plan(input);
   const planner::Plan& plan = outcome.plan;
@@ -183,7 +184,6 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
   for (auto& [name, lease] : leases) in.leases.push_back(lease);
   in.recorded = api::allocations_from_status(fabric);
   in.older_fabrics = older_fabrics(spec);
-  in.secret_keys = secret_keys(spec);
   if (const Json* config = default_bgp_configuration()) in.node_to_node_mesh_enabled = api::node_to_node_mesh_from(*config);
   return in;
 }
@@ -212,21 +212,28 @@ std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner
   return out;
 }
 
-std::set<std::string> FabricReconciler::secret_keys(const planner::FabricSpec& spec) {
+kube::Status FabricReconciler::read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in) {
   std::set<std::string> names;
   if (spec.bgp.password) names.insert(spec.bgp.password->name);
   for (const auto& p : spec.external_peers) {
     if (p.password) names.insert(p.password->name);
   }
-  std::set<std::string> keys;
   for (const auto& name : names) {
     // Read directly: a cluster-wide Secret informer would need far wider RBAC and memory.
     auto secret = client_.get(kube::resources::secrets(), spec.ns, name);
-    if (!secret.ok()) continue;  // absent or unreadable: the planner names the field
-    auto found = api::secret_keys_from(*secret);
-    keys.insert(found.begin(), found.end());
+    if (secret.is(kube::ErrorKind::NotFound)) {
+      in.unreadable_secrets[name] = "does not exist";
+    } else if (secret.is(kube::ErrorKind::Forbidden)) {
+      in.unreadable_secrets[name] = "cannot be read: rr-operator may not get Secrets in namespace " + spec.ns +
+                                    " (bind the rr-operator-secrets Role there)";
+    } else if (!secret.ok()) {
+      return secret.error();
+    } else {
+      auto found = api::secret_keys_from(*secret);
+      in.secret_keys.insert(found.begin(), found.end());
+    }
   }
-  return keys;
+  return {};
 }
 
 kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric, const planner::FabricSpec& spec) {

@@ -50,7 +50,10 @@ class FabricReconciler {
   planner::PlanInput gather(const kube::Json& fabric, const planner::FabricSpec& spec,
                             std::optional<kube::Clock::Duration>& requeue);
   std::vector<planner::FabricClaims> older_fabrics(const planner::FabricSpec& spec) const;
-  std::set<std::string> secret_keys(const planner::FabricSpec& spec);
+  // The password Secrets' keys into `in`; those absent or forbidden to read into
+  // in.unreadable_secrets (the planner names the field). Any other failure is
+  // returned: a hiccup of the API must not read as an invalid spec.
+  kube::Status read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in);
   const kube::Json* default_bgp_configuration() const;
   void record(const kube::Json& fabric, const std::string& type, const std::string& reason, const std::string& message);
 

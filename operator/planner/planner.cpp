@@ -137,18 +137,17 @@ Plan plan(const PlanInput& in) {
     out.problems.push_back({"spec.reflectors.port", "Colocated reflectors share hosts with calico-node, which listens "
                                                     "on 179: choose another port"});
   }
-  auto secret_present = [&](const SecretKeyRef& ref) { return in.secret_keys.count(ref.name + "/" + ref.key) > 0; };
-  if (spec.bgp.password && !secret_present(*spec.bgp.password)) {
-    out.problems.push_back({"spec.bgp.passwordSecretRef", "Secret " + spec.ns + "/" + spec.bgp.password->name +
-                                                                 " has no key \"" + spec.bgp.password->key + "\""});
-  }
+  auto check_secret = [&](const std::optional<SecretKeyRef>& ref, const std::string& field) {
+    if (!ref || in.secret_keys.count(ref->name + "/" + ref->key)) return;
+    const std::string secret = "Secret " + spec.ns + "/" + ref->name;
+    auto unreadable = in.unreadable_secrets.find(ref->name);
+    out.problems.push_back({field, unreadable != in.unreadable_secrets.end()
+                                       ? secret + " " + unreadable->second
+                                       : secret + " has no key \"" + ref->key + "\""});
+  };
+  check_secret(spec.bgp.password, "spec.bgp.passwordSecretRef");
   for (size_t i = 0; i < spec.external_peers.size(); ++i) {
-    const auto& peer = spec.external_peers[i];
-    if (peer.password && !secret_present(*peer.password)) {
-      out.problems.push_back({"spec.externalPeers[" + std::to_string(i) + "].passwordSecretRef",
-                              "Secret " + spec.ns + "/" + peer.password->name + " has no key \"" + peer.password->key +
-                                  "\""});
-    }
+    check_secret(spec.external_peers[i].password, "spec.externalPeers[" + std::to_string(i) + "].passwordSecretRef");
   }
   if (!out.problems.empty()) return hold(std::move(out), "InvalidSpec");
 

@@ -164,6 +164,7 @@ struct PlanInput {
   std::vector<RackAllocation> recorded; // cluster IDs from status
   std::vector<FabricClaims> older_fabrics;
   std::set<std::string> secret_keys;    // "name/key" present in spec.namespace
+  std::map<std::string, std::string> unreadable_secrets;  // Secret name -> why it could not be read
   std::optional<bool> node_to_node_mesh_enabled;  // Calico's current BGPConfiguration value
 };
 

@@ -328,6 +328,7 @@ TEST_F(OperatorIT, InvalidAndConflictingSpecsChangeNothing) {
   ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready", &message) == "False/InvalidSpec"; }))
       << FabricObject(fabric).dump(2) << op.log();
   EXPECT_NE(message.find("spec.bgp.passwordSecretRef"), std::string::npos) << message;
+  EXPECT_NE(message.find("bgp-auth does not exist"), std::string::npos) << message;
   EXPECT_EQ(Pods(fabric).size(), 0u);
   auto events = client_->list(kube::resources::events(), "default", {});
   ASSERT_TRUE(events.ok());
@@ -345,6 +346,15 @@ TEST_F(OperatorIT, InvalidAndConflictingSpecsChangeNothing) {
                                    {"stringData", {{"password", "s3cret"}}}})
                   .ok());
   // rr-operator may read Secrets only in rr-system (deploy/rbac.yaml): here it cannot, and says so.
+  ASSERT_TRUE(client_->patch(kFabrics, "", fabric, kube::PatchType::Merge,
+                             Json{{"metadata", {{"annotations", {{"nudge", "0"}}}}}}, {})
+                  .ok());
+  ASSERT_TRUE(eventually([&] {
+    return ConditionOf(fabric, "Ready", &message) == "False/InvalidSpec" &&
+           message.find("rr-operator-secrets") != std::string::npos;
+  })) << message;
+  EXPECT_NE(message.find("may not get Secrets in namespace " + ns_), std::string::npos) << message;
+  EXPECT_EQ(Pods(fabric).size(), 0u);
   // Put the fabric's namespace under the same Role to let it proceed.
   Json role = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
                {"kind", "Role"},

@@ -695,6 +695,16 @@ TEST(PlannerSpecTest, InvalidSpecHoldsEverything) {
     in.secret_keys = std::move(keys);
     return in;
   };
+  auto unreadable = [](PlanInput in, std::set<std::string> keys, std::string name, std::string why) {
+    in.secret_keys = std::move(keys);
+    in.unreadable_secrets[name] = std::move(why);
+    return in;
+  };
+  auto held_saying = [](std::string field, std::string words) {
+    Expect e = held("InvalidSpec", std::move(field));
+    e.message_has = std::move(words);
+    return e;
+  };
 
   const std::vector<Case> cases = {
       {"pool that is not a CIDR", running_fabric(with([](FabricSpec& s) { s.cluster_id_pool = "10.255.0.0"; })),
@@ -712,6 +722,13 @@ TEST(PlannerSpecTest, InvalidSpecHoldsEverything) {
       {"externalPeers[1] password Secret key missing",
        secrets(running_fabric(peers_with_passwords), {"bgp/password", "edge/one", "edge/three"}),
        held("InvalidSpec", "spec.externalPeers[1].passwordSecretRef")},
+      {"bgp password Secret forbidden to read: says so, not \"no key\"",
+       unreadable(running_fabric(peers_with_passwords), {"edge/one", "edge/two"}, "bgp",
+                  "cannot be read: rr-operator may not get Secrets in namespace rr-system"),
+       held_saying("spec.bgp.passwordSecretRef", "Secret rr-system/bgp cannot be read: rr-operator may not get Secrets")},
+      {"externalPeers[0] password Secret absent",
+       unreadable(running_fabric(peers_with_passwords), {"bgp/password"}, "edge", "does not exist"),
+       held_saying("spec.externalPeers[0].passwordSecretRef", "Secret rr-system/edge does not exist")},
       {"every Secret key present: no hold",
        secrets(running_fabric(peers_with_passwords), {"bgp/password", "edge/one", "edge/two"}),
        {.hold = false, .deleted = Strings{"r0/r0-n2", "r1/r1-n2"}}},
