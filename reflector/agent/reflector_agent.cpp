@@ -142,17 +142,9 @@ void ReflectorAgent::rebuild() {
   in.spec = *spec;
   in.client_port = options_.client_port;
   for (const auto& n : nodes_->store().list()) in.nodes.push_back(*n);
-  // Judge the other reflectors' Leases only while the API demonstrably answers us:
-  // during an API outage nobody's renewals are visible, and dropping the mesh then
-  // would cut cross-rack routes although every reflector still runs. BGP must not
-  // depend on the API, so the mesh is kept as last seen until the API is back.
-  const bool api_answers = lease_.renewed_within(lease_.renew_period() * 3 / 2);
-  for (const auto& obj : leases_->store().list()) {
-    auto verdict = liveness_.judge_lease(kube::key_of(*obj));
-    if (!verdict.fresh && api_answers) continue;  // a reflector that stopped renewing leaves the mesh
-    if (!verdict.known) continue;
-    if (auto lease = api::reflector_lease_from(*obj)) in.mesh.push_back(*lease);
-  }
+  in.mesh = mesh_now();
+  built_mesh_ = in.mesh;
+  next_resync_ = clock_.now() + options_.resync_period;
   for (const auto& secret : secrets_->store().list()) {
     for (auto& [key, value] : kube::decoded_secret_data(*secret)) in.secrets[kube::name_of(*secret) + "/" + key] = value;
   }
@@ -209,6 +201,32 @@ void ReflectorAgent::rebuild() {
   }
 }
 
+std::vector<planner::ReflectorLease> ReflectorAgent::mesh_now() {
+  std::vector<planner::ReflectorLease> mesh;
+  if (!leases_) return mesh;
+  // Judge the other reflectors' Leases only while the API demonstrably answers us:
+  // during an API outage nobody's renewals are visible, and dropping the mesh then
+  // would cut cross-rack routes although every reflector still runs. BGP must not
+  // depend on the API, so the mesh is kept as last seen until the API is back.
+  const bool api_answers = lease_.renewed_within(lease_.renew_period() * 3 / 2);
+  for (const auto& obj : leases_->store().list()) {
+    auto verdict = liveness_.judge_lease(kube::key_of(*obj));
+    if (!verdict.fresh && api_answers) continue;  // a reflector that stopped renewing leaves the mesh
+    if (!verdict.known) continue;
+    if (auto lease = api::reflector_lease_from(*obj)) mesh.push_back(*lease);
+  }
+  return mesh;
+}
+
+bool ReflectorAgent::rebuild_due(kube::Clock::TimePoint now) {
+  {
+    std::lock_guard lock(mu_);
+    // Not yet configured, or the last attempt failed: keep trying.
+    if (!configured_ || !config_error_.empty()) return true;
+  }
+  return now >= next_resync_ || mesh_now() != built_mesh_;
+}
+
 void ReflectorAgent::poll_sessions() {
   auto protocols = control_.show_protocols_all();
   std::lock_guard lock(mu_);
@@ -246,7 +264,7 @@ void ReflectorAgent::run(std::stop_token stop) {
     if (stop.stop_requested()) break;
     auto now = clock_.now();
     if (dirty || now >= next_rebuild) {
-      rebuild();
+      if (dirty || rebuild_due(now)) rebuild();
       next_rebuild = now + options_.rebuild_period;
     }
     if (now >= next_poll) {

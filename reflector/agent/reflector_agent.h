@@ -32,7 +32,11 @@ struct AgentOptions {
   std::optional<bird::BgpTimers> timers;  // overrides the connect/error timers (tests use short ones)
   std::chrono::milliseconds session_poll{2000};
   std::chrono::milliseconds debounce{100};
-  std::chrono::milliseconds rebuild_period{1000};  // also catches Leases that stopped being renewed
+  // How often the one input that changes with time alone is looked at: which other
+  // reflectors' Leases are fresh. The whole config is rebuilt only when that changed.
+  std::chrono::milliseconds rebuild_period{1000};
+  // A whole rebuild at least this often, even when nothing seems to have changed.
+  std::chrono::milliseconds resync_period{30000};
   std::string default_image;
 };
 
@@ -58,6 +62,10 @@ class ReflectorAgent {
   bool start_scoped_informers(const planner::FabricSpec& spec);
   std::optional<planner::FabricSpec> fabric_spec() const;
   void rebuild();
+  // Between events, a rebuild is due only when this says so (cheap: no config is built).
+  bool rebuild_due(kube::Clock::TimePoint now);
+  // The other reflectors to mesh with now (their Leases fresh as this agent observed them).
+  std::vector<planner::ReflectorLease> mesh_now();
   void poll_sessions();
 
   kube::KubeClient& client_;
@@ -85,6 +93,9 @@ class ReflectorAgent {
   SessionCounts sessions_;
   std::string config_error_;
   std::string last_warning_digest_;
+  // Run-loop thread only.
+  std::vector<planner::ReflectorLease> built_mesh_;  // the mesh of the last rebuild
+  kube::Clock::TimePoint next_resync_{};
   std::atomic<int> applies_{0};
 };
 

@@ -223,6 +223,62 @@ TEST_F(ReflectionIT, AddingAClientLeavesExistingSessionsUntouched) {
   EXPECT_EQ(speakers_["a1"]->session_state("rr0"), "Established");
 }
 
+// The one input that changes with time alone: another reflector's Lease that is no
+// longer renewed. No API event announces that; the agent's mesh session to it must
+// still go once the Lease lapses (6 s), and come back when renewals resume.
+TEST_F(ReflectionIT, AMeshPeerWhoseLeaseLapsesLeavesTheMeshAndRejoins) {
+  CreateFabric();
+  auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1");
+  const std::string ghost = "rr-ghost";
+  Json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata",
+                 {{"name", ghost},
+                  {"namespace", ns_},
+                  {"labels", {{"rr.bgp.dev/cluster", fabric()}}},
+                  {"annotations",
+                   {{"rr.bgp.dev/address", ip(2, 1)},
+                    {"rr.bgp.dev/port", std::to_string(kPort)},
+                    {"rr.bgp.dev/rack", "rack-b"},
+                    {"rr.bgp.dev/cluster-id", "10.255.0.2"}}}}},
+                {"spec",
+                 {{"holderIdentity", ghost},
+                  {"leaseDurationSeconds", 6},
+                  {"renewTime", kube::format_micro_time(std::chrono::system_clock::now())}}}};
+  ASSERT_TRUE(client_->create(kube::resources::leases(), ns_, lease).ok());
+  auto renew = [&] {
+    auto current = client_->get(kube::resources::leases(), ns_, ghost);
+    if (!current.ok()) return false;
+    Json l = *current;
+    l["spec"]["renewTime"] = kube::format_micro_time(std::chrono::system_clock::now());
+    return client_->update(kube::resources::leases(), l).ok();
+  };
+  auto meshed = [&] { return ReflectorBirdc("ra", "show protocols").find("mesh_rr_ghost") != std::string::npos; };
+  ASSERT_TRUE(eventually([&] { return meshed(); }, std::chrono::seconds(30)))
+      << ReflectorBirdc("ra", "show protocols") << ra.log();
+
+  // Renewed every second for longer than a Lease: it stays.
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(renew());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  ASSERT_TRUE(meshed()) << "a reflector renewing its Lease was dropped from the mesh";
+
+  // No more renewals: gone after the Lease lapses.
+  const auto stopped = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return !meshed(); }, std::chrono::seconds(20)))
+      << ReflectorBirdc("ra", "show protocols") << ra.log();
+  const auto gone_after = std::chrono::steady_clock::now() - stopped;
+  EXPECT_GE(gone_after, std::chrono::seconds(4)) << "dropped before its Lease could have lapsed";
+
+  // Renewals resume (the annotations unchanged, so only time tells): it rejoins.
+  ASSERT_TRUE(renew());
+  ASSERT_TRUE(eventually([&] {
+    (void)renew();
+    return meshed();
+  }, std::chrono::seconds(15))) << ra.log();
+}
+
 TEST_F(ReflectionIT, ExternalPeerWithPasswordAndPrometheusScrape) {
   ASSERT_TRUE(client_->create(kube::resources::secrets(), ns_,
                               Json{{"apiVersion", "v1"},
