@@ -149,8 +149,7 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
                                             std::optional<kube::Clock::Duration>& requeue) {
   planner::PlanInput in;
   in.spec = spec;
-  in.nodes.reserve(caches_.nodes->size());
-  for (const auto& n : caches_.nodes->list()) in.nodes.push_back(*n);
+  in.nodes = caches_.nodes->list();
 
   const auto lease_duration = std::chrono::seconds(spec.lease_duration_seconds);
   std::map<std::string, planner::ReflectorLease> leases;

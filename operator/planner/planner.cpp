@@ -153,13 +153,13 @@ Plan plan(const PlanInput& in) {
 
   // --- the fabric's racks ---
   std::set<std::string> node_names;
-  for (const auto& n : in.nodes) node_names.insert(n.name);
+  for (const auto& n : in.nodes) node_names.insert(n->name);
   std::map<std::string, RackWork> racks;
   for (const auto& node : in.nodes) {
-    if (!labels_match(spec.node_selector, node.labels)) continue;
-    auto rack = node.labels.find(spec.rack_label);
-    if (rack == node.labels.end() || rack->second.empty()) continue;
-    racks[rack->second].nodes.push_back(&node);
+    if (!labels_match(spec.node_selector, node->labels)) continue;
+    auto rack = node->labels.find(spec.rack_label);
+    if (rack == node->labels.end() || rack->second.empty()) continue;
+    racks[rack->second].nodes.push_back(node.get());
   }
   for (auto& [rack, work] : racks) {
     std::sort(work.nodes.begin(), work.nodes.end(), [](auto* a, auto* b) { return a->name < b->name; });

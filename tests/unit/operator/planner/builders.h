@@ -6,6 +6,7 @@
 //   c.reflector("a", "a-n0", "10.255.0.1").live();  // its Pod and a fresh Lease, sessions complete
 //   Plan p = plan(c.in);
 
+#include <memory>
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -31,6 +32,9 @@ inline FabricSpec fabric(std::string name = "fab") {
 }
 
 // A Node, Ready and schedulable, with its rack and hostname labels.
+// A PlanInput node, as the controller's cache shares it.
+inline std::shared_ptr<const NodeInfo> shared(NodeInfo n) { return std::make_shared<const NodeInfo>(std::move(n)); }
+
 class NodeBuilder {
  public:
   NodeBuilder(std::string name, std::string rack) {
@@ -112,12 +116,12 @@ class Cluster {
       auto b = node(name + "-n" + std::to_string(i), name);
       b.ip(ip_prefix + std::to_string(i + 1));
       if (i < eligible) b.eligible();
-      in.nodes.push_back(b);
+      in.nodes.push_back(shared(b));
     }
     return *this;
   }
   Cluster& add(const NodeInfo& n) {
-    in.nodes.push_back(n);
+    in.nodes.push_back(shared(n));
     return *this;
   }
   Cluster& record(const std::string& rack, const std::string& cluster_id) {
@@ -143,7 +147,7 @@ class Cluster {
   }
   const NodeInfo* find_node(const std::string& name) const {
     for (const auto& n : in.nodes) {
-      if (n.name == name) return &n;
+      if (n->name == name) return n.get();
     }
     return nullptr;
   }

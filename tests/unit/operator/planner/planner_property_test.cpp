@@ -124,13 +124,13 @@ PlanInput random_cluster(Random& r) {
       } else if (t < 20) {
         b.taint("dedicated", "rr", "NoSchedule").taint("busy", "", "PreferNoSchedule");
       }
-      in.nodes.push_back(b);
-      names.push_back(in.nodes.back().name);
+      in.nodes.push_back(testing::shared(b));
+      names.push_back(in.nodes.back()->name);
     }
     rack_nodes.push_back({rack, names});
   }
   for (int i = 0, loose = static_cast<int>(r.below(4)); i < loose; ++i) {
-    in.nodes.push_back(testing::node("loose-" + std::to_string(i), "").eligible());
+    in.nodes.push_back(testing::shared(testing::node("loose-" + std::to_string(i), "").eligible()));
   }
 
   // Existing reflector Pods and Leases, in every state the controller reports.
@@ -170,7 +170,7 @@ PlanInput random_cluster(Random& r) {
       l.port = spec.port;
       const NodeInfo* n = nullptr;
       for (const auto& x : in.nodes) {
-        if (x.name == host) n = &x;
+        if (x->name == host) n = x.get();
       }
       const std::string ip = n ? n->internal_ip : "198.51.100." + std::to_string(1 + r.below(250));
       bool has_lease = true;
@@ -250,8 +250,8 @@ std::string join(const Violations& v) {
 std::string describe(const PlanInput& in) {
   std::set<std::string> racks;
   for (const auto& n : in.nodes) {
-    auto it = n.labels.find(in.spec.rack_label);
-    if (it != n.labels.end()) racks.insert(it->second);
+    auto it = n->labels.find(in.spec.rack_label);
+    if (it != n->labels.end()) racks.insert(it->second);
   }
   return std::to_string(racks.size()) + " racks, " + std::to_string(in.nodes.size()) + " nodes, " +
          std::to_string(in.pods.size()) + " pods, " + std::to_string(in.leases.size()) + " leases, " +
@@ -336,7 +336,7 @@ TEST(PlannerPropertyTest, RacksWithEnoughFreeEligibleHostsGetPerRackReflectorsOn
     std::set<std::string> occupied;  // hosts of any existing reflector Pod, whatever its state
     for (const auto& pod : in.pods) occupied.insert(pod.node);
     std::map<std::string, const NodeInfo*> nodes;
-    for (const auto& n : in.nodes) nodes[n.name] = &n;
+    for (const auto& n : in.nodes) nodes[n->name] = n.get();
     for (const auto& rack : p.racks) {
       if (rack.nodes == 0) continue;
       std::vector<const DesiredPod*> desired;
@@ -345,7 +345,7 @@ TEST(PlannerPropertyTest, RacksWithEnoughFreeEligibleHostsGetPerRackReflectorsOn
       }
       int free_eligible = 0;
       for (const auto& n : in.nodes) {
-        if (in_fabric_rack(in.spec, rack.name, n) && !occupied.count(n.name)) ++free_eligible;
+        if (in_fabric_rack(in.spec, rack.name, *n) && !occupied.count(n->name)) ++free_eligible;
       }
       if (static_cast<int>(desired.size()) > in.spec.per_rack) {
         v.push_back("rack " + rack.name + " gets " + std::to_string(desired.size()) + " reflectors, perRack is " +
@@ -439,7 +439,7 @@ TEST(PlannerPropertyTest, ANodeThatCannotHostJoiningARackChangesNoPeerOrPod) {
     if (r.percent(50)) {
       joining.eligible().not_ready();
     }  // else: no reflector label
-    more.nodes.push_back(joining);
+    more.nodes.push_back(testing::shared(joining));
     const Plan q = plan(more);
     if (q.peers != p.peers) v.push_back("a node joining rack " + rack + " changes the BGPPeers");
     if (q.pods != p.pods) v.push_back("a node joining rack " + rack + " changes the reflector Pods");
@@ -482,7 +482,7 @@ TEST(PlannerPropertyTest, FeedingThePlanBackChangesNothing) {
     next.leases.clear();
     next.recorded.clear();
     std::map<std::string, std::string> ips;
-    for (const auto& n : in.nodes) ips[n.name] = n.internal_ip;
+    for (const auto& n : in.nodes) ips[n->name] = n->internal_ip;
     for (const auto& d : first.pods) {
       std::string ip = ips.count(d.node) ? ips[d.node] : "198.51.100.200";
       next.pods.push_back(ReflectorPod{.name = d.name, .rack = d.rack, .node = d.node, .cluster_id = d.cluster_id,
