@@ -427,7 +427,7 @@ bool FabricHarness::sync_stand_ins() {
     SpeakerConfig c;
     c.address = fn.ip;
     c.port = network_->bgp_port();
-    c.launcher = network_->on_node(node, {});
+    c.launcher = network_->launcher(node);
     c.interface = network_->interface();
     c.as_number = kAs;
     c.announce = {fn.cidr};

@@ -28,9 +28,7 @@ class LoopbackNetwork final : public FabricNetwork {
     return "127.0." + std::to_string(rack) + "." + std::to_string(10 + n);
   }
   bool add_node(const std::string&, int, int, std::string*) override { return true; }
-  std::vector<std::string> on_node(const std::string&, const std::vector<std::string>& argv) const override {
-    return argv;
-  }
+  std::vector<std::string> launcher(const std::string&) const override { return {}; }
   std::string bird_binary(const std::string&, const std::string&) const override { return kBird; }
   std::string interface() const override { return ""; }
   std::string namespace_of(const std::string&) const override { return ""; }
@@ -90,9 +88,9 @@ class NamespaceNetwork final : public FabricNetwork {
     return true;
   }
 
-  std::vector<std::string> on_node(const std::string& name, const std::vector<std::string>& argv) const override {
+  std::vector<std::string> launcher(const std::string& name) const override {
     auto it = nodes_.find(name);
-    return it == nodes_.end() ? argv : it->second->wrap(argv);
+    return it == nodes_.end() ? std::vector<std::string>{} : it->second->wrap({});
   }
 
   std::string bird_binary(const std::string& name, const std::string& dir) const override {

@@ -43,8 +43,8 @@ class FabricNetwork {
   virtual std::string node_ip(int rack, int n) const = 0;
   // Brings up node `name`'s network; false, with the reason in *error, when it cannot.
   virtual bool add_node(const std::string& name, int rack, int n, std::string* error) = 0;
-  // argv made to run on node `name` (unchanged on loopback).
-  virtual std::vector<std::string> on_node(const std::string& name, const std::vector<std::string>& argv) const = 0;
+  // The argv prefix that runs a command on node `name` (`ip netns exec NS`; empty on loopback).
+  virtual std::vector<std::string> launcher(const std::string& name) const = 0;
   // A BIRD binary for rr-agent's --bird-binary that runs on node `name`
   // (for namespaces, a wrapper written under `dir`).
   virtual std::string bird_binary(const std::string& name, const std::string& dir) const = 0;
