@@ -128,6 +128,15 @@ std::vector<const T*> sorted_by_name(const std::vector<T>& items) {
   return out;
 }
 
+template <typename T>
+std::vector<const T*> sorted_by_name(const std::vector<std::shared_ptr<const T>>& items) {
+  std::vector<const T*> out;
+  out.reserve(items.size());
+  for (const auto& item : items) out.push_back(item.get());
+  std::sort(out.begin(), out.end(), [](const T* a, const T* b) { return a->name < b->name; });
+  return out;
+}
+
 bool is_client_node(const AgentInputs& in, const planner::NodeInfo& node) {
   if (node.name == in.self.node || !node.ready) return false;
   auto rack = node.labels.find(in.spec.rack_label);

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include <memory>
+
 #include "agent/identity.h"
 #include "bird/bird_config.h"
 #include "kube/result.h"
@@ -28,7 +30,8 @@ namespace rr::agent {
 struct AgentInputs {
   AgentIdentity self;
   planner::FabricSpec spec;                       // the fabric's parsed spec
-  std::vector<planner::NodeInfo> nodes;           // candidate clients (the informer scopes by rack label)
+  // Candidate clients (the informer scopes by rack label), shared with its cache.
+  std::vector<std::shared_ptr<const planner::NodeInfo>> nodes;
   std::vector<planner::ReflectorLease> mesh;      // the fabric's live reflector Leases (self included or not)
   std::map<std::string, std::string> secrets;     // "secretName/key" -> value; values are never logged
   // Where client sessions connect to: calico-node's BIRD listens on 179; tests

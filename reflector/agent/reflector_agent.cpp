@@ -141,7 +141,7 @@ void ReflectorAgent::rebuild() {
   in.self = options_.self;
   in.spec = *spec;
   in.client_port = options_.client_port;
-  for (const auto& n : nodes_->store().list()) in.nodes.push_back(*n);
+  in.nodes = nodes_->store().list();
   in.mesh = mesh_now();
   built_mesh_ = in.mesh;
   next_resync_ = clock_.now() + options_.resync_period;

@@ -27,6 +27,18 @@ planner::NodeInfo node(std::string name, std::string rack, std::string internal_
   return n;
 }
 
+// A node as the informer's cache shares it.
+std::shared_ptr<const planner::NodeInfo> shared(planner::NodeInfo n) {
+  return std::make_shared<const planner::NodeInfo>(std::move(n));
+}
+
+// Node i of `in`, replaced by a copy the test may change (the cache's values are immutable).
+planner::NodeInfo& edit(AgentInputs& in, size_t i) {
+  auto copy = std::make_shared<planner::NodeInfo>(*in.nodes.at(i));
+  in.nodes[i] = copy;
+  return *copy;
+}
+
 planner::ReflectorLease lease(std::string pod, std::string address, int port = 179, std::string rack = "r1") {
   planner::ReflectorLease l;
   l.name = std::move(pod);
@@ -58,7 +70,8 @@ AgentInputs inputs() {
   in.self.address = "10.0.0.1";
   in.spec.name = "fab";
   in.spec.as_number = 64512;
-  in.nodes = {node("node-1", "r1", "10.0.0.1"), node("node-2", "r1", "10.0.0.2"), node("node-3", "r1", "10.0.0.3")};
+  in.nodes = {shared(node("node-1", "r1", "10.0.0.1")), shared(node("node-2", "r1", "10.0.0.2")),
+              shared(node("node-3", "r1", "10.0.0.3"))};
   return in;
 }
 
@@ -122,18 +135,18 @@ TEST(ConfigBuilder, ClientsAreTheReadyNodesOfTheRackTheFabricSelects) {
   const std::vector<Case> cases = {
       {"rack nodes except own host", [](AgentInputs&) {}, {"node-2", "node-3"}},
       {"other rack",
-       [](AgentInputs& in) { in.nodes.push_back(node("node-9", "r2", "10.0.9.9")); },
+       [](AgentInputs& in) { in.nodes.push_back(shared(node("node-9", "r2", "10.0.9.9"))); },
        {"node-2", "node-3"}},
       {"no rack label",
-       [](AgentInputs& in) { in.nodes.push_back(node("node-9", "", "10.0.9.9")); },
+       [](AgentInputs& in) { in.nodes.push_back(shared(node("node-9", "", "10.0.9.9"))); },
        {"node-2", "node-3"}},
       {"not ready",
-       [](AgentInputs& in) { in.nodes[1].ready = false; },
+       [](AgentInputs& in) { edit(in, 1).ready = false; },
        {"node-3"}},
       {"selector",
        [](AgentInputs& in) {
          in.spec.node_selector = {{"bgp", "on"}};
-         in.nodes[2].labels["bgp"] = "on";
+         edit(in, 2).labels["bgp"] = "on";
        },
        {"node-3"}},
       {"own host excluded in Colocated too",
@@ -145,7 +158,7 @@ TEST(ConfigBuilder, ClientsAreTheReadyNodesOfTheRackTheFabricSelects) {
       {"custom rack label",
        [](AgentInputs& in) {
          in.spec.rack_label = "rack";
-         in.nodes[2].labels["rack"] = "r1";
+         edit(in, 2).labels["rack"] = "r1";
        },
        {"node-3"}},
   };
@@ -177,8 +190,8 @@ TEST(ConfigBuilder, ClientAddressPrefersCalicoAnnotation) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     AgentInputs in = inputs();
-    in.nodes[1].bgp_ipv4 = c.bgp_ipv4;
-    in.nodes[1].internal_ip = c.internal_ip;
+    edit(in, 1).bgp_ipv4 = c.bgp_ipv4;
+    edit(in, 1).internal_ip = c.internal_ip;
     BuildResult r = build_ok(in);
     const Peer* p = find_peer(r, PeerRole::Client, "node-2");
     if (c.address.empty()) {
@@ -206,7 +219,7 @@ TEST(ConfigBuilder, ClientPortIsAParameter) {
 
 TEST(ConfigBuilder, DuplicateClientAddressKeepsTheFirstByName) {
   AgentInputs in = inputs();
-  in.nodes[2].internal_ip = "10.0.0.2";
+  edit(in, 2).internal_ip = "10.0.0.2";
   BuildResult r = build_ok(in);
   EXPECT_EQ(names(r, PeerRole::Client), std::vector<std::string>{"node-2"});
   EXPECT_TRUE(has_warning(r, "client \"node-3\" skipped: 10.0.0.2 port 179 is already client \"node-2\""));
@@ -351,9 +364,9 @@ TEST(ConfigBuilder, Ipv6Clients) {
   AgentInputs in = inputs();
   in.spec.bgp.ipv6 = true;
   in.self.address_v6 = "fd00::1";
-  in.nodes[1].bgp_ipv6 = "fd00::2";
-  in.nodes[2].internal_ip = "fd00::3";  // IPv6-only node: its InternalIP serves the IPv6 session
-  in.nodes.push_back(node("node-4", "r1", "10.0.0.4"));
+  edit(in, 1).bgp_ipv6 = "fd00::2";
+  edit(in, 2).internal_ip = "fd00::3";  // IPv6-only node: its InternalIP serves the IPv6 session
+  in.nodes.push_back(shared(node("node-4", "r1", "10.0.0.4")));
   BuildResult r = build_ok(in);
   EXPECT_TRUE(r.config.ipv6);
   EXPECT_EQ(r.config.listen_address_v6, "fd00::1");
@@ -367,7 +380,7 @@ TEST(ConfigBuilder, Ipv6Clients) {
 TEST(ConfigBuilder, Ipv6SessionsNeedAnIpv6HostAddress) {
   AgentInputs in = inputs();
   in.spec.bgp.ipv6 = true;
-  in.nodes[1].bgp_ipv6 = "fd00::2";
+  edit(in, 1).bgp_ipv6 = "fd00::2";
   in.spec.external_peers = {external("edge6", "2001:db8::1", 65000)};
   BuildResult r = build_ok(in);
   EXPECT_EQ(names(r, PeerRole::Client), (std::vector<std::string>{"node-2", "node-3"}));
@@ -379,7 +392,7 @@ TEST(ConfigBuilder, Ipv6SessionsNeedAnIpv6HostAddress) {
 TEST(ConfigBuilder, Ipv6OffIgnoresIpv6Addresses) {
   AgentInputs in = inputs();
   in.self.address_v6 = "fd00::1";
-  in.nodes[1].bgp_ipv6 = "fd00::2";
+  edit(in, 1).bgp_ipv6 = "fd00::2";
   BuildResult r = build_ok(in);
   EXPECT_FALSE(r.config.ipv6);
   EXPECT_EQ(r.config.listen_address_v6, "");
@@ -414,7 +427,7 @@ TEST(ConfigBuilder, RealBirdAcceptsTheResult) {
   AgentInputs in = inputs();
   in.spec.bgp.ipv6 = true;
   in.self.address_v6 = "fd00::1";
-  in.nodes[1].bgp_ipv6 = "fd00::2";
+  edit(in, 1).bgp_ipv6 = "fd00::2";
   in.mesh = {lease("rr-fab-r2-0", "10.0.1.5", 1179, "r2")};
   in.spec.external_peers = {external("edge", "192.0.2.1", 65000)};
   in.spec.external_peers[0].password = planner::SecretKeyRef{"edge", "md5"};
