@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_set>
 
 #include "planner/ipv4.h"
 #include "planner/names.h"
@@ -18,7 +20,8 @@ struct RackWork {
   std::string cluster_id;
 };
 
-bool pod_dead(const ReflectorPod& pod, const ReflectorLease* lease, const std::set<std::string>& node_names) {
+bool pod_dead(const ReflectorPod& pod, const ReflectorLease* lease,
+              const std::unordered_set<std::string_view>& node_names) {
   if (pod.phase == PodPhase::Failed || pod.phase == PodPhase::Succeeded) return true;
   if (pod.lapsed || (lease && lease->expired)) return true;
   return !pod.node.empty() && !node_names.count(pod.node);
@@ -152,7 +155,8 @@ Plan plan(const PlanInput& in) {
   if (!out.problems.empty()) return hold(std::move(out), "InvalidSpec");
 
   // --- the fabric's racks ---
-  std::set<std::string> node_names;
+  std::unordered_set<std::string_view> node_names;  // views into in.nodes
+  node_names.reserve(in.nodes.size());
   for (const auto& n : in.nodes) node_names.insert(n->name);
   std::map<std::string, RackWork> racks;
   for (const auto& node : in.nodes) {
