@@ -36,16 +36,7 @@ std::string pod_cidr(int rack, int n) { return "10." + std::to_string(rack) + ".
 std::string rack_name(int rack) { return "rack-" + std::to_string(rack); }
 bool is_reflector_host(int n) { return n <= 2; }
 
-std::string shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+std::string shell(const std::string& command) { return rr::testing::run_argv({"/bin/sh", "-c", command}).output; }
 
 namespace {
 
@@ -301,7 +292,7 @@ BirdSpeaker* FabricHarness::stand_in(const std::string& node) {
 }
 
 std::string FabricHarness::reflector_birdc(const std::string& pod, const std::string& command) const {
-  return shell("/usr/sbin/birdc -s " + dir_ + "/pods/" + pod + "/bird.ctl " + command);
+  return rr::testing::birdc(dir_ + "/pods/" + pod + "/bird.ctl", command);
 }
 
 std::vector<std::string> FabricHarness::agent_pods() const {

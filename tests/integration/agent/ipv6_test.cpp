@@ -29,17 +29,14 @@ using rr::testing::eventually;
 using rr::testing::repo_root;
 
 using kube::Json;
+using rr::testing::birdc;
 using rr::testing::ChildProcess;
 using rr::testing::NetworkNamespace;
 
 const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
 constexpr int kPort = 11179;
 constexpr const char* kBird = "/usr/sbin/bird";
-constexpr const char* kBirdc = "/usr/sbin/birdc";
 
-std::string birdc(const std::string& socket, const std::string& command) {
-  return rr::testing::run_argv({kBirdc, "-s", socket, command}, std::chrono::seconds(10)).output;
-}
 
 // A dual-stack Calico node's BIRD inside the namespace: an IPv4 and an IPv6
 // session to its rack's reflector, optionally announcing IPv6 prefixes.

@@ -120,13 +120,7 @@ class ReflectionIT : public ::testing::Test {
   }
 
   std::string ReflectorBirdc(const std::string& pod, const std::string& command) {
-    std::string out;
-    FILE* p = popen(("/usr/sbin/birdc -s " + dir_ + "/" + pod + "/bird.ctl " + command + " 2>&1").c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    if (p) pclose(p);
-    return out;
+    return rr::testing::birdc(dir_ + "/" + pod + "/bird.ctl", command);
   }
 
   std::string LeaseAnnotation(const std::string& pod, const std::string& key) {

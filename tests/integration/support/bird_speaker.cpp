@@ -57,16 +57,11 @@ void BirdSpeaker::reconfigure(SpeakerConfig config) {
   birdc("configure");
 }
 
-std::string BirdSpeaker::birdc(const std::string& command) const {
-  std::string out;
-  FILE* p = popen(("/usr/sbin/birdc -s " + socket() + " " + command + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
+std::string birdc(const std::string& socket, const std::string& command) {
+  return run_argv({"/usr/sbin/birdc", "-s", socket, command}, std::chrono::seconds(10)).output;
 }
+
+std::string BirdSpeaker::birdc(const std::string& command) const { return rr::testing::birdc(socket(), command); }
 
 std::optional<RouteInfo> parse_route(const std::string& text) {
   std::istringstream lines(text);

@@ -66,6 +66,9 @@ class BirdSpeaker {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// birdc's answer to `command` on the control socket `socket` (its errors included).
+std::string birdc(const std::string& socket, const std::string& command);
+
 // Parses birdc's `show route all` output for the first route shown.
 std::optional<RouteInfo> parse_route(const std::string& birdc_output);
 

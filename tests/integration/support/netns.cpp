@@ -1,7 +1,6 @@
 #include "support/netns.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,67 +62,6 @@ CommandResult delete_ns(const std::string& ns) {
 }
 
 }  // namespace
-
-CommandResult run_argv(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
-  CommandResult result;
-  if (argv.empty()) return result;
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    result.output = "pipe failed";
-    return result;
-  }
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    result.output = "fork failed";
-    return result;
-  }
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    const char msg[] = "exec failed\n";
-    (void)!::write(2, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  bool timed_out = false;
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(left));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) continue;  // the deadline check ends the loop
-    char buf[4096];
-    const ssize_t got = ::read(fds[0], buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;  // EOF: the command (and anything holding its output) is done
-    result.output.append(buf, static_cast<size_t>(got));
-  }
-  ::close(fds[0]);
-  if (timed_out) {
-    ::kill(pid, SIGKILL);
-    result.output += "\n(killed after " + std::to_string(limit.count()) + " ms)";
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  if (timed_out && result.status == 0) result.status = -SIGKILL;
-  return result;
-}
 
 std::vector<std::string> die_with_parent(const std::vector<std::string>& argv) {
   std::vector<std::string> out = {"/usr/bin/setpriv", "--pdeathsig", "TERM"};

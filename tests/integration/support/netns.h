@@ -11,17 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "support/process.h"
+
 namespace rr::testing {
-
-struct CommandResult {
-  int status = -1;  // exit code, or -signal; -1 when it could not run
-  std::string output;  // stdout and stderr
-  bool ok() const { return status == 0; }
-};
-
-// Runs argv (PATH lookup) without a shell; kills it after `limit`.
-CommandResult run_argv(const std::vector<std::string>& argv,
-                       std::chrono::milliseconds limit = std::chrono::seconds(20));
 
 // argv prefixed with `setpriv --pdeathsig TERM`: the process (which keeps
 // that pid, setpriv execs in place) is sent SIGTERM when the thread that

@@ -34,6 +34,16 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
+struct CommandResult {
+  int status = -1;  // exit code, or -signal; -1 when it could not run
+  std::string output;  // stdout and stderr
+  bool ok() const { return status == 0; }
+};
+
+// Runs argv (PATH lookup) without a shell; kills it after `limit`.
+CommandResult run_argv(const std::vector<std::string>& argv,
+                       std::chrono::milliseconds limit = std::chrono::seconds(20));
+
 // Fetches a URL with curl (loopback only) and returns the body ("" on failure).
 std::string http_get(const std::string& url);
 // The value of one Prometheus sample, e.g. metric_value(body, "rr_operator_api_writes_total", "verb=\"create\"").
