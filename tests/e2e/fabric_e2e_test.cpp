@@ -20,27 +20,14 @@
 
 #include "fabric_harness.h"
 #include "support/control_plane.h"
+#include "support/eventually.h"
 
 namespace {
 
 using kube::ErrorKind;
 using kube::Json;
 using namespace rr::e2e;
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit, std::chrono::milliseconds step = std::chrono::milliseconds(250)) {
-  for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += step) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(step);
-  }
-  return pred();
-}
-
-std::string repo_root() {
-  std::string here = __FILE__;
-  for (int i = 0; i < 3; ++i) here = here.substr(0, here.rfind('/'));
-  return here;
-}
+using rr::testing::eventually;
 
 std::string tail(const std::string& s, size_t n = 4000) { return s.size() > n ? s.substr(s.size() - n) : s; }
 
@@ -95,11 +82,7 @@ class FabricE2E : public ::testing::Test {
   static void SetUpTestSuite() {
     auto cp = rr::testing::ControlPlane::from_environment();
     ASSERT_TRUE(cp);
-    const std::string kubectl = cp->var("RR_KUBECTL") + " --kubeconfig " + cp->kubeconfig();
-    const std::string root = repo_root();
-    rr::testing::run_command(kubectl + " apply -f " + root + "/crds/rr.bgp.dev_routereflectorclusters.yaml -f " +
-                             root + "/tests/crds/calico/");
-    rr::testing::run_command(kubectl + " wait --for condition=established --timeout=60s crd --all");
+    cp->install_crds(/*with_calico=*/true);
   }
 
   void SetUp() override {

@@ -23,9 +23,6 @@ using rr::testing::ChildProcess;
 using rr::testing::SpeakerConfig;
 using rr::testing::SpeakerPeer;
 
-const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
-const kube::ResourceType kPeers{"crd.projectcalico.org", "v1", "bgppeers", "BGPPeer", false};
-const kube::ResourceType kBgpConfigs{"crd.projectcalico.org", "v1", "bgpconfigurations", "BGPConfiguration", false};
 const std::string kNamespace = "rr-system";
 const std::string kFabric = "demo";
 const std::string kDemoLabel = "rr.bgp.dev/demo";

@@ -23,14 +23,15 @@
 
 #include "fabric_network.h"
 #include "kube/kube_client.h"
+#include "support/api_types.h"
 #include "support/bird_speaker.h"
 #include "support/process.h"
 
 namespace rr::e2e {
 
-extern const kube::ResourceType kFabrics;
-extern const kube::ResourceType kPeers;
-extern const kube::ResourceType kBgpConfigs;
+using rr::testing::kBgpConfigs;
+using rr::testing::kFabrics;
+using rr::testing::kPeers;
 constexpr int kRacks = 3;
 constexpr int kNodesPerRack = 3;  // nodes 1 and 2 may host reflectors, node 3 runs "calico-node"
 constexpr unsigned kAs = 64512;

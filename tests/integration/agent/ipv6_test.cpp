@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/api_types.h"
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
@@ -26,14 +27,13 @@
 namespace {
 
 using rr::testing::eventually;
-using rr::testing::repo_root;
 
 using kube::Json;
 using rr::testing::birdc;
 using rr::testing::ChildProcess;
 using rr::testing::NetworkNamespace;
 
-const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
+using rr::testing::kFabrics;
 constexpr int kPort = 11179;
 constexpr const char* kBird = "/usr/sbin/bird";
 
@@ -120,9 +120,7 @@ class IPv6ReflectionIT : public ::testing::Test {
     ASSERT_TRUE(cp_);
     client_ = cp_->admin_client();
     ASSERT_TRUE(client_);
-    const std::string kubectl = cp_->var("RR_KUBECTL") + " --kubeconfig " + cp_->kubeconfig();
-    rr::testing::run_command(kubectl + " apply -f " + repo_root() + "/crds/rr.bgp.dev_routereflectorclusters.yaml");
-    rr::testing::run_command(kubectl + " wait --for condition=established --timeout=60s crd --all");
+    cp_->install_crds(/*with_calico=*/false);
     ns_ = cp_->create_namespace(*client_, "bgp6");
     std::random_device rd;
     n_ = 100 + static_cast<int>(rd() % 150);

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/api_types.h"
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
@@ -20,7 +21,6 @@
 namespace {
 
 using rr::testing::eventually;
-using rr::testing::repo_root;
 
 using kube::Json;
 using rr::testing::BirdSpeaker;
@@ -28,7 +28,7 @@ using rr::testing::ChildProcess;
 using rr::testing::SpeakerConfig;
 using rr::testing::SpeakerPeer;
 
-const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
+using rr::testing::kFabrics;
 constexpr int kPort = 11179;
 
 class ReflectionIT : public ::testing::Test {
@@ -38,9 +38,7 @@ class ReflectionIT : public ::testing::Test {
     ASSERT_TRUE(cp_);
     client_ = cp_->admin_client();
     ASSERT_TRUE(client_);
-    const std::string kubectl = cp_->var("RR_KUBECTL") + " --kubeconfig " + cp_->kubeconfig();
-    rr::testing::run_command(kubectl + " apply -f " + repo_root() + "/crds/rr.bgp.dev_routereflectorclusters.yaml");
-    rr::testing::run_command(kubectl + " wait --for condition=established --timeout=60s crd --all");
+    cp_->install_crds(/*with_calico=*/false);
     ns_ = cp_->create_namespace(*client_, "bgp");
     std::random_device rd;
     octet_ = 100 + static_cast<int>(rd() % 150);  // this test's own 127.N.x.y addresses

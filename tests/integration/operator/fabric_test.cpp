@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/api_types.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
 #include "support/process.h"
@@ -21,21 +22,18 @@ using kube::ErrorKind;
 using kube::Json;
 using rr::testing::ChildProcess;
 
-const kube::ResourceType kFabrics{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
-const kube::ResourceType kPeers{"crd.projectcalico.org", "v1", "bgppeers", "BGPPeer", false};
-const kube::ResourceType kBgpConfigs{"crd.projectcalico.org", "v1", "bgpconfigurations", "BGPConfiguration", false};
+using rr::testing::kBgpConfigs;
+using rr::testing::kFabrics;
+using rr::testing::kPeers;
 
 class OperatorIT : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto cp = rr::testing::ControlPlane::from_environment();
     ASSERT_TRUE(cp);
-    const std::string kubectl = cp->var("RR_KUBECTL") + " --kubeconfig " + cp->kubeconfig();
+    cp->install_crds(/*with_calico=*/true);
     const std::string root = repo_root();
-    rr::testing::run_command(kubectl + " apply -f " + root + "/crds/rr.bgp.dev_routereflectorclusters.yaml -f " +
-                             root + "/tests/crds/calico/");
-    rr::testing::run_command(kubectl + " wait --for condition=established --timeout=60s crd --all");
-    rr::testing::run_command(kubectl + " apply -f " + root + "/deploy/namespace.yaml -f " + root + "/deploy/rbac.yaml");
+    rr::testing::run_command(cp->kubectl() + " apply -f " + root + "/deploy/namespace.yaml -f " + root + "/deploy/rbac.yaml");
     // The operator runs with exactly deploy/'s ClusterRole, through a service-account token.
     auto admin = cp->admin_client();
     const kube::ResourceType token_request{"", "v1", "serviceaccounts/rr-operator/token", "TokenRequest", true};

@@ -103,6 +103,13 @@ std::unique_ptr<kube::RestKubeClient> ControlPlane::client_with_token(const std:
   return client.ok() ? std::move(client.value()) : nullptr;
 }
 
+void ControlPlane::install_crds(bool with_calico) const {
+  const std::string root = repo_root();
+  run_command(kubectl() + " apply -f " + root + "/crds/rr.bgp.dev_routereflectorclusters.yaml" +
+              (with_calico ? " -f " + root + "/tests/crds/calico/" : ""));
+  run_command(kubectl() + " wait --for condition=established --timeout=60s crd --all");
+}
+
 void ControlPlane::stop_apiserver() const { run_command(repo_root() + "/scripts/kube-local.sh stop-apiserver " + dir()); }
 void ControlPlane::start_apiserver() const {
   run_command(repo_root() + "/scripts/kube-local.sh start-apiserver " + dir());

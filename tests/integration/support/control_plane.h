@@ -21,6 +21,11 @@ class ControlPlane {
   const std::string& dir() const { return env_.at("RR_KUBE_DIR"); }
   std::string var(const std::string& name) const;
   std::string kubeconfig() const { return var("KUBECONFIG"); }
+  // kubectl as the admin of this control plane, ready for arguments.
+  std::string kubectl() const { return var("RR_KUBECTL") + " --kubeconfig " + kubeconfig(); }
+  // Applies rr-operator's CRD (plus the test copies of Calico's when `with_calico`) and
+  // waits until every CRD is established.
+  void install_crds(bool with_calico) const;
 
   kube::ClientConfig admin_config() const;                         // client certificate
   kube::ClientConfig token_config(const std::string& token) const;  // bearer token, same CA
