@@ -21,20 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-FAILS=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-kc() { timeout 30 "$K" --request-timeout=20s "$@"; }
-# api METHOD PATH [TOKEN] [CONTENT-TYPE] [BODY]: prints the body, then the status code on its own line.
-api() {
-  local method=$1 path=$2 token=${3:-$RR_KUBE_ADMIN_TOKEN} ctype=${4:-application/json} body=${5:-}
-  local args=(-sS --max-time 20 --cacert "$RR_KUBE_CA" -H "Authorization: Bearer $token" -X "$method"
-              -w '\n%{http_code}\n')
-  [[ -n $body ]] && args+=(-H "Content-Type: $ctype" --data-binary "$body")
-  curl "${args[@]}" "$RR_KUBE_SERVER$path"
-}
-code_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d' <<<"$1"; }
+# shellcheck source=../lib/checks.sh
+source "$(dirname "$0")/../lib/checks.sh"
 
 NS=smoke-$(date +%s)-$RANDOM
 GROUP=smoke.rr.bgp.dev
@@ -125,7 +113,7 @@ fi
 
 # ---------------------------------------------------------------- 4. status subresource
 gen0=$(kc get widget w1 -n "$NS" -o jsonpath='{.metadata.generation}')
-r=$(api PATCH "$W/w1/status" "" application/merge-patch+json \
+r=$(api PATCH "$W/w1/status" application/merge-patch+json \
       '{"status":{"phase":"Ready","observedSize":3},"spec":{"size":99}}')
 if [[ $(code_of "$r") == 200 ]]; then
   got=$(kc get widget w1 -n "$NS" -o json)
@@ -139,7 +127,7 @@ else
   fail "PATCH $W/w1/status returned $(code_of "$r"): $(body_of "$r" | head -c 300)"
 fi
 # ...and the main resource ignores status.
-r=$(api PATCH "$W/w1" "" application/merge-patch+json '{"status":{"phase":"Hacked"},"spec":{"size":4}}')
+r=$(api PATCH "$W/w1" application/merge-patch+json '{"status":{"phase":"Hacked"},"spec":{"size":4}}')
 got=$(kc get widget w1 -n "$NS" -o json)
 if [[ $(code_of "$r") == 200 && $(jq -r .status.phase <<<"$got") == Ready && $(jq -r .spec.size <<<"$got") == 4 &&
       $(jq -r .metadata.generation <<<"$got") -gt $gen0 ]]; then
@@ -225,7 +213,7 @@ else fail "TokenRequest for $NS/lease-reader: $(head -c 300 "$TMP/tr.err")"; sa_
 L=/apis/coordination.k8s.io/v1/namespaces/$NS/leases
 code=""
 for _ in $(seq 50); do                     # RBAC caches settle within milliseconds
-  r=$(api GET "$L" "$sa_token"); code=$(code_of "$r")
+  r=$(API_TOKEN=$sa_token api GET "$L"); code=$(code_of "$r")
   [[ $code == 200 ]] && break; sleep 0.1
 done
 if [[ $code == 200 && $(body_of "$r" | jq -r '.items | length') -ge 1 ]]; then
@@ -233,7 +221,7 @@ if [[ $code == 200 && $(body_of "$r" | jq -r '.items | length') -ge 1 ]]; then
 else
   fail "SA token list leases: $code $(body_of "$r" | head -c 300)"
 fi
-r=$(api POST "$L" "$sa_token" application/json \
+r=$(API_TOKEN=$sa_token api POST "$L" application/json \
       "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"forbidden\"},\"spec\":{\"holderIdentity\":\"x\"}}")
 reason=$(body_of "$r" | jq -r 'select(.kind=="Status") | .reason' 2>/dev/null)
 if [[ $(code_of "$r") == 403 && $reason == Forbidden ]]; then
@@ -241,13 +229,13 @@ if [[ $(code_of "$r") == 403 && $reason == Forbidden ]]; then
 else
   fail "SA token creating a Lease: $(code_of "$r") reason '$reason' $(body_of "$r" | head -c 300)"
 fi
-r=$(api GET /apis/coordination.k8s.io/v1/namespaces/default/leases "$sa_token")
+r=$(API_TOKEN=$sa_token api GET /apis/coordination.k8s.io/v1/namespaces/default/leases)
 [[ $(code_of "$r") == 403 ]] && pass "SA token listing leases in another namespace: 403" \
   || fail "SA token listing leases in namespace default: $(code_of "$r")"
-r=$(api GET "$L" "$RR_KUBE_USER_TOKEN")
+r=$(API_TOKEN=$RR_KUBE_USER_TOKEN api GET "$L")
 [[ $(code_of "$r") == 403 ]] && pass "static token of $RR_KUBE_USER_NAME (no bindings): 403 on leases" \
   || fail "static token of $RR_KUBE_USER_NAME listing leases: $(code_of "$r")"
-r=$(api GET "$L" "not-a-valid-token")
+r=$(API_TOKEN=not-a-valid-token api GET "$L")
 [[ $(code_of "$r") == 401 ]] && pass "unknown token: 401" || fail "unknown token: $(code_of "$r")"
 
 # ---------------------------------------------------------------- 8. controller manager

@@ -9,9 +9,8 @@ set -uo pipefail
 DIR=${1:?usage: stale_cleanup_test.sh DIR}
 KL=$(cd "$(dirname "$0")/../../scripts" && pwd)/kube-local.sh
 STATE=${RR_KUBE_LOCAL_STATE:-/tmp/rr-kube-local}
-FAILS=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+# shellcheck source=../lib/checks.sh
+source "$(dirname "$0")/../lib/checks.sh"
 SLEEPS=()
 cleanup() {
   local p

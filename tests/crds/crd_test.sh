@@ -26,20 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-FAILS=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-kc() { timeout 30 "$K" --request-timeout=20s "$@"; }
-# api METHOD PATH [CONTENT-TYPE] [BODY]: prints the body, then the status code on its own line.
-api() {
-  local method=$1 path=$2 ctype=${3:-application/json} body=${4:-}
-  local args=(-sS --max-time 20 --cacert "$RR_KUBE_CA" -H "Authorization: Bearer $RR_KUBE_ADMIN_TOKEN"
-              -X "$method" -w '\n%{http_code}\n')
-  [[ -n $body ]] && args+=(-H "Content-Type: $ctype" --data-binary "$body")
-  curl "${args[@]}" "$RR_KUBE_SERVER$path"
-}
-code_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d' <<<"$1"; }
+# shellcheck source=../lib/checks.sh
+source "$(dirname "$0")/../lib/checks.sh"
 
 RRC_API=/apis/rr.bgp.dev/v1alpha1/routereflectorclusters
 SUFFIX=$(date +%s)-$RANDOM

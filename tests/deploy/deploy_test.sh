@@ -35,14 +35,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-FAILS=0
-PASSES=0
-pass() { echo "PASS: $*"; PASSES=$((PASSES + 1)); }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+# shellcheck source=../lib/checks.sh
+source "$(dirname "$0")/../lib/checks.sh"
 check() { # check DESCRIPTION GOT WANT
   if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1: got $2, want $3"; fi
 }
-kc() { timeout 30 "$K" --request-timeout=20s "$@"; }
 helm_() { timeout 60 "$H" "$@" 2>"$TMP/helm.err"; }
 # as_list: kubectl's -o json output (one object, a List, or several objects) as one {items}.
 as_list() { jq -s '{items: [.[] | (.items // [.])[]]}'; }
