@@ -17,6 +17,18 @@ constexpr const char* kBird = "/usr/sbin/bird";
 constexpr const char* kBridge = "br0";
 constexpr const char* kNodeInterface = "eth0";
 
+// Runs each command in turn; on the first failure, *error says `what` failed and why.
+bool run_each(const std::vector<std::vector<std::string>>& commands, const std::string& what, std::string* error) {
+  for (const auto& argv : commands) {
+    CommandResult r = run_argv(argv);
+    if (!r.ok()) {
+      if (error) *error = what + " failed: " + r.output;
+      return false;
+    }
+  }
+  return true;
+}
+
 class LoopbackNetwork final : public FabricNetwork {
  public:
   NetworkMode mode() const override { return NetworkMode::Loopback; }
@@ -46,14 +58,10 @@ class NamespaceNetwork final : public FabricNetwork {
   static std::unique_ptr<FabricNetwork> create(std::string* error) {
     auto hub = NetworkNamespace::create(error);
     if (!hub) return nullptr;
-    for (const auto& argv : std::vector<std::vector<std::string>>{
-             {kIp, "-n", hub->name(), "link", "add", kBridge, "type", "bridge"},
-             {kIp, "-n", hub->name(), "link", "set", "dev", kBridge, "up"}}) {
-      CommandResult r = run_argv(argv);
-      if (!r.ok()) {
-        if (error) *error = "making the fabric's bridge in " + hub->name() + " failed: " + r.output;
-        return nullptr;
-      }
+    if (!run_each({{kIp, "-n", hub->name(), "link", "add", kBridge, "type", "bridge"},
+                   {kIp, "-n", hub->name(), "link", "set", "dev", kBridge, "up"}},
+                  "making the fabric's bridge in " + hub->name(), error)) {
+      return nullptr;
     }
     return std::make_unique<NamespaceNetwork>(std::move(hub));
   }
@@ -72,17 +80,13 @@ class NamespaceNetwork final : public FabricNetwork {
     auto ns = NetworkNamespace::create(error);
     if (!ns) return false;
     const std::string port = "veth-r" + std::to_string(rack) + "n" + std::to_string(n);  // the bridge's side
-    for (const auto& argv : std::vector<std::vector<std::string>>{
-             {kIp, "-n", hub_->name(), "link", "add", port, "type", "veth", "peer", "name", kNodeInterface, "netns",
-              ns->name()},
-             {kIp, "-n", hub_->name(), "link", "set", "dev", port, "master", kBridge, "up"},
-             {kIp, "-n", ns->name(), "addr", "add", node_ip(rack, n) + "/16", "dev", kNodeInterface},
-             {kIp, "-n", ns->name(), "link", "set", "dev", kNodeInterface, "up"}}) {
-      CommandResult r = run_argv(argv);
-      if (!r.ok()) {
-        if (error) *error = "wiring node " + name + " (" + ns->name() + ") failed: " + r.output;
-        return false;
-      }
+    if (!run_each({{kIp, "-n", hub_->name(), "link", "add", port, "type", "veth", "peer", "name", kNodeInterface,
+                    "netns", ns->name()},
+                   {kIp, "-n", hub_->name(), "link", "set", "dev", port, "master", kBridge, "up"},
+                   {kIp, "-n", ns->name(), "addr", "add", node_ip(rack, n) + "/16", "dev", kNodeInterface},
+                   {kIp, "-n", ns->name(), "link", "set", "dev", kNodeInterface, "up"}},
+                  "wiring node " + name + " (" + ns->name() + ")", error)) {
+      return false;
     }
     nodes_[name] = std::move(ns);
     return true;
