@@ -189,7 +189,7 @@ peer_file() { # peer_file FILE PEER-NAME ADDRESS [MORE-SPEC-LINES]
   printf 'apiVersion: rr.bgp.dev/v1alpha1\nkind: RouteReflectorCluster\nmetadata: {name: %s}\nspec:\n  externalPeers:\n  - {name: %s, address: %s, asNumber: 65000}\n%s' \
     "$KEYED" "$2" "$3" "${4:-}" >"$1"
 }
-peer_file "$TMP/team-a.yaml" edge-a 192.0.2.1 "  clusterIDPool: 10.253.0.0/24"$'\n'
+peer_file "$TMP/team-a.yaml" edge-a 192.0.2.1 "  reflectors: {resources: {requests: {cpu: 1, memory: 64Mi}}}"$'\n'
 peer_file "$TMP/team-b.yaml" edge-b 192.0.2.2
 if out=$(kc apply --server-side --field-manager=team-a -f "$TMP/team-a.yaml" 2>&1) &&
    out2=$(kc apply --server-side --field-manager=team-b -f "$TMP/team-b.yaml" 2>&1); then
