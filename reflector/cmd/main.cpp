@@ -109,11 +109,12 @@ int main(int argc, char** argv) {
     log.error("cannot write the initial BIRD configuration", {{"path", o.bird_config}, {"error", s.error().message}});
     return 1;
   }
-  std::jthread bird_thread;
   rr::agent::BirdProcess bird({o.bird_binary, o.bird_config, o.bird_socket, {}});
+  // Its own stop token: every return from main() stops BIRD and joins the thread before `bird` goes.
+  std::jthread bird_thread;
   if (o.run_bird) {
     bird.set_on_exit([&log](int status) { log.warn("BIRD exited; restarting", {{"status", std::to_string(status)}}); });
-    bird_thread = std::jthread([&bird, &stop](std::stop_token) { bird.run(stop.get_token()); });
+    bird_thread = std::jthread([&bird](std::stop_token own) { bird.run(own); });
   }
   if (auto c = control.connect(o.bird_socket, std::chrono::seconds(5)); !c.ok()) {
     log.warn("BIRD control socket not answering yet", {{"socket", o.bird_socket}, {"error", c.error().message}});
