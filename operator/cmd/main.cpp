@@ -163,12 +163,14 @@ int main(int argc, char** argv) {
     controller.start_informers();
     {
       auto heartbeat = watchdog.watch("informer sync");
-      while (!controller.wait_for_sync(std::chrono::seconds(1))) {
+      // Short waits: a replica that stopped leading meanwhile must not linger here. Logged once a second.
+      for (int waits = 1; !controller.wait_for_sync(std::chrono::milliseconds(100)); ++waits) {
         heartbeat.beat();
         if (leading_token.stop_requested()) return;
-        log.info("waiting for informers to sync");
+        if (waits % 10 == 0) log.info("waiting for informers to sync");
       }
     }
+    if (leading_token.stop_requested()) return;
     synced = true;
     log.info("caches synced; reconciling");
     controller.run(leading_token);
