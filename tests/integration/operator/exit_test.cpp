@@ -2,6 +2,9 @@
 // a leader Lease it lost. It must exit by itself with a non-zero code (in
 // Kubernetes: a CrashLoop the user sees, or a clean restart of the replica),
 // not keep running until a SIGTERM that only a failed liveness probe brings.
+// And a replica stuck where it cannot decide anything fails /healthz, naming where.
+#include <signal.h>
+
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -61,6 +64,37 @@ class OperatorExitIT : public ::testing::Test {
     return got.ok() ? *got : Json::object();
   }
 
+  // "CODE BODY" of a GET (curl, loopback), the body's trailing newline dropped.
+  static std::string Probe(const std::string& url) {
+    auto r = rr::testing::run_argv({"curl", "-sS", "-m", "5", "-w", "%{http_code}", "-o", "-", url}, 10s);
+    if (r.output.size() < 3) return r.output;
+    std::string body = r.output.substr(0, r.output.size() - 3);
+    while (!body.empty() && body.back() == '\n') body.pop_back();
+    return r.output.substr(r.output.size() - 3) + " " + body;
+  }
+
+  pid_t ApiserverPid() const {
+    std::ifstream pids(cp_->dir() + "/pids");
+    std::string name;
+    long pid = 0;
+    while (pids >> name >> pid) {
+      if (name == "kube-apiserver") return static_cast<pid_t>(pid);
+    }
+    return -1;
+  }
+
+  // SIGSTOP for as long as it lives, SIGCONT after, whatever the test's outcome.
+  class Frozen {
+   public:
+    explicit Frozen(pid_t pid) : pid_(pid) { ::kill(pid_, SIGSTOP); }
+    ~Frozen() { ::kill(pid_, SIGCONT); }
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+
+   private:
+    pid_t pid_;
+  };
+
   static double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
   static size_t Position(const std::string& log, const std::string& needle) { return log.find(needle); }
 
@@ -96,6 +130,17 @@ TEST_F(OperatorExitIT, AKubeconfigItCannotUseEndsTheProcessWithAnErrorNamingIt) 
     EXPECT_NE(line->find(c.problem), std::string::npos) << *line;
     EXPECT_EQ(log.find("starting"), std::string::npos) << "went on after the error:\n" << log;
   }
+}
+
+TEST_F(OperatorExitIT, AStallTimeoutAStandbyCouldNotMeetIsRefusedNamingTheFlags) {
+  // A standby's acquire loop beats the watchdog once per attempt: a stall timeout within the
+  // lease duration would fail /healthz on a healthy standby and restart it for nothing.
+  auto result = rr::testing::run_argv({RR_OPERATOR_BIN, "--kubeconfig", cp_->kubeconfig(), "--metrics-address",
+                                       "127.0.0.1:0", "--lease-duration", "15s", "--stall-timeout", "15s"},
+                                      kExitLimit);
+  EXPECT_EQ(result.status, 2) << result.output;
+  EXPECT_NE(result.output.find("--stall-timeout must be greater than --lease-duration"), std::string::npos)
+      << result.output;
 }
 
 TEST_F(OperatorExitIT, ALeaderWhoseLeaseIsTakenOverExitsNonZero) {
@@ -150,6 +195,38 @@ TEST_F(OperatorExitIT, ALeaderCutOffFromTheApiPastTheRenewDeadlineExitsNonZero) 
   ASSERT_NE(exiting, std::string::npos) << log;
   EXPECT_LT(stopped, exiting) << log;
   EXPECT_EQ(Position(log, "shutting down"), std::string::npos) << "exited on a signal, not by itself:\n" << log;
+}
+
+// kube-apiserver frozen (SIGSTOP): connections are accepted, no request is answered, so the
+// leader's renewal hangs in its call. /healthz must say so instead of a constant ok.
+TEST_F(OperatorExitIT, HealthzNamesALeaderElectionStuckInACallToAFrozenApi) {
+  auto& leader = StartOperator(cp_->kubeconfig(),
+                               {"--leader-elect=true", "--leader-election-namespace", ns_, "--leader-election-id",
+                                "rr-operator", "--identity", "replica-a", "--lease-duration", "4s", "--renew-deadline",
+                                "3s", "--retry-period", "500ms", "--stall-timeout", "6s"});
+  auto serving = leader.wait_for_log("serving /metrics", 20s);
+  ASSERT_TRUE(serving.has_value()) << leader.log();
+  const std::string healthz = serving->substr(serving->find("url=") + 4) + "/healthz";
+  ASSERT_TRUE(leader.wait_for_log("caches synced", 20s).has_value()) << leader.log();
+  EXPECT_EQ(Probe(healthz), "200 ok") << "a healthy leader";
+
+  const pid_t apiserver = ApiserverPid();
+  ASSERT_GT(apiserver, 0);
+  std::string unhealthy;
+  {
+    Frozen frozen(apiserver);
+    rr::testing::eventually(
+        [&] {
+          unhealthy = Probe(healthz);
+          return unhealthy.rfind("503 ", 0) == 0;
+        },
+        kExitLimit);
+  }
+  EXPECT_NE(unhealthy.find("503 leader election made no progress for"), std::string::npos) << unhealthy;
+  // Thawed, the call returns, the replica knows it lost the Lease, and exits.
+  auto status = leader.wait_for_exit(60s);
+  ASSERT_TRUE(status.has_value()) << leader.log();
+  EXPECT_EQ(*status, 1) << leader.log();
 }
 
 TEST_F(OperatorExitIT, SigtermStillStopsALeaderCleanlyWithCodeZero) {
