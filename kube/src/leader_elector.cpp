@@ -85,18 +85,20 @@ std::string LeaderElector::observed_leader() const {
 }
 
 void LeaderElector::run(std::stop_token stop) {
+  Watchdog::Loop heartbeat = config_.watchdog ? config_.watchdog->watch("leader election") : Watchdog::Loop();
   Clock::TimePoint acquired_at;
-  if (acquire(stop, acquired_at)) {
-    lead(stop, acquired_at);
+  if (acquire(stop, acquired_at, heartbeat)) {
+    lead(stop, acquired_at, heartbeat);
   } else {
     config_.on_stopped_leading();
   }
 }
 
-bool LeaderElector::acquire(std::stop_token stop, Clock::TimePoint& acquired_at) {
+bool LeaderElector::acquire(std::stop_token stop, Clock::TimePoint& acquired_at, Watchdog::Loop& heartbeat) {
   while (!stop.stop_requested()) {
     auto started = clock_.now();
     auto attempt = try_acquire_or_renew(/*renewing=*/false, stop);
+    heartbeat.beat();
     report_transition();
     if (attempt == Attempt::Acquired) {
       acquired_at = started;
@@ -109,7 +111,7 @@ bool LeaderElector::acquire(std::stop_token stop, Clock::TimePoint& acquired_at)
   return false;
 }
 
-void LeaderElector::lead(std::stop_token stop, Clock::TimePoint acquired_at) {
+void LeaderElector::lead(std::stop_token stop, Clock::TimePoint acquired_at, Watchdog::Loop& heartbeat) {
   Leading term;
   {
     std::lock_guard lock(mu_);
@@ -124,6 +126,7 @@ void LeaderElector::lead(std::stop_token stop, Clock::TimePoint acquired_at) {
     // The deadline runs from when the renewal was sent: others observe it no earlier.
     auto started = clock_.now();
     auto attempt = try_acquire_or_renew(/*renewing=*/true, term.halt.get_token());
+    heartbeat.beat();
     report_transition();
     if (attempt == Attempt::Acquired) {
       std::lock_guard lock(mu_);

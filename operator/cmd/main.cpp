@@ -17,6 +17,7 @@
 #include "kube/probe_server.h"
 #include "kube/process_main.h"
 #include "kube/rest_kube_client.h"
+#include "kube/watchdog.h"
 
 namespace {
 
@@ -33,6 +34,7 @@ struct Options {
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};
   std::chrono::milliseconds startup_grace{120000};
+  std::chrono::milliseconds stall_timeout{60000};
   int workers = 2;
   double qps = 50;
   int burst = 100;
@@ -73,6 +75,9 @@ int main(int argc, char** argv) {
   flags.add_duration("reflector-startup-grace", &o.startup_grace,
                      "time past the lease duration a new reflector gets to publish its first Lease",
                      "RR_REFLECTOR_STARTUP_GRACE");
+  flags.add_duration("stall-timeout", &o.stall_timeout,
+                     "/healthz fails when leader election, informer sync or a reconcile makes no progress this long",
+                     "RR_STALL_TIMEOUT");
   flags.add_int("workers", &o.workers, "concurrent reconciles (never two of one fabric)", "RR_WORKERS");
   flags.add_double("kube-api-qps", &o.qps, "client-side rate limit", "RR_KUBE_API_QPS");
   flags.add_int("kube-api-burst", &o.burst, "client-side burst", "RR_KUBE_API_BURST");
@@ -89,6 +94,12 @@ int main(int argc, char** argv) {
     calico_api = rr::planner::CalicoApi::ProjectCalicoV3;
   } else {
     std::cerr << "rr-operator: --calico-api must be crd.projectcalico.org/v1 or projectcalico.org/v3\n";
+    return 2;
+  }
+  // A standby's acquire loop goes round about every --retry-period, always within the lease duration.
+  if (o.stall_timeout <= (o.leader_elect ? o.lease_duration : std::chrono::milliseconds::zero())) {
+    std::cerr << "rr-operator: --stall-timeout must be greater than " << (o.leader_elect ? "--lease-duration" : "zero")
+              << "\n";
     return 2;
   }
   kube::Logger log("rr-operator", command_line.format, command_line.level);
@@ -119,8 +130,9 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> synced{false};
   std::atomic<bool> leading{!o.leader_elect};
+  kube::Watchdog watchdog(kube::RealClock::instance(), o.stall_timeout);
   auto probes = kube::ProbeServer::start(
-      {o.metrics_address, registry, [] { return kube::ProbeResult{}; },
+      {o.metrics_address, registry, [&watchdog] { return watchdog.check(); },
        [&] { return synced ? kube::ProbeResult{} : kube::ProbeResult{false, "informers not synced"}; }});
   if (!probes.ok()) {
     log.error("cannot serve metrics", {{"address", o.metrics_address}, {"error", probes.error().message}});
@@ -134,6 +146,7 @@ int main(int argc, char** argv) {
   copt.reconciler.calico_api = calico_api;
   copt.reconciler.default_image = o.reflector_image;
   copt.workers = o.workers;
+  copt.watchdog = &watchdog;
   copt.on_error = [&log](const std::string& fabric, const kube::Error& e) {
     log.warn("reconcile failed; retrying", {{"fabric", fabric}, {"error", e.describe()}});
   };
@@ -147,12 +160,17 @@ int main(int argc, char** argv) {
   rr::controller::FabricController controller(**client, copt, kube::RealClock::instance(), &metrics, &events);
 
   auto run_controller = [&](std::stop_token leading_token) {
-    std::stop_callback outer(stop.get_token(), [] {});
     controller.start_informers();
-    while (!controller.wait_for_sync(std::chrono::seconds(1))) {
-      if (leading_token.stop_requested()) return;
-      log.info("waiting for informers to sync");
+    {
+      auto heartbeat = watchdog.watch("informer sync");
+      // Short waits: a replica that stopped leading meanwhile must not linger here. Logged once a second.
+      for (int waits = 1; !controller.wait_for_sync(std::chrono::milliseconds(100)); ++waits) {
+        heartbeat.beat();
+        if (leading_token.stop_requested()) return;
+        if (waits % 10 == 0) log.info("waiting for informers to sync");
+      }
     }
+    if (leading_token.stop_requested()) return;
     synced = true;
     log.info("caches synced; reconciling");
     controller.run(leading_token);
@@ -171,6 +189,7 @@ int main(int argc, char** argv) {
   le.renew_deadline = o.renew_deadline;
   le.retry_period = o.retry_period;
   le.release_on_cancel = true;
+  le.watchdog = &watchdog;
   bool lost = false;
   le.on_started_leading = [&](std::stop_token token) {
     log.info("became leader", {{"lease", o.leader_namespace + "/" + o.leader_name}});

@@ -176,9 +176,12 @@ void FabricController::run(std::stop_token stop) {
 }
 
 void FabricController::work(std::stop_token stop) {
+  auto heartbeat = options_.watchdog ? options_.watchdog->watch("reconcile worker") : kube::Watchdog::Loop();
   while (!stop.stop_requested()) {
+    heartbeat.idle();
     auto key = queue_.get();
     if (!key) return;
+    heartbeat.beat();
     auto started = clock_.now();
     auto result = reconciler_->reconcile(*key);
     std::chrono::duration<double> took = clock_.now() - started;

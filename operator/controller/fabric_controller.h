@@ -13,6 +13,7 @@
 #include "controller/operator_metrics.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
+#include "kube/watchdog.h"
 #include "kube/work_queue.h"
 
 namespace rr::controller {
@@ -23,6 +24,8 @@ struct ControllerOptions {
   kube::Clock::Duration resync_period = std::chrono::minutes(10);
   std::function<void(const std::string& fabric, const kube::Error&)> on_error;  // logging
   std::function<void(const std::string& fabric, const ReconcileOutcome&)> on_reconciled;
+  // Optional (/healthz): each worker is watched while it reconciles, not while the queue is empty.
+  kube::Watchdog* watchdog = nullptr;
 };
 
 class FabricController {

@@ -250,9 +250,11 @@ void ReflectorAgent::run(std::stop_token stop) {
     std::lock_guard lock(mu_);
     cv_.notify_all();
   });
+  auto heartbeat = options_.watchdog ? options_.watchdog->watch("agent main loop") : kube::Watchdog::Loop();
   auto next_poll = clock_.now();
   auto next_rebuild = clock_.now();
   while (!stop.stop_requested()) {
+    heartbeat.beat();
     bool dirty;
     {
       std::unique_lock lock(mu_);

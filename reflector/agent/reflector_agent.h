@@ -22,6 +22,7 @@
 #include "kube/liveness_tracker.h"
 #include "kube/logger.h"
 #include "kube/probe_server.h"
+#include "kube/watchdog.h"
 #include "planner/types.h"
 
 namespace rr::agent {
@@ -38,6 +39,9 @@ struct AgentOptions {
   // A whole rebuild at least this often, even when nothing seems to have changed.
   std::chrono::milliseconds resync_period{30000};
   std::string default_image;
+  // Optional (/healthz): the main loop beats it every time round, so a rebuild or a
+  // session poll that hangs shows.
+  kube::Watchdog* watchdog = nullptr;
 };
 
 class ReflectorAgent {
@@ -51,7 +55,6 @@ class ReflectorAgent {
   // Nudges a rebuild (informer handlers call this).
   void mark_dirty();
 
-  bool healthy() const { return true; }
   // BIRD runs a config we built, and the API heard from us within the lease duration.
   kube::ProbeResult ready() const;
   SessionCounts sessions() const;

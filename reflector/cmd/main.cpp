@@ -19,6 +19,7 @@
 #include "kube/probe_server.h"
 #include "kube/process_main.h"
 #include "kube/rest_kube_client.h"
+#include "kube/watchdog.h"
 
 namespace {
 
@@ -32,6 +33,7 @@ struct Options {
   bool run_bird = true;
   int client_port = 179;
   std::chrono::milliseconds session_poll{2000};
+  std::chrono::milliseconds stall_timeout{60000};
   int connect_retry = 0;  // 0 = BIRD's defaults via the renderer's
   int connect_delay = 0;
   int error_wait_min = 0;
@@ -58,6 +60,9 @@ int main(int argc, char** argv) {
                  "RR_RUN_BIRD");
   flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT");
   flags.add_duration("session-poll", &o.session_poll, "how often to read BGP session state", "RR_SESSION_POLL");
+  flags.add_duration("stall-timeout", &o.stall_timeout,
+                     "/healthz fails when the main loop (config rebuilds, session polls) makes no progress this long",
+                     "RR_STALL_TIMEOUT");
   flags.add_int("connect-retry-seconds", &o.connect_retry, "BGP connect retry time (0: default)",
                 "RR_CONNECT_RETRY_SECONDS");
   flags.add_int("connect-delay-seconds", &o.connect_delay, "BGP connect delay (0: default)", "RR_CONNECT_DELAY_SECONDS");
@@ -68,6 +73,10 @@ int main(int argc, char** argv) {
   kube::add_log_flags(flags, o.log);
   auto command_line = kube::parse_command_line(flags, o.log, "rr-agent", argc, argv);
   if (command_line.exit_code) return *command_line.exit_code;
+  if (o.stall_timeout <= std::chrono::milliseconds::zero()) {
+    std::cerr << "rr-agent: --stall-timeout must be greater than zero\n";
+    return 2;
+  }
   kube::Logger log("rr-agent", command_line.format, command_line.level);
   auto identity = rr::agent::identity_from_env([](const char* n) { return std::getenv(n); });
   if (!identity.ok()) {
@@ -109,11 +118,12 @@ int main(int argc, char** argv) {
     log.error("cannot write the initial BIRD configuration", {{"path", o.bird_config}, {"error", s.error().message}});
     return 1;
   }
-  std::jthread bird_thread;
   rr::agent::BirdProcess bird({o.bird_binary, o.bird_config, o.bird_socket, {}});
+  // Its own stop token: every return from main() stops BIRD and joins the thread before `bird` goes.
+  std::jthread bird_thread;
   if (o.run_bird) {
     bird.set_on_exit([&log](int status) { log.warn("BIRD exited; restarting", {{"status", std::to_string(status)}}); });
-    bird_thread = std::jthread([&bird, &stop](std::stop_token) { bird.run(stop.get_token()); });
+    bird_thread = std::jthread([&bird](std::stop_token own) { bird.run(own); });
   }
   if (auto c = control.connect(o.bird_socket, std::chrono::seconds(5)); !c.ok()) {
     log.warn("BIRD control socket not answering yet", {{"socket", o.bird_socket}, {"error", c.error().message}});
@@ -131,8 +141,10 @@ int main(int argc, char** argv) {
     if (o.error_wait_max) t.error_wait_max_seconds = o.error_wait_max;
     aopts.timers = t;
   }
+  kube::Watchdog watchdog(kube::RealClock::instance(), o.stall_timeout);
+  aopts.watchdog = &watchdog;
   rr::agent::ReflectorAgent agent(**client, aopts, driver, control, metrics, log);
-  auto probes = kube::ProbeServer::start({o.metrics_address, registry, [&] { return kube::ProbeResult{}; },
+  auto probes = kube::ProbeServer::start({o.metrics_address, registry, [&watchdog] { return watchdog.check(); },
                                           [&] { return agent.ready(); }});
   if (!probes.ok()) {
     log.error("cannot serve metrics", {{"address", o.metrics_address}, {"error", probes.error().message}});

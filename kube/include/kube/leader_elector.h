@@ -18,6 +18,7 @@
 #include "kube/clock.h"
 #include "kube/kube_client.h"
 #include "kube/result.h"
+#include "kube/watchdog.h"
 
 namespace kube {
 
@@ -42,6 +43,9 @@ struct LeaderElectionConfig {
   // Optional: the observed holder changed ("" when the Lease was released).
   // Called on the elector's thread; keep it short.
   std::function<void(const std::string& identity)> on_new_leader;
+  // Optional: the acquire and renew loops beat it after every attempt, so
+  // /healthz sees an election that hangs. Must outlive run().
+  Watchdog* watchdog = nullptr;
 };
 
 // lease_duration > renew_deadline > 1.2 x retry_period, all positive,
@@ -72,8 +76,8 @@ class LeaderElector {
   enum class Attempt { Acquired, HeldByOther, Failed };
   struct Leading;
 
-  bool acquire(std::stop_token stop, Clock::TimePoint& acquired_at);
-  void lead(std::stop_token stop, Clock::TimePoint acquired_at);
+  bool acquire(std::stop_token stop, Clock::TimePoint& acquired_at, Watchdog::Loop& heartbeat);
+  void lead(std::stop_token stop, Clock::TimePoint acquired_at, Watchdog::Loop& heartbeat);
   void watch_deadline(Leading& leading);
   void stop_leading(Leading& leading);
   Attempt try_acquire_or_renew(bool renewing, std::stop_token stop);

@@ -30,6 +30,8 @@ ParsedCommandLine parse_command_line(FlagSet& flags, const LogFlags& log, const 
 
 // Blocks SIGTERM and SIGINT in this and every later thread (call it before
 // starting any) and returns the thread that turns the first one into `stop`.
+// Destroying the thread (or requesting its stop) ends its wait at once, so
+// main() may return on any path without waiting for a signal.
 std::jthread stop_on_signals(std::stop_source& stop, Logger& log);
 
 }  // namespace kube

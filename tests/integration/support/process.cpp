@@ -65,6 +65,15 @@ int ChildProcess::stop(std::chrono::milliseconds grace) {
   return status_.value_or(-1);
 }
 
+std::optional<int> ChildProcess::wait_for_exit(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (running()) return std::nullopt;
+  return status_;
+}
+
 void ChildProcess::kill_now() {
   if (status_ || pid_ <= 0) return;
   ::kill(pid_, SIGKILL);

@@ -23,6 +23,8 @@ class ChildProcess {
   bool running();
   // SIGTERM, then SIGKILL after `grace`; returns the exit status (or -signal).
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Waits (bounded) for the process to exit by itself; its exit status (or -signal), nullopt if it still runs.
+  std::optional<int> wait_for_exit(std::chrono::milliseconds limit);
   void kill_now();  // SIGKILL: the process gets no chance to clean up
   std::string log() const;
   // Waits (bounded) until the log contains `needle`; returns the matching line.

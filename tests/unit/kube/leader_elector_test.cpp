@@ -115,8 +115,11 @@ LeaderElectionConfig base_config(const std::string& identity) {
 // An elector running on its own thread, with everything its callbacks saw.
 class Candidate {
  public:
-  Candidate(KubeClient& api, FakeClock& clock, const std::string& identity, bool release_on_cancel = true)
-      : clock_(clock), client(api), elector(client, config(identity, release_on_cancel), clock, [] { return 0.0; }) {
+  Candidate(KubeClient& api, FakeClock& clock, const std::string& identity, bool release_on_cancel = true,
+            Watchdog* watchdog = nullptr)
+      : clock_(clock),
+        client(api),
+        elector(client, config(identity, release_on_cancel, watchdog), clock, [] { return 0.0; }) {
     elector.set_on_error([this](const Error& e) {
       std::lock_guard lock(mu_);
       errors_.push_back(e.kind);
@@ -176,9 +179,10 @@ class Candidate {
   }
 
  private:
-  LeaderElectionConfig config(const std::string& identity, bool release_on_cancel) {
+  LeaderElectionConfig config(const std::string& identity, bool release_on_cancel, Watchdog* watchdog) {
     auto c = base_config(identity);
     c.release_on_cancel = release_on_cancel;
+    c.watchdog = watchdog;
     c.on_started_leading = [this](std::stop_token leading) {
       std::lock_guard lock(mu_);
       started_at_.push_back(clock_.now());
@@ -488,6 +492,50 @@ TEST(LeaderElector, HungRenewalDoesNotDelaySteppingDown) {
   a.stop();
   EXPECT_EQ(a.stopped(), 1);
   EXPECT_EQ(f.api.writes(), writes);  // a leader that stepped down writes nothing more
+}
+
+TEST(LeaderElector, AHungCallShowsOnTheWatchdogUntilItReturns) {
+  Fixture f;
+  Watchdog watchdog(f.clock, 5s);
+  Candidate a(f.api, f.clock, "a", /*release_on_cancel=*/true, &watchdog);
+  a.start();
+  for (long t = 1; t <= 31; ++t) {  // acquired at t=0, renewed every 2 s: six thresholds go by
+    f.run_to(t, {&a});
+    ASSERT_TRUE(watchdog.check().ok) << "t=" << t << ": " << watchdog.check().reason;
+  }
+  a.client.set_hung(true);  // the renewal at t=32 hangs
+  f.run_to(32, {&a});
+  ASSERT_TRUE(a.client.wait_for_blocked(1));
+  f.run_to(35, {&a});
+  EXPECT_TRUE(watchdog.check().ok) << "5 s since the last renewal at t=30: " << watchdog.check().reason;
+  f.run_to(36, {&a});
+  EXPECT_EQ(watchdog.check().reason, "leader election made no progress for 6 s (threshold 5 s)");
+
+  a.client.set_hung(false);  // the call returns: the loop goes round again
+  for (auto until = std::chrono::steady_clock::now() + 5s;
+       a.client.blocked() > 0 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(100us);  // until then, settling counts it as blocked, not as due to sleep
+  }
+  f.run_to(37, {&a});
+  EXPECT_TRUE(watchdog.check().ok) << watchdog.check().reason;
+  EXPECT_TRUE(a.elector.is_leader());
+  a.stop();
+  EXPECT_TRUE(watchdog.check().ok) << "an election that returned is not watched";
+}
+
+TEST(LeaderElector, AStandbyKeepsTheWatchdogHappyWhileItWaits) {
+  Fixture f;
+  Watchdog watchdog(f.clock, 5s);
+  Candidate a(f.api, f.clock, "a");
+  Candidate b(f.api, f.clock, "b", /*release_on_cancel=*/true, &watchdog);
+  a.start();
+  f.run_to(1, {&a});
+  b.start();
+  for (long t = 2; t <= 30; ++t) {  // b tries every retry period and never acquires
+    f.run_to(t, {&a, &b});
+    ASSERT_TRUE(watchdog.check().ok) << "t=" << t << ": " << watchdog.check().reason;
+  }
+  EXPECT_EQ(b.started(), 0);
 }
 
 TEST(LeaderElector, WallClockSkewDoesNotCauseTakeover) {
