@@ -173,6 +173,7 @@ env RR_POD_NAME=rr-bench-a RR_NAMESPACE=$NS RR_NODE_NAME=host-rr-bench-a RR_HOST
   RR_FABRIC=bench RR_RACK=rack-a RR_CLUSTER_ID=10.255.0.1 RR_BGP_PORT=$PORT RR_LEASE_DURATION_SECONDS=15 \
   "$BUILD_DIR/reflector/rr-agent" --kubeconfig "$KUBECONFIG" --metrics-address 127.0.0.1:0 \
   --bird-binary "$BIRD" --bird-config "$WORK/agent/bird.conf" --bird-socket "$WORK/agent/bird.ctl" \
+  --scratch-dir "$WORK/agent" \
   --client-port $PORT --connect-retry-seconds 1 --connect-delay-seconds 1 \
   --error-wait-min-seconds 1 --error-wait-max-seconds 2 >"$WORK/agent/agent.log" 2>&1 &
 AGENT_PID=$!

@@ -64,6 +64,33 @@ Json http_probe(std::string_view path, int period_seconds, int failure_threshold
           {"failureThreshold", failure_threshold}};
 }
 
+// One writable volume per purpose; the container's root filesystem is read-only.
+struct WritableVolume {
+  std::string_view name;
+  std::string_view mount_path;
+};
+constexpr WritableVolume kWritableVolumes[] = {
+    {"bird-run", kBirdRunDir}, {"bird-config", kBirdConfigDir}, {"agent-scratch", kAgentScratchDir}};
+
+Json volume_mounts() {
+  Json mounts = Json::array();
+  for (const auto& v : kWritableVolumes) mounts.push_back({{"name", str(v.name)}, {"mountPath", str(v.mount_path)}});
+  return mounts;
+}
+
+Json volumes() {
+  Json out = Json::array();
+  for (const auto& v : kWritableVolumes) out.push_back({{"name", str(v.name)}, {"emptyDir", Json::object()}});
+  return out;
+}
+
+// Every path rr-agent and BIRD write lies in one of the volumes; the Pod says so
+// itself instead of relying on the image's default command line.
+Json agent_args() {
+  return {"--bird-config=" + str(kBirdConfigDir) + "/bird.conf", "--bird-socket=" + str(kBirdRunDir) + "/bird.ctl",
+          "--scratch-dir=" + str(kAgentScratchDir)};
+}
+
 Json reflector_container(const planner::FabricSpec& spec, const planner::DesiredPod& desired) {
   Json resources = Json::parse(spec.resources_json, nullptr, /*allow_exceptions=*/false);
   if (!resources.is_object()) resources = Json::object();
@@ -74,6 +101,7 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
   Json container = {
       {"name", str(kReflectorContainer)},
       {"image", spec.image},
+      {"args", agent_args()},
       {"env",
        {field_env(kEnvPodName, "metadata.name"), field_env(kEnvNamespace, "metadata.namespace"),
         field_env(kEnvNodeName, "spec.nodeName"), field_env(kEnvHostIP, "status.hostIP"),
@@ -97,9 +125,7 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
         {"readOnlyRootFilesystem", true},
         {"capabilities", capabilities},
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
-      {"volumeMounts",
-       {{{"name", "bird-run"}, {"mountPath", str(kBirdRunDir)}},
-        {{"name", "bird-config"}, {"mountPath", str(kBirdConfigDir)}}}},
+      {"volumeMounts", volume_mounts()},
   };
   if (!spec.image_pull_policy.empty()) container["imagePullPolicy"] = spec.image_pull_policy;
   return container;
@@ -124,8 +150,7 @@ kube::Json render_reflector_pod(const planner::FabricSpec& spec, const planner::
            {{{"labelSelector", {{"matchLabels", {{str(kClusterLabel), spec.name}}}}},
              {"topologyKey", "kubernetes.io/hostname"}}}}}}}},
       {"containers", Json::array({reflector_container(spec, desired)})},
-      {"volumes", {{{"name", "bird-run"}, {"emptyDir", Json::object()}},
-                   {{"name", "bird-config"}, {"emptyDir", Json::object()}}}},
+      {"volumes", volumes()},
   };
   if (!spec.priority_class_name.empty()) pod_spec["priorityClassName"] = spec.priority_class_name;
   if (!spec.tolerations.empty()) {

@@ -80,8 +80,10 @@ inline constexpr std::string_view kAgentServiceAccount = "rr-agent";
 inline constexpr int kMetricsPort = 9179;  // /metrics, /healthz, /readyz (host network)
 inline constexpr std::string_view kMetricsPortName = "metrics";
 inline constexpr std::string_view kBgpPortName = "bgp";
-inline constexpr std::string_view kBirdRunDir = "/run/bird";    // control socket
-inline constexpr std::string_view kBirdConfigDir = "/etc/bird";  // bird.conf, written by the agent
+// The container's root filesystem is read-only: these emptyDir mounts are all it may write.
+inline constexpr std::string_view kBirdRunDir = "/run/bird";         // BIRD's control socket
+inline constexpr std::string_view kBirdConfigDir = "/etc/bird";      // bird.conf and its rename temp file
+inline constexpr std::string_view kAgentScratchDir = "/run/rr-agent";  // rr-agent's temp files (`bird -p` copies)
 
 // Environment the Pod passes to rr-agent.
 inline constexpr std::string_view kEnvPodName = "RR_POD_NAME";

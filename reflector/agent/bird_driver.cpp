@@ -74,6 +74,7 @@ ApplyOutcome BirdDriver::apply(const bird::ReflectorConfig& config) {
 
   bird::BirdValidatorOptions check_options;
   check_options.bird_binary = options_.bird_binary;
+  check_options.scratch_dir = options_.scratch_dir;
   if (auto checked = bird::check_with_bird(text, check_options); !checked) {
     last_error_ = checked.error().message;
     // Invalid: BIRD read the file and said no. Anything else (cannot run bird,

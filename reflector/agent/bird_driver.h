@@ -16,8 +16,12 @@
 namespace rr::agent {
 
 struct BirdDriverOptions {
+  // Its temp file for the atomic rename sits beside it, in the same directory
+  // (a rename cannot cross mounts): that directory must be writable.
   std::filesystem::path config_path = "/etc/bird/bird.conf";
   std::string bird_binary = "bird";  // for `bird -p`
+  // Where `bird -p` reads its temporary copy of a new config from (required).
+  std::filesystem::path scratch_dir;
 };
 
 enum class ApplyOutcome { Unchanged, Reconfigured, Refused, Failed };

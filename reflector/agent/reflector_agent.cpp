@@ -172,6 +172,7 @@ void ReflectorAgent::rebuild() {
   }
   auto outcome = driver_.apply(config);
   std::lock_guard lock(mu_);
+  apply_failed_ = outcome == ApplyOutcome::Failed;
   switch (outcome) {
     case ApplyOutcome::Unchanged:
       running_ = config;
@@ -196,7 +197,6 @@ void ReflectorAgent::rebuild() {
     case ApplyOutcome::Failed:
       metrics_.reconfiguration("failed");
       log_.warn("BIRD unreachable; will retry", {{"error", driver_.last_error()}});
-      dirty_ = true;
       break;
   }
 }
@@ -222,7 +222,7 @@ bool ReflectorAgent::rebuild_due(kube::Clock::TimePoint now) {
   {
     std::lock_guard lock(mu_);
     // Not yet configured, or the last attempt failed: keep trying.
-    if (!configured_ || !config_error_.empty()) return true;
+    if (!configured_ || !config_error_.empty() || apply_failed_) return true;
   }
   return now >= next_resync_ || mesh_now() != built_mesh_;
 }

@@ -92,6 +92,9 @@ class ReflectorAgent {
   bool dirty_ = true;
   bird::ReflectorConfig running_;  // what BIRD was last configured with
   bool configured_ = false;
+  // The last apply failed (BIRD unreachable, no scratch space): retried on the next
+  // rebuild tick, not at once, so that a lasting failure is no busy loop.
+  bool apply_failed_ = false;
   bool bird_up_ = false;
   SessionCounts sessions_;
   std::string config_error_;

@@ -147,28 +147,22 @@ kube::Status check(const std::string& path, const BirdValidatorOptions& options,
                           "bird refused the config: " + describe_refusal(run->output, path, config_text));
 }
 
-}  // namespace
-
-kube::Status check_file_with_bird(const std::string& path, const BirdValidatorOptions& options) {
-  return check(path, options, nullptr);
-}
-
-kube::Status check_with_bird(std::string_view config_text, const BirdValidatorOptions& options) {
-  std::string dir = options.temp_dir;
+// A new file in `dir` holding `text`, mode 0600 (it may hold passwords): its path.
+kube::Result<std::string> write_temp_copy(const std::filesystem::path& dir, std::string_view text) {
   if (dir.empty()) {
-    const char* env = std::getenv("TMPDIR");
-    dir = env != nullptr && *env != '\0' ? env : "/tmp";
+    return kube::make_error(kube::ErrorKind::BadConfig, "no scratch directory for the config check (scratch_dir)");
   }
-  std::string path = dir + "/rr-bird-XXXXXX.conf";
-  const int fd = mkstemps(path.data(), 5);
+  std::string path = (dir / "rr-bird-XXXXXX.conf").string();
+  const int fd = mkostemps(path.data(), 5, O_CLOEXEC);
   if (fd < 0) {
     return kube::make_error(kube::ErrorKind::Transient,
-                            "cannot create a temp file in " + dir + ": " + std::strerror(errno));
+                            "cannot create a temp file in the scratch directory " + dir.string() + ": " +
+                                std::strerror(errno));
   }
   std::size_t written = 0;
   bool ok = true;
-  while (written < config_text.size()) {
-    const ssize_t n = write(fd, config_text.data() + written, config_text.size() - written);
+  while (written < text.size()) {
+    const ssize_t n = write(fd, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ok = false;
@@ -181,10 +175,29 @@ kube::Status check_with_bird(std::string_view config_text, const BirdValidatorOp
     unlink(path.c_str());
     return kube::make_error(kube::ErrorKind::Transient, "cannot write " + path);
   }
+  return path;
+}
+
+}  // namespace
+
+kube::Status check_file_with_bird(const std::string& path, const BirdValidatorOptions& options) {
+  return check(path, options, nullptr);
+}
+
+kube::Status check_with_bird(std::string_view config_text, const BirdValidatorOptions& options) {
+  auto path = write_temp_copy(options.scratch_dir, config_text);
+  if (!path.ok()) return path.error();
   const std::string text(config_text);
-  kube::Status status = check(path, options, &text);
-  unlink(path.c_str());
+  kube::Status status = check(*path, options, &text);
+  unlink(path->c_str());
   return status;
+}
+
+kube::Status check_scratch_dir(const std::filesystem::path& scratch_dir) {
+  auto path = write_temp_copy(scratch_dir, "");
+  if (!path.ok()) return path.error();
+  unlink(path->c_str());
+  return {};
 }
 
 }  // namespace rr::bird

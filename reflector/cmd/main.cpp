@@ -12,6 +12,7 @@
 #include "agent/bird_process.h"
 #include "agent/identity.h"
 #include "agent/reflector_agent.h"
+#include "bird/config_validator.h"
 #include "bird/control_client.h"
 #include "kube/client_config.h"
 #include "kube/flags.h"
@@ -30,6 +31,9 @@ struct Options {
   std::string bird_binary = "bird";
   std::string bird_config = "/etc/bird/bird.conf";
   std::string bird_socket = "/run/bird/bird.ctl";
+  // The reflector Pod's root filesystem is read-only: every temporary file goes to this
+  // directory, a volume of its own in the Pod (never $TMPDIR or /tmp).
+  std::string scratch_dir = "/run/rr-agent";
   bool run_bird = true;
   int client_port = 179;
   std::chrono::milliseconds session_poll{2000};
@@ -56,6 +60,9 @@ int main(int argc, char** argv) {
   flags.add_string("bird-binary", &o.bird_binary, "BIRD 2 executable", "RR_BIRD_BINARY");
   flags.add_string("bird-config", &o.bird_config, "bird.conf path (written with mode 0600)", "RR_BIRD_CONFIG");
   flags.add_string("bird-socket", &o.bird_socket, "BIRD control socket", "RR_BIRD_SOCKET");
+  flags.add_string("scratch-dir", &o.scratch_dir,
+                   "writable directory for the agent's temporary files (the config check's copy of bird.conf)",
+                   "RR_SCRATCH_DIR");
   flags.add_bool("run-bird", &o.run_bird, "start and supervise BIRD (false: use a BIRD already running)",
                  "RR_RUN_BIRD");
   flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT");
@@ -84,6 +91,13 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Without it no config could ever be checked, so none applied: say so and exit rather than run BIRD empty.
+  if (auto s = rr::bird::check_scratch_dir(o.scratch_dir); !s.ok()) {
+    log.error("cannot write in the scratch directory (--scratch-dir)",
+              {{"path", o.scratch_dir}, {"error", s.error().message}});
+    return 1;
+  }
+
   std::stop_source stop;
   auto signals = kube::stop_on_signals(stop, log);
 
@@ -106,7 +120,7 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   rr::agent::AgentMetrics metrics(*registry, identity->rack, identity->cluster_id);
   rr::bird::BirdControlClient control;
-  rr::agent::BirdDriver driver({o.bird_config, o.bird_binary}, control);
+  rr::agent::BirdDriver driver({o.bird_config, o.bird_binary, o.scratch_dir}, control);
 
   // BIRD starts on a config with no peers yet; the first rebuild from the API fills them in.
   rr::bird::ReflectorConfig initial;

@@ -380,7 +380,7 @@ bool FabricHarness::play_kubelet() {
 void FabricHarness::start_agent(const Json& pod, const std::string& node, const std::string& ip) {
   const std::string name = kube::name_of(pod);
   const std::string d = dir_ + "/pods/" + name;
-  std::filesystem::create_directories(d);
+  std::filesystem::create_directories(d + "/scratch");
   std::map<std::string, std::string> env;
   for (const char* key : {"RR_FABRIC", "RR_RACK", "RR_CLUSTER_ID", "RR_BGP_PORT", "RR_LEASE_DURATION_SECONDS"}) {
     env[key] = rr::testing::pod_env_value(pod, key);
@@ -392,7 +392,7 @@ void FabricHarness::start_agent(const Json& pod, const std::string& node, const 
   env["RR_HOST_IP"] = ip;
   std::vector<std::string> argv = {agent_binary_, "--kubeconfig", kubeconfig_, "--metrics-address", "127.0.0.1:0",
                                    "--bird-binary", network_->bird_binary(node, d), "--bird-config", d + "/bird.conf", "--bird-socket", d + "/bird.ctl",
-                                   "--client-port", std::to_string(network_->bgp_port()), "--connect-retry-seconds", "2",
+                                   "--scratch-dir", d + "/scratch", "--client-port", std::to_string(network_->bgp_port()), "--connect-retry-seconds", "2",
                                    "--connect-delay-seconds", "1", "--error-wait-min-seconds", "1",
                                    "--error-wait-max-seconds", "5"};
   agents_[name] = std::make_unique<ChildProcess>(argv, d + "/agent.log", env);

@@ -23,6 +23,7 @@
 #include "support/netns.h"
 #include "support/process.h"
 #include "support/reflector_simulator.h"
+#include "support/short_temp_dir.h"
 
 namespace {
 
@@ -70,7 +71,8 @@ class NodeSpeaker {
     birdc(socket(), "configure");
   }
   const NodeSpeakerConfig& config() const { return config_; }
-  std::string socket() const { return dir_ + "/bird.ctl"; }
+  // A short path whatever the build tree's: a Unix socket path holds at most 107 bytes.
+  std::string socket() const { return socket_dir_.file("bird.ctl"); }
   std::string ctl(const std::string& command) const { return birdc(socket(), command); }
   std::string log() const { return process_->log(); }
   std::optional<rr::testing::RouteInfo> route(const std::string& prefix) const {
@@ -106,6 +108,7 @@ class NodeSpeaker {
   }
 
   std::string dir_;
+  rr::testing::ShortTempDir socket_dir_{"rr-bird"};
   NodeSpeakerConfig config_;
   std::unique_ptr<ChildProcess> process_;
 };
@@ -182,11 +185,12 @@ class IPv6ReflectionIT : public ::testing::Test {
 
   ChildProcess& StartAgent(const std::string& pod, const std::string& cluster_id) {
     std::string d = dir_ + "/" + pod;
-    std::filesystem::create_directories(d);
+    std::filesystem::create_directories(d + "/scratch");
     netns_->write_wrapper(d + "/bird-in-netns", kBird);  // `bird -p` and `bird -f` both run inside
     std::vector<std::string> argv = {RR_AGENT_BIN, "--kubeconfig", cp_->kubeconfig(), "--metrics-address",
                                      "127.0.0.1:0", "--bird-binary", d + "/bird-in-netns", "--bird-config",
-                                     d + "/bird.conf", "--bird-socket", d + "/bird.ctl", "--client-port",
+                                     d + "/bird.conf", "--bird-socket", agent_socket_dir_.file("bird.ctl"),
+                                     "--scratch-dir", d + "/scratch", "--client-port",
                                      std::to_string(kPort), "--connect-retry-seconds", "2",
                                      "--connect-delay-seconds", "1", "--error-wait-min-seconds", "1",
                                      "--error-wait-max-seconds", "5", "--session-poll", "500ms", "--log-level",
@@ -203,7 +207,8 @@ class IPv6ReflectionIT : public ::testing::Test {
   }
 
   std::string ReflectorBirdc(const std::string& pod, const std::string& command) {
-    return birdc(dir_ + "/" + pod + "/bird.ctl", command);
+    (void)pod;  // one agent per test
+    return birdc(agent_socket_dir_.file("bird.ctl"), command);
   }
 
   std::string LeaseAnnotation(const std::string& pod, const std::string& key) {
@@ -218,6 +223,7 @@ class IPv6ReflectionIT : public ::testing::Test {
   std::string ns_, tag_, dir_;
   int n_ = 0;
   std::map<std::string, std::unique_ptr<NodeSpeaker>> speakers_;
+  rr::testing::ShortTempDir agent_socket_dir_{"rr-agent"};  // outlives agent_
   std::unique_ptr<ChildProcess> agent_;
 };
 

@@ -17,6 +17,7 @@
 #include "support/eventually.h"
 #include "support/process.h"
 #include "support/reflector_simulator.h"
+#include "support/short_temp_dir.h"
 
 namespace {
 
@@ -101,10 +102,12 @@ class ReflectionIT : public ::testing::Test {
   ChildProcess& StartAgent(const std::string& pod, const std::string& rack, const std::string& address,
                            const std::string& cluster_id) {
     std::string d = dir_ + "/" + pod;
-    std::filesystem::create_directories(d);
+    std::filesystem::create_directories(d + "/scratch");
+    sockets_[pod] = std::make_unique<rr::testing::ShortTempDir>("rr-agent");
     std::vector<std::string> argv = {RR_AGENT_BIN, "--kubeconfig", cp_->kubeconfig(), "--metrics-address",
                                      "127.0.0.1:0", "--bird-config", d + "/bird.conf", "--bird-socket",
-                                     d + "/bird.ctl", "--client-port", std::to_string(kPort),
+                                     ReflectorSocket(pod), "--scratch-dir", d + "/scratch",
+                                     "--client-port", std::to_string(kPort),
                                      "--connect-retry-seconds", "2", "--connect-delay-seconds", "1",
                                      "--error-wait-min-seconds", "1", "--error-wait-max-seconds", "5",
                                      "--session-poll", "500ms", "--log-level", "debug"};
@@ -117,8 +120,10 @@ class ReflectionIT : public ::testing::Test {
     return *agents_[pod];
   }
 
+  // A short path whatever the build tree's: a Unix socket path holds at most 107 bytes.
+  std::string ReflectorSocket(const std::string& pod) const { return sockets_.at(pod)->file("bird.ctl"); }
   std::string ReflectorBirdc(const std::string& pod, const std::string& command) {
-    return rr::testing::birdc(dir_ + "/" + pod + "/bird.ctl", command);
+    return rr::testing::birdc(ReflectorSocket(pod), command);
   }
 
   std::string LeaseAnnotation(const std::string& pod, const std::string& key) {
@@ -138,6 +143,7 @@ class ReflectionIT : public ::testing::Test {
   std::string ns_, tag_, dir_;
   int octet_ = 0;
   std::map<std::string, std::unique_ptr<BirdSpeaker>> speakers_;
+  std::map<std::string, std::unique_ptr<rr::testing::ShortTempDir>> sockets_;  // outlive the agents
   std::map<std::string, std::unique_ptr<ChildProcess>> agents_;
 };
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/process.h"
+#include "support/short_temp_dir.h"
 
 namespace rr::testing {
 
@@ -57,11 +58,13 @@ class BirdSpeaker {
   // "Established" or the BGP state of protocol `name`.
   std::string session_state(const std::string& name) const;
   const SpeakerConfig& config() const { return config_; }
-  std::string socket() const { return dir_ + "/bird.ctl"; }
+  // In a short directory of its own: the config and log stay in `dir`, under the build tree.
+  std::string socket() const { return socket_dir_.file("bird.ctl"); }
 
  private:
   void write_config();
   std::string dir_;
+  ShortTempDir socket_dir_{"rr-bird"};
   SpeakerConfig config_;
   std::unique_ptr<ChildProcess> process_;
 };

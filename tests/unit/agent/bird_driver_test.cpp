@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -102,8 +103,9 @@ TEST(BirdDriverRealDaemon, AppliesChecksRefusesAndRecovers) {
   ASSERT_FALSE(binary.empty()) << "bird is missing: scripts/setup.sh installs Debian's bird2";
   TempDir dir("rr-bird-driver-test");
   const std::string conf = dir.file("bird.conf");
+  const TempDir scratch("rr-bird-driver-scratch");
   bird::BirdControlClient control;
-  BirdDriver driver({conf, binary}, control);
+  BirdDriver driver({conf, binary, scratch.path()}, control);
 
   const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
   ASSERT_TRUE(driver.write_initial(one).ok());
@@ -132,6 +134,7 @@ TEST(BirdDriverRealDaemon, AppliesChecksRefusesAndRecovers) {
   EXPECT_EQ(file_id(conf).mode, 0600u);
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"bird.conf", "bird.ctl", "bird.log", "bird.pid"}))
       << "no temp file is left behind";
+  EXPECT_TRUE(scratch.entries().empty()) << "the checked copy is removed";
 
   // `bird -p` refuses: the file is not touched and BIRD is not asked.
   const ReflectorConfig bad = refused_by_bird(two.peers);
@@ -147,7 +150,7 @@ TEST(BirdDriverRealDaemon, AppliesChecksRefusesAndRecovers) {
 
   // BIRD's own configure refuses (the check is skipped by a stand-in that accepts
   // everything): the last good text goes back on disk for BIRD's next start.
-  BirdDriver unchecked({conf, dir.script("accepting-bird", "exit 0\n")}, control);
+  BirdDriver unchecked({conf, dir.script("accepting-bird", "exit 0\n"), scratch.path()}, control);
   ASSERT_TRUE(unchecked.write_initial(two).ok());
   EXPECT_EQ(unchecked.apply(bad), ApplyOutcome::Refused);
   EXPECT_NE(unchecked.last_error().find("Neighbor must be configured"), std::string::npos) << unchecked.last_error();
@@ -180,7 +183,7 @@ class BirdDriverTest : public ::testing::Test {
  protected:
   BirdDriverTest() {
     // Refuses any config naming "refuseme", the way BIRD words a refusal; counts its runs.
-    checker_ = dir_.script("bird", "echo run >> " + dir_.file("checks") + "\n" +
+    checker_ = dir_.script("bird", "echo \"$3\" >> " + dir_.file("checks") + "\n" +
                                        "if grep -q refuseme \"$3\"; then\n"
                                        "  echo \"bird: $3:999:3 syntax error, unexpected CF_SYM_UNDEFINED\" >&2\n"
                                        "  exit 1\n"
@@ -194,14 +197,22 @@ class BirdDriverTest : public ::testing::Test {
     return n;
   }
 
+  std::vector<std::string> checked_paths() const {
+    std::ifstream in(dir_.file("checks"));
+    std::vector<std::string> paths;
+    for (std::string line; std::getline(in, line);) paths.push_back(line);
+    return paths;
+  }
+
   TempDir dir_{"rr-bird-driver-test"};
+  TempDir scratch_{"rr-bird-driver-scratch"};
   std::string conf_ = dir_.file("bird.conf");
   std::string checker_;
   bird::BirdControlClient control_;
 };
 
 TEST_F(BirdDriverTest, RefusedByTheCheckLeavesTheFileAndBirdAlone) {
-  BirdDriver driver({conf_, checker_}, control_);
+  BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
   const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
   ASSERT_TRUE(driver.write_initial(one).ok());
   const FileId before = file_id(conf_);
@@ -224,8 +235,35 @@ TEST_F(BirdDriverTest, RefusedByTheCheckLeavesTheFileAndBirdAlone) {
   EXPECT_TRUE(driver.last_error().empty());
 }
 
+// In the reflector Pod only mounted volumes are writable: `bird -p` reads a copy in the
+// scratch directory, whatever $TMPDIR says, and nothing is left there.
+TEST_F(BirdDriverTest, TheCheckedCopyLivesInTheScratchDirectoryOnly) {
+  const char* old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir != nullptr ? old_tmpdir : "";
+  ::setenv("TMPDIR", dir_.file("no-such-dir").c_str(), 1);
+  BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
+  ASSERT_TRUE(driver.write_initial(reflector()).ok());
+  const auto outcome = driver.apply(reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")}));
+  if (old_tmpdir != nullptr) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  EXPECT_EQ(outcome, ApplyOutcome::Failed) << "checked, then BIRD is unreachable: " << driver.last_error();
+  const auto paths = checked_paths();
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_EQ(std::filesystem::path(paths[0]).parent_path(), scratch_.path()) << paths[0];
+  EXPECT_TRUE(scratch_.entries().empty());
+
+  BirdDriver without_scratch({conf_, checker_, ""}, control_);
+  ASSERT_TRUE(without_scratch.write_initial(reflector()).ok());
+  EXPECT_EQ(without_scratch.apply(reflector({peer(PeerRole::Client, "worker2", "127.0.3.3")})), ApplyOutcome::Failed);
+  EXPECT_NE(without_scratch.last_error().find("scratch"), std::string::npos) << without_scratch.last_error();
+  EXPECT_EQ(checked_paths().size(), 1u) << "BIRD is not run without a place for its copy";
+}
+
 TEST_F(BirdDriverTest, InvalidConfigIsRefusedBeforeBirdSeesIt) {
-  BirdDriver driver({conf_, checker_}, control_);
+  BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
   const ReflectorConfig one = reflector();
   ASSERT_TRUE(driver.write_initial(one).ok());
   ReflectorConfig invalid = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
@@ -242,7 +280,7 @@ TEST_F(BirdDriverTest, InvalidConfigIsRefusedBeforeBirdSeesIt) {
 }
 
 TEST_F(BirdDriverTest, BirdUnreachableFailsKeepsTheLastGoodFileAndRetries) {
-  BirdDriver driver({conf_, checker_}, control_);
+  BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
   const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
   ASSERT_TRUE(driver.write_initial(one).ok());
   const ReflectorConfig two =
@@ -258,7 +296,7 @@ TEST_F(BirdDriverTest, BirdUnreachableFailsKeepsTheLastGoodFileAndRetries) {
 }
 
 TEST_F(BirdDriverTest, ABinaryThatCannotRunIsAFailureNotARefusal) {
-  BirdDriver driver({conf_, dir_.file("no-such-bird")}, control_);
+  BirdDriver driver({conf_, dir_.file("no-such-bird"), scratch_.path()}, control_);
   ASSERT_TRUE(driver.write_initial(reflector()).ok());
   EXPECT_EQ(driver.apply(reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")})), ApplyOutcome::Failed);
   EXPECT_NE(driver.last_error().find("no-such-bird"), std::string::npos) << driver.last_error();
@@ -269,7 +307,7 @@ TEST_F(BirdDriverTest, FileIsPrivateWhateverWasThereAndTheUmask) {
   std::ofstream(conf_) << "old\n";
   ::chmod(conf_.c_str(), 0644);
   const mode_t old_umask = ::umask(0);
-  BirdDriver driver({conf_, checker_}, control_);
+  BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
   ReflectorConfig config = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
   config.peers[0].password = "s3cret-pass";
   const auto written = driver.write_initial(config);

@@ -9,6 +9,7 @@
 
 #include "bird/config_renderer.h"
 #include "bird/config_validator.h"
+#include "fakes/real_bird.h"
 
 namespace rr::agent {
 namespace {
@@ -433,7 +434,10 @@ TEST(ConfigBuilder, RealBirdAcceptsTheResult) {
   in.spec.external_peers[0].password = planner::SecretKeyRef{"edge", "md5"};
   in.secrets["edge/md5"] = "edge-pw";
   BuildResult r = build_ok(in);
-  const kube::Status parsed = bird::check_with_bird(bird::render_bird_config(r.config));
+  const kube::testing::TempDir scratch("rr-config-builder-check");
+  bird::BirdValidatorOptions options;
+  options.scratch_dir = scratch.path();
+  const kube::Status parsed = bird::check_with_bird(bird::render_bird_config(r.config), options);
   EXPECT_TRUE(parsed.ok()) << parsed.error().describe();
 }
 

@@ -19,11 +19,20 @@
 #include "bird/bird_config.h"
 #include "bird/config_renderer.h"
 #include "bird/config_validator.h"
+#include "fakes/real_bird.h"
 
 namespace rr::bird {
 namespace {
 
 namespace fs = std::filesystem;
+
+// `bird -p` reads its temporary copy from a directory of this test binary's own.
+BirdValidatorOptions scratch_options() {
+  static const kube::testing::TempDir dir("rr-bird-check");
+  BirdValidatorOptions options;
+  options.scratch_dir = dir.path();
+  return options;
+}
 
 fs::path testdata_dir() { return fs::path(__FILE__).parent_path() / "testdata"; }
 
@@ -53,7 +62,7 @@ void expect_golden(const std::string& name, const ReflectorConfig& config) {
                                    << " differs; run with RR_UPDATE_GOLDEN=1 and review the diff";
   const kube::Status parsed = check_file_with_bird(path.string());
   EXPECT_TRUE(parsed.ok()) << path << ": " << parsed.error().describe();
-  const kube::Status rendered = check_with_bird(text);
+  const kube::Status rendered = check_with_bird(text, scratch_options());
   EXPECT_TRUE(rendered.ok()) << rendered.error().describe();
 }
 
@@ -249,7 +258,7 @@ TEST(BirdConfig, SanitizedNamesParseInBird) {
              client(std::string(253, 'n'), "10.0.0.2"), client("0", "10.0.0.3"),
              client("a b", "10.0.0.4")};
   ASSERT_TRUE(validate_config(c).ok());
-  const kube::Status s = check_with_bird(render_bird_config(c));
+  const kube::Status s = check_with_bird(render_bird_config(c), scratch_options());
   EXPECT_TRUE(s.ok()) << s.error().describe();
 }
 
@@ -326,7 +335,7 @@ TEST(BirdConfigValidator, BrokenConfigNamesTheLine) {
       "  neighbor 10.0.0.1 as 64512;\n"
       "  ipv4;\n"
       "}\n";
-  const kube::Status s = check_with_bird(text);
+  const kube::Status s = check_with_bird(text, scratch_options());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().kind, kube::ErrorKind::Invalid);
   EXPECT_NE(s.error().message.find("line 4:14: syntax error"), std::string::npos)
@@ -344,26 +353,48 @@ TEST(BirdConfigValidator, SemanticErrorAndRedactedPasswordLine) {
       "  ipv4;\n"
       "  password \"top\\\"secret\";\n"
       "}\n";
-  const kube::Status s = check_with_bird(text);
+  const kube::Status s = check_with_bird(text, scratch_options());
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("line 6:"), std::string::npos) << s.error().message;
   EXPECT_EQ(s.error().message.find("secret"), std::string::npos) << s.error().message;
 }
 
 TEST(BirdConfigValidator, AcceptsMinimalConfigAndCleansUp) {
-  const std::string dir = (fs::temp_directory_path() / "rr-bird-validator-test").string();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const kube::testing::TempDir dir("rr-bird-validator-test");
   BirdValidatorOptions options;
-  options.temp_dir = dir;
+  options.scratch_dir = dir.path();
   const kube::Status s = check_with_bird("router id 10.0.0.1;\nprotocol device {\n}\n", options);
   EXPECT_TRUE(s.ok()) << s.error().describe();
-  EXPECT_TRUE(fs::is_empty(dir));
-  fs::remove_all(dir);
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+// The reflector Pod's root filesystem is read-only: $TMPDIR and /tmp are never used,
+// and a scratch directory that cannot be written is named in the error.
+TEST(BirdConfigValidator, WritesOnlyInItsScratchDirectory) {
+  BirdValidatorOptions none;
+  const kube::Status without = check_with_bird("router id 10.0.0.1;\n", none);
+  ASSERT_FALSE(without.ok());
+  EXPECT_EQ(without.error().kind, kube::ErrorKind::BadConfig) << without.error().describe();
+  EXPECT_NE(without.error().message.find("scratch"), std::string::npos) << without.error().message;
+  EXPECT_FALSE(check_scratch_dir("").ok());
+
+  const kube::testing::TempDir dir("rr-bird-validator-test");
+  BirdValidatorOptions missing;
+  missing.scratch_dir = dir.path() / "absent";
+  const kube::Status unwritable = check_with_bird("router id 10.0.0.1;\n", missing);
+  ASSERT_FALSE(unwritable.ok());
+  EXPECT_EQ(unwritable.error().kind, kube::ErrorKind::Transient) << unwritable.error().describe();
+  EXPECT_NE(unwritable.error().message.find(missing.scratch_dir.string()), std::string::npos)
+      << unwritable.error().message;
+  const kube::Status probe = check_scratch_dir(missing.scratch_dir);
+  ASSERT_FALSE(probe.ok());
+  EXPECT_NE(probe.error().message.find(missing.scratch_dir.string()), std::string::npos) << probe.error().message;
+  EXPECT_TRUE(check_scratch_dir(dir.path()).ok());
+  EXPECT_TRUE(fs::is_empty(dir.path())) << "the start-up probe leaves nothing behind";
 }
 
 TEST(BirdConfigValidator, MissingBinaryIsBadConfig) {
-  BirdValidatorOptions options;
+  BirdValidatorOptions options = scratch_options();
   options.bird_binary = "/nonexistent/bird";
   const kube::Status s = check_with_bird("router id 10.0.0.1;\n", options);
   ASSERT_FALSE(s.ok());
