@@ -29,6 +29,7 @@ struct Options {
   std::string bird_socket = "/var/run/bird/bird.ctl";
   bool run_bird = true;
   bool program_kernel = false;
+  std::string calico_node_selector = rr::calico::NodeInputs{}.calico_node_selector;
   std::string health_address = "127.0.0.1:9099";
   kube::LogFlags log;
 };
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
   flags.add_bool("program-kernel-routes", &o.program_kernel,
                  "export BGP-learned routes to the kernel as calico-node does (needs NET_ADMIN)",
                  "CALICO_STANDIN_PROGRAM_KERNEL");
+  flags.add_string("calico-node-selector", &o.calico_node_selector,
+                   "Calico selector of the nodes that run calico-node (meshed even without the address annotation)",
+                   "CALICO_STANDIN_NODE_SELECTOR");
   flags.add_string("health-address", &o.health_address, "listen address of /healthz and /readyz",
                    "CALICO_STANDIN_HEALTH_ADDRESS");
   kube::add_log_flags(flags, o.log);
@@ -61,6 +65,10 @@ int main(int argc, char** argv) {
   kube::Logger log("calico-node-standin", command_line.format, command_line.level);
   if (o.node_name.empty()) {
     log.error("--node-name (NODE_NAME) is required");
+    return 2;
+  }
+  if (auto selector = rr::calico::Selector::parse(o.calico_node_selector); !selector.ok()) {
+    log.error("bad --calico-node-selector", {{"error", selector.error().message}});
     return 2;
   }
 
@@ -94,7 +102,12 @@ int main(int argc, char** argv) {
     bird_thread = std::jthread([&bird, &stop](std::stop_token) { bird.run(stop.get_token()); });
   };
 
-  rr::calico::CalicoNodeStandin standin(**client, {o.node_name, o.ns, o.program_kernel}, driver, log);
+  rr::calico::StandinOptions sopts;
+  sopts.node_name = o.node_name;
+  sopts.secret_namespace = o.ns;
+  sopts.program_kernel = o.program_kernel;
+  sopts.calico_node_selector = o.calico_node_selector;
+  rr::calico::CalicoNodeStandin standin(**client, sopts, driver, log);
   auto probes = kube::ProbeServer::start(
       {o.health_address, nullptr, [] { return kube::ProbeResult{}; }, [&] {
          if (standin.ready(bird_running())) return kube::ProbeResult{};

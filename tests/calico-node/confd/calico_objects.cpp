@@ -116,6 +116,7 @@ kube::Result<CalicoNode> node_from_json(const Json& node) {
     if (!ip) return invalid(object, std::string("metadata.annotations[") + kIPv4AddressAnnotation + "]",
                             "\"" + it->second + "\" is not an IPv4 address or CIDR");
     out.ipv4 = *ip;
+    out.registered = true;
   } else {
     out.ipv4 = internal_ip(node);
   }

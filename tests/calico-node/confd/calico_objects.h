@@ -29,6 +29,7 @@ struct CalicoNode {
   std::string name;
   Labels labels;
   std::string ipv4;  // BGP address without prefix length; "" = none
+  bool registered = false;  // the address came from projectcalico.org/IPv4Address (calico-node wrote it)
   std::optional<std::uint32_t> as_number;
   std::string rr_cluster_id;
   std::string pod_cidr;  // spec.podCIDR

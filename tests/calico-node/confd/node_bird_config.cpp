@@ -70,7 +70,8 @@ std::optional<std::string> lookup_password(const NodeInputs& in, const SecretKey
   return it->second;
 }
 
-void add_mesh(const NodeInputs& in, const CalicoNode& self, const Settings& s, NodeBirdConfig& out) {
+void add_mesh(const NodeInputs& in, const CalicoNode& self, const Settings& s, const Selector& calico_nodes,
+              NodeBirdConfig& out) {
   std::vector<const CalicoNode*> others;
   for (const auto& n : in.nodes) others.push_back(&n);
   std::sort(others.begin(), others.end(), [](auto* a, auto* b) { return a->name < b->name; });
@@ -86,6 +87,7 @@ void add_mesh(const NodeInputs& in, const CalicoNode& self, const Settings& s, N
   for (const CalicoNode* other : others) {
     if (other->ipv4.empty() || other->ipv4 == self.ipv4) continue;
     if (!other->rr_cluster_id.empty()) continue;  // route reflectors are not in the mesh
+    if (!other->registered && !calico_nodes.matches(other->labels)) continue;  // runs no calico-node
     BgpSession m;
     m.protocol = "Mesh_" + protocol_id(other->ipv4);
     m.neighbor = other->ipv4;
@@ -230,6 +232,10 @@ kube::Result<NodeBirdConfig> build_node_bird_config(const NodeInputs& in) {
                             "Node " + in.node_name + ": no IPv4 BGP address (annotation " + kIPv4AddressAnnotation +
                                 " or an InternalIP)");
   }
+  auto calico_nodes = Selector::parse(in.calico_node_selector);
+  if (!calico_nodes.ok()) {
+    return kube::make_error(kube::ErrorKind::Invalid, "calico-node selector: " + calico_nodes.error().message);
+  }
   const Settings s = global_settings(in.configurations);
   NodeBirdConfig out;
   out.node_name = self->name;
@@ -244,7 +250,7 @@ kube::Result<NodeBirdConfig> build_node_bird_config(const NodeInputs& in) {
   }
   out.program_kernel = in.program_kernel;
   out.mesh_enabled = s.mesh && self->rr_cluster_id.empty();
-  if (out.mesh_enabled) add_mesh(in, *self, s, out);
+  if (out.mesh_enabled) add_mesh(in, *self, s, *calico_nodes, out);
   add_peers(in, *self, out.as_number, out.listen_port, out);
   return out;
 }

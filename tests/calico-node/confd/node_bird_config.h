@@ -16,6 +16,9 @@
 
 namespace rr::calico {
 
+// The label that keeps calico-node (and the stand-in's DaemonSet) off a node when "false".
+inline constexpr const char* kCalicoNodeLabel = "rr.bgp.dev/calico-node";
+
 struct NodeInputs {
   std::string node_name;
   std::vector<CalicoNode> nodes;  // every Node, this one included
@@ -23,6 +26,9 @@ struct NodeInputs {
   std::vector<BgpConfiguration> configurations;
   std::map<SecretKeyRef, std::string> secrets;  // (Secret name, key) -> value, calico-node's namespace only
   bool program_kernel = false;  // export learned routes to the kernel, as calico-node does
+  // Which nodes run calico-node, besides those that carry its address annotation: calico-node
+  // meshes only with nodes it has registered, and the stand-in registers nothing.
+  std::string calico_node_selector = std::string(kCalicoNodeLabel) + " != 'false'";
 };
 
 struct BgpSession {
@@ -53,7 +59,8 @@ struct NodeBirdConfig {
   std::vector<std::string> skipped;        // peers left out and why (no secrets in here)
 };
 
-// Fails (NotFound / Invalid) when the node is unknown or has no IPv4 BGP address.
+// Fails (NotFound / Invalid) when the node is unknown, has no IPv4 BGP address, or the
+// calico_node_selector does not parse.
 kube::Result<NodeBirdConfig> build_node_bird_config(const NodeInputs& in);
 
 std::string render_bird16(const NodeBirdConfig& config);

@@ -145,9 +145,10 @@ class StandinIT : public ::testing::Test {
   std::string pod_cidr(int host) const { return "10." + std::to_string(octet_) + "." + std::to_string(host) + ".0/24"; }
 
   // A Node whose BGP address is the Calico annotation (CIDR form), or only its InternalIP.
-  void CreateNode(int host, const std::string& rack, bool annotated) {
+  void CreateNode(int host, const std::string& rack, bool annotated, bool runs_calico_node = true) {
     Json meta = {{"name", node_name(host)},
                  {"labels", {{"e2e", tag_}, {kRackLabel, rack}, {"kubernetes.io/hostname", node_name(host)}}}};
+    if (!runs_calico_node) meta["labels"]["rr.bgp.dev/calico-node"] = "false";  // a Dedicated reflector host
     if (annotated) meta["annotations"] = {{"projectcalico.org/IPv4Address", ip(host) + "/24"}};
     auto created = client_->create(kube::resources::nodes(), "",
                                    Json{{"apiVersion", "v1"},
@@ -227,6 +228,7 @@ TEST_F(StandinIT, MeshWhileOnThenOnlyOperatorPeersWhenOff) {
   CreateNode(1, "r1", /*annotated=*/true);
   CreateNode(2, "r1", /*annotated=*/false);
   CreateNode(3, "r2", /*annotated=*/true);
+  CreateNode(4, "r1", /*annotated=*/false, /*runs_calico_node=*/false);
   Standin standin(kubeconfig_, node_name(1), log_dir_);
 
   // Mesh: one session per other node, passive toward greater addresses, nothing else.
@@ -242,6 +244,7 @@ TEST_F(StandinIT, MeshWhileOnThenOnlyOperatorPeersWhenOff) {
                         "  source address " + ip(1) + ";\n  graceful restart time 120;\n  passive on;\n"),
             std::string::npos) << config;
   EXPECT_NE(config.find("route " + pod_cidr(1) + " blackhole;"), std::string::npos);
+  EXPECT_EQ(config.find(proto("Mesh_", ip(4))), std::string::npos) << "meshed with a host that runs no calico-node";
   EXPECT_EQ(standin.protocols().find("Node_"), std::string::npos);
   EXPECT_TRUE(eventually([&] { return standin.readyz() == "ok\n"; })) << standin.readyz();
 

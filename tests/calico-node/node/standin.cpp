@@ -93,6 +93,7 @@ NodeInputs CalicoNodeStandin::inputs() const {
   NodeInputs in;
   in.node_name = options_.node_name;
   in.program_kernel = options_.program_kernel;
+  in.calico_node_selector = options_.calico_node_selector;
   in.nodes = values_of(*nodes_);
   in.peers = values_of(*peers_);
   in.configurations = values_of(*configurations_);

@@ -28,6 +28,7 @@ struct StandinOptions {
   std::string node_name;
   std::string secret_namespace;
   bool program_kernel = false;
+  std::string calico_node_selector = NodeInputs{}.calico_node_selector;
   std::chrono::milliseconds resync{5000};  // how often an unchanged world is re-rendered (retries a failed reload)
 };
 

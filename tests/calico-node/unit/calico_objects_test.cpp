@@ -22,12 +22,14 @@ TEST(CalicoObjectsTest, NodeAddressFromTheAnnotationElseTheInternalIP) {
   auto annotated = node_from_json(node_json({{"projectcalico.org/IPv4Address", "10.0.0.5/24"}}, addresses));
   ASSERT_TRUE(annotated.ok()) << annotated.error().message;
   EXPECT_EQ(annotated->ipv4, "10.0.0.5");
+  EXPECT_TRUE(annotated->registered);
   EXPECT_EQ(annotated->pod_cidr, "10.1.0.0/24");
   EXPECT_EQ(annotated->labels.at("rack"), "r1");
 
   auto plain = node_from_json(node_json(Json::object(), addresses));
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->ipv4, "192.168.0.5");
+  EXPECT_FALSE(plain->registered);
 
   auto none = node_from_json(node_json(Json::object(), Json::array()));
   ASSERT_TRUE(none.ok());

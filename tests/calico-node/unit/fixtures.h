@@ -14,6 +14,7 @@ inline CalicoNode node(std::string name, std::string ip, std::string rack, std::
   n.ipv4 = std::move(ip);
   n.labels = {{"topology.kubernetes.io/rack", std::move(rack)}, {"kubernetes.io/hostname", name}};
   n.pod_cidr = std::move(pod_cidr);
+  n.registered = true;
   return n;
 }
 

@@ -81,6 +81,27 @@ TEST(NodeBirdConfigTest, RouteReflectorNodesLeaveTheMesh) {
   EXPECT_TRUE(rr->mesh.empty());
 }
 
+TEST(NodeBirdConfigTest, MeshOnlyWithNodesThatRunCalicoNode) {
+  auto in = four_nodes("n2");
+  in.nodes[0].registered = false;  // n1: address from its InternalIP only
+  in.nodes[0].labels[kCalicoNodeLabel] = "false";
+  in.nodes[2].registered = false;  // n3: unlabelled, so the DaemonSet runs there
+  in.nodes[3].labels[kCalicoNodeLabel] = "false";  // n4: registered by a calico-node anyway
+  auto c = build_node_bird_config(in);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(names(c->mesh), (std::vector<std::string>{"Mesh_10_0_0_100", "Mesh_10_0_1_4"}));
+
+  in.calico_node_selector = "topology.kubernetes.io/rack == 'r2'";
+  auto custom = build_node_bird_config(in);
+  ASSERT_TRUE(custom.ok());
+  EXPECT_EQ(names(custom->mesh), std::vector<std::string>{"Mesh_10_0_1_4"});
+
+  in.calico_node_selector = "rack = 'r2'";
+  auto bad = build_node_bird_config(in);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("calico-node selector"), std::string::npos);
+}
+
 TEST(NodeBirdConfigTest, ListenPortAndAsFromConfigurationsAndNodes) {
   auto in = four_nodes("n2");
   BgpConfiguration global = mesh(true);
