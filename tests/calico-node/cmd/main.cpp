@@ -109,11 +109,8 @@ int main(int argc, char** argv) {
   sopts.calico_node_selector = o.calico_node_selector;
   rr::calico::CalicoNodeStandin standin(**client, sopts, driver, log);
   auto probes = kube::ProbeServer::start(
-      {o.health_address, nullptr, [] { return kube::ProbeResult{}; }, [&] {
-         if (standin.ready(bird_running())) return kube::ProbeResult{};
-         return kube::ProbeResult{false, driver.has_config() ? "BIRD has not loaded the current config"
-                                                             : "no config rendered yet"};
-       }});
+      {o.health_address, nullptr, [] { return kube::ProbeResult{}; },
+       [&] { return standin.readiness(bird_running()); }});
   if (!probes.ok()) {
     log.error("cannot serve probes", {{"address", o.health_address}, {"error", probes.error().message}});
     return 1;

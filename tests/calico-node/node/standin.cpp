@@ -106,8 +106,11 @@ NodeInputs CalicoNodeStandin::inputs() const {
   return in;
 }
 
-bool CalicoNodeStandin::ready(bool bird_running) const {
-  return bird_running && driver_.has_config() && !driver_.reload_pending();
+kube::ProbeResult CalicoNodeStandin::readiness(bool bird_running) const {
+  if (!has_config_.load()) return {false, "no config rendered yet"};
+  if (!bird_running) return {false, "BIRD is not running"};
+  if (!current_loaded_.load()) return {false, "BIRD has not loaded the current config"};
+  return {};
 }
 
 bool CalicoNodeStandin::wait_for_change(std::stop_token stop) {
@@ -128,6 +131,9 @@ void CalicoNodeStandin::render_and_apply(bool bird_running) {
   if (skipped != last_skipped_ && !skipped.empty()) log_.warn("peerings left out", {{"why", skipped}});
   last_skipped_ = skipped;
   const ApplyOutcome outcome = driver_.apply(render_bird16(*config), bird_running);
+  has_config_ = driver_.has_config();
+  // A refused text leaves the last good one loaded; Written means BIRD reads it when it starts.
+  current_loaded_ = driver_.has_config() && !driver_.reload_pending();
   if (outcome == ApplyOutcome::Unchanged) return;
   const std::string sessions = std::to_string(config->mesh.size() + config->global_peers.size() +
                                               config->node_peers.size());

@@ -5,6 +5,7 @@
 // changes and hands it to the driver. BIRD starts after the first config is
 // on disk, as calico-node's bird waits for confd.
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -18,6 +19,7 @@
 #include "kube/informer.h"
 #include "kube/kube_client.h"
 #include "kube/logger.h"
+#include "kube/probe_server.h"
 #include "node/bird16_driver.h"
 
 namespace rr::calico {
@@ -45,7 +47,8 @@ class CalicoNodeStandin {
   // The inputs as the caches hold them now.
   NodeInputs inputs() const;
   bool synced() const;
-  bool ready(bool bird_running) const;
+  // For the probe thread: whether BIRD runs the current config, and why not.
+  kube::ProbeResult readiness(bool bird_running) const;
 
  private:
   void changed();
@@ -64,6 +67,9 @@ class CalicoNodeStandin {
   bool dirty_ = true;
   std::string last_skipped_;
   bool applied_once_ = false;
+  // Written by run(), read by the probe server's threads.
+  std::atomic<bool> has_config_{false};
+  std::atomic<bool> current_loaded_{false};
 };
 
 // The Calico types the stand-in reads (crd.projectcalico.org/v1, cluster-scoped).
