@@ -21,6 +21,7 @@
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
+#include "support/netns.h"
 #include "support/process.h"
 
 namespace {
@@ -52,11 +53,12 @@ class Standin {
     char pattern[] = "/tmp/rr-cn.XXXXXX";  // BIRD's control socket path must stay short
     if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp");
     dir_ = pattern;
+    // Dies with the test thread; the stand-in stops its BIRD on SIGTERM, and BIRD dies with the stand-in.
     process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{RR_STANDIN_BIN, "--kubeconfig", kubeconfig, "--node-name", node, "--namespace",
+        rr::testing::die_with_parent(std::vector<std::string>{RR_STANDIN_BIN, "--kubeconfig", kubeconfig, "--node-name", node, "--namespace",
                                  kStandinNamespace, "--bird-binary", bird1(), "--birdc-binary", birdc1(),
                                  "--bird-config", dir_ + "/bird.cfg", "--bird-socket", dir_ + "/bird.ctl",
-                                 "--health-address", "127.0.0.1:0"},
+                                 "--health-address", "127.0.0.1:0"}),
         log_dir + "/standin-" + node + ".log");
   }
   ~Standin() {
@@ -316,8 +318,9 @@ TEST_F(StandinIT, Bird16NodeLearnsARouteThroughABird2Reflector) {
   ASSERT_NE(::mkdtemp(sock_dir), nullptr);
   const std::string reflector_socket = std::string(sock_dir) + "/bird.ctl";
   std::ofstream(reflector_dir + "/bird.conf") << rr::bird::render_bird_config(rc);
-  ChildProcess reflector({"/usr/sbin/bird", "-f", "-c", reflector_dir + "/bird.conf", "-s", reflector_socket},
-                         reflector_dir + "/bird.log");
+  ChildProcess reflector(
+      rr::testing::die_with_parent({"/usr/sbin/bird", "-f", "-c", reflector_dir + "/bird.conf", "-s", reflector_socket}),
+      reflector_dir + "/bird.log");
 
   rr::testing::SpeakerConfig sc;
   sc.address = ip(5);

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,8 +10,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace rr::calico {
 namespace {
@@ -26,18 +24,25 @@ bool sleep_unless_stopped(std::chrono::milliseconds d, std::stop_token stop) {
 
 }  // namespace
 
+// fork + exec rather than posix_spawn: the child asks for SIGTERM when the thread that
+// supervises it dies, so a stand-in killed outright leaves no BIRD behind.
 pid_t Bird16Process::spawn() {
   std::vector<std::string> args = {options_.bird_binary, "-f", "-c", options_.config_path, "-s", options_.socket_path};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;  // the parent, or -1
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
+  const int null = ::open("/dev/null", O_RDONLY);
+  if (null >= 0) ::dup2(null, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the stand-in blocks SIGTERM in its threads; BIRD must not
+  ::execvp(argv[0], argv.data());
+  ::_exit(127);
 }
 
 int Bird16Process::wait_for_exit(pid_t pid, std::stop_token stop) {
