@@ -1,6 +1,6 @@
-#include <sstream>
+#include "confd/bird16_renderer.h"
 
-#include "confd/node_bird_config.h"
+#include <sstream>
 
 namespace rr::calico {
 namespace {

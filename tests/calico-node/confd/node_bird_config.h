@@ -2,8 +2,8 @@
 // What calico-node's confd decides for one node's IPv4 bird.cfg, from values
 // only: the node-to-node mesh, global and node-specific BGPPeers, listen port
 // and bind mode, passwords from the Secrets of calico-node's namespace.
-// build_node_bird_config() decides; render_bird16() turns the decision into
-// BIRD 1.6 text. Both are pure and deterministic.
+// build_node_bird_config() decides (pure, deterministic); render_bird16()
+// (bird16_renderer.h) turns the decision into text.
 
 #include <cstdint>
 #include <map>
@@ -62,8 +62,6 @@ struct NodeBirdConfig {
 // Fails (NotFound / Invalid) when the node is unknown, has no IPv4 BGP address, or the
 // calico_node_selector does not parse.
 kube::Result<NodeBirdConfig> build_node_bird_config(const NodeInputs& in);
-
-std::string render_bird16(const NodeBirdConfig& config);
 
 // "10_0_0_2" for 10.0.0.2, as Calico names protocols.
 std::string protocol_id(const std::string& ip);

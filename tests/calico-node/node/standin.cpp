@@ -1,5 +1,7 @@
 #include "node/standin.h"
 
+#include "confd/bird16_renderer.h"
+
 namespace rr::calico {
 
 const kube::ResourceType& bgp_peers() {

@@ -12,7 +12,7 @@
 #include <atomic>
 #include <thread>
 
-#include "confd/node_bird_config.h"
+#include "confd/bird16_renderer.h"
 #include "node/bird16_driver.h"
 #include "node/bird16_process.h"
 #include "node/command.h"

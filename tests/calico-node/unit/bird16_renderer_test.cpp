@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "confd/node_bird_config.h"
+#include "confd/bird16_renderer.h"
 #include "node/command.h"
 #include "unit/bird1.h"
 #include "unit/fixtures.h"
