@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "node/command.h"
@@ -62,16 +64,17 @@ bool Bird16Driver::write_atomically(const std::string& path, const std::string& 
   return true;
 }
 
-bool Bird16Driver::check(const std::string& text) {
+ApplyOutcome Bird16Driver::check(const std::string& text) {
   const std::string candidate = options_.config_path + ".check";
   if (!write_atomically(candidate, text)) {
-    last_error_ = "cannot write " + candidate;
-    return false;
+    last_error_ = "cannot write " + candidate + ": " + std::strerror(errno);
+    return ApplyOutcome::Failed;
   }
   const CommandOutput parsed = run_command({options_.bird_binary, "-p", "-c", candidate});
   ::unlink(candidate.c_str());
-  if (!parsed.ok()) last_error_ = first_error_line(parsed.output);
-  return parsed.ok();
+  if (parsed.ok()) return ApplyOutcome::Written;
+  last_error_ = first_error_line(parsed.output);
+  return ApplyOutcome::Refused;
 }
 
 ApplyOutcome Bird16Driver::configure() {
@@ -98,12 +101,12 @@ ApplyOutcome Bird16Driver::apply(const std::string& text, bool bird_running) {
     return configure();
   }
   if (text == refused_) return ApplyOutcome::Refused;
-  if (!check(text)) {
-    refused_ = text;
-    return ApplyOutcome::Refused;
+  if (const ApplyOutcome checked = check(text); checked != ApplyOutcome::Written) {
+    if (checked == ApplyOutcome::Refused) refused_ = text;
+    return checked;
   }
   if (!write_atomically(options_.config_path, text)) {
-    last_error_ = "cannot write " + options_.config_path;
+    last_error_ = "cannot write " + options_.config_path + ": " + std::strerror(errno);
     return ApplyOutcome::Failed;
   }
   const std::string previous = applied_;

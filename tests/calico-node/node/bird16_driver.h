@@ -38,7 +38,8 @@ class Bird16Driver {
   const std::string& applied_text() const { return applied_; }
 
  private:
-  bool check(const std::string& text);
+  // Written when `bird -p` accepts the text, Refused when not, Failed when it cannot be checked.
+  ApplyOutcome check(const std::string& text);
   bool write_atomically(const std::string& path, const std::string& text);
   ApplyOutcome configure();
 

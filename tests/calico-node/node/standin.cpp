@@ -140,8 +140,14 @@ void CalicoNodeStandin::render_and_apply(bool bird_running) {
   const std::string sessions = std::to_string(config->mesh.size() + config->global_peers.size() +
                                               config->node_peers.size());
   if (outcome == ApplyOutcome::Refused || outcome == ApplyOutcome::Failed) {
-    log_.warn("BIRD config not loaded", {{"outcome", to_string(outcome)}, {"error", driver_.last_error()}});
+    // Said once per distinct problem, not on every resync that meets it again.
+    const std::string problem = std::string(to_string(outcome)) + driver_.last_error();
+    if (problem != last_problem_) {
+      log_.warn("BIRD config not loaded", {{"outcome", to_string(outcome)}, {"error", driver_.last_error()}});
+    }
+    last_problem_ = problem;
   } else {
+    last_problem_.clear();
     log_.info("BIRD config applied", {{"outcome", to_string(outcome)},
                                       {"mesh", config->mesh_enabled ? "on" : "off"},
                                       {"sessions", sessions}});

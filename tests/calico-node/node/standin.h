@@ -66,6 +66,7 @@ class CalicoNodeStandin {
   std::condition_variable_any cv_;
   bool dirty_ = true;
   std::string last_skipped_;
+  std::string last_problem_;
   bool applied_once_ = false;
   // Written by run(), read by the probe server's threads.
   std::atomic<bool> has_config_{false};

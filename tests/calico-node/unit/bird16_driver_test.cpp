@@ -138,6 +138,17 @@ TEST_F(Bird16DriverTest, RefusedConfigLeavesTheLastGoodOne) {
   EXPECT_EQ(driver.apply(config_announcing("10.1.3.0/24"), true), ApplyOutcome::Reconfigured);
 }
 
+TEST_F(Bird16DriverTest, UnwritableDirectoryFailsWithoutRememberingARefusal) {
+  Bird16DriverOptions o = options();
+  o.config_path = (dir_ / "missing" / "bird.cfg").string();
+  Bird16Driver driver(o);
+  const std::string text = config_announcing("10.1.1.0/24");
+  EXPECT_EQ(driver.apply(text, false), ApplyOutcome::Failed);
+  EXPECT_NE(driver.last_error().find("cannot write"), std::string::npos) << driver.last_error();
+  fs::create_directories(dir_ / "missing");
+  EXPECT_EQ(driver.apply(text, false), ApplyOutcome::Written) << driver.last_error();
+}
+
 TEST_F(Bird16DriverTest, UnreachableBirdIsRetried) {
   Bird16Driver driver(options());
   const std::string first = config_announcing("10.1.1.0/24");
