@@ -316,6 +316,10 @@ TEST_F(StandinIT, Bird16NodeLearnsARouteThroughABird2Reflector) {
   fs::create_directories(reflector_dir);
   char sock_dir[] = "/tmp/rr-rr.XXXXXX";
   ASSERT_NE(::mkdtemp(sock_dir), nullptr);
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() { fs::remove_all(path); }
+  } remove_sock_dir{sock_dir};
   const std::string reflector_socket = std::string(sock_dir) + "/bird.ctl";
   std::ofstream(reflector_dir + "/bird.conf") << rr::bird::render_bird_config(rc);
   ChildProcess reflector(
@@ -353,7 +357,6 @@ TEST_F(StandinIT, Bird16NodeLearnsARouteThroughABird2Reflector) {
       << rr::testing::birdc(reflector_socket, "show route all");
   EXPECT_EQ(other.route(pod_cidr(1))->originator_id, ip(1));
   reflector.stop(std::chrono::seconds(5));
-  fs::remove_all(sock_dir);
 }
 
 }  // namespace
