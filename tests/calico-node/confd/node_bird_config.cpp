@@ -84,10 +84,15 @@ void add_mesh(const NodeInputs& in, const CalicoNode& self, const Settings& s, c
       return;
     }
   }
+  std::set<std::string> addresses;
   for (const CalicoNode* other : others) {
     if (other->ipv4.empty() || other->ipv4 == self.ipv4) continue;
     if (!other->rr_cluster_id.empty()) continue;  // route reflectors are not in the mesh
     if (!other->registered && !calico_nodes.matches(other->labels)) continue;  // runs no calico-node
+    if (!addresses.insert(other->ipv4).second) {
+      out.skipped.push_back("node " + other->name + ": address " + other->ipv4 + " already meshed for another node");
+      continue;
+    }
     BgpSession m;
     m.protocol = "Mesh_" + protocol_id(other->ipv4);
     m.neighbor = other->ipv4;

@@ -102,6 +102,16 @@ TEST(NodeBirdConfigTest, MeshOnlyWithNodesThatRunCalicoNode) {
   EXPECT_NE(bad.error().message.find("calico-node selector"), std::string::npos);
 }
 
+TEST(NodeBirdConfigTest, TwoNodesOneAddressOneMeshSession) {
+  auto in = four_nodes("n2");
+  in.nodes.push_back(testing::node("n5", "10.0.0.9", "r1"));  // n1's address again
+  auto c = build_node_bird_config(in);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(names(c->mesh), (std::vector<std::string>{"Mesh_10_0_0_9", "Mesh_10_0_0_100", "Mesh_10_0_1_4"}));
+  ASSERT_EQ(c->skipped.size(), 1u);
+  EXPECT_NE(c->skipped[0].find("n5"), std::string::npos);
+}
+
 TEST(NodeBirdConfigTest, ListenPortAndAsFromConfigurationsAndNodes) {
   auto in = four_nodes("n2");
   BgpConfiguration global = mesh(true);
