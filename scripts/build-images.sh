@@ -115,17 +115,18 @@ make_rootfs() {
   mmdebstrap "${args[@]}" "$SUITE" "$work/rootfs.tar" \
     "deb $MIRROR $SUITE main" \
     "deb $MIRROR $SUITE-updates main" \
-    "deb ${MIRROR%/debian}/debian-security $SUITE-security main"
+    "deb ${MIRROR%/debian}/debian-security $SUITE-security main" >"$work/mmdebstrap.log" 2>&1 ||
+    { tail -30 "$work/mmdebstrap.log" >&2; return 1; }
 }
 
 # Packs TAR as the single layer of an OCI image and writes it as an oci-archive to ARCHIVE;
 # the image's config digest (its ID once imported) goes to ARCHIVE.id.
 pack_oci() {
-  local tar=$1 archive=$2 work=$3 layout=$3/oci
+  local tar=$1 archive=$2 work=$3 variant=$4 layout=$3/oci
   umoci init --layout "$layout"
-  umoci new --image "$layout:latest"
-  umoci raw add-layer --image "$layout:latest" --history.created_by "mmdebstrap --variant=minbase $SUITE" "$tar"
-  umoci config --image "$layout:latest" --no-history \
+  umoci new --image "$layout:$variant"
+  umoci raw add-layer --image "$layout:$variant" --history.created_by "mmdebstrap --variant=minbase $SUITE" "$tar"
+  umoci config --image "$layout:$variant" --no-history \
     --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --config.cmd bash
   local manifest
@@ -145,7 +146,7 @@ ensure_base_archive() {
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" RETURN
   make_rootfs "$variant" "$work"
-  pack_oci "$work/rootfs.tar" "$archive" "$work"
+  pack_oci "$work/rootfs.tar" "$archive" "$work" "$variant"
   log "debian:$variant made in $((SECONDS - start)) s ($(du -h "$archive" | cut -f1) archive)"
 }
 
@@ -159,13 +160,18 @@ import_base() {
   log "importing $ref"
   buildah pull --quiet "oci-archive:$archive" >/dev/null
   buildah tag "$want" "$ref"
+  # The pull also named it after the archive's ref (localhost/<ref>:latest); keep only REF.
+  local name
+  for name in $(buildah images --format '{{.Name}}:{{.Tag}}' --filter "id=$want"); do
+    [[ $name == "$ref" ]] || buildah rmi "$name" >/dev/null
+  done
 }
 
 # --- application images ------------------------------------------------------------------
 
 build_image() {
   local name=$1 dockerfile=$2 ref=$3
-  local start=$SECONDS args=(--pull=never --isolation chroot --layers --quiet -f "$ROOT/$dockerfile" -t "$ref")
+  local start=$SECONDS args=(--pull=never --isolation chroot --layers -f "$ROOT/$dockerfile" -t "$ref")
   ((NO_CACHE)) && args+=(--no-cache)
   log "building $ref from $dockerfile"
   buildah bud "${args[@]}" "$ROOT" >"$LOG_DIR/$name.log" 2>&1 ||
