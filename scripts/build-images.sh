@@ -171,7 +171,7 @@ import_base() {
 
 build_image() {
   local name=$1 dockerfile=$2 ref=$3
-  local start=$SECONDS args=(--pull=never --isolation chroot --layers -f "$ROOT/$dockerfile" -t "$ref")
+  local start=$SECONDS args=(--pull=never --isolation chroot --layers --force-rm -f "$ROOT/$dockerfile" -t "$ref")
   ((NO_CACHE)) && args+=(--no-cache)
   log "building $ref from $dockerfile"
   buildah bud "${args[@]}" "$ROOT" >"$LOG_DIR/$name.log" 2>&1 ||
