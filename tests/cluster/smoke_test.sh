@@ -146,11 +146,14 @@ if [[ $got_ip == "$want_ip" && $in_pod == *"inet $want_ip/"* ]]; then
 else fail "hostNetwork Pod: podIP '$got_ip', eth0 '$in_pod', want $want_ip"; fi
 
 # ---------------------------------------------------------------- 5. pod network across nodes
+# A ring: the Pod on each node fetches from the Pod on the next node.
 if ((N > 1)); then
-  a=${NODES[0]} b=${NODES[1]}
-  out=$(kc exec -n "$NS" "${POD_ON[$a]}" -- wget -qO- -T 10 "http://${POD_IP[$b]}:8080/" 2>&1)
-  if [[ $out == rr-toolbox ]]; then pass "a Pod on $a reaches a Pod on $b (${POD_IP[$b]}:8080)"
-  else fail "Pod on $a could not fetch from ${POD_IP[$b]}:8080: $out"; fi
+  for i in "${!NODES[@]}"; do
+    a=${NODES[i]} b=${NODES[(i + 1) % N]}
+    out=$(kc exec -n "$NS" "${POD_ON[$a]}" -- curl -sS --max-time 10 "http://${POD_IP[$b]}:8080/" 2>&1)
+    if [[ $out == rr-toolbox ]]; then pass "a Pod on $a reaches a Pod on $b (${POD_IP[$b]}:8080)"
+    else fail "Pod on $a could not fetch from ${POD_IP[$b]}:8080 on $b: $out"; fi
+  done
 fi
 
 # ---------------------------------------------------------------- 6. kubernetes Service via kube-proxy
