@@ -120,7 +120,8 @@ cg_create() {                            # cg_create NAME
 cg_pids() {                              # cg_pids NAME
   local d=/sys/fs/cgroup/pids/$1
   [[ -d $d ]] || return 0
-  find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u
+  # Directories vanish while we walk (runc and kubelet remove theirs): never fail.
+  { find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null || true; } | sort -u
 }
 cg_remove() {                            # cg_remove NAME
   local h
@@ -235,7 +236,7 @@ do_stop() {                              # do_stop DIR KEEP_LOGS
   done
   local pids=()
   for i in "${nodes[@]+"${nodes[@]}"}"; do stop_node "$k" "$i" & pids+=($!); done
-  for p in "${pids[@]+"${pids[@]}"}"; do wait "$p" || true; done
+  for p in "${pids[@]+"${pids[@]}"}"; do wait "$p" || log "stopping a node of slot $k failed"; done
   if [[ -d $dir/cp ]]; then
     local keep_flag=(); [[ $keep == 1 ]] && keep_flag=(--keep-logs)
     "$SCRIPTS/kube-local.sh" stop "$dir/cp" "${keep_flag[@]+"${keep_flag[@]}"}" || true
