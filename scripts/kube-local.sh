@@ -164,7 +164,7 @@ do_stop() {                              # do_stop DIR KEEP_LOGS
       fi
     elif [[ $had == 1 ]]; then
       log "$dir has no $MARKER marker; removing only the files kube-local.sh writes"
-      rm -rf "$dir"/{etcd-data,pki,tokens.csv,env,kubeconfig,kubeconfig-token,kubeconfig-kcm,kubeconfig-scheduler,pids,owner,apiserver.args,kcm-certs}
+      rm -rf "$dir"/{etcd-data,pki,tokens.csv,env,kubeconfig,kubeconfig-token,kubeconfig-kcm,kubeconfig-scheduler,pids,owner,apiserver.args,kcm-certs,node-address,scheduler,kcm-controllers,kcm.args,bin-dir,kubectl-path}
     fi
   fi
   rm -rf "${REG:?}/$id"
