@@ -148,9 +148,10 @@ slot_free() {                            # slot_free K: no cluster, bridge or ro
   local k=$1 net; net=$(net_of "$k")
   [[ ! -e $REG/$k ]] || return 1
   ip link show "$(bridge_of "$k")" >/dev/null 2>&1 && return 1
-  ip -4 route show | grep -q "^${net//./\\.}\\." && return 1
-  ip -4 addr show | grep -q "inet ${net//./\\.}\\." && return 1
-  ip netns list 2>/dev/null | grep -q "^rrc$k-" && return 1
+  # Here-strings, not pipes: grep -q may close a pipe early and pipefail would hide the match.
+  grep -q "^${net//./\\.}\\." <<<"$(ip -4 route show)" && return 1
+  grep -q "inet ${net//./\\.}\\." <<<"$(ip -4 addr show)" && return 1
+  grep -q "^rrc$k-" <<<"$(ip netns list 2>/dev/null)" && return 1
   return 0
 }
 alloc_slot() {                           # alloc_slot DIR OWNER -> K
@@ -194,13 +195,13 @@ stop_node() {                            # stop_node K I
   # (containerd, shims, containers, the mount namespace's holder).
   for p in kubelet kube-proxy; do
     for pid in $(cat "$rt/pids" 2>/dev/null | awk -v n="$p" '$1==n {print $2}'); do
-      cg_pids "$cg" | grep -qx "$pid" && kill -TERM "$pid" 2>/dev/null || true
+      grep -qx "$pid" <<<"$(cg_pids "$cg")" && kill -TERM "$pid" 2>/dev/null || true
     done
   done
   for _ in $(seq 30); do
     local alive=0
     for pid in $(awk '$1=="kubelet"||$1=="kube-proxy" {print $2}' "$rt/pids" 2>/dev/null); do
-      cg_pids "$cg" | grep -qx "$pid" && alive=1
+      grep -qx "$pid" <<<"$(cg_pids "$cg")" && alive=1
     done
     ((alive)) || break
     sleep 0.1
@@ -224,18 +225,18 @@ do_stop() {                              # do_stop DIR KEEP_LOGS
     kill -TERM "$wd" 2>/dev/null || true
   fi
   # Every node of the slot, whether or not DIR still lists it.
-  local nodes=() i ns
+  local node_ids=() i ns
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^rrc$k-n[0-9]*$" || true); do
-    nodes+=("${ns#rrc"$k"-n}")
+    node_ids+=("${ns#rrc"$k"-n}")
   done
   for i in $(ls -d "$RUNTIME_ROOT/c$k"/node-* 2>/dev/null | sed 's/.*node-//'); do
-    [[ " ${nodes[*]-} " == *" $i "* ]] || nodes+=("$i")
+    [[ " ${node_ids[*]-} " == *" $i "* ]] || node_ids+=("$i")
   done
   for i in $(ls -d /sys/fs/cgroup/pids/rrc"$k"-n* 2>/dev/null | sed 's/.*-n//'); do
-    [[ " ${nodes[*]-} " == *" $i "* ]] || nodes+=("$i")
+    [[ " ${node_ids[*]-} " == *" $i "* ]] || node_ids+=("$i")
   done
   local pids=()
-  for i in "${nodes[@]+"${nodes[@]}"}"; do stop_node "$k" "$i" & pids+=($!); done
+  for i in "${node_ids[@]+"${node_ids[@]}"}"; do stop_node "$k" "$i" & pids+=($!); done
   for p in "${pids[@]+"${pids[@]}"}"; do wait "$p" || log "stopping a node of slot $k failed"; done
   if [[ -d $dir/cp ]]; then
     local keep_flag=(); [[ $keep == 1 ]] && keep_flag=(--keep-logs)

@@ -59,7 +59,8 @@ mkdir -p "$WORK/img" && tar -C "$WORK/img" -xf "$SRC" &&
   jq --arg n "$TAG" '.manifests |= map(.annotations["io.containerd.image.name"] = $n)' "$WORK/img/index.json" >"$WORK/index.json" &&
   mv "$WORK/index.json" "$WORK/img/index.json" && tar -C "$WORK/img" -cf "$WORK/import.tar" .
 if "$CLUSTER" import "$DIR" "$WORK/import.tar" >/dev/null 2>"$WORK/import.err" &&
-   ctr --address "$RR_CLUSTER_NODE_1_CONTAINERD" -n k8s.io images ls -q | grep -qx "$TAG"; then
+   images=$(ctr --address "$RR_CLUSTER_NODE_1_CONTAINERD" -n k8s.io images ls -q) &&
+   grep -qx "$TAG" <<<"$images"; then
   pass "import loaded $TAG into node-1's containerd"
 else fail "import of $TAG: $(cat "$WORK/import.err")"; fi
 
