@@ -36,7 +36,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "Installing packages, kube-apiserver v1.20.2 (built once, cached) and kubectl 1.20"
 bash scripts/setup.sh
-bash scripts/build-kube.sh >/dev/null
+bash scripts/build-kube.sh kube-apiserver kube-controller-manager >/dev/null
 KUBECTL=$(bash scripts/fetch-kubectl.sh)
 
 say "Building rr-operator, rr-agent and the demo driver"

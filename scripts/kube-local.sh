@@ -4,10 +4,20 @@
 # instances can run at once (random free loopback ports); none outlives its owner.
 #
 #   start DIR [--controller-manager] [--owner-pid PID] [--replace] [--timeout S]
-#             [--apiserver-arg ARG]...
+#             [--apiserver-arg ARG]... [--node-address ADDR] [--scheduler]
+#             [--kcm-controllers LIST] [--kcm-arg ARG]...
 #       DIR must be empty or absent (--replace stops and wipes an old instance in DIR).
 #       The owner defaults to the parent process ($PPID); a detached watchdog stops the
 #       instance within ~1 s of the owner's death. Prints DIR/env on stdout.
+#       --node-address ADDR: serve nodes (real kubelets) at ADDR instead of 127.0.0.1: the
+#       apiserver binds and advertises ADDR (its certificate names it; the `kubernetes`
+#       Service's endpoints point at ADDR:port), authorizes with Node,RBAC, admits with
+#       NodeRestriction, and reaches kubelets with its own client certificate
+#       (CN=kube-apiserver-kubelet-client, bound to system:kubelet-api-admin), verifying
+#       their serving certificates with the CA (InternalIP first).
+#       --scheduler adds kube-scheduler (its own identity, system:kube-scheduler);
+#       --kcm-controllers replaces the controller-manager's --controllers list (the default
+#       leaves out node lifecycle and everything cloud or volume related).
 #   stop DIR [--keep-logs]      stop the instance, remove DIR (keep DIR/logs with --keep-logs)
 #   stop-apiserver DIR          stop only kube-apiserver (etcd keeps the data)
 #   start-apiserver DIR [--timeout S]   restart it on the same port, wait for /readyz
@@ -15,12 +25,13 @@
 #   env DIR                     print DIR/env
 #
 # DIR layout: env, kubeconfig (admin, client cert), kubeconfig-token (admin, token),
-# kubeconfig-kcm, pki/, tokens.csv, etcd-data/, logs/*.log, pids, owner.
+# kubeconfig-kcm, kubeconfig-scheduler, pki/ (ca.crt/ca.key sign node credentials), tokens.csv, etcd-data/, logs/*.log, pids, owner.
 # DIR/env (sourceable) exports KUBECONFIG, RR_KUBE_DIR, RR_KUBE_SERVER, RR_KUBE_CA,
 # RR_KUBE_ADMIN_CERT, RR_KUBE_ADMIN_KEY, RR_KUBE_ADMIN_TOKEN (system:masters),
 # RR_KUBE_USER_NAME (rr-test-user), RR_KUBE_USER_TOKEN (no RBAC bindings),
-# RR_KUBE_ETCD_ENDPOINT, RR_KUBE_CONTROLLER_MANAGER (0/1), RR_KUBECTL.
-# Binaries: kube-apiserver and kube-controller-manager from scripts/build-kube.sh (or
+# RR_KUBE_ETCD_ENDPOINT, RR_KUBE_CONTROLLER_MANAGER (0/1), RR_KUBE_SCHEDULER (0/1),
+# RR_KUBE_NODE_ADDRESS (the --node-address, or empty), RR_KUBECTL.
+# Binaries: kube-apiserver, kube-controller-manager and kube-scheduler from scripts/build-kube.sh (or
 # $RR_KUBE_BIN_DIR), etcd from PATH (or $RR_ETCD), kubectl from scripts/fetch-kubectl.sh.
 # Registry: ${RR_KUBE_LOCAL_STATE:-/tmp/rr-kube-local}/instances/<id>/{dir,owner,pids,ports}.
 set -euo pipefail
@@ -142,7 +153,7 @@ do_stop() {                              # do_stop DIR KEEP_LOGS
   # The watchdog first, so it does not race us (a watchdog that exec'd into
   # `stop` no longer matches "__watchdog" and is left alone).
   terminate "$dir" watchdog
-  terminate "$dir" kube-controller-manager kube-apiserver
+  terminate "$dir" kube-scheduler kube-controller-manager kube-apiserver
   terminate "$dir" etcd
   if [[ -d $dir ]]; then
     if [[ -f $dir/$MARKER ]]; then
@@ -153,7 +164,7 @@ do_stop() {                              # do_stop DIR KEEP_LOGS
       fi
     elif [[ $had == 1 ]]; then
       log "$dir has no $MARKER marker; removing only the files kube-local.sh writes"
-      rm -rf "$dir"/{etcd-data,pki,tokens.csv,env,kubeconfig,kubeconfig-token,kubeconfig-kcm,pids,owner,apiserver.args,kcm-certs}
+      rm -rf "$dir"/{etcd-data,pki,tokens.csv,env,kubeconfig,kubeconfig-token,kubeconfig-kcm,kubeconfig-scheduler,pids,owner,apiserver.args,kcm-certs,node-address,scheduler,kcm-controllers,kcm.args,bin-dir,kubectl-path}
     fi
   fi
   rm -rf "${REG:?}/$id"
@@ -201,8 +212,8 @@ cmd_watchdog() {                         # __watchdog DIR (runs detached)
 }
 
 # ---------------------------------------------------------------- certificates
-gen_pki() {
-  local p=$1/pki
+gen_pki() {                              # gen_pki DIR [NODE-ADDRESS]
+  local p=$1/pki node_addr=${2:-}
   mkdir -p "$p"
   (
     cd "$p"
@@ -220,7 +231,7 @@ gen_pki() {
     sign apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1"
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1${node_addr:+,IP:$node_addr}"
     local client="basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
@@ -230,6 +241,11 @@ extendedKeyUsage=clientAuth"
     # system:kube-controller-manager alone cannot delete (GC) or create Pods
     # (ReplicaSets), so it is also a member of system:masters.
     sign kcm "/O=system:masters/CN=system:kube-controller-manager" "$client"
+    # kube-scheduler's bootstrap ClusterRoles (system:kube-scheduler,
+    # system:volume-scheduler) are bound to this user name.
+    sign scheduler "/CN=system:kube-scheduler" "$client"
+    # The apiserver's identity towards kubelets (logs, exec, port-forward).
+    [[ -z $node_addr ]] || sign kubelet-client "/CN=kube-apiserver-kubelet-client" "$client"
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa.key 2>/dev/null
     openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
     rm -f ca.srl
@@ -330,17 +346,20 @@ show_log() { log "last 30 lines of $1:"; tail -n 30 "$1" >&2 2>/dev/null || true
 # One start attempt with fresh ports. Returns 0, 1 (failure), or 3 (port taken: retry).
 start_attempt() {
   local dir=$1 id=$2 kcm=$3 timeout=$4 t0=$5
-  local ports ep pp ap kp bin
+  local ports ep pp ap kp sp bin node_addr sched
   bin=$(cat "$dir/bin-dir")
+  node_addr=$(cat "$dir/node-address")
+  sched=$(cat "$dir/scheduler")
   ports=$(
     exec 7>"$STATE/ports.lock"; flock 7
-    ports=$(pick_ports 4)
+    ports=$(pick_ports 5)
     tr ' ' '\n' <<<"$ports" >"$REG/$id/ports"
     echo "$ports"
   )
-  read -r ep pp ap kp <<<"$ports"
-  [[ -n ${kp:-} ]] || { log "could not pick ports"; return 1; }
-  local server=https://127.0.0.1:$ap pki=$dir/pki
+  read -r ep pp ap kp sp <<<"$ports"
+  [[ -n ${sp:-} ]] || { log "could not pick ports"; return 1; }
+  local serve_addr=${node_addr:-127.0.0.1}
+  local server=https://$serve_addr:$ap pki=$dir/pki
   local admin_token user_token
   admin_token=$(awk -F, '$2=="admin"{print $1}' "$dir/tokens.csv")
   user_token=$(awk -F, '$2=="rr-test-user"{print $1}' "$dir/tokens.csv")
@@ -350,6 +369,8 @@ start_attempt() {
   write_kubeconfig "$dir/kubeconfig-token" "$server" "$pki/ca.crt" "token: $admin_token"
   write_kubeconfig "$dir/kubeconfig-kcm" "$server" "$pki/ca.crt" \
     "client-certificate: $pki/kcm.crt" "client-key: $pki/kcm.key"
+  write_kubeconfig "$dir/kubeconfig-scheduler" "$server" "$pki/ca.crt" \
+    "client-certificate: $pki/scheduler.crt" "client-key: $pki/scheduler.key"
   {
     printf 'export %s=%q\n' \
       KUBECONFIG "$dir/kubeconfig" \
@@ -363,6 +384,8 @@ start_attempt() {
       RR_KUBE_USER_TOKEN "$user_token" \
       RR_KUBE_ETCD_ENDPOINT "http://127.0.0.1:$ep" \
       RR_KUBE_CONTROLLER_MANAGER "$kcm" \
+      RR_KUBE_SCHEDULER "$sched" \
+      RR_KUBE_NODE_ADDRESS "$node_addr" \
       RR_KUBECTL "$(cat "$dir/kubectl-path")"
   } >"$dir/env"
 
@@ -383,18 +406,28 @@ start_attempt() {
 
   # kube-apiserver
   local ap_args=(
-    --advertise-address=127.0.0.1 --bind-address=127.0.0.1 --secure-port="$ap" --insecure-port=0
+    --advertise-address="$serve_addr" --bind-address="$serve_addr" --secure-port="$ap" --insecure-port=0
     --cert-dir="$dir/pki/apiserver-generated"
     --etcd-servers="http://127.0.0.1:$ep"
     --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key"
     --client-ca-file="$pki/ca.crt" --token-auth-file="$dir/tokens.csv"
-    --authorization-mode=RBAC
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key"
     --service-account-issuer=https://kubernetes.default.svc --api-audiences=https://kubernetes.default.svc
     --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true
-    --enable-priority-and-fairness=false --endpoint-reconciler-type=none
+    --enable-priority-and-fairness=false
     --profiling=false
   )
+  if [[ -n $node_addr ]]; then
+    # The lease endpoint reconciler points the `kubernetes` Service at ADDR:port.
+    ap_args+=(
+      --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction
+      --kubelet-client-certificate="$pki/kubelet-client.crt" --kubelet-client-key="$pki/kubelet-client.key"
+      --kubelet-certificate-authority="$pki/ca.crt"
+      --kubelet-preferred-address-types=InternalIP,Hostname
+    )
+  else
+    ap_args+=(--authorization-mode=RBAC --endpoint-reconciler-type=none)
+  fi
   # Without kube-controller-manager nothing creates ServiceAccounts nor their token
   # Secrets, so the ServiceAccount admission plugin would refuse every Pod
   # ("serviceaccount default not found" / "no API token found").
@@ -409,19 +442,42 @@ start_attempt() {
     show_log "$dir/logs/kube-apiserver.log"; return 1
   fi
 
+  if [[ -n $node_addr ]]; then
+    "$(cat "$dir/kubectl-path")" --kubeconfig="$dir/kubeconfig" --request-timeout=20s \
+      create clusterrolebinding kube-apiserver-kubelet-client \
+      --clusterrole=system:kubelet-api-admin --user=kube-apiserver-kubelet-client >/dev/null ||
+      { log "could not bind the apiserver's kubelet client to system:kubelet-api-admin"; return 1; }
+  fi
+
   if [[ $kcm == 1 ]]; then
-    local kcm_pid
+    local kcm_pid kcm_extra=()
+    mapfile -t kcm_extra <"$dir/kcm.args"
     kcm_pid=$(spawn "$dir" kube-controller-manager "$bin/kube-controller-manager" \
       --kubeconfig="$dir/kubeconfig-kcm" \
       --bind-address=127.0.0.1 --secure-port="$kp" --port=0 --cert-dir="$dir/pki/kcm-generated" \
       --leader-elect=false --use-service-account-credentials=false \
       --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
-      --controllers='*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service,-ttl,-attachdetach,-persistentvolume-binder,-persistentvolume-expander,-pv-protection,-pvc-protection,-ephemeral-volume,-horizontalpodautoscaling,-csrsigning,-csrapproving' \
-      --profiling=false)
+      --controllers="$(cat "$dir/kcm-controllers")" \
+      --profiling=false "${kcm_extra[@]+"${kcm_extra[@]}"}")
     rc=0; wait_for "https://127.0.0.1:$kp/healthz" "$kcm_pid" kube-controller-manager "$deadline" -k || rc=$?
     if ((rc)); then
       grep -q 'address already in use' "$dir/logs/kube-controller-manager.log" && return 3
       show_log "$dir/logs/kube-controller-manager.log"; return 1
+    fi
+  fi
+
+  if [[ $sched == 1 ]]; then
+    local sched_pid
+    sched_pid=$(spawn "$dir" kube-scheduler "$bin/kube-scheduler" \
+      --kubeconfig="$dir/kubeconfig-scheduler" \
+      --authentication-kubeconfig="$dir/kubeconfig-scheduler" \
+      --authorization-kubeconfig="$dir/kubeconfig-scheduler" \
+      --bind-address=127.0.0.1 --secure-port="$sp" --port=0 --cert-dir="$dir/pki/scheduler-generated" \
+      --leader-elect=false --profiling=false)
+    rc=0; wait_for "https://127.0.0.1:$sp/healthz" "$sched_pid" kube-scheduler "$deadline" -k || rc=$?
+    if ((rc)); then
+      grep -q 'address already in use' "$dir/logs/kube-scheduler.log" && return 3
+      show_log "$dir/logs/kube-scheduler.log"; return 1
     fi
   fi
   return 0
@@ -429,6 +485,8 @@ start_attempt() {
 
 cmd_start() {
   local dir kcm=0 owner_pid=$PPID replace=0 timeout=${RR_KUBE_START_TIMEOUT:-60}
+  local node_addr="" sched=0 kcm_args=()
+  local kcm_controllers='*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service,-ttl,-attachdetach,-persistentvolume-binder,-persistentvolume-expander,-pv-protection,-pvc-protection,-ephemeral-volume,-horizontalpodautoscaling,-csrsigning,-csrapproving'
   EXTRA_APISERVER_ARGS=()
   dir=$(abs_dir "${1:-}"); shift
   while (($#)); do
@@ -438,6 +496,11 @@ cmd_start() {
       --replace) replace=1 ;;
       --timeout) timeout=${2:?--timeout needs seconds}; shift ;;
       --apiserver-arg) EXTRA_APISERVER_ARGS+=("${2:?--apiserver-arg needs a value}"); shift ;;
+      --node-address) node_addr=${2:?--node-address needs an IPv4 address}; shift
+        [[ $node_addr =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "--node-address: '$node_addr' is not an IPv4 address" ;;
+      --scheduler) sched=1 ;;
+      --kcm-controllers) kcm_controllers=${2:?--kcm-controllers needs a list}; shift ;;
+      --kcm-arg) kcm_args+=("${2:?--kcm-arg needs a value}"); shift ;;
       *) die "start: unknown option $1" ;;
     esac
     shift
@@ -456,9 +519,12 @@ cmd_start() {
   local ostart; ostart=$(proc_start "$owner_pid") || die "owner pid $owner_pid is not running"
 
   local bin kubectl
-  if [[ -n ${RR_KUBE_BIN_DIR:-} ]]; then bin=$RR_KUBE_BIN_DIR; else bin=$("$SCRIPTS/build-kube.sh"); fi
+  local wanted=(kube-apiserver kube-controller-manager)
+  [[ $sched == 0 ]] || wanted+=(kube-scheduler)
+  if [[ -n ${RR_KUBE_BIN_DIR:-} ]]; then bin=$RR_KUBE_BIN_DIR; else bin=$("$SCRIPTS/build-kube.sh" "${wanted[@]}"); fi
   [[ -x $bin/kube-apiserver ]] || die "no kube-apiserver in $bin"
   [[ $kcm == 0 || -x $bin/kube-controller-manager ]] || die "no kube-controller-manager in $bin"
+  [[ $sched == 0 || -x $bin/kube-scheduler ]] || die "no kube-scheduler in $bin"
   command -v "${RR_ETCD:-etcd}" >/dev/null || die "etcd not found (apt-get install etcd-server)"
   kubectl=${RR_KUBECTL:-$("$SCRIPTS/fetch-kubectl.sh")}
 
@@ -467,6 +533,10 @@ cmd_start() {
   touch "$dir/$MARKER"
   echo "$bin" >"$dir/bin-dir"
   echo "$kubectl" >"$dir/kubectl-path"
+  echo "$node_addr" >"$dir/node-address"
+  echo "$sched" >"$dir/scheduler"
+  echo "$kcm_controllers" >"$dir/kcm-controllers"
+  printf '%s\n' "${kcm_args[@]+"${kcm_args[@]}"}" | sed '/^$/d' >"$dir/kcm.args"
   mkdir -p "$REG/$id"
   echo "$dir" >"$REG/$id/dir"
   echo "$owner_pid $ostart" | tee "$REG/$id/owner" >"$dir/owner"
@@ -479,7 +549,7 @@ cmd_start() {
 
   local fail=1
   trap 'if ((fail)); then log "start failed; stopping what was started"; do_stop "$dir" 1 || true; fi' EXIT
-  gen_pki "$dir"
+  gen_pki "$dir" "$node_addr"
   umask 077
   {
     echo "$(openssl rand -hex 24),admin,admin,\"system:masters\""
@@ -493,8 +563,8 @@ cmd_start() {
     start_attempt "$dir" "$id" "$kcm" "$timeout" "$t0" || rc=$?
     ((rc == 3)) || break
     log "a port was taken (attempt $attempt); retrying with new ports"
-    terminate "$dir" kube-controller-manager kube-apiserver etcd
-    local f; for f in "$dir"/logs/{etcd,kube-apiserver,kube-controller-manager}.log; do
+    terminate "$dir" kube-scheduler kube-controller-manager kube-apiserver etcd
+    local f; for f in "$dir"/logs/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler}.log; do
       [[ -f $f ]] && mv -f "$f" "$f.attempt$attempt"
     done
   done
@@ -502,6 +572,7 @@ cmd_start() {
   fail=0
   trap - EXIT
   local what=etcd+kube-apiserver; [[ $kcm == 0 ]] || what+=+kube-controller-manager
+  [[ $sched == 0 ]] || what+=+kube-scheduler
   log "$what ready in $(( $(now_ms) - t0 )) ms at $(source "$dir/env" && echo "$RR_KUBE_SERVER") (owner pid $owner_pid)"
   echo "$dir/env"
 }

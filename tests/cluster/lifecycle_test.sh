@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Lifecycle of scripts/kube-cluster.sh: a one-node cluster whose owner dies is stopped by
+# its watchdog, and stopping leaves nothing of its slot behind (processes, network
+# namespaces, links, routes, cgroups, mounts, runtime directories); `import` loads an
+# archive into the node's containerd while it runs.
+# One PASS/FAIL line per check; exit 1 on any failure.
+#
+#   lifecycle_test.sh WORKDIR
+set -uo pipefail
+
+WORK=${1:?usage: lifecycle_test.sh WORKDIR}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CLUSTER=$ROOT/scripts/kube-cluster.sh
+# shellcheck source=../lib/checks.sh
+source "$(dirname "$0")/../lib/checks.sh"
+
+rm -rf "$WORK"; mkdir -p "$WORK"
+DIR=$WORK/cluster
+OWNER_PID=""
+cleanup() {
+  [[ -n $OWNER_PID ]] && kill "$OWNER_PID" 2>/dev/null
+  "$CLUSTER" stop "$DIR" --keep-logs >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+# Everything on the host that names slot K or lies in its subnet.
+slot_state() {  # slot_state K
+  local k=$1 net=10.$((200 + $1))
+  ip netns list 2>/dev/null | grep "^rrc$k-"
+  ip -o link show | grep -o "rrc$k-[^:@ ]*"
+  ip -4 route show | grep "^${net//./\\.}\\."
+  ls -d /sys/fs/cgroup/*/rrc"$k"-* 2>/dev/null
+  grep -h "rr-kube-cluster/c$k/\|$DIR/" /proc/self/mountinfo 2>/dev/null
+  ls -d "/var/lib/rr-kube-cluster/c$k" 2>/dev/null
+  pgrep -af "$DIR/" 2>/dev/null
+}
+
+# The owner: a process we can kill.
+sleep 3600 &
+OWNER_PID=$!
+if "$CLUSTER" start "$DIR" --nodes 1 --owner-pid "$OWNER_PID" >"$WORK/start.out" 2>"$WORK/start.err"; then
+  pass "a one-node cluster started"
+else
+  fail "start failed: $(tail -n 20 "$WORK/start.err")"
+  exit 1
+fi
+# shellcheck disable=SC1091
+source "$DIR/env"
+K=$RR_CLUSTER_SLOT
+during=$(slot_state "$K")
+if grep -q "^rrc$K-n1" <<<"$during" && grep -q "/sys/fs/cgroup/pids/rrc$K-n1" <<<"$during"; then
+  pass "slot $K holds node-1's network namespace and cgroup while running"
+else fail "slot $K's resources not found while running: $during"; fi
+
+# import: a fresh tag of the pause archive appears in the node's containerd.
+TAG=localhost/rr-lifecycle-import:$RANDOM
+SRC=$(sed -n 's/^RR_PAUSE_TAR=//p' < <("$ROOT/scripts/kube-images.sh" base 2>/dev/null))
+mkdir -p "$WORK/img" && tar -C "$WORK/img" -xf "$SRC" &&
+  jq --arg n "$TAG" '.manifests |= map(.annotations["io.containerd.image.name"] = $n)' "$WORK/img/index.json" >"$WORK/index.json" &&
+  mv "$WORK/index.json" "$WORK/img/index.json" && tar -C "$WORK/img" -cf "$WORK/import.tar" .
+if "$CLUSTER" import "$DIR" "$WORK/import.tar" >/dev/null 2>"$WORK/import.err" &&
+   images=$(ctr --address "$RR_CLUSTER_NODE_1_CONTAINERD" -n k8s.io images ls -q) &&
+   grep -qx "$TAG" <<<"$images"; then
+  pass "import loaded $TAG into node-1's containerd"
+else fail "import of $TAG: $(cat "$WORK/import.err")"; fi
+
+# The owner dies: the watchdog stops the cluster.
+kill "$OWNER_PID"; wait "$OWNER_PID" 2>/dev/null; OWNER_PID=""
+stopped() { [[ ! -e /tmp/rr-kube-cluster/instances/$K && -z $(slot_state "$K") ]]; }
+n=0; until stopped || ((n++ > 240)); do sleep 0.5; done
+if stopped; then pass "the watchdog stopped the cluster after its owner died"
+else fail "after the owner died, slot $K still holds: $(slot_state "$K" | head -20)"; fi
+if [[ -f $DIR/logs/watchdog.log ]] && grep -q "is gone: stopping" "$DIR/logs/watchdog.log"; then
+  pass "the watchdog logged why it stopped the cluster"
+else fail "no watchdog log line in $DIR/logs/watchdog.log"; fi
+if [[ -d $DIR/nodes/node-1/logs && ! -e $DIR/kubeconfig ]]; then pass "logs kept, credentials removed"
+else fail "after the stop, $DIR holds: $(ls "$DIR" 2>&1)"; fi
+
+echo "$PASSES passed, $FAILS failed"
+((FAILS == 0))
