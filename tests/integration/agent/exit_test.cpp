@@ -17,6 +17,7 @@
 #include "support/control_plane.h"
 #include "support/eventually.h"
 #include "support/process.h"
+#include "support/short_temp_dir.h"
 
 namespace {
 
@@ -88,7 +89,7 @@ class AgentExitIT : public ::testing::Test {
   ChildProcess& StartAgent(const std::string& kubeconfig, const std::string& metrics_address) {
     std::vector<std::string> argv = {RR_AGENT_BIN,   "--kubeconfig",  kubeconfig,        "--metrics-address",
                                      metrics_address, "--bird-config", BirdConfig(),      "--bird-socket",
-                                     dir_ + "/bird.ctl", "--client-port", "11180"};
+                                     run_.file("bird.ctl"), "--scratch-dir", run_.path(), "--client-port", "11180"};
     std::map<std::string, std::string> env = {
         {"RR_POD_NAME", "rr-exit"},     {"RR_NAMESPACE", ns_}, {"RR_NODE_NAME", "host-exit"},
         {"RR_HOST_IP", address_},       {"RR_FABRIC", "exit"}, {"RR_RACK", "r1"},
@@ -103,6 +104,7 @@ class AgentExitIT : public ::testing::Test {
   std::string ns_;
   std::string dir_;
   std::string address_;
+  rr::testing::ShortTempDir run_{"rr-exit"};  // BIRD's socket and the agent's scratch files
   std::vector<std::unique_ptr<ChildProcess>> agents_;
 };
 
