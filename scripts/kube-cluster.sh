@@ -610,7 +610,7 @@ cmd_start() {
   # The control plane, served on the bridge address.
   local cp_env
   cp_env=$("$SCRIPTS/kube-local.sh" start "$dir/cp" --owner-pid "$owner_pid" --controller-manager --scheduler \
-    --node-address "$net.0.1" --kcm-controllers "$KCM_CONTROLLERS" --timeout 120 \
+    --node-address "$net.0.1" --kcm-controllers "$KCM_CONTROLLERS" --timeout 300 \
     "${kcm_args[@]+"${kcm_args[@]}"}") || die "the control plane did not start"
   # shellcheck disable=SC1090
   local server; server=$(source "$cp_env" && echo "$RR_KUBE_SERVER")

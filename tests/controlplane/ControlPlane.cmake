@@ -26,6 +26,7 @@ set(RR_FETCH_KUBECTL "${_rr_cp_root}/scripts/fetch-kubectl.sh" CACHE FILEPATH "s
 # A cold start takes ~5 s of both cores; a start test claims this many ctest slots so
 # several control planes do not boot at once and starve each other.
 set(RR_CONTROL_PLANE_START_PROCESSORS 2 CACHE STRING "ctest PROCESSORS of a control plane start test")
+set(RR_CONTROL_PLANE_READY_TIMEOUT 300 CACHE STRING "seconds a fixture's kube-apiserver may take to become ready")
 
 function(rr_control_plane_dir fixture out)
   set(${out} "${CMAKE_BINARY_DIR}/controlplane/${fixture}" PARENT_SCOPE)
@@ -47,7 +48,10 @@ function(rr_control_plane_fixture fixture)
   endif()
   # The script itself is the test's process (no shell in between): its parent, the
   # default owner, is the long-lived ctest process.
-  add_test(NAME ${fixture}.start COMMAND "${RR_KUBE_LOCAL}" start "${dir}" --replace ${extra})
+  # --timeout bounds the wait for /readyz: on a busy CI machine a cold apiserver needed
+  # more than a minute, so the bound is wide; a healthy start takes ~5 s.
+  add_test(NAME ${fixture}.start
+           COMMAND "${RR_KUBE_LOCAL}" start "${dir}" --replace --timeout ${RR_CONTROL_PLANE_READY_TIMEOUT} ${extra})
   set_tests_properties(${fixture}.start PROPERTIES
     FIXTURES_SETUP ${fixture}
     LABELS controlplane
