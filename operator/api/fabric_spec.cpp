@@ -412,6 +412,10 @@ void read_spec(SpecReader& r, const Json& s, FabricSpec& spec) {
   }
 }
 
+void check_as_number(SpecReader& r, const std::string& path, std::uint32_t as) {
+  if (auto why = reserved_as_number(as); !why.empty()) r.fail(path, std::to_string(as) + " " + why);
+}
+
 // Rules across fields, checked once each field is known to be well-formed.
 void check_combinations(SpecReader& r, const Json& s, const FabricSpec& spec) {
   if (spec.bgp.keepalive_seconds >= spec.bgp.hold_time_seconds) {
@@ -421,6 +425,19 @@ void check_combinations(SpecReader& r, const Json& s, const FabricSpec& spec) {
   }
   if (spec.placement == planner::Placement::Colocated && spec.port == 179) {
     r.fail("spec.reflectors.port", "must not be 179 with placement Colocated (calico-node's BIRD holds it)");
+  }
+  check_as_number(r, "spec.asNumber", spec.as_number);
+  std::map<std::string, std::size_t> addresses;  // canonical address -> index
+  for (std::size_t i = 0; i < spec.external_peers.size(); ++i) {
+    const auto& peer = spec.external_peers[i];
+    const std::string at = index_path("spec.externalPeers", i);
+    check_as_number(r, at + ".asNumber", peer.as_number);
+    if (auto why = unusable_neighbor_address(peer.address); !why.empty()) {
+      r.fail(at + ".address", quote(peer.address) + " " + why);
+    } else if (auto [it, fresh] = addresses.emplace(canonical_ip(peer.address), i); !fresh) {
+      r.fail(at + ".address", quote(peer.address) + " is also the address of " +
+                                  index_path("spec.externalPeers", it->second));
+    }
   }
   if (!spec.bgp.ipv6) {
     const Json* peers = json::find(s, "externalPeers");

@@ -95,6 +95,56 @@ bool is_ipv6_address(std::string_view s) {
   return inet_pton(AF_INET6, text.c_str(), &out) == 1;
 }
 
+namespace {
+
+std::optional<in6_addr> parse_ipv6(std::string_view s) {
+  if (!is_ipv6_address(s)) return std::nullopt;
+  std::string text(s);
+  in6_addr out{};
+  inet_pton(AF_INET6, text.c_str(), &out);
+  return out;
+}
+
+}  // namespace
+
+std::string unusable_neighbor_address(std::string_view address) {
+  if (auto v4 = parse_ipv4(address)) {
+    if (*v4 == 0) return "is the unspecified address";
+    if (*v4 == 0xffffffffu) return "is the broadcast address";
+    if ((*v4 >> 28) == 0xe) return "is a multicast address";
+    if ((*v4 >> 24) == 127) return "is a loopback address";
+    return "";
+  }
+  if (auto v6 = parse_ipv6(address)) {
+    if (IN6_IS_ADDR_UNSPECIFIED(&*v6)) return "is the unspecified address";
+    if (IN6_IS_ADDR_LOOPBACK(&*v6)) return "is a loopback address";
+    if (IN6_IS_ADDR_MULTICAST(&*v6)) return "is a multicast address";
+    if (IN6_IS_ADDR_LINKLOCAL(&*v6)) return "is link-local: a session to it would need an interface";
+    if (IN6_IS_ADDR_V4MAPPED(&*v6)) {
+      std::uint32_t v4 = (std::uint32_t{v6->s6_addr[12]} << 24) | (std::uint32_t{v6->s6_addr[13]} << 16) |
+                         (std::uint32_t{v6->s6_addr[14]} << 8) | v6->s6_addr[15];
+      return "is an IPv4-mapped IPv6 address; write " + format_ipv4(v4);
+    }
+    return "";
+  }
+  return "is not an IP address";
+}
+
+std::string canonical_ip(std::string_view address) {
+  if (auto v4 = parse_ipv4(address)) return format_ipv4(*v4);
+  if (auto v6 = parse_ipv6(address)) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (inet_ntop(AF_INET6, &*v6, text, sizeof text) != nullptr) return text;
+  }
+  return "";
+}
+
+std::string reserved_as_number(std::uint32_t as) {
+  if (as == 23456) return "is AS_TRANS (RFC 6793), which only stands in for a 4-byte AS";
+  if (as == 65535 || as == 4294967295u) return "is reserved (RFC 7300)";
+  return "";
+}
+
 std::optional<Ipv4Cidr> parse_ipv4_cidr(std::string_view s) {
   auto slash = s.find('/');
   if (slash == std::string_view::npos) return std::nullopt;

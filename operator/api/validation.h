@@ -26,6 +26,17 @@ std::string format_ipv4(std::uint32_t address);
 bool is_ipv4_address(std::string_view s);
 bool is_ipv6_address(std::string_view s);
 
+// Why a BGP session cannot have its neighbour at this IP address, or "" when it can:
+// the unspecified, broadcast, multicast and loopback addresses, IPv6 link-local (it would
+// need an interface) and IPv4-mapped IPv6 (the IPv4 form is the one BGP uses).
+std::string unusable_neighbor_address(std::string_view address);
+// A canonical form of an IPv4 or IPv6 address ("2001:db8:0:0::1" -> "2001:db8::1"), so that
+// two spellings of one address compare equal; "" when it is neither.
+std::string canonical_ip(std::string_view address);
+// Why an AS number may not be configured, or "" when it may: AS_TRANS (RFC 6793) and the
+// last AS of the 2-byte and 4-byte ranges (RFC 7300). 0 is outside every range we accept.
+std::string reserved_as_number(std::uint32_t as);
+
 struct Ipv4Cidr {
   std::uint32_t network = 0;  // host byte order
   int prefix_length = 0;

@@ -122,7 +122,8 @@ TEST(ApiFabricSpecTest, EdgeValuesAreAccepted) {
     Json spec;
   };
   const std::vector<Case> cases = {
-      {"largest 4-byte AS", {{"asNumber", 4294967295u}}},
+      {"largest usable 4-byte AS", {{"asNumber", 4294967294u}}},
+      {"largest private 2-byte AS", {{"asNumber", 65534}}},
       {"integral float", {{"asNumber", 64512.0}}},
       {"pool /8 and /30", {{"clusterIDPool", "10.0.0.0/8"}}},
       {"pool /30", {{"clusterIDPool", "192.168.0.4/30"}}},
@@ -283,6 +284,40 @@ TEST(ApiFabricSpecTest, EveryInvalidSpecNamesItsField) {
       {"lease 301", with({{"lease", {{"durationSeconds", 301}}}}), "spec.lease.durationSeconds: 301 is out of range 5..300"},
       {"mesh", with({{"manageNodeToNodeMesh", "yes"}}), "spec.manageNodeToNodeMesh: must be a boolean, not string"},
       {"calico API", with({{"calicoAPI", "projectcalico.org/v2"}}), "spec.calicoAPI: \"projectcalico.org/v2\" is not one of"},
+      // Reserved AS numbers: AS_TRANS stands in for a 4-byte AS on 2-byte sessions (RFC 6793);
+      // 65535 and 4294967295 are the last of their ranges (RFC 7300).
+      {"AS_TRANS", with({{"asNumber", 23456}}), "spec.asNumber: 23456 is AS_TRANS (RFC 6793)"},
+      {"last 2-byte AS", with({{"asNumber", 65535}}), "spec.asNumber: 65535 is reserved (RFC 7300)"},
+      {"last 4-byte AS", with({{"asNumber", 4294967295}}), "spec.asNumber: 4294967295 is reserved (RFC 7300)"},
+      {"external peer AS_TRANS", with({{"externalPeers", {peer({{"asNumber", 23456}})}}}),
+       "spec.externalPeers[0].asNumber: 23456 is AS_TRANS (RFC 6793)"},
+      {"external peer last AS", with({{"externalPeers", {peer({{"asNumber", 4294967295}})}}}),
+       "spec.externalPeers[0].asNumber: 4294967295 is reserved (RFC 7300)"},
+      // Addresses no BGP speaker can be a neighbour at.
+      {"external peer unspecified", with({{"externalPeers", {peer({{"address", "0.0.0.0"}})}}}),
+       "spec.externalPeers[0].address: \"0.0.0.0\" is the unspecified address"},
+      {"external peer IPv6 unspecified", with({{"bgp", {{"ipv6", true}}}, {"externalPeers", {peer({{"address", "::"}})}}}),
+       "spec.externalPeers[0].address: \"::\" is the unspecified address"},
+      {"external peer broadcast", with({{"externalPeers", {peer({{"address", "255.255.255.255"}})}}}),
+       "spec.externalPeers[0].address: \"255.255.255.255\" is the broadcast address"},
+      {"external peer multicast", with({{"externalPeers", {peer({{"address", "224.0.0.5"}})}}}),
+       "spec.externalPeers[0].address: \"224.0.0.5\" is a multicast address"},
+      {"external peer IPv6 multicast", with({{"bgp", {{"ipv6", true}}}, {"externalPeers", {peer({{"address", "ff02::1"}})}}}),
+       "spec.externalPeers[0].address: \"ff02::1\" is a multicast address"},
+      {"external peer loopback", with({{"externalPeers", {peer({{"address", "127.0.0.1"}})}}}),
+       "spec.externalPeers[0].address: \"127.0.0.1\" is a loopback address"},
+      {"external peer IPv6 loopback", with({{"bgp", {{"ipv6", true}}}, {"externalPeers", {peer({{"address", "::1"}})}}}),
+       "spec.externalPeers[0].address: \"::1\" is a loopback address"},
+      {"external peer IPv6 link-local", with({{"bgp", {{"ipv6", true}}}, {"externalPeers", {peer({{"address", "fe80::1"}})}}}),
+       "spec.externalPeers[0].address: \"fe80::1\" is link-local"},
+      {"external peer IPv4-mapped", with({{"bgp", {{"ipv6", true}}}, {"externalPeers", {peer({{"address", "::ffff:192.0.2.1"}})}}}),
+       "spec.externalPeers[0].address: \"::ffff:192.0.2.1\" is an IPv4-mapped IPv6 address; write 192.0.2.1"},
+      {"external peer address twice", with({{"externalPeers", {peer({}), peer({{"name", "edge-2"}})}}}),
+       "spec.externalPeers[1].address: \"192.0.2.1\" is also the address of spec.externalPeers[0]"},
+      {"external peer IPv6 address twice in two spellings",
+       with({{"bgp", {{"ipv6", true}}},
+             {"externalPeers", {peer({{"address", "2001:db8::1"}}), peer({{"name", "edge-2"}, {"address", "2001:db8:0:0::1"}})}}}),
+       "spec.externalPeers[1].address: \"2001:db8:0:0::1\" is also the address of spec.externalPeers[0]"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
