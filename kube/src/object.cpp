@@ -22,7 +22,7 @@ std::map<std::string, std::string> meta_map(const Json& obj, const char* field) 
   return out;
 }
 std::string format(std::chrono::system_clock::time_point t, bool micro) {
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
+  auto secs = std::chrono::floor<std::chrono::seconds>(t);  // the fraction below is then 0..999999
   std::time_t tt = std::chrono::system_clock::to_time_t(secs);
   std::tm tm{};
   gmtime_r(&tt, &tm);
@@ -31,8 +31,8 @@ std::string format(std::chrono::system_clock::time_point t, bool micro) {
   std::string s(buf);
   if (micro) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
-    char frac[16];
-    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us));
+    char frac[24];
+    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us % 1000000));
     s += frac;
   }
   return s + "Z";
