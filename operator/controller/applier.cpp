@@ -45,7 +45,7 @@ bool owned_by(const Json& object, const std::string& fabric) {
 Applier::Applier(kube::KubeClient& client, WriteObserver on_write) : client_(client), on_write_(std::move(on_write)) {}
 
 void Applier::wrote(std::string_view verb) {
-  ++writes_;
+  writes_.fetch_add(1, std::memory_order_relaxed);
   if (on_write_) on_write_(verb);
 }
 

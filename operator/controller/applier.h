@@ -4,6 +4,7 @@
 // this fabric's, and makes no call at all when they already match.
 // 409 means "someone moved first": the caller requeues. 404 on delete is done.
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -36,13 +37,14 @@ class Applier {
   kube::Status delete_owned(const kube::ResourceType& type, const std::string& fabric,
                             const std::vector<kube::Json>& live);
 
-  int writes() const { return writes_; }
+  // Writes made so far, by every worker (the applier is shared by them).
+  int writes() const { return writes_.load(std::memory_order_relaxed); }
 
  private:
   void wrote(std::string_view verb);
   kube::KubeClient& client_;
   WriteObserver on_write_;
-  int writes_ = 0;
+  std::atomic<int> writes_{0};
 };
 
 // Whether a live object carries the labels that make it this fabric's.

@@ -1,5 +1,6 @@
 #include "controller/fabric_controller.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "api/observed.h"
@@ -216,6 +217,7 @@ void FabricController::publish_metrics() {
   std::map<std::string, double> states = {{"Pending", 0}, {"Starting", 0}, {"Ready", 0}, {"Lapsed", 0},
                                           {"Terminating", 0}};
   double peers = 0;
+  double uncovered = 0;  // the mesh is global: every fabric's plan says the same, take the latest worst
   std::lock_guard lock(plans_mu_);
   for (auto it = last_plans_.begin(); it != last_plans_.end();) {
     if (!fabrics_->store().get(it->first)) {
@@ -226,8 +228,10 @@ void FabricController::publish_metrics() {
       for (const auto& r : rack.reflectors) states[state_name(r.state)] += 1;
     }
     peers += static_cast<double>(it->second.peers.size());
+    uncovered = std::max(uncovered, static_cast<double>(it->second.mesh.uncovered));
     ++it;
   }
+  metrics_->set_uncovered_nodes(uncovered);
   for (const auto& [state, count] : states) metrics_->set_reflectors(state, count);
   metrics_->set_bgp_peers_owned(peers);
 }

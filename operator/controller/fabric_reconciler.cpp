@@ -52,17 +52,58 @@ void FabricReconciler::record(const Json& fabric, const std::string& type, const
   if (events_) events_->record(fabric, type, reason, message);
 }
 
-const Json* FabricReconciler::default_bgp_configuration() const {
+std::shared_ptr<const Json> FabricReconciler::default_bgp_configuration() const {
   if (!caches_.bgp_configurations) return nullptr;
-  auto obj = caches_.bgp_configurations->get(std::string(api::kDefaultBgpConfiguration));
-  const_cast<FabricReconciler*>(this)->default_config_ = obj;
-  return obj.get();
+  return caches_.bgp_configurations->get(std::string(api::kDefaultBgpConfiguration));
+}
+
+kube::Clock::Duration FabricReconciler::observe_mesh(bool enabled) {
+  std::lock_guard lock(mesh_mu_);
+  const auto now = clock_.now();
+  if (mesh_seen_ != enabled) {
+    mesh_seen_ = enabled;
+    mesh_on_since_ = now;
+  }
+  return enabled ? now - mesh_on_since_ : kube::Clock::Duration::zero();
+}
+
+std::vector<planner::FabricCoverage> FabricReconciler::other_fabrics_coverage(const std::string& self) const {
+  std::vector<planner::FabricCoverage> out;
+  for (const auto& other : caches_.fabrics->list()) {
+    if (kube::name_of(*other) == self) continue;
+    // A fabric being deleted serves nothing; one with an invalid spec selects nothing we can know.
+    if ((*other)["metadata"].contains("deletionTimestamp")) continue;
+    auto spec = api::parse_fabric(*other, options_.default_image);
+    if (!spec.ok()) continue;
+    planner::FabricCoverage c;
+    c.name = spec->name;
+    c.node_selector = spec->node_selector;
+    c.rack_label = spec->rack_label;
+    for (const auto& cond : other->value("status", Json::object()).value("conditions", Json::array())) {
+      if (cond.value("type", "") == "Ready") c.ready = cond.value("status", "") == "True";
+    }
+    for (const auto& peer : owned(caches_.peers, spec->name)) {
+      auto labels = kube::labels_of(peer);
+      auto rack = labels.find(std::string(api::kRackLabel));
+      if (rack != labels.end()) c.served_racks.insert(rack->second);
+    }
+    if (spec->placement == planner::Placement::Dedicated) {
+      for (const auto& obj : owned(caches_.pods, spec->name)) {
+        auto pod = api::reflector_pod_from(obj);
+        if (pod && !pod->node.empty()) c.reflector_hosts.insert(pod->node);
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fabric_name) {
   auto fabric_ptr = caches_.fabrics->get(fabric_name);
   if (!fabric_ptr) return ReconcileOutcome{};  // gone: its finalizer already ran
   const Json& fabric = *fabric_ptr;
+  // Deletion first: it must finish whatever the spec says (an invalid spec, another calicoAPI).
+  if (fabric.value("metadata", Json::object()).contains("deletionTimestamp")) return finalize(fabric);
 
   auto parsed = api::parse_fabric(fabric, options_.default_image);
   if (!parsed.ok()) return report_invalid(fabric, parsed.error());
@@ -75,7 +116,6 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
                                                                        : "projectcalico.org/v3") +
                                                        " (flag --calico-api)"));
   }
-  if (spec.deleting) return finalize(fabric, spec);
   if (auto s = applier_.add_finalizer(fabric); !s.ok()) return s.error();
 
   std::optional<kube::Clock::Duration> requeue;
@@ -92,12 +132,14 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
     applied = applier_.apply_pods(spec, plan, pods);
     if (auto s = applier_.apply_peers(spec, plan, peers); applied.ok()) applied = s;
     if (plan.node_to_node_mesh) {
-      if (auto s = applier_.apply_mesh(spec, *plan.node_to_node_mesh, default_bgp_configuration()); applied.ok()) {
+      auto config = default_bgp_configuration();
+      if (auto s = applier_.apply_mesh(spec, *plan.node_to_node_mesh, config.get()); applied.ok()) {
         applied = s;
       }
       if (!*plan.node_to_node_mesh) {
-        record(fabric, "Normal", "NodeToNodeMeshDisabled",
-               "every rack's reflectors carry all their sessions: Calico's node-to-node mesh is off");
+        record(fabric, "Normal", "NodeToNodeMeshDisabled", plan.mesh.message);
+      } else {
+        record(fabric, "Warning", plan.mesh.reason, plan.mesh.message);
       }
     }
   } else {
@@ -183,7 +225,9 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
   for (auto& [name, lease] : leases) in.leases.push_back(lease);
   in.recorded = api::allocations_from_status(fabric);
   in.older_fabrics = older_fabrics(spec);
-  if (const Json* config = default_bgp_configuration()) in.node_to_node_mesh_enabled = api::node_to_node_mesh_from(*config);
+  if (auto config = default_bgp_configuration()) in.node_to_node_mesh_enabled = api::node_to_node_mesh_from(*config);
+  observe_mesh(in.node_to_node_mesh_enabled.value_or(true));
+  in.other_fabrics = other_fabrics_coverage(spec.name);
   return in;
 }
 
@@ -235,22 +279,39 @@ kube::Status FabricReconciler::read_secrets(const planner::FabricSpec& spec, pla
   return {};
 }
 
-kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric, const planner::FabricSpec& spec) {
+kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric) {
   ReconcileOutcome outcome;
-  // Calico's full mesh comes back first, while the reflectors still carry the routes.
+  // Only the fabric's identity counts here; the spec adds what it can (an invalid one nothing).
+  planner::FabricSpec spec;
+  if (auto parsed = api::parse_fabric(fabric, options_.default_image); parsed.ok()) spec = std::move(parsed.value());
+  spec.name = kube::name_of(fabric);
+  const Json raw = fabric.value("spec", Json::object());
+  if (raw.contains("manageNodeToNodeMesh") && raw["manageNodeToNodeMesh"].is_boolean()) {
+    spec.manage_node_to_node_mesh = raw["manageNodeToNodeMesh"].get<bool>();
+  }
+  spec.calico_api = options_.calico_api;  // the API whose BGPPeers and BGPConfiguration this operator sees
+
+  // Calico's full mesh comes back first, while the reflectors still carry the routes, unless
+  // the other fabrics cover every Calico node without this one. Then it must have been on for
+  // the settle time (calico-node's BIRD brings the mesh sessions up) before the BGPPeers go.
+  std::vector<Json> peers = owned(caches_.peers, spec.name);
   if (spec.manage_node_to_node_mesh) {
-    bool another_manages = false;
-    for (const auto& other : caches_.fabrics->list()) {
-      if (kube::name_of(*other) == spec.name) continue;
-      if ((*other)["metadata"].contains("deletionTimestamp")) continue;
-      auto other_spec = api::parse_fabric(*other, options_.default_image);
-      if (other_spec.ok() && other_spec->manage_node_to_node_mesh) another_manages = true;
-    }
-    if (!another_manages) {
-      if (auto s = applier_.apply_mesh(spec, true, default_bgp_configuration()); !s.ok()) return s.error();
+    auto config = default_bgp_configuration();
+    const bool mesh_on = config ? api::node_to_node_mesh_from(*config).value_or(true) : true;
+    auto without_me = planner::decide_mesh(caches_.nodes->list(), other_fabrics_coverage(spec.name), true);
+    if (!without_me.disabled) {
+      if (!mesh_on) {
+        if (auto s = applier_.apply_mesh(spec, true, config.get()); !s.ok()) return s.error();
+        record(fabric, "Normal", "NodeToNodeMeshEnabled",
+               "the fabric is being deleted: Calico's node-to-node mesh is back on before its BGPPeers go");
+      }
+      const auto on_for = observe_mesh(mesh_on);
+      if (!mesh_on || (on_for < options_.mesh_settle && !peers.empty())) {
+        outcome.requeue_after = mesh_on ? options_.mesh_settle - on_for : std::chrono::milliseconds(200);
+        return outcome;
+      }
     }
   }
-  std::vector<Json> peers = owned(caches_.peers, spec.name);
   std::vector<Json> pods = owned(caches_.pods, spec.name);
   std::vector<Json> leases = owned(caches_.leases, spec.name);
   const auto& peer_type = spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? api::calico_v3_bgp_peers()

@@ -3,6 +3,7 @@
 // world from the informer caches (never from the event that woke it), asks the
 // pure planner what should exist, and lets the Applier write the difference.
 
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,9 @@ struct ReconcilerOptions {
   kube::Clock::Duration startup_grace = std::chrono::seconds(120);
   planner::CalicoApi calico_api = planner::CalicoApi::CrdV1;  // the API this operator's informers watch
   std::string default_image;                                   // for specs that name none
+  // Deleting a fabric that turned Calico's mesh back on waits until the mesh has been on this
+  // long (calico-node's BIRD brings the mesh sessions up) before its BGPPeers go.
+  kube::Clock::Duration mesh_settle = std::chrono::seconds(15);
 };
 
 struct ReconcileOutcome {
@@ -45,7 +49,9 @@ class FabricReconciler {
   kube::Result<ReconcileOutcome> reconcile(const std::string& fabric_name);
 
  private:
-  kube::Result<ReconcileOutcome> finalize(const kube::Json& fabric, const planner::FabricSpec& spec);
+  // Deletion needs only the fabric's identity (name, finalizer, the labels of what it owns):
+  // it finishes whatever the spec says.
+  kube::Result<ReconcileOutcome> finalize(const kube::Json& fabric);
   kube::Result<ReconcileOutcome> report_invalid(const kube::Json& fabric, const kube::Error& error);
   planner::PlanInput gather(const kube::Json& fabric, const planner::FabricSpec& spec,
                             std::optional<kube::Clock::Duration>& requeue);
@@ -54,7 +60,13 @@ class FabricReconciler {
   // in.unreadable_secrets (the planner names the field). Any other failure is
   // returned: a hiccup of the API must not read as an invalid spec.
   kube::Status read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in);
-  const kube::Json* default_bgp_configuration() const;
+  // The cached BGPConfiguration "default", held by the caller (never by the reconciler:
+  // two workers reconcile at once).
+  std::shared_ptr<const kube::Json> default_bgp_configuration() const;
+  // Every other live fabric with a valid spec, as the mesh decision needs it.
+  std::vector<planner::FabricCoverage> other_fabrics_coverage(const std::string& self) const;
+  // Notes Calico's mesh setting as seen now; returns how long it has been seen on (zero when off).
+  kube::Clock::Duration observe_mesh(bool enabled);
   void record(const kube::Json& fabric, const std::string& type, const std::string& reason, const std::string& message);
 
   FabricCaches caches_;
@@ -64,7 +76,9 @@ class FabricReconciler {
   kube::EventRecorder* events_;
   kube::Clock& clock_;
   ReconcilerOptions options_;
-  std::shared_ptr<const kube::Json> default_config_;  // keeps default_bgp_configuration() alive
+  std::mutex mesh_mu_;  // both workers observe the mesh
+  std::optional<bool> mesh_seen_;
+  kube::Clock::TimePoint mesh_on_since_{};
 };
 
 }  // namespace rr::controller

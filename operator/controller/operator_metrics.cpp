@@ -35,6 +35,11 @@ OperatorMetrics::OperatorMetrics(prometheus::Registry& registry)
                   .Name("rr_operator_leader")
                   .Help("1 while this replica holds the leader Lease")
                   .Register(registry)),
+      uncovered_nodes_(prometheus::BuildGauge()
+                           .Name("rr_operator_uncovered_nodes")
+                           .Help("Calico nodes that hold Calico's node-to-node mesh on: served by no Ready fabric "
+                                 "(or, with the mesh off, by no reflector)")
+                           .Register(registry)),
       writes_(prometheus::BuildCounter()
                   .Name("rr_operator_api_writes_total")
                   .Help("Writes the applier made, by verb")
@@ -45,6 +50,7 @@ OperatorMetrics::OperatorMetrics(prometheus::Registry& registry)
   for (const char* v : kWriteVerbs) writes_.Add({{"verb", v}});
   bgp_peers_.Add({});
   leader_.Add({});
+  uncovered_nodes_.Add({});
 }
 
 void OperatorMetrics::reconciled(std::string_view result, std::chrono::duration<double> took) {
@@ -67,6 +73,11 @@ void OperatorMetrics::set_reflectors(std::string_view state, double count) {
 void OperatorMetrics::set_bgp_peers_owned(double count) {
   std::lock_guard lock(mu_);
   bgp_peers_.Add({}).Set(count);
+}
+
+void OperatorMetrics::set_uncovered_nodes(double count) {
+  std::lock_guard lock(mu_);
+  uncovered_nodes_.Add({}).Set(count);
 }
 
 void OperatorMetrics::set_leader(bool leader) {

@@ -23,6 +23,8 @@ class OperatorMetrics {
   void set_reflectors(std::string_view state, double count);  // summed over fabrics by the caller
   void set_bgp_peers_owned(double count);
   void set_leader(bool leader);
+  // Calico nodes that hold the node-to-node mesh on (or, with it off, have no reflector).
+  void set_uncovered_nodes(double count);
   void write(std::string_view verb);  // create|update|patch|delete, for the zero-writes benchmark
 
   double writes_total() const;
@@ -34,6 +36,7 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Gauge>& reflectors_;
   prometheus::Family<prometheus::Gauge>& bgp_peers_;
   prometheus::Family<prometheus::Gauge>& leader_;
+  prometheus::Family<prometheus::Gauge>& uncovered_nodes_;
   prometheus::Family<prometheus::Counter>& writes_;
   mutable std::mutex mu_;
 };

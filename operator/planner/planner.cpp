@@ -109,6 +109,94 @@ std::string client_selector(const FabricSpec& spec, const std::string& rack, con
   return s;
 }
 
+MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nodes,
+                         const std::vector<FabricCoverage>& fabrics, bool mesh_enabled) {
+  std::vector<std::string> unclaimed, unserved, waiting;  // selected by no fabric / no reflector / not Ready
+  int covered = 0;
+  for (const auto& node : nodes) {
+    auto calico = node->labels.find(kCalicoNodeLabel);
+    if (calico != node->labels.end() && calico->second == "false") continue;
+    bool host = false, claimed = false, served = false, ready = false;
+    for (const auto& f : fabrics) {
+      if (f.reflector_hosts.count(node->name)) host = true;
+      if (!labels_match(f.node_selector, node->labels)) continue;
+      auto rack = node->labels.find(f.rack_label);
+      if (rack == node->labels.end() || rack->second.empty()) continue;
+      claimed = true;
+      if (!f.served_racks.count(rack->second)) continue;
+      served = true;
+      ready = ready || f.ready;
+    }
+    if (host) continue;
+    if (!claimed) {
+      unclaimed.push_back(node->name);
+    } else if (!served) {
+      unserved.push_back(node->name);
+    } else if (!ready) {
+      waiting.push_back(node->name);
+    } else {
+      ++covered;
+    }
+  }
+  auto name_some = [](std::vector<std::string> names) {
+    std::sort(names.begin(), names.end());
+    if (names.size() > 3) names.resize(3);
+    return names;
+  };
+  auto listing = [](const std::vector<std::string>& some, std::size_t count) {
+    std::string out;
+    for (const auto& n : some) out += (out.empty() ? "" : ", ") + n;
+    if (count > some.size()) out += ", ...";
+    return out;
+  };
+  MeshDecision d;
+  if (!mesh_enabled) {
+    // Off: only a node with no reflector at all brings it back (its routes depend on it).
+    std::vector<std::string> lost = unclaimed;
+    lost.insert(lost.end(), unserved.begin(), unserved.end());
+    if (lost.empty()) {
+      d.disabled = true;
+      d.reason = "AllNodesCovered";
+      d.message = "every Calico node is served by reflectors: Calico's node-to-node mesh is off";
+      return d;
+    }
+    d.set_enabled = true;
+    d.reason = "UncoveredNodes";
+    d.uncovered = static_cast<int>(lost.size());
+    d.examples = name_some(lost);
+    d.message = std::to_string(lost.size()) + " Calico nodes have no reflector (" + listing(d.examples, lost.size()) +
+                "): Calico's node-to-node mesh is turned back on";
+    return d;
+  }
+  const std::size_t holding = unclaimed.size() + unserved.size() + waiting.size();
+  const bool any_ready = std::any_of(fabrics.begin(), fabrics.end(), [](const auto& f) { return f.ready; });
+  if (holding == 0 && (covered > 0 || any_ready)) {
+    d.set_enabled = false;
+    d.disabled = true;
+    d.reason = "AllNodesCovered";
+    d.message = "every Calico node (" + std::to_string(covered) +
+                ") is served by a Ready fabric's reflectors: Calico's node-to-node mesh is off";
+    return d;
+  }
+  d.uncovered = static_cast<int>(holding);
+  if (!unclaimed.empty()) {
+    d.reason = "UncoveredNodes";
+    d.examples = name_some(unclaimed);
+    d.message = std::to_string(unclaimed.size()) +
+                " Calico nodes are selected by no fabric (no fabric's nodeSelector and rackLabel match them): " +
+                listing(d.examples, unclaimed.size()) + "; Calico's node-to-node mesh stays on";
+  } else {
+    std::vector<std::string> pending = unserved;
+    pending.insert(pending.end(), waiting.begin(), waiting.end());
+    d.reason = "WaitingForReflectors";
+    d.examples = name_some(pending);
+    d.message = holding == 0 ? "no fabric is Ready yet; Calico's node-to-node mesh stays on"
+                             : std::to_string(holding) + " Calico nodes wait for their rack's reflectors to be Ready (" +
+                                   listing(d.examples, holding) + "); Calico's node-to-node mesh stays on";
+  }
+  return d;
+}
+
 std::string peer_ip(const std::string& address, int port) {
   bool v6 = address.find(':') != std::string::npos;
   if (port == 179) return address;
@@ -368,11 +456,6 @@ Plan plan(const PlanInput& in) {
     if (rack.reflectors_wanted > 0 && rack.reflectors_ready == 0) all_ready = false;
   }
 
-  // Calico's full mesh goes off only once every reflector carries all its sessions.
-  if (spec.manage_node_to_node_mesh && all_ready && sessions_complete && in.node_to_node_mesh_enabled.value_or(true)) {
-    out.node_to_node_mesh = false;
-  }
-
   out.problems = degraded;
   std::string summary = std::to_string(out.racks.size()) + " racks, " + std::to_string(out.reflectors_ready) + "/" +
                         std::to_string(out.reflectors_wanted) + " reflectors ready, " +
@@ -401,6 +484,31 @@ Plan plan(const PlanInput& in) {
                       condition("Progressing", false, "FabricReady", summary),
                       condition("Degraded", false, "AsExpected", summary)};
   }
+
+  // --- Calico's node-to-node mesh: decided for the whole cluster, this fabric included ---
+  const bool mesh_on = in.node_to_node_mesh_enabled.value_or(true);
+  if (spec.manage_node_to_node_mesh) {
+    FabricCoverage self;
+    self.name = spec.name;
+    self.node_selector = spec.node_selector;
+    self.rack_label = spec.rack_label;
+    self.ready = out.conditions.front().status;  // Ready: every reflector carries all its sessions
+    for (const auto& p : out.peers) self.served_racks.insert(p.rack);
+    if (spec.placement == Placement::Dedicated) {
+      for (const auto& p : in.pods) {
+        if (!p.node.empty()) self.reflector_hosts.insert(p.node);
+      }
+    }
+    std::vector<FabricCoverage> fabrics = in.other_fabrics;
+    fabrics.push_back(std::move(self));
+    out.mesh = decide_mesh(in.nodes, fabrics, mesh_on);
+    out.node_to_node_mesh = out.mesh.set_enabled;
+  } else {
+    out.mesh.disabled = !mesh_on;
+    out.mesh.reason = "NotManaged";
+    out.mesh.message = "spec.manageNodeToNodeMesh is false: this fabric leaves Calico's node-to-node mesh as it is";
+  }
+  out.conditions.push_back(condition("MeshDisabled", out.mesh.disabled, out.mesh.reason, out.mesh.message));
   return out;
 }
 

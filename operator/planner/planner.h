@@ -8,6 +8,14 @@ namespace rr::planner {
 
 Plan plan(const PlanInput& input);
 
+// Calico's node-to-node mesh for the whole cluster, from every Node and every fabric's
+// coverage. With the mesh on (`mesh_enabled`), it goes off only when every Calico node
+// (not labelled rr.bgp.dev/calico-node=false, not a Dedicated reflector host) is served
+// by a Ready fabric. With it off, it comes back on as soon as a Calico node is served by
+// no reflector at all; a served rack briefly below perRack does not flap it.
+MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nodes,
+                         const std::vector<FabricCoverage>& fabrics, bool mesh_enabled);
+
 // Equality-based label selection: every selector pair must be present.
 bool labels_match(const Labels& selector, const Labels& labels);
 // Whether the tolerations allow scheduling onto a node with this taint.

@@ -157,6 +157,33 @@ struct FabricClaims {
   std::string cluster_id_pool;
 };
 
+// --- Calico's node-to-node mesh: one setting for the whole cluster ---
+
+// Nodes labelled with this key and the value "false" run no calico-node: they need no BGP.
+inline constexpr const char* kCalicoNodeLabel = "rr.bgp.dev/calico-node";
+
+// What one fabric contributes to the cluster-wide mesh decision.
+struct FabricCoverage {
+  std::string name;
+  Labels node_selector;  // the fabric's node scope
+  std::string rack_label;
+  bool ready = false;                     // its Ready condition is True
+  std::set<std::string> served_racks;     // racks with a live reflector and its BGPPeer
+  std::set<std::string> reflector_hosts;  // hosts of Dedicated reflectors: they run no calico-node
+  bool operator==(const FabricCoverage&) const = default;
+};
+
+// The mesh decision and why (becomes the MeshDisabled condition, the metric and Events).
+struct MeshDecision {
+  std::optional<bool> set_enabled;  // the nodeToNodeMeshEnabled to write; nullopt = leave it
+  bool disabled = false;            // the mesh is (or is being turned) off
+  std::string reason;               // AllNodesCovered | UncoveredNodes | WaitingForReflectors | NotManaged
+  std::string message;
+  int uncovered = 0;                  // Calico nodes that hold the mesh on (rr_operator_uncovered_nodes)
+  std::vector<std::string> examples;  // a few of them, sorted by name
+  bool operator==(const MeshDecision&) const = default;
+};
+
 struct PlanInput {
   FabricSpec spec;
   // Every node the controller knows, shared with its cache: a reconcile of 100k
@@ -169,6 +196,8 @@ struct PlanInput {
   std::set<std::string> secret_keys;    // "name/key" present in spec.namespace
   std::map<std::string, std::string> unreadable_secrets;  // Secret name -> why it could not be read
   std::optional<bool> node_to_node_mesh_enabled;  // Calico's current BGPConfiguration value
+  // Every other fabric that is not being deleted and has a valid spec (the mesh is global).
+  std::vector<FabricCoverage> other_fabrics;
 };
 
 // --- the plan ---
@@ -215,7 +244,7 @@ struct RackStatus {
 };
 
 struct Condition {
-  std::string type;    // Ready | Progressing | Degraded
+  std::string type;    // Ready | Progressing | Degraded | MeshDisabled
   bool status = false;
   std::string reason;
   std::string message;
@@ -238,7 +267,8 @@ struct Plan {
   std::vector<std::string> pods_to_delete;  // owned Pods to remove, sorted
   std::vector<DesiredPeer> peers;         // every BGPPeer that should exist, sorted by name
   std::optional<bool> node_to_node_mesh;  // desired nodeToNodeMeshEnabled; nullopt = leave it
-  std::vector<Condition> conditions;      // Ready, Progressing, Degraded
+  MeshDecision mesh;                      // why (empty reason on a held plan)
+  std::vector<Condition> conditions;      // Ready, Progressing, Degraded, MeshDisabled
   std::vector<Problem> problems;
   int reflectors_wanted = 0;
   int reflectors_ready = 0;

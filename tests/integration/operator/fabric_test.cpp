@@ -2,7 +2,10 @@
 // the least-privilege RBAC that deploy/ ships (a service-account token), with
 // the test playing scheduler, kubelet and agents (ReflectorSimulator).
 // The tests share one control plane and run one at a time.
+#include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -393,7 +396,8 @@ TEST_F(OperatorIT, DeletingTheFabricRestoresTheMeshAndRemovesEverything) {
     return c.ok() && (*c)["spec"].value("nodeToNodeMeshEnabled", true) == false;
   }, std::chrono::seconds(60))) << op.log();
   ASSERT_TRUE(client_->remove(kFabrics, "", fabric, {}).ok());
-  ASSERT_TRUE(eventually([&] { return client_->get(kFabrics, "", fabric).is(ErrorKind::NotFound); }))
+  ASSERT_TRUE(eventually([&] { return client_->get(kFabrics, "", fabric).is(ErrorKind::NotFound); },
+                         std::chrono::seconds(60)))  // past --mesh-settle (15 s)
       << FabricObject(fabric).dump(2) << op.log();
   auto c = client_->get(kBgpConfigs, "", "default");
   ASSERT_TRUE(c.ok());
@@ -406,6 +410,189 @@ TEST_F(OperatorIT, DeletingTheFabricRestoresTheMeshAndRemovesEverything) {
   ASSERT_TRUE(leases.ok());
   // The simulator may renew a lease once more before it sees its pod gone; the operator removes what it finds.
   EXPECT_LE(leases->items.size(), 2u);
+}
+
+// Issue 11 G2: deletion never depends on the spec being valid. A fabric edited into a spec
+// the schema admits but the operator rejects (keepalive >= hold) is still deleted, with
+// everything it owns, and Calico's mesh comes back.
+TEST_F(OperatorIT, AFabricEditedIntoAnInvalidSpecIsStillDeletedAndRestoresTheMesh) {
+  AddNodes(1, 3);
+  const std::string fabric = "f-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.207.0.0/16")).ok());
+  auto& op = StartOperator();
+  ASSERT_TRUE(eventually([&] {
+    auto c = client_->get(kBgpConfigs, "", "default");
+    return c.ok() && (*c)["spec"].value("nodeToNodeMeshEnabled", true) == false;
+  }, std::chrono::seconds(60))) << op.log();
+  ASSERT_EQ(Peers(fabric).size(), 2u);
+  ASSERT_TRUE(client_->patch(kFabrics, "", fabric, kube::PatchType::Merge,
+                             Json{{"spec", {{"bgp", {{"holdTimeSeconds", 10}, {"keepaliveSeconds", 20}}}}}}, {})
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready") == "False/InvalidSpec"; }))
+      << FabricObject(fabric).dump(2) << op.log();
+  // The agents stop renewing (as they would once their Pods go): no Lease can come back behind the operator.
+  for (const auto& p : Pods(fabric)) sim_->kill_agent(kube::name_of(p));
+
+  ASSERT_TRUE(client_->remove(kFabrics, "", fabric, {}).ok());
+  ASSERT_TRUE(eventually([&] { return client_->get(kFabrics, "", fabric).is(ErrorKind::NotFound); },
+                         std::chrono::seconds(60)))  // past --mesh-settle (15 s)
+      << "the finalizer must go whatever the spec says\n" << FabricObject(fabric).dump(2) << op.log();
+  auto c = client_->get(kBgpConfigs, "", "default");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)["spec"].value("nodeToNodeMeshEnabled", false)) << "the full mesh is back";
+  EXPECT_EQ(Peers(fabric).size(), 0u);
+  kube::ListOptions lo;
+  lo.label_selector = "rr.bgp.dev/cluster=" + fabric;
+  auto pods = client_->list(kube::resources::pods(), ns_, lo);
+  ASSERT_TRUE(pods.ok());
+  EXPECT_EQ(pods->items.size(), 0u);
+  auto leases = client_->list(kube::resources::leases(), ns_, lo);
+  ASSERT_TRUE(leases.ok());
+  EXPECT_EQ(leases->items.size(), 0u);
+}
+
+// Records every event of one watch until stopped (for order assertions by resourceVersion).
+class WatchRecorder {
+ public:
+  WatchRecorder(kube::KubeClient& client, const kube::ResourceType& type, const std::string& selector) {
+    kube::ListOptions lo;
+    lo.label_selector = selector;
+    auto listed = client.list(type, "", lo);
+    if (!listed.ok()) return;
+    kube::WatchOptions wo;
+    wo.label_selector = selector;
+    wo.resource_version = listed->resource_version;
+    auto stream = client.watch(type, "", wo);
+    if (!stream.ok()) return;
+    stream_ = std::move(*stream);
+    thread_ = std::jthread([this] {
+      for (;;) {
+        auto e = stream_->next();
+        if (!e.ok() || !e->has_value()) return;
+        std::lock_guard lock(mu_);
+        events_.push_back(**e);
+      }
+    });
+  }
+  ~WatchRecorder() { stop(); }
+  bool watching() const { return stream_ != nullptr; }
+  void stop() {
+    if (stream_) stream_->cancel();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<kube::WatchEvent> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::unique_ptr<kube::WatchStream> stream_;
+  std::mutex mu_;
+  std::vector<kube::WatchEvent> events_;
+  std::jthread thread_;
+};
+
+// etcd's revision: one counter for every object of the cluster, so it orders writes across types.
+long long Revision(const Json& object) { return std::stoll(kube::resource_version_of(object)); }
+
+// Issue 11 G5: Calico's mesh goes off only when every Calico node is served by a Ready fabric;
+// a node no fabric serves holds it on and is named; the last fabric's deletion turns the mesh
+// on before its BGPPeers go.
+TEST_F(OperatorIT, AnUncoveredNodeKeepsTheMeshOnAndTheLastFabricRestoresItBeforeItsPeersGo) {
+  AddNodes(1, 3);
+  AddNodes(2, 3);
+  const std::string lone = tag_ + "-lone";
+  rr::testing::create_ready_node(*client_, rr::testing::make_node(lone, {{"rr-test", tag_}}, "10.77.9.10"));
+  const std::string fabric = "f-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.208.0.0/16")).ok());
+  // --mesh-settle through its environment variable (the child inherits it at fork).
+  ::setenv("RR_MESH_SETTLE", "2s", 1);
+  auto& op = StartOperator();
+  ::unsetenv("RR_MESH_SETTLE");
+  std::string url = MetricsUrl(op);
+  ASSERT_FALSE(url.empty()) << op.log();
+  auto mesh = [&]() -> std::optional<bool> {  // nullopt: no BGPConfiguration (Calico's default, on)
+    auto c = client_->get(kBgpConfigs, "", "default");
+    if (!c.ok() || !(*c)["spec"].contains("nodeToNodeMeshEnabled")) return std::nullopt;
+    return (*c)["spec"]["nodeToNodeMeshEnabled"].get<bool>();
+  };
+  auto uncovered = [&] {
+    return rr::testing::metric_value(rr::testing::http_get(url + "/metrics"), "rr_operator_uncovered_nodes", "");
+  };
+
+  // Both racks are served, the fabric is Ready, yet the node with no rack label holds the mesh on.
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready") == "True/FabricReady"; }, std::chrono::seconds(60)))
+      << FabricObject(fabric).dump(2) << op.log();
+  std::string message;
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "MeshDisabled", &message) == "False/UncoveredNodes"; }))
+      << FabricObject(fabric).dump(2) << op.log();
+  EXPECT_NE(message.find(lone), std::string::npos) << message;
+  EXPECT_TRUE(eventually([&] { return uncovered() == 1.0; })) << rr::testing::http_get(url + "/metrics");
+  EXPECT_NE(mesh(), std::optional<bool>(false)) << "the mesh stays on while a node has no reflector";
+
+  // The node joins rack 1: every node is served, the mesh goes off.
+  ASSERT_TRUE(client_->patch(kube::resources::nodes(), "", lone, kube::PatchType::Merge,
+                             Json{{"metadata", {{"labels", {{"topology.kubernetes.io/rack", Rack(1)}}}}}}, {})
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return mesh() == std::optional<bool>(false); }, std::chrono::seconds(60)))
+      << FabricObject(fabric).dump(2) << op.log();
+  EXPECT_TRUE(eventually([&] { return ConditionOf(fabric, "MeshDisabled") == "True/AllNodesCovered"; }))
+      << FabricObject(fabric).dump(2);
+  EXPECT_TRUE(eventually([&] { return uncovered() == 0.0; }));
+
+  // Once the mesh is off, a node that joins with no rack label would have no BGP at all: the
+  // mesh comes back on, and the fabric says why (condition, metric, Event).
+  const std::string late = tag_ + "-late";
+  rr::testing::create_ready_node(*client_, rr::testing::make_node(late, {{"rr-test", tag_}}, "10.77.9.11"));
+  ASSERT_TRUE(eventually([&] { return mesh() == std::optional<bool>(true); })) << op.log();
+  EXPECT_TRUE(eventually([&] {
+    return ConditionOf(fabric, "MeshDisabled", &message) == "False/UncoveredNodes" &&
+           message.find(late) != std::string::npos;
+  })) << message;
+  EXPECT_TRUE(eventually([&] { return uncovered() == 1.0; }));
+  EXPECT_TRUE(eventually([&] {
+    auto events = client_->list(kube::resources::events(), "default", {});
+    if (!events.ok()) return false;
+    for (const auto& e : events->items) {
+      if (e["involvedObject"].value("name", "") == fabric && e.value("reason", "") == "UncoveredNodes" &&
+          e.value("message", "").find(late) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  })) << "an Event names the node";
+  ASSERT_TRUE(client_->remove(kube::resources::nodes(), "", late, {}).ok());
+  ASSERT_TRUE(eventually([&] { return mesh() == std::optional<bool>(false); }, std::chrono::seconds(60))) << op.log();
+
+  // The last fabric goes: the mesh is on before the first of its BGPPeers is deleted.
+  ASSERT_EQ(Peers(fabric).size(), 4u);
+  WatchRecorder configs(*client_, kBgpConfigs, "");
+  WatchRecorder peers(*client_, kPeers, "rr.bgp.dev/cluster=" + fabric);
+  ASSERT_TRUE(configs.watching() && peers.watching());
+  ASSERT_TRUE(client_->remove(kFabrics, "", fabric, {}).ok());
+  ASSERT_TRUE(eventually([&] { return client_->get(kFabrics, "", fabric).is(ErrorKind::NotFound); },
+                         std::chrono::seconds(60)))
+      << FabricObject(fabric).dump(2) << op.log();
+  ASSERT_TRUE(eventually([&] {
+    int deleted = 0;
+    for (const auto& e : peers.events()) deleted += e.type == kube::WatchEvent::Type::Deleted;
+    return deleted == 4;
+  }));
+  configs.stop();
+  peers.stop();
+  std::optional<long long> mesh_on;
+  for (const auto& e : configs.events()) {
+    if (kube::name_of(e.object) == "default" && e.type != kube::WatchEvent::Type::Bookmark &&
+        e.object["spec"].value("nodeToNodeMeshEnabled", true) && !mesh_on) {
+      mesh_on = Revision(e.object);
+    }
+  }
+  ASSERT_TRUE(mesh_on.has_value()) << "the mesh was turned on";
+  for (const auto& e : peers.events()) {
+    if (e.type != kube::WatchEvent::Type::Deleted) continue;
+    EXPECT_LT(*mesh_on, Revision(e.object)) << "BGPPeer " << kube::name_of(e.object)
+                                            << " was deleted before the mesh was on";
+  }
 }
 
 TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {

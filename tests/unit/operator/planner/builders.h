@@ -327,8 +327,16 @@ inline std::vector<std::string> invariant_violations(const PlanInput& in, const 
   }
   std::vector<std::string> types;
   for (const auto& c : p.conditions) types.push_back(c.type);
-  if (types != std::vector<std::string>{"Ready", "Progressing", "Degraded"})
-    bad.push_back("conditions are not Ready, Progressing, Degraded");
+  const std::vector<std::string> held = {"Ready", "Progressing", "Degraded"};
+  const std::vector<std::string> running = {"Ready", "Progressing", "Degraded", "MeshDisabled"};
+  if (types != (p.hold ? held : running)) {
+    bad.push_back(p.hold ? "conditions are not Ready, Progressing, Degraded"
+                         : "conditions are not Ready, Progressing, Degraded, MeshDisabled");
+  }
+  // The mesh never goes off while a Calico node is left without a Ready fabric's reflectors.
+  if (p.node_to_node_mesh == false && (p.mesh.uncovered != 0 || p.mesh.reason != "AllNodesCovered")) {
+    bad.push_back("the mesh goes off with " + std::to_string(p.mesh.uncovered) + " uncovered nodes");
+  }
   return bad;
 }
 
