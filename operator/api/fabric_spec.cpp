@@ -1,5 +1,9 @@
 #include "api/fabric_spec.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -299,6 +303,80 @@ void read_reflectors(SpecReader& r, const Json& s, FabricSpec& spec) {
   }
 }
 
+// "a.b.c.d/n" or an IPv6 prefix "x::/n", without host bits: its address bits and length.
+struct ParsedPrefix {
+  bool v6 = false;
+  int length = 0;
+  bool host_bits_set = false;
+};
+std::optional<ParsedPrefix> parse_prefix(const std::string& text) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos || slash + 1 >= text.size() || text.size() - slash > 4) return std::nullopt;
+  const std::string address = text.substr(0, slash);
+  const std::string length_text = text.substr(slash + 1);
+  if (!std::all_of(length_text.begin(), length_text.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return std::nullopt;
+  }
+  if (length_text.size() > 1 && length_text[0] == '0') return std::nullopt;
+  ParsedPrefix out;
+  out.length = std::stoi(length_text);
+  std::array<unsigned char, 16> bytes{};
+  if (is_ipv4_address(address) && inet_pton(AF_INET, address.c_str(), bytes.data()) == 1) {
+    if (out.length > 32) return std::nullopt;
+  } else if (is_ipv6_address(address) && inet_pton(AF_INET6, address.c_str(), bytes.data()) == 1) {
+    out.v6 = true;
+    if (out.length > 128) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  const int bits = out.v6 ? 128 : 32;
+  for (int bit = out.length; bit < bits; ++bit) {
+    if (bytes[static_cast<std::size_t>(bit / 8)] & (0x80 >> (bit % 8))) out.host_bits_set = true;
+  }
+  return out;
+}
+
+void read_export_prefixes(SpecReader& r, const Json& item, const std::string& at, planner::ExternalPeer& peer) {
+  const std::string path = at + ".exportPrefixes";
+  const Json* prefixes = r.array(item, "exportPrefixes", path, 64);
+  if (prefixes == nullptr) return;
+  std::vector<planner::ExportPrefix> out;
+  std::set<std::string> seen;
+  for (std::size_t k = 0; k < prefixes->size(); ++k) {
+    const Json& entry = (*prefixes)[k];
+    const std::string entry_path = index_path(path, k);
+    if (!entry.is_object()) {
+      r.fail(entry_path, "must be an object, not " + std::string(entry.type_name()));
+      continue;
+    }
+    if (json::find(entry, "cidr") == nullptr) r.fail(entry_path + ".cidr", "required");
+    auto cidr = r.string(entry, "cidr", entry_path + ".cidr");
+    if (!cidr) continue;
+    auto parsed = parse_prefix(*cidr);
+    if (!parsed) {
+      r.fail(entry_path + ".cidr", quote(*cidr) + " is not an IPv4 or IPv6 CIDR (e.g. 10.244.0.0/16)");
+      continue;
+    }
+    if (parsed->host_bits_set) {
+      r.fail(entry_path + ".cidr", quote(*cidr) + " has host bits set");
+      continue;
+    }
+    if (!seen.insert(*cidr).second) {
+      r.fail(entry_path + ".cidr", quote(*cidr) + " is listed twice");
+      continue;
+    }
+    const int bits = parsed->v6 ? 128 : 32;
+    planner::ExportPrefix prefix{*cidr, bits};
+    if (json::find(entry, "maxLength") != nullptr) {
+      auto max_length = r.integer(entry, "maxLength", entry_path + ".maxLength", parsed->length, bits);
+      if (!max_length) continue;
+      prefix.max_length = static_cast<int>(*max_length);
+    }
+    out.push_back(std::move(prefix));
+  }
+  peer.export_prefixes = std::move(out);
+}
+
 void read_external_peers(SpecReader& r, const Json& s, FabricSpec& spec) {
   const std::string path = "spec.externalPeers";
   const Json* peers = r.array(s, "externalPeers", path, 64);
@@ -354,6 +432,8 @@ void read_external_peers(SpecReader& r, const Json& s, FabricSpec& spec) {
       }
     }
     if (auto multihop = r.boolean(item, "multihop", at + ".multihop")) peer.multihop = *multihop;
+    if (auto client = r.boolean(item, "reflectorClient", at + ".reflectorClient")) peer.reflector_client = *client;
+    read_export_prefixes(r, item, at, peer);
     peer.password = r.secret_ref(item, "passwordSecretRef", at + ".passwordSecretRef");
     if (r.errors.size() == before) spec.external_peers.push_back(std::move(peer));
   }
@@ -437,6 +517,11 @@ void check_combinations(SpecReader& r, const Json& s, const FabricSpec& spec) {
     } else if (auto [it, fresh] = addresses.emplace(canonical_ip(peer.address), i); !fresh) {
       r.fail(at + ".address", quote(peer.address) + " is also the address of " +
                                   index_path("spec.externalPeers", it->second));
+    }
+    if (peer.export_prefixes && peer.as_number == spec.as_number) {
+      r.fail(at + ".exportPrefixes",
+             "is for eBGP peers only; an iBGP peer (asNumber " + std::to_string(peer.as_number) +
+                 " = spec.asNumber) is a route-reflector client and gets every route");
     }
   }
   if (!spec.bgp.ipv6) {

@@ -12,8 +12,6 @@
 namespace rr::planner {
 namespace {
 
-const char* const kHostnameLabel = "kubernetes.io/hostname";
-
 struct RackWork {
   std::vector<const NodeInfo*> nodes;          // fabric nodes (clients)
   std::vector<const ReflectorPod*> pods;       // owned reflector pods
@@ -100,12 +98,12 @@ bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeIn
   return true;
 }
 
-std::string client_selector(const FabricSpec& spec, const std::string& rack, const std::string& host) {
+// Every selected node of the rack. A Colocated reflector's own host is one of
+// them: its calico-node (port 179) peers with the reflector beside it (another
+// port, another router ID); a Dedicated host runs no calico-node BGP.
+std::string client_selector(const FabricSpec& spec, const std::string& rack, const std::string& /*host*/) {
   std::string s = spec.rack_label + " == '" + rack + "'";
   for (const auto& [k, v] : spec.node_selector) s += " && " + k + " == '" + v + "'";
-  if (spec.placement == Placement::Colocated && !host.empty()) {
-    s += std::string(" && ") + kHostnameLabel + " != '" + host + "'";
-  }
   return s;
 }
 

@@ -39,6 +39,13 @@ struct Taint {
   bool operator==(const Taint&) const = default;
 };
 
+// A prefix (and its more-specifics up to max_length) an eBGP peer may be sent.
+struct ExportPrefix {
+  std::string cidr;     // as written; no host bits
+  int max_length = 32;  // resolved: the family's maximum when absent
+  bool operator==(const ExportPrefix&) const = default;
+};
+
 struct ExternalPeer {
   std::string name;
   std::string address;
@@ -47,6 +54,8 @@ struct ExternalPeer {
   std::vector<std::string> racks;  // empty = every rack
   bool multihop = true;
   std::optional<SecretKeyRef> password;
+  bool reflector_client = true;  // iBGP only: a route-reflector client of its racks' reflectors
+  std::optional<std::vector<ExportPrefix>> export_prefixes;  // eBGP only; nullopt = the fabric's own routes
   bool operator==(const ExternalPeer&) const = default;
 };
 

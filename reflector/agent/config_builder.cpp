@@ -138,7 +138,10 @@ std::vector<const T*> sorted_by_name(const std::vector<std::shared_ptr<const T>>
 }
 
 bool is_client_node(const AgentInputs& in, const planner::NodeInfo& node) {
-  if (node.name == in.self.node || !node.ready) return false;
+  // A Dedicated host runs no calico-node BGP; a Colocated host's calico-node
+  // (client_port) is a client of the reflector beside it (listen port).
+  if (node.name == in.self.node && in.spec.placement != planner::Placement::Colocated) return false;
+  if (!node.ready) return false;
   auto rack = node.labels.find(in.spec.rack_label);
   if (rack == node.labels.end() || rack->second != in.self.rack) return false;
   return planner::labels_match(in.spec.node_selector, node.labels);
@@ -162,6 +165,17 @@ std::string pick_address(const std::string& annotation, const std::string& inter
 
 std::string ipv6_session_name(std::string_view node) { return std::string(node) + "/v6"; }
 
+std::string reflector_router_id(const std::string& host_ipv4) {
+  in_addr a{};
+  if (inet_pton(AF_INET, host_ipv4.c_str(), &a) != 1) return host_ipv4;  // validate_config names it
+  const std::uint32_t id = 0xf0000000u | (ntohl(a.s_addr) & 0x0fffffffu);
+  in_addr out{};
+  out.s_addr = htonl(id);
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &out, text, sizeof text);
+  return text;
+}
+
 std::string secret_map_key(const planner::SecretKeyRef& ref) { return ref.name + "/" + ref.key; }
 
 kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
@@ -169,7 +183,7 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
   const planner::FabricSpec& spec = in.spec;
   BuildResult out;
   bird::ReflectorConfig& c = out.config;
-  c.router_id = self.address;
+  c.router_id = reflector_router_id(self.address);
   c.cluster_id = self.cluster_id;
   c.as_number = spec.as_number;
   c.listen_address = self.address;
@@ -218,6 +232,15 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
     p.as_number = ext.as_number;  // eBGP when it differs from the fabric's AS
     p.multihop = ext.multihop;
     p.password = std::move(*password);
+    const bool ibgp = ext.as_number == spec.as_number;
+    p.rr_client = ibgp && ext.reflector_client;
+    if (!ibgp && ext.export_prefixes) {
+      std::vector<bird::ExportPrefix> prefixes;
+      for (const planner::ExportPrefix& e : *ext.export_prefixes) {
+        prefixes.push_back(bird::ExportPrefix{e.cidr, e.max_length});
+      }
+      p.export_prefixes = std::move(prefixes);
+    }
     peers.add(std::move(p));
   }
 

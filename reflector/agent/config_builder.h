@@ -2,13 +2,17 @@
 // What this reflector's BIRD should run, from what the agent observed: a pure
 // function (no client, no clock), so every rule below is a table test.
 //
-//  - Clients: the Ready nodes of this reflector's rack that the fabric selects,
-//    except the reflector's own host (a host never peers with itself, whatever
-//    the placement). Address: Calico's IPv4Address annotation, else InternalIP;
+//  - Router ID: reflector_router_id(host IPv4), never the host address, which
+//    is calico-node's router ID on a Colocated host.
+//  - Clients: the Ready nodes of this reflector's rack that the fabric selects;
+//    the reflector's own host only in Colocated placement (its calico-node on
+//    client_port, the reflector on its own port; a Dedicated host runs no
+//    calico-node BGP). Address: Calico's IPv4Address annotation, else InternalIP;
 //    with IPv6 on, also an IPv6 session to IPv6Address (else an IPv6 InternalIP).
 //  - Mesh: every other reflector Lease of the fabric (non-client iBGP).
 //  - External: the fabric's external peers whose racks list is empty or names
-//    this rack.
+//    this rack; iBGP ones are route-reflector clients unless they say not,
+//    eBGP ones carry their exportPrefixes.
 // A neighbor endpoint (address, port) gets one session only: mesh wins over an
 // external peer, which wins over a client (in Dedicated placement another
 // reflector's host is a rack node too, but its port 179 is that reflector).
@@ -53,6 +57,13 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& inputs);
 // The peer name of a node's IPv6 client session: "<node>/v6". '/' never occurs
 // in a node name, so it cannot meet another node's IPv4 session name.
 std::string ipv6_session_name(std::string_view node);
+
+// A reflector's BGP router ID: 240.0.0.0/4 plus the low 28 bits of its host's
+// IPv4 address ("10.0.3.7" -> "250.0.3.7"). Stable per host, distinct for hosts
+// whose addresses differ in their low 28 bits, and never a host address (so
+// never a Calico node's default router ID). Returns the text unchanged if it is
+// not an IPv4 address (validate_config reports it).
+std::string reflector_router_id(const std::string& host_ipv4);
 
 // The AgentInputs::secrets key of a reference: "name/key".
 std::string secret_map_key(const planner::SecretKeyRef& ref);

@@ -4,6 +4,7 @@
 // named from stable identities (node name, reflector pod, external peer name)
 // so that adding a client never renames, and so never resets, another session.
 
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@ struct BgpTimers {
   int error_wait_max_seconds = 300;
 };
 
+// A prefix an eBGP peer may be sent, with its more-specifics up to max_length.
+struct ExportPrefix {
+  std::string cidr;    // "10.244.0.0/16", "fd00:10::/48": no host bits
+  int max_length = 32;
+  auto operator<=>(const ExportPrefix&) const = default;
+};
+
 struct Peer {
   PeerRole role = PeerRole::Client;
   std::string name;            // stable identity: node name, reflector pod name, external peer name
@@ -31,10 +39,16 @@ struct Peer {
   std::optional<std::string> password;  // MD5; never logged
   bool multihop = true;        // iBGP is multihop in BIRD anyway; external peers say
   std::string source_address;  // optional local address for this session
+  // External iBGP peers only: a route-reflector client (`rr client`), whose
+  // routes are reflected to the mesh too, not only to the clients.
+  bool rr_client = false;
+  // External eBGP peers only. Every eBGP session exports the fabric's own
+  // routes only (empty AS_PATH); with a list, only those inside its prefixes.
+  std::optional<std::vector<ExportPrefix>> export_prefixes;
 };
 
 struct ReflectorConfig {
-  std::string router_id;                 // IPv4 dotted quad
+  std::string router_id;                 // IPv4 dotted quad; never a Calico node's (see reflector_router_id)
   std::uint32_t as_number = 64512;
   std::string cluster_id;                // IPv4-format rack cluster ID
   std::string listen_address;            // the host address BIRD binds to (strict bind)

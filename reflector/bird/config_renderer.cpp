@@ -142,6 +142,31 @@ kube::Status validate_peer(const ReflectorConfig& c, const Peer& p) {
       if (p.as_number == 0) return invalid(who + ": AS number is required");
       break;
   }
+  const bool ibgp = neighbor_as(c, p) == c.as_number;
+  if (p.rr_client && (p.role != PeerRole::External || !ibgp)) {
+    return invalid(who + ": only an iBGP external peer can be marked a route-reflector client");
+  }
+  if (p.export_prefixes) {
+    if (p.role != PeerRole::External || ibgp) return invalid(who + ": export prefixes are for eBGP peers only");
+    for (const ExportPrefix& e : *p.export_prefixes) {
+      const auto slash = e.cidr.find('/');
+      const Family pf = slash == std::string::npos ? Family::None : family_of(e.cidr.substr(0, slash));
+      const int max_bits = pf == Family::V4 ? 32 : 128;
+      int length = -1;
+      if (pf != Family::None && slash + 1 < e.cidr.size() && slash + 4 >= e.cidr.size() &&
+          std::all_of(e.cidr.begin() + static_cast<std::ptrdiff_t>(slash) + 1, e.cidr.end(),
+                      [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        length = std::stoi(e.cidr.substr(slash + 1));
+      }
+      if (length < 0 || length > max_bits) {
+        return invalid(who + ": export prefix \"" + bird_safe_text(e.cidr) + "\" is not an IP prefix");
+      }
+      if (e.max_length < length || e.max_length > max_bits) {
+        return invalid(who + ": export prefix " + e.cidr + " has max length " + std::to_string(e.max_length) +
+                       ", not " + std::to_string(length) + ".." + std::to_string(max_bits));
+      }
+    }
+  }
   if (!p.source_address.empty()) {
     const Family sf = family_of(p.source_address);
     if (sf == Family::None) return invalid(who + ": source address is not an IP address");
@@ -167,7 +192,8 @@ std::vector<const Peer*> sorted_peers(const ReflectorConfig& c) {
   // with duplicate names renders the same for every permutation.
   auto key = [](const Peer* p) {
     return std::make_tuple(static_cast<int>(p->role), p->name, p->address, p->port,
-                           p->as_number, p->source_address, p->multihop, p->password);
+                           p->as_number, p->source_address, p->multihop, p->password, p->rr_client,
+                           p->export_prefixes);
   };
   std::sort(peers.begin(), peers.end(),
             [&](const Peer* a, const Peer* b) { return key(a) < key(b); });
@@ -193,7 +219,9 @@ void render_template(std::ostringstream& out, const ReflectorConfig& c, PeerRole
           << "# clients, and what stops a route from looping between this rack's reflectors.\n";
       break;
     case PeerRole::External:
-      out << "# Configured external peers: eBGP when their AS differs, else iBGP non-clients.\n";
+      out << "# Configured external peers: eBGP when their AS differs (each session exports\n"
+          << "# the fabric's own routes only: see its filter), else iBGP, route-reflector\n"
+          << "# clients unless the peer says otherwise.\n";
       break;
   }
   out << "template bgp " << template_name(role, f == Family::V6) << " {\n"
@@ -218,6 +246,36 @@ void render_template(std::ostringstream& out, const ReflectorConfig& c, PeerRole
   out << "}\n\n";
 }
 
+// The channel of an eBGP session, on top of its template's: the routes of the
+// fabric's AS only (an empty AS_PATH: from clients, directly or through the
+// mesh), never one an eBGP peer announced; within the peer's prefixes if it
+// lists any (`[]` or none of this family: nothing).
+void render_ebgp_export(std::ostringstream& out, const Peer& p, Family f) {
+  std::vector<std::string> ranges;
+  if (p.export_prefixes) {
+    for (const ExportPrefix& e : *p.export_prefixes) {
+      const auto slash = e.cidr.find('/');
+      if (family_of(e.cidr.substr(0, slash)) != f) continue;
+      ranges.push_back(canonical_ip(e.cidr.substr(0, slash)) + e.cidr.substr(slash) + "{" +
+                       e.cidr.substr(slash + 1) + "," + std::to_string(e.max_length) + "}");
+    }
+  }
+  out << "  " << (f == Family::V6 ? "ipv6" : "ipv4") << " {\n";
+  if (!p.export_prefixes) {
+    out << "    # The fabric's own routes, never another eBGP peer's.\n"
+        << "    export where bgp_path.len = 0;\n";
+  } else if (ranges.empty()) {
+    out << "    # exportPrefixes lists no prefix of this family.\n"
+        << "    export none;\n";
+  } else {
+    out << "    # The fabric's own routes, never another eBGP peer's, within exportPrefixes.\n"
+        << "    export where bgp_path.len = 0 && net ~ [ ";
+    for (size_t i = 0; i < ranges.size(); ++i) out << (i == 0 ? "" : ", ") << ranges[i];
+    out << " ];\n";
+  }
+  out << "  };\n";
+}
+
 void render_peer(std::ostringstream& out, const ReflectorConfig& c, const Peer& p) {
   const Family f = family_of(p.address);
   out << "protocol bgp " << protocol_name(p.role, p.name) << " from "
@@ -232,6 +290,16 @@ void render_peer(std::ostringstream& out, const ReflectorConfig& c, const Peer& 
   }
   if (!p.source_address.empty()) out << "  source address " << canonical_ip(p.source_address) << ";\n";
   if (p.password) out << "  password \"" << bird_safe_text(*p.password) << "\";\n";
+  if (p.role == PeerRole::Mesh) {
+    // A Colocated host's routes carry its address as next hop, which is also
+    // the address of the reflector beside it: BIRD refuses to send a route
+    // to the neighbor it points at (one error line per route), so skip them.
+    out << "  " << (f == Family::V6 ? "ipv6" : "ipv4") << " {\n"
+        << "    export where bgp_next_hop != " << canonical_ip(p.address) << ";\n"
+        << "  };\n";
+  }
+  if (p.role == PeerRole::External && p.rr_client) out << "  rr client;\n";
+  if (p.role == PeerRole::External && neighbor_as(c, p) != c.as_number) render_ebgp_export(out, p, f);
   out << "}\n\n";
 }
 

@@ -113,7 +113,7 @@ TEST(ConfigBuilder, ReflectorSettingsComeFromIdentityAndSpec) {
   in.spec.bgp.keepalive_seconds = 3;
   in.spec.bgp.graceful_restart = false;
   BuildResult r = build_ok(in);
-  EXPECT_EQ(r.config.router_id, "10.0.0.1");
+  EXPECT_EQ(r.config.router_id, "250.0.0.1") << "never the host address: calico-node's router ID";
   EXPECT_EQ(r.config.cluster_id, "10.255.0.1");
   EXPECT_EQ(r.config.listen_address, "10.0.0.1");
   EXPECT_EQ(r.config.listen_port, 1179);
@@ -150,12 +150,12 @@ TEST(ConfigBuilder, ClientsAreTheReadyNodesOfTheRackTheFabricSelects) {
          edit(in, 2).labels["bgp"] = "on";
        },
        {"node-3"}},
-      {"own host excluded in Colocated too",
+      {"own host included in Colocated: its calico-node on 179, the reflector on 1179",
        [](AgentInputs& in) {
          in.spec.placement = planner::Placement::Colocated;
          in.self.port = 1179;
        },
-       {"node-2", "node-3"}},
+       {"node-1", "node-2", "node-3"}},
       {"custom rack label",
        [](AgentInputs& in) {
          in.spec.rack_label = "rack";
@@ -169,7 +169,9 @@ TEST(ConfigBuilder, ClientsAreTheReadyNodesOfTheRackTheFabricSelects) {
     c.change(in);
     BuildResult r = build_ok(in);
     EXPECT_EQ(names(r, PeerRole::Client), c.clients);
-    for (const Peer& p : r.config.peers) EXPECT_NE(p.name, "node-1") << "a host never peers with itself";
+    if (in.spec.placement == planner::Placement::Dedicated) {
+      for (const Peer& p : r.config.peers) EXPECT_NE(p.name, "node-1") << "a Dedicated host runs no calico-node BGP";
+    }
   }
 }
 
@@ -209,6 +211,26 @@ TEST(ConfigBuilder, ClientAddressPrefersCalicoAnnotation) {
       EXPECT_TRUE(has_warning(r, c.warning)) << ::testing::PrintToString(r.warnings);
     }
   }
+}
+
+TEST(ConfigBuilder, ColocatedOwnHostOnTheSamePortIsSkipped) {
+  AgentInputs in = inputs();
+  in.spec.placement = planner::Placement::Colocated;
+  in.self.port = 179;  // the operator refuses this spec; the builder still never peers with itself
+  BuildResult r = build_ok(in);
+  EXPECT_EQ(names(r, PeerRole::Client), (std::vector<std::string>{"node-2", "node-3"}));
+  EXPECT_TRUE(has_warning(r, "is this reflector's own address"));
+}
+
+TEST(ConfigBuilder, RouterIdIsTheHostAddressMovedInto240Slash4) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"10.0.0.1", "250.0.0.1"},     {"10.0.3.7", "250.0.3.7"},       {"172.16.5.9", "252.16.5.9"},
+      {"192.168.1.2", "240.168.1.2"}, {"127.120.1.1", "255.120.1.1"}, {"0.0.0.1", "240.0.0.1"},
+      {"fd00::1", "fd00::1"}};
+  for (const auto& [host, id] : cases) EXPECT_EQ(reflector_router_id(host), id) << host;
+  // Distinct hosts of a cluster network, distinct IDs; none is a host address.
+  EXPECT_NE(reflector_router_id("10.0.0.1"), reflector_router_id("172.16.0.1"));
+  EXPECT_NE(reflector_router_id("10.0.0.1"), reflector_router_id("192.168.0.1"));
 }
 
 TEST(ConfigBuilder, ClientPortIsAParameter) {
@@ -276,13 +298,36 @@ TEST(ConfigBuilder, ExternalPeersByRackAndAs) {
   EXPECT_EQ(ebgp->as_number, 65001u);
   EXPECT_FALSE(ebgp->multihop);
   EXPECT_EQ(ebgp->port, 1790);
+  EXPECT_FALSE(ebgp->rr_client);
+  EXPECT_FALSE(ebgp->export_prefixes) << "no exportPrefixes: the fabric's own routes";
   const Peer* ibgp = find_peer(r, PeerRole::External, "tor-ibgp");
   ASSERT_NE(ibgp, nullptr);
   EXPECT_EQ(ibgp->as_number, 64512u);
+  EXPECT_TRUE(ibgp->rr_client) << "an iBGP external peer is a route-reflector client";
   // The renderer makes eBGP from the AS difference.
   const std::string text = bird::render_bird_config(r.config);
   EXPECT_NE(text.find("neighbor 192.0.2.2 port 1790 as 65001;"), std::string::npos) << text;
   EXPECT_NE(text.find("neighbor 192.0.2.4 port 179 as 64512;"), std::string::npos) << text;
+}
+
+TEST(ConfigBuilder, ExternalPeerClientFlagAndExportPrefixes) {
+  AgentInputs in = inputs();
+  in.spec.external_peers = {external("edge", "192.0.2.1", 65000), external("tor", "192.0.2.4", 64512)};
+  in.spec.external_peers[0].export_prefixes =
+      std::vector<planner::ExportPrefix>{{"10.244.0.0/16", 26}, {"fd00:10::/48", 128}};
+  in.spec.external_peers[1].reflector_client = false;
+  BuildResult r = build_ok(in);
+  const Peer* edge = find_peer(r, PeerRole::External, "edge");
+  ASSERT_NE(edge, nullptr);
+  ASSERT_TRUE(edge->export_prefixes);
+  EXPECT_EQ(*edge->export_prefixes,
+            (std::vector<bird::ExportPrefix>{{"10.244.0.0/16", 26}, {"fd00:10::/48", 128}}));
+  const Peer* tor = find_peer(r, PeerRole::External, "tor");
+  ASSERT_NE(tor, nullptr);
+  EXPECT_FALSE(tor->rr_client) << "reflectorClient: false keeps an iBGP peer a non-client";
+  const std::string text = bird::render_bird_config(r.config);
+  EXPECT_NE(text.find("export where bgp_path.len = 0 && net ~ [ 10.244.0.0/16{16,26} ];"), std::string::npos)
+      << text;
 }
 
 TEST(ConfigBuilder, Passwords) {

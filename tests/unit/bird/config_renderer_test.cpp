@@ -123,10 +123,32 @@ TEST(BirdConfigGolden, ExternalEbgpWithPasswordAndExternalIbgp) {
   tor.password = "s3cr3t pass'word";
   Peer core = external("core", "192.168.100.1", 64512);
   core.source_address = "10.0.0.10";
+  core.rr_client = true;  // an iBGP external peer: a reflector client
   Peer far = external("transit", "203.0.113.9", 65010);
   far.password = "x";
   c.peers = {tor, core, far, client("worker-1", "10.0.0.1")};
   expect_golden("external", c);
+}
+
+// Export filters of eBGP peers, per session family: the fabric's own routes
+// (empty AS_PATH) within the listed prefixes; none of the family: nothing.
+TEST(BirdConfigGolden, EbgpExportPrefixes) {
+  ReflectorConfig c = base();
+  c.ipv6 = true;
+  c.listen_address_v6 = "fd00::10";
+  Peer edge = external("edge", "192.0.2.1", 65010);
+  edge.export_prefixes = std::vector<ExportPrefix>{{"10.244.0.0/16", 26}, {"fd00:10::/48", 128}, {"10.96.0.0/12", 12}};
+  Peer edge6 = external("edge-v6", "2001:db8::1", 65010);
+  edge6.export_prefixes = std::vector<ExportPrefix>{{"fd00:10::/48", 122}, {"10.244.0.0/16", 32}};
+  Peer v4only = external("edge-v4-only", "2001:db8::2", 65011);
+  v4only.export_prefixes = std::vector<ExportPrefix>{{"10.244.0.0/16", 32}};
+  Peer nothing = external("edge-nothing", "192.0.2.3", 65012);
+  nothing.export_prefixes = std::vector<ExportPrefix>{};
+  Peer tor = external("tor", "10.0.0.254", 64512);
+  tor.rr_client = true;
+  Peer quiet = external("tor-non-client", "10.0.0.253", 64512);
+  c.peers = {edge, edge6, v4only, nothing, tor, quiet, client("worker-1", "10.0.0.1")};
+  expect_golden("ebgp_export", c);
 }
 
 TEST(BirdConfigGolden, DualStackWithIpv6Clients) {
@@ -300,6 +322,31 @@ TEST(BirdConfigValidate, RejectsWhatBirdWouldRefuseOrMisread) {
       {"empty password", [](ReflectorConfig& c) { c.peers[0].password = ""; }, "1..80"},
       {"long password", [](ReflectorConfig& c) { c.peers[0].password = std::string(81, 'p'); },
        "1..80"},
+      {"client flag on a node", [](ReflectorConfig& c) { c.peers[0].rr_client = true; }, "only an iBGP external"},
+      {"client flag on eBGP",
+       [](ReflectorConfig& c) {
+         c.peers[0] = external("edge", "192.0.2.1", 65010);
+         c.peers[0].rr_client = true;
+       },
+       "only an iBGP external"},
+      {"export prefixes on iBGP",
+       [](ReflectorConfig& c) {
+         c.peers[0] = external("tor", "192.0.2.1", 64512);
+         c.peers[0].export_prefixes = std::vector<ExportPrefix>{};
+       },
+       "eBGP peers only"},
+      {"export prefix malformed",
+       [](ReflectorConfig& c) {
+         c.peers[0] = external("edge", "192.0.2.1", 65010);
+         c.peers[0].export_prefixes = std::vector<ExportPrefix>{{"10.244.0.0", 32}};
+       },
+       "not an IP prefix"},
+      {"export prefix max length",
+       [](ReflectorConfig& c) {
+         c.peers[0] = external("edge", "192.0.2.1", 65010);
+         c.peers[0].export_prefixes = std::vector<ExportPrefix>{{"10.244.0.0/16", 8}};
+       },
+       "max length 8"},
   };
   for (const InvalidCase& tc : cases) {
     ReflectorConfig c = base();

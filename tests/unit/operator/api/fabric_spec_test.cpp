@@ -36,7 +36,9 @@ Json full_spec() {
     "externalPeers": [
       {"name": "edge-1", "address": "192.0.2.1", "asNumber": 65000, "racks": ["r1", "r2"], "multihop": false,
        "port": 1790, "passwordSecretRef": {"name": "edge-1-bgp", "key": "password"}},
-      {"name": "edge-2", "address": "2001:db8::1", "asNumber": 64513}],
+      {"name": "edge-2", "address": "2001:db8::1", "asNumber": 64513, "reflectorClient": false},
+      {"name": "edge-3", "address": "192.0.2.3", "asNumber": 65003,
+       "exportPrefixes": [{"cidr": "10.244.0.0/16", "maxLength": 26}, {"cidr": "fd00:10::/48"}]}],
     "bgp": {"holdTimeSeconds": 30, "keepaliveSeconds": 10, "gracefulRestart": false, "ipv6": true,
             "passwordSecretRef": {"name": "fabric-bgp", "key": "md5"}},
     "lease": {"durationSeconds": 30},
@@ -105,11 +107,14 @@ TEST(ApiFabricSpecTest, ReadsIdentityAndEveryField) {
   EXPECT_EQ(spec->tolerations[0], (planner::Toleration{"node-role.kubernetes.io/control-plane", "Exists", "", "NoSchedule", {}}));
   EXPECT_EQ(spec->tolerations[1], (planner::Toleration{"dedicated", "Equal", "network", "NoExecute", 60}));
   EXPECT_EQ(spec->priority_class_name, "system-cluster-critical");
-  ASSERT_EQ(spec->external_peers.size(), 2u);
+  ASSERT_EQ(spec->external_peers.size(), 3u);
   EXPECT_EQ(spec->external_peers[0],
             (planner::ExternalPeer{"edge-1", "192.0.2.1", 65000, 1790, {"r1", "r2"}, false,
-                                   planner::SecretKeyRef{"edge-1-bgp", "password"}}));
-  EXPECT_EQ(spec->external_peers[1], (planner::ExternalPeer{"edge-2", "2001:db8::1", 64513, 179, {}, true, {}}));
+                                   planner::SecretKeyRef{"edge-1-bgp", "password"}, true, std::nullopt}));
+  EXPECT_EQ(spec->external_peers[1], (planner::ExternalPeer{"edge-2", "2001:db8::1", 64513, 179, {}, true, {}, false, std::nullopt}));
+  EXPECT_EQ(spec->external_peers[2],
+            (planner::ExternalPeer{"edge-3", "192.0.2.3", 65003, 179, {}, true, {}, true,
+                                   std::vector<planner::ExportPrefix>{{"10.244.0.0/16", 26}, {"fd00:10::/48", 128}}}));
   EXPECT_EQ(spec->bgp, (planner::BgpSettings{30, 10, false, true, planner::SecretKeyRef{"fabric-bgp", "md5"}}));
   EXPECT_EQ(spec->lease_duration_seconds, 30);
   EXPECT_FALSE(spec->manage_node_to_node_mesh);
@@ -241,6 +246,30 @@ TEST(ApiFabricSpecTest, EveryInvalidSpecNamesItsField) {
        "spec.externalPeers[1].address: \"300.1.1.1\" is not an IP address"},
       {"external peer address with a prefix", with({{"externalPeers", {peer({{"address", "192.0.2.1/32"}})}}}),
        "spec.externalPeers[0].address: \"192.0.2.1/32\" is not an IP address"},
+      {"export prefix without a length",
+       with({{"externalPeers", {peer({{"exportPrefixes", {{{"cidr", "10.244.0.0"}}}}})}}}),
+       "spec.externalPeers[0].exportPrefixes[0].cidr: \"10.244.0.0\" is not an IPv4 or IPv6 CIDR"},
+      {"export prefix with host bits",
+       with({{"externalPeers", {peer({{"exportPrefixes", {{{"cidr", "10.244.1.0/16"}}}}})}}}),
+       "spec.externalPeers[0].exportPrefixes[0].cidr: \"10.244.1.0/16\" has host bits set"},
+      {"export prefix IPv6 too long",
+       with({{"externalPeers", {peer({{"exportPrefixes", {{{"cidr", "fd00::/129"}}}}})}}}),
+       "is not an IPv4 or IPv6 CIDR"},
+      {"export prefix listed twice",
+       with({{"externalPeers",
+              {peer({{"exportPrefixes", {{{"cidr", "10.244.0.0/16"}}, {{"cidr", "10.244.0.0/16"}}}}})}}}),
+       "spec.externalPeers[0].exportPrefixes[1].cidr: \"10.244.0.0/16\" is listed twice"},
+      {"export prefix maxLength shorter than the prefix",
+       with({{"externalPeers", {peer({{"exportPrefixes", {{{"cidr", "10.244.0.0/16"}, {"maxLength", 8}}}}})}}}),
+       "spec.externalPeers[0].exportPrefixes[0].maxLength: 8 is out of range 16..32"},
+      {"export prefix without a cidr",
+       with({{"externalPeers", {peer({{"exportPrefixes", {{{"maxLength", 24}}}}})}}}),
+       "spec.externalPeers[0].exportPrefixes[0].cidr: required"},
+      {"export prefixes on an iBGP peer",
+       with({{"externalPeers", {peer({{"asNumber", 64512}, {"exportPrefixes", Json::array()}})}}}),
+       "spec.externalPeers[0].exportPrefixes: is for eBGP peers only"},
+      {"reflectorClient a string", with({{"externalPeers", {peer({{"reflectorClient", "yes"}})}}}),
+       "spec.externalPeers[0].reflectorClient: must be a boolean"},
       {"external peer hostname", with({{"externalPeers", {peer({{"address", "edge.example.com"}})}}}),
        "spec.externalPeers[0].address: \"edge.example.com\" is not an IP address"},
       {"external peer IPv6 without bgp.ipv6", with({{"externalPeers", {peer({{"address", "2001:db8::1"}})}}}),

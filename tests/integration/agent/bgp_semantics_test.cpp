@@ -1,0 +1,276 @@
+// What the reflector's BGP means, proven with real BGP: rr-agent and real BIRD 2
+// as reflectors, real BIRD speakers as Calico nodes and routers, the real
+// kube-apiserver as the only input (as in reflection_test.cpp, on 127.x
+// addresses, no root needed).
+//
+//  - An iBGP external peer is a route-reflector client of its racks'
+//    reflectors: its routes reach every rack.
+//  - Colocated placement: a host's calico-node peers with the reflector on the
+//    same host (same address, another port); the reflector's router ID is not
+//    the host address, so BIRD accepts the session.
+//  - eBGP peers get the fabric's own routes only (never what another eBGP peer
+//    announced), limited to `exportPrefixes` when set.
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "bird/config_renderer.h"
+#include "support/api_types.h"
+#include "support/bird_speaker.h"
+#include "support/control_plane.h"
+#include "support/eventually.h"
+#include "support/process.h"
+#include "support/reflector_simulator.h"
+#include "support/short_temp_dir.h"
+
+namespace {
+
+using kube::Json;
+using rr::testing::BirdSpeaker;
+using rr::testing::ChildProcess;
+using rr::testing::eventually;
+using rr::testing::kFabrics;
+using rr::testing::SpeakerConfig;
+using rr::testing::SpeakerPeer;
+
+constexpr int kPort = 12179;    // calico-node's BGP port in these tests (179 in a cluster)
+constexpr int kRrPort = 12180;  // the reflectors' port when they share hosts with calico-node
+
+class BgpSemanticsIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cp_ = rr::testing::ControlPlane::from_environment();
+    ASSERT_TRUE(cp_);
+    client_ = cp_->admin_client();
+    ASSERT_TRUE(client_);
+    cp_->install_crds(/*with_calico=*/false);
+    ns_ = cp_->create_namespace(*client_, "sem");
+    std::random_device rd;
+    octet_ = 100 + static_cast<int>(rd() % 150);
+    tag_ = ns_;
+    dir_ = cp_->dir() + "/logs/sem-" + tag_;
+    std::filesystem::create_directories(dir_);
+  }
+
+  void TearDown() override {
+    agents_.clear();
+    speakers_.clear();
+    (void)client_->remove(kFabrics, "", fabric(), {});
+    kube::ListOptions lo;
+    lo.label_selector = "e2e=" + tag_;
+    if (auto nodes = client_->list(kube::resources::nodes(), "", lo); nodes.ok()) {
+      for (const auto& n : nodes->items) (void)client_->remove(kube::resources::nodes(), "", kube::name_of(n), {});
+    }
+  }
+
+  std::string ip(int rack, int host) const {
+    return "127." + std::to_string(octet_) + "." + std::to_string(rack) + "." + std::to_string(host);
+  }
+  std::string fabric() const { return "sem-" + tag_; }
+  std::string prefix(int i) const { return "10." + std::to_string(octet_) + "." + std::to_string(i) + ".0/24"; }
+
+  void CreateFabric(int reflector_port, Json extra_spec = Json::object()) {
+    Json spec = {{"namespace", ns_},
+                 {"nodeSelector", {{"e2e", tag_}}},
+                 {"reflectors", {{"port", reflector_port}}},
+                 {"lease", {{"durationSeconds", 6}}},
+                 {"bgp", {{"holdTimeSeconds", 9}, {"keepaliveSeconds", 3}}}};
+    spec.merge_patch(extra_spec);
+    auto r = client_->create(kFabrics, "", Json{{"apiVersion", "rr.bgp.dev/v1alpha1"},
+                                               {"kind", "RouteReflectorCluster"},
+                                               {"metadata", {{"name", fabric()}}},
+                                               {"spec", spec}});
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+  }
+
+  std::string NodeName(const std::string& name) const { return name + "-" + tag_; }
+
+  void AddNode(const std::string& name, const std::string& rack, const std::string& address) {
+    Json node = rr::testing::make_node(NodeName(name), {{"e2e", tag_}, {"topology.kubernetes.io/rack", rack}},
+                                       "10.250.0.1");
+    node["metadata"]["annotations"]["projectcalico.org/IPv4Address"] = address + "/32";
+    rr::testing::create_ready_node(*client_, node);
+  }
+
+  // A BGP speaker at address:kPort; peers named rr0, rr1, ... (or as given).
+  BirdSpeaker& AddSpeaker(const std::string& name, const std::string& address, unsigned as_number,
+                          std::vector<SpeakerPeer> peers, std::vector<std::string> announce = {}) {
+    SpeakerConfig c;
+    c.address = address;
+    c.port = kPort;
+    c.as_number = as_number;
+    c.peers = std::move(peers);
+    c.announce = std::move(announce);
+    speakers_[name] = std::make_unique<BirdSpeaker>(dir_ + "/" + name, c);
+    return *speakers_[name];
+  }
+  static std::vector<SpeakerPeer> Reflectors(const std::vector<std::string>& addresses, int port) {
+    std::vector<SpeakerPeer> out;
+    for (size_t i = 0; i < addresses.size(); ++i) {
+      out.push_back(SpeakerPeer{"rr" + std::to_string(i), addresses[i], port, 64512, "", true});
+    }
+    return out;
+  }
+
+  ChildProcess& StartAgent(const std::string& pod, const std::string& node, const std::string& rack,
+                           const std::string& address, int port, const std::string& cluster_id) {
+    std::string d = dir_ + "/" + pod;
+    std::filesystem::create_directories(d + "/scratch");
+    sockets_[pod] = std::make_unique<rr::testing::ShortTempDir>("rr-agent");
+    std::vector<std::string> argv = {RR_AGENT_BIN, "--kubeconfig", cp_->kubeconfig(), "--metrics-address",
+                                     "127.0.0.1:0", "--bird-config", d + "/bird.conf", "--bird-socket",
+                                     Socket(pod), "--scratch-dir", d + "/scratch",
+                                     "--client-port", std::to_string(kPort),
+                                     "--connect-retry-seconds", "2", "--connect-delay-seconds", "1",
+                                     "--error-wait-min-seconds", "1", "--error-wait-max-seconds", "5",
+                                     "--session-poll", "500ms", "--log-level", "debug"};
+    std::map<std::string, std::string> env = {{"RR_POD_NAME", pod},          {"RR_NAMESPACE", ns_},
+                                              {"RR_NODE_NAME", node},        {"RR_HOST_IP", address},
+                                              {"RR_FABRIC", fabric()},       {"RR_RACK", rack},
+                                              {"RR_CLUSTER_ID", cluster_id}, {"RR_BGP_PORT", std::to_string(port)},
+                                              {"RR_LEASE_DURATION_SECONDS", "6"}};
+    agents_[pod] = std::make_unique<ChildProcess>(argv, d + "/agent.log", env);
+    return *agents_[pod];
+  }
+
+  std::string Socket(const std::string& pod) const { return sockets_.at(pod)->file("bird.ctl"); }
+  std::string Birdc(const std::string& pod, const std::string& command) {
+    return rr::testing::birdc(Socket(pod), command);
+  }
+  bool ReflectorHas(const std::string& pod, const std::string& p) {
+    return rr::testing::parse_route(Birdc(pod, "show route all " + p)).has_value();
+  }
+  std::string Diagnostics(const std::string& pod) {
+    return Birdc(pod, "show protocols all") + Birdc(pod, "show route all") + agents_.at(pod)->log();
+  }
+
+  std::unique_ptr<rr::testing::ControlPlane> cp_;
+  std::unique_ptr<kube::RestKubeClient> client_;
+  std::string ns_, tag_, dir_;
+  int octet_ = 0;
+  std::map<std::string, std::unique_ptr<BirdSpeaker>> speakers_;
+  std::map<std::string, std::unique_ptr<rr::testing::ShortTempDir>> sockets_;  // outlive the agents
+  std::map<std::string, std::unique_ptr<ChildProcess>> agents_;
+};
+
+// A ToR switch in the fabric's AS attached to rack A: a reflector client of rack
+// A's reflectors, so what it announces is reflected to the mesh and reaches
+// rack B (a non-client's routes go to clients only, never to the mesh).
+TEST_F(BgpSemanticsIT, AnIbgpExternalPeerIsAReflectorClientAndItsRoutesReachOtherRacks) {
+  CreateFabric(kPort, Json{{"externalPeers", Json::array({{{"name", "tor-a"},
+                                                           {"address", ip(1, 250)},
+                                                           {"asNumber", 64512},
+                                                           {"port", kPort},
+                                                           {"racks", {"rack-a"}}}})}});
+  AddNode("a1", "rack-a", ip(1, 11));
+  AddNode("b1", "rack-b", ip(2, 21));
+  auto& a1 = AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kPort));
+  auto& b1 = AddSpeaker("b1", ip(2, 21), 64512, Reflectors({ip(2, 1)}, kPort));
+  auto& tor = AddSpeaker("tor", ip(1, 250), 64512, Reflectors({ip(1, 1)}, kPort), {prefix(5)});
+  StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kPort, "10.255.0.1");
+  StartAgent("rb", NodeName("rb"), "rack-b", ip(2, 1), kPort, "10.255.0.2");
+
+  // Rack A's own client: reflected once.
+  std::optional<rr::testing::RouteInfo> in_rack;
+  ASSERT_TRUE(eventually([&] { return (in_rack = a1.route(prefix(5))).has_value(); }, std::chrono::seconds(45)))
+      << tor.birdc("show protocols all") << Diagnostics("ra");
+  EXPECT_EQ(in_rack->originator_id, ip(1, 250));
+  EXPECT_EQ(in_rack->cluster_list, (std::vector<std::string>{"10.255.0.1"}));
+
+  // Rack B, through the mesh: rack A reflected it as a client's route.
+  std::optional<rr::testing::RouteInfo> across;
+  ASSERT_TRUE(eventually([&] { return (across = b1.route(prefix(5))).has_value(); }, std::chrono::seconds(30)))
+      << "rack B never learned the iBGP external peer's route\n"
+      << Diagnostics("ra") << Diagnostics("rb") << b1.birdc("show route all");
+  EXPECT_EQ(across->next_hop, ip(1, 250));
+  EXPECT_EQ(across->originator_id, ip(1, 250));
+  EXPECT_EQ(across->cluster_list, (std::vector<std::string>{"10.255.0.2", "10.255.0.1"}));
+  const std::string tor_protocol = rr::bird::protocol_name(rr::bird::PeerRole::External, "tor-a");
+  EXPECT_NE(Birdc("ra", "show protocols all " + tor_protocol).find("route-reflector"), std::string::npos)
+      << Birdc("ra", "show protocols all " + tor_protocol);
+}
+
+// Colocated: two hosts, each with calico-node (port kPort) and a reflector on the
+// same address (port kRrPort). Each node peers with both reflectors of its rack,
+// its own host's included; with the host address as the reflector's router ID
+// BIRD refuses that session (Bad BGP identifier) and, without it, a reflector
+// host learns nothing its own reflector would reflect.
+TEST_F(BgpSemanticsIT, ColocatedReflectorsPeerWithTheCalicoNodeOfTheirOwnHost) {
+  CreateFabric(kRrPort, Json{{"reflectors", {{"placement", "Colocated"}}}});
+  AddNode("h1", "rack-a", ip(1, 1));
+  AddNode("h2", "rack-a", ip(1, 2));
+  const std::vector<std::string> reflectors = {ip(1, 1), ip(1, 2)};
+  auto& c1 = AddSpeaker("c1", ip(1, 1), 64512, Reflectors(reflectors, kRrPort), {prefix(1)});
+  auto& c2 = AddSpeaker("c2", ip(1, 2), 64512, Reflectors(reflectors, kRrPort), {prefix(2)});
+  StartAgent("r1", NodeName("h1"), "rack-a", ip(1, 1), kRrPort, "10.255.0.1");
+  StartAgent("r2", NodeName("h2"), "rack-a", ip(1, 2), kRrPort, "10.255.0.1");
+
+  // The session to the reflector on the node's own host (rr0 for h1, rr1 for h2).
+  ASSERT_TRUE(eventually([&] { return c1.session_state("rr0") == "Established"; }, std::chrono::seconds(45)))
+      << c1.birdc("show protocols all rr0") << Diagnostics("r1");
+  ASSERT_TRUE(eventually([&] { return c2.session_state("rr1") == "Established"; }, std::chrono::seconds(30)))
+      << c2.birdc("show protocols all rr1") << Diagnostics("r2");
+  const std::string r1_id = Birdc("r1", "show status");
+  EXPECT_EQ(r1_id.find("Router ID is " + ip(1, 1)), std::string::npos) << r1_id;
+
+  // h1's route reaches h2 through h2's own reflector, and the other way round.
+  std::optional<rr::testing::RouteInfo> at_h2, at_h1;
+  ASSERT_TRUE(eventually([&] { return (at_h2 = c2.route(prefix(1))).has_value(); }, std::chrono::seconds(30)))
+      << Diagnostics("r1") << Diagnostics("r2") << c2.birdc("show route all");
+  EXPECT_EQ(at_h2->next_hop, ip(1, 1));
+  EXPECT_EQ(at_h2->originator_id, ip(1, 1));
+  EXPECT_EQ(at_h2->cluster_list, (std::vector<std::string>{"10.255.0.1"}));
+  ASSERT_TRUE(eventually([&] { return (at_h1 = c1.route(prefix(2))).has_value(); }, std::chrono::seconds(30)))
+      << Diagnostics("r1") << Diagnostics("r2") << c1.birdc("show route all");
+  EXPECT_EQ(at_h1->next_hop, ip(1, 2));
+  EXPECT_EQ(at_h1->originator_id, ip(1, 2));
+}
+
+// eBGP peers get the fabric's routes only: `edge` limited to 10.N.0.0/16 up to
+// /24, `open` (no exportPrefixes) everything the fabric originated; neither
+// gets what `transit`, another eBGP peer, announced.
+TEST_F(BgpSemanticsIT, EbgpPeersGetOnlyTheFabricsRoutesWithinTheirExportPrefixes) {
+  const std::string allowed = "10." + std::to_string(octet_) + ".0.0/16";
+  const std::string too_long = "10." + std::to_string(octet_) + ".2.0/25";
+  const std::string outside = "172.16." + std::to_string(octet_) + ".0/24";
+  auto ebgp = [&](const std::string& name, int host, unsigned as) {
+    return Json{{"name", name}, {"address", ip(9, host)}, {"asNumber", as}, {"port", kPort}, {"racks", {"rack-a"}}};
+  };
+  Json edge = ebgp("edge", 1, 65010);
+  edge["exportPrefixes"] = Json::array({{{"cidr", allowed}, {"maxLength", 24}}});
+  CreateFabric(kPort, Json{{"externalPeers", Json::array({edge, ebgp("open", 2, 65020), ebgp("transit", 3, 65030)})}});
+  AddNode("a1", "rack-a", ip(1, 11));
+  auto& a1 = AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kPort), {too_long, outside});
+  const std::vector<SpeakerPeer> uplink = {SpeakerPeer{"uplink", ip(1, 1), kPort, 64512, "", true}};
+  auto& e = AddSpeaker("edge", ip(9, 1), 65010, uplink);
+  auto& open = AddSpeaker("open", ip(9, 2), 65020, uplink);
+  AddSpeaker("transit", ip(9, 3), 65030, uplink, {prefix(4)});
+  StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kPort, "10.255.0.1");
+
+  // The disallowed routes are in the reflector's table before the allowed one is announced.
+  ASSERT_TRUE(eventually([&] { return ReflectorHas("ra", too_long) && ReflectorHas("ra", outside) &&
+                                      ReflectorHas("ra", prefix(4)); },
+                         std::chrono::seconds(45)))
+      << Diagnostics("ra");
+  auto config = a1.config();
+  config.announce.push_back(prefix(1));
+  a1.reconfigure(config);
+
+  // BIRD exports a channel's changes in order: once the allowed route arrived,
+  // any export of the earlier ones would have too.
+  ASSERT_TRUE(eventually([&] { return e.route(prefix(1)).has_value() && open.route(prefix(1)).has_value(); },
+                         std::chrono::seconds(30)))
+      << Diagnostics("ra") << e.birdc("show route all") << open.birdc("show route all");
+  EXPECT_EQ(e.route(prefix(1))->next_hop, ip(1, 11)) << "the filter replaced the template's `next hop keep`";
+  EXPECT_FALSE(e.route(too_long)) << "a /25 went past maxLength 24";
+  EXPECT_FALSE(e.route(outside)) << "a prefix outside exportPrefixes was exported";
+  EXPECT_FALSE(e.route(prefix(4))) << "a route learned from another eBGP peer was exported";
+  EXPECT_TRUE(open.route(too_long)) << open.birdc("show route all");
+  EXPECT_TRUE(open.route(outside)) << open.birdc("show route all");
+  EXPECT_FALSE(open.route(prefix(4))) << "a route learned from another eBGP peer was exported";
+  // The fabric's clients still get the transit route (imports are not filtered).
+  EXPECT_TRUE(eventually([&] { return a1.route(prefix(4)).has_value(); })) << a1.birdc("show route all");
+}
+
+}  // namespace
