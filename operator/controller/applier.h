@@ -36,6 +36,10 @@ class Applier {
   kube::Status delete_owned(const kube::ResourceType& type, const std::string& fabric,
                             const std::vector<kube::Json>& live);
 
+  // Deletes reflector Leases as they are in `live` (uid and resourceVersion preconditions):
+  // one renewed or taken over since (409) is left to whoever holds it now.
+  kube::Status delete_leases(const std::vector<kube::Json>& live);
+
   int writes() const { return writes_; }
 
  private:
