@@ -1,6 +1,14 @@
 #include "kube/liveness_tracker.h"
 
 namespace kube {
+namespace {
+
+std::string name_part(const std::string& key) {
+  auto slash = key.find('/');
+  return slash == std::string::npos ? key : key.substr(slash + 1);
+}
+
+}  // namespace
 
 LivenessTracker::LivenessTracker(Clock& clock, Clock::Duration startup_grace)
     : clock_(clock), grace_(startup_grace) {}
@@ -8,12 +16,23 @@ LivenessTracker::LivenessTracker(Clock& clock, Clock::Duration startup_grace)
 void LivenessTracker::observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
                                     int duration_seconds) {
   std::lock_guard lock(mu_);
+  const auto now = clock_.now();
   auto& o = leases_[key];
   o.duration = std::chrono::seconds(duration_seconds > 0 ? duration_seconds : 15);
   if (o.changed_at == Clock::TimePoint{} || o.holder != holder || o.renew_time != renew_time) {
     o.holder = holder;
     o.renew_time = renew_time;
-    o.changed_at = clock_.now();
+    o.changed_at = now;
+    if (!holder.empty()) o.by_holder[holder] = Renewals{now, now};
+  }
+  // Earlier holders are kept while their renewals could still count (two holders
+  // writing in turn, a partitioned predecessor and its replacement); then dropped.
+  for (auto it = o.by_holder.begin(); it != o.by_holder.end();) {
+    if (it->first != o.holder && now - it->second.seen >= 2 * o.duration) {
+      it = o.by_holder.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -25,17 +44,21 @@ void LivenessTracker::forget_lease(const std::string& key) {
 void LivenessTracker::restart_observation() {
   std::lock_guard lock(mu_);
   const auto now = clock_.now();
-  for (auto& [key, observed] : leases_) observed.changed_at = now;
+  for (auto& [key, observed] : leases_) {
+    observed.changed_at = now;
+    for (auto& [holder, renewals] : observed.by_holder) renewals.seen = now;
+  }
 }
 
-void LivenessTracker::observe_pod(const std::string& key) {
+void LivenessTracker::observe_pod(const std::string& key, const std::string& uid) {
   std::lock_guard lock(mu_);
-  pods_first_seen_.try_emplace(key, clock_.now());
+  auto [it, inserted] = pods_.try_emplace(key, SeenPod{uid, clock_.now()});
+  if (!inserted && !uid.empty() && it->second.uid != uid) it->second = SeenPod{uid, clock_.now()};
 }
 
 void LivenessTracker::forget_pod(const std::string& key) {
   std::lock_guard lock(mu_);
-  pods_first_seen_.erase(key);
+  pods_.erase(key);
 }
 
 LivenessTracker::LeaseVerdict LivenessTracker::judge_lease(const std::string& key) const {
@@ -50,24 +73,51 @@ LivenessTracker::LeaseVerdict LivenessTracker::judge_lease(const std::string& ke
   return v;
 }
 
-bool LivenessTracker::pod_lapsed(const std::string& pod_key, const LeaseVerdict& lease,
-                                 Clock::Duration lease_duration) const {
-  if (lease.fresh) return false;
-  if (lease.known) return true;  // it renewed once and stopped
-  std::lock_guard lock(mu_);
-  auto it = pods_first_seen_.find(pod_key);
-  if (it == pods_first_seen_.end()) return false;
-  return clock_.now() - it->second >= lease_duration + grace_;
+const LivenessTracker::Renewals* LivenessTracker::own_renewals(const std::string& key) const {
+  auto pod = pods_.find(key);
+  auto lease = leases_.find(key);
+  if (pod == pods_.end() || lease == leases_.end()) return nullptr;
+  const auto& holders = lease->second.by_holder;
+  if (!pod->second.uid.empty()) {
+    if (auto it = holders.find(pod->second.uid); it != holders.end()) return &it->second;
+  }
+  // An agent of the previous version holds the Lease under the Pod's name; its
+  // predecessor of the same name did too: only renewals since this UID appeared count.
+  if (auto it = holders.find(name_part(key)); it != holders.end() && it->second.renewed >= pod->second.first_seen) {
+    return &it->second;
+  }
+  return nullptr;
 }
 
-std::optional<Clock::Duration> LivenessTracker::pod_deadline(const std::string& pod_key,
-                                                                   Clock::Duration lease_duration) const {
+bool LivenessTracker::held_by_pod(const std::string& key) const {
   std::lock_guard lock(mu_);
-  auto it = pods_first_seen_.find(pod_key);
-  if (it == pods_first_seen_.end()) return std::nullopt;
-  auto left = it->second + lease_duration + grace_ - clock_.now();
-  if (left <= Clock::Duration::zero()) return std::nullopt;
-  return left;
+  auto lease = leases_.find(key);
+  if (lease == leases_.end() || lease->second.holder.empty()) return false;
+  auto own = lease->second.by_holder.find(lease->second.holder);
+  return own != lease->second.by_holder.end() && own_renewals(key) == &own->second;
+}
+
+LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_key,
+                                                       Clock::Duration lease_duration) const {
+  std::lock_guard lock(mu_);
+  PodVerdict v;
+  const auto now = clock_.now();
+  if (const Renewals* own = own_renewals(pod_key)) {
+    const auto duration = leases_.at(pod_key).duration;
+    const auto age = now - own->seen;
+    v.lease.known = true;
+    v.lease.fresh = age < duration;
+    v.lease.remaining = v.lease.fresh ? duration - age : Clock::Duration::zero();
+    v.lapsed = !v.lease.fresh;  // it renewed and stopped
+    if (v.lease.fresh) v.deadline = v.lease.remaining;
+    return v;
+  }
+  auto pod = pods_.find(pod_key);
+  if (pod == pods_.end()) return v;  // not seen: nothing to judge yet
+  const auto left = pod->second.first_seen + lease_duration + grace_ - now;
+  v.lapsed = left <= Clock::Duration::zero();
+  if (!v.lapsed) v.deadline = left;
+  return v;
 }
 
 }  // namespace kube

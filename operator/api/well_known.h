@@ -87,6 +87,9 @@ inline constexpr std::string_view kAgentScratchDir = "/run/rr-agent";  // rr-age
 
 // Environment the Pod passes to rr-agent.
 inline constexpr std::string_view kEnvPodName = "RR_POD_NAME";
+// The Pod's UID (downward API metadata.uid): the agent holds its Lease under it, and
+// the operator counts a Lease's renewals only for the Pod whose UID holds it.
+inline constexpr std::string_view kEnvPodUid = "RR_POD_UID";
 inline constexpr std::string_view kEnvNamespace = "RR_NAMESPACE";
 inline constexpr std::string_view kEnvNodeName = "RR_NODE_NAME";
 inline constexpr std::string_view kEnvHostIP = "RR_HOST_IP";

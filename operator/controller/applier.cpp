@@ -244,4 +244,18 @@ kube::Status Applier::delete_owned(const kube::ResourceType& type, const std::st
   return first_error;
 }
 
+kube::Status Applier::delete_leases(const std::vector<Json>& live) {
+  kube::Status first_error;
+  for (const auto& lease : live) {
+    kube::DeleteOptions opts;
+    opts.precondition_uid = kube::uid_of(lease);
+    opts.precondition_resource_version = kube::resource_version_of(lease);
+    auto s = deleted(client_.remove(kube::resources::leases(), kube::namespace_of(lease), kube::name_of(lease), opts));
+    if (s.ok()) wrote("delete");
+    if (!s.ok() && s.is(ErrorKind::Conflict)) continue;
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+  return first_error;
+}
+
 }  // namespace rr::controller

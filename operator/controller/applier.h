@@ -37,6 +37,10 @@ class Applier {
   kube::Status delete_owned(const kube::ResourceType& type, const std::string& fabric,
                             const std::vector<kube::Json>& live);
 
+  // Deletes reflector Leases as they are in `live` (uid and resourceVersion preconditions):
+  // one renewed or taken over since (409) is left to whoever holds it now.
+  kube::Status delete_leases(const std::vector<kube::Json>& live);
+
   // Writes made so far, by every worker (the applier is shared by them).
   int writes() const { return writes_.load(std::memory_order_relaxed); }
 

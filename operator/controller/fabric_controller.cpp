@@ -86,11 +86,11 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   auto owner_handlers = [this](bool track_pods) {
     kube::Informer<Json>::Handlers h;
     h.on_add = [this, track_pods](const std::string& k, const Json& o) {
-      if (track_pods) liveness_.observe_pod(k);
+      if (track_pods) liveness_.observe_pod(k, kube::uid_of(o));
       enqueue_owner(o);
     };
     h.on_update = [this, track_pods](const std::string& k, const Json&, const Json& o) {
-      if (track_pods) liveness_.observe_pod(k);
+      if (track_pods) liveness_.observe_pod(k, kube::uid_of(o));
       enqueue_owner(o);
     };
     h.on_delete = [this, track_pods](const std::string& k, const Json& o) {

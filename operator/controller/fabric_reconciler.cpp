@@ -1,6 +1,7 @@
 #include "controller/fabric_reconciler.h"
 
 #include <algorithm>
+#include <set>
 
 #include "api/fabric_spec.h"
 #include "api/observed.h"
@@ -130,6 +131,7 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
     std::vector<Json> pods = owned(caches_.pods, spec.name);
     std::vector<Json> peers = owned(caches_.peers, spec.name);
     applied = applier_.apply_pods(spec, plan, pods);
+    if (auto s = applier_.delete_leases(lapsed_leases(spec, plan)); applied.ok()) applied = s;
     if (auto s = applier_.apply_peers(spec, plan, peers); applied.ok()) applied = s;
     if (plan.node_to_node_mesh) {
       auto config = default_bgp_configuration();
@@ -212,13 +214,18 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
   for (const auto& obj : owned(caches_.pods, spec.name)) {
     auto pod = api::reflector_pod_from(obj);
     if (!pod) continue;
-    const std::string key = kube::key_of(obj);
-    auto it = leases.find(pod->name);
-    kube::LivenessTracker::LeaseVerdict verdict;
-    if (it != leases.end()) verdict = liveness_.judge_lease(spec.ns + "/" + pod->name);
-    pod->lapsed = liveness_.pod_lapsed(key, verdict, lease_duration);
-    if (!verdict.known) {
-      if (auto left = liveness_.pod_deadline(key, lease_duration)) keep_min(requeue, *left);
+    // Only this Pod's own renewals count (liveness_tracker.h): a Lease of its name held by
+    // its predecessor (another UID) says nothing about it and is not its Lease.
+    auto verdict = liveness_.judge_pod(kube::key_of(obj), lease_duration);
+    pod->lapsed = verdict.lapsed;
+    if (verdict.deadline) keep_min(requeue, *verdict.deadline + std::chrono::milliseconds(50));
+    if (auto it = leases.find(pod->name); it != leases.end()) {
+      if (verdict.lease.known) {
+        it->second.fresh = verdict.lease.fresh;
+        it->second.expired = !verdict.lease.fresh;
+      } else {
+        leases.erase(it);
+      }
     }
     in.pods.push_back(*pod);
   }
@@ -229,6 +236,23 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
   observe_mesh(in.node_to_node_mesh_enabled.value_or(true));
   in.other_fabrics = other_fabrics_coverage(spec.name);
   return in;
+}
+
+std::vector<Json> FabricReconciler::lapsed_leases(const planner::FabricSpec& spec, const planner::Plan& plan) const {
+  std::vector<Json> out;
+  std::set<std::string> deleted_pods(plan.pods_to_delete.begin(), plan.pods_to_delete.end());
+  for (const auto& lease : owned(caches_.leases, spec.name)) {
+    const std::string key = kube::key_of(lease);
+    auto verdict = liveness_.judge_lease(key);
+    // Renewed lately by whoever holds it (perhaps an agent whose Pod the cache has not
+    // seen yet), or not observed yet: not ours to judge now.
+    if (!verdict.known || verdict.fresh) continue;
+    auto pod = caches_.pods ? caches_.pods->get(key) : nullptr;
+    const bool pod_keeps_it = pod && !(*pod)["metadata"].contains("deletionTimestamp") &&
+                              liveness_.held_by_pod(key) && !deleted_pods.count(kube::name_of(lease));
+    if (!pod_keeps_it) out.push_back(lease);
+  }
+  return out;
 }
 
 std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner::FabricSpec& spec) const {

@@ -56,6 +56,10 @@ class FabricReconciler {
   planner::PlanInput gather(const kube::Json& fabric, const planner::FabricSpec& spec,
                             std::optional<kube::Clock::Duration>& requeue);
   std::vector<planner::FabricClaims> older_fabrics(const planner::FabricSpec& spec) const;
+  // The fabric's Leases that lapsed and belong to no Pod that keeps running: their
+  // Pod is gone, being deleted (now or by `plan`), or a replacement of the same
+  // name that never renewed them (another UID). A lapsed reflector's Lease goes with it.
+  std::vector<kube::Json> lapsed_leases(const planner::FabricSpec& spec, const planner::Plan& plan) const;
   // The password Secrets' keys into `in`; those absent or forbidden to read into
   // in.unreadable_secrets (the planner names the field). Any other failure is
   // returned: a hiccup of the API must not read as an invalid spec.

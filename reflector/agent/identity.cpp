@@ -66,6 +66,7 @@ kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const ch
   EnvReader env(getenv);
   AgentIdentity id;
   id.pod = env.required(api::kEnvPodName);
+  id.uid = env.optional(api::kEnvPodUid).value_or("");
   id.ns = env.required(api::kEnvNamespace);
   id.node = env.required(api::kEnvNodeName);
   id.address = env.ipv4(api::kEnvHostIP);

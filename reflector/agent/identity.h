@@ -17,6 +17,10 @@ inline constexpr std::string_view kEnvHostIPv6 = "RR_HOST_IPV6";
 
 struct AgentIdentity {
   std::string pod;
+  // The Pod's UID: the Lease's holderIdentity, so that the operator counts this
+  // Pod's renewals and never a predecessor's of the same name. Empty (a Pod
+  // rendered by an operator of the previous version): the Pod's name holds it.
+  std::string uid;
   std::string ns;
   std::string node;
   std::string fabric;
@@ -26,10 +30,13 @@ struct AgentIdentity {
   int port = 179;          // where this reflector's BIRD listens
   int lease_duration_seconds = 15;
   std::string address_v6;  // optional
+
+  const std::string& lease_holder() const { return uid.empty() ? pod : uid; }
 };
 
 // Reads RR_POD_NAME, RR_NAMESPACE, RR_NODE_NAME, RR_HOST_IP, RR_FABRIC,
-// RR_RACK, RR_CLUSTER_ID (required), RR_BGP_PORT (default 179),
+// RR_RACK, RR_CLUSTER_ID (required), RR_POD_UID (optional: Pods of the
+// previous version lack it), RR_BGP_PORT (default 179),
 // RR_LEASE_DURATION_SECONDS (default 15) and RR_HOST_IPV6 (optional).
 // ErrorKind::BadConfig naming every missing or malformed variable, joined by "; ".
 kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const char*)> getenv);

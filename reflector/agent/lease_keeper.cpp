@@ -78,12 +78,13 @@ kube::Json LeaseKeeper::desired(const kube::Json& base, const LeaseReport& repor
   kube::Json& spec = object_at(lease, "spec");
   const std::string now = kube::format_micro_time(clock_.wall_now());
   // client-go's rule: any change of holder, even from "", is a transition.
-  const bool takeover = existed && string_at(spec, "holderIdentity") != self_.pod;
+  // A predecessor of the same name (another UID) hands over here too.
+  const bool takeover = existed && string_at(spec, "holderIdentity") != self_.lease_holder();
   long long transitions = 0;
   if (auto it = spec.find("leaseTransitions"); it != spec.end() && it->is_number_integer()) {
     transitions = it->get<long long>();
   }
-  spec["holderIdentity"] = self_.pod;
+  spec["holderIdentity"] = self_.lease_holder();
   spec["leaseDurationSeconds"] = self_.lease_duration_seconds;
   spec["renewTime"] = now;
   if (takeover || !spec.contains("acquireTime")) spec["acquireTime"] = now;

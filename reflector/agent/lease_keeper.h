@@ -5,8 +5,11 @@
 //
 // Renewals follow the kubelet's node lease: update the object this agent last
 // wrote (one request); on a conflict, or when there is none, read it and
-// write again. The Lease has no ownerReference: the agent does not know its
-// Pod's UID, and the operator deletes a fabric's Leases itself.
+// write again. The holderIdentity is the Pod's UID (its name for a Pod without
+// RR_POD_UID): the operator counts renewals only for the Pod that made them, so
+// a replacement of the same name takes the Lease over instead of inheriting its
+// predecessor's verdict. The Lease has no ownerReference: the operator deletes
+// a lapsed reflector's Lease, and a fabric's Leases, itself.
 
 #include <functional>
 #include <mutex>

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
                       "Runs beside BIRD 2 in a reflector Pod: renders and reloads BIRD's configuration from the\n"
                       "Kubernetes API, holds the reflector's Lease, exports BGP session state. Identity comes from\n"
                       "the Pod's environment (RR_POD_NAME, RR_NAMESPACE, RR_NODE_NAME, RR_HOST_IP, RR_FABRIC,\n"
-                      "RR_RACK, RR_CLUSTER_ID, RR_BGP_PORT, RR_LEASE_DURATION_SECONDS).");
+                      "RR_RACK, RR_CLUSTER_ID, RR_POD_UID, RR_BGP_PORT, RR_LEASE_DURATION_SECONDS).");
   flags.add_string("kubeconfig", &o.kubeconfig, "kubeconfig file; empty: in-cluster", "KUBECONFIG");
   flags.add_string("metrics-address", &o.metrics_address, "listen address of /metrics, /healthz, /readyz",
                    "RR_METRICS_ADDRESS");

@@ -77,6 +77,101 @@ class RouteWatch {
   std::thread thread_;
 };
 
+// Every Pod created under one name, by UID, from a watch of the API (a Pod that lives
+// for 0.1 s is counted too: polling would miss it).
+class PodCreations {
+ public:
+  PodCreations(std::unique_ptr<kube::RestKubeClient> client, std::string name)
+      : client_(std::move(client)), name_(std::move(name)) {}
+  ~PodCreations() { stop(); }
+
+  // Lists (the Pods that exist now are not creations) and watches from that list on.
+  bool start() {
+    kube::ListOptions lo;
+    lo.label_selector = "rr.bgp.dev/cluster=" + kFabric;
+    auto list = client_->list(kube::resources::pods(), kNamespace, lo);
+    if (!list.ok()) return false;
+    for (const auto& p : list->items) {
+      if (kube::name_of(p) == name_) existing_.insert(kube::uid_of(p));
+    }
+    resource_version_ = list->resource_version;
+    thread_ = std::thread([this, selector = lo.label_selector] { run(selector); });
+    return true;
+  }
+  void stop() {
+    stop_ = true;
+    {
+      std::lock_guard lock(mu_);
+      if (stream_) stream_->cancel();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::string> created() const {
+    std::lock_guard lock(mu_);
+    return created_;
+  }
+  std::string error() const {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  void run(const std::string& selector) {
+    while (!stop_) {
+      kube::WatchOptions wo;
+      wo.label_selector = selector;
+      wo.resource_version = resource_version_;
+      auto opened = client_->watch(kube::resources::pods(), kNamespace, wo);
+      if (!opened.ok()) {
+        if (opened.is(ErrorKind::Gone)) {  // events were lost: the count would lie
+          std::lock_guard lock(mu_);
+          error_ = opened.error().describe();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // resumes from the same point
+        continue;
+      }
+      {
+        std::lock_guard lock(mu_);
+        stream_ = std::move(*opened);
+      }
+      if (stop_) return;
+      for (;;) {
+        auto next = stream_->next();
+        if (!next.ok()) {
+          if (next.is(ErrorKind::Gone)) {
+            std::lock_guard lock(mu_);
+            error_ = next.error().describe();
+            return;
+          }
+          break;  // resumes from the last resourceVersion seen
+        }
+        if (!next->has_value()) break;  // the server ended the watch: resume
+        const auto& event = **next;
+        const std::string rv = kube::resource_version_of(event.object);
+        if (!rv.empty()) resource_version_ = rv;
+        if (event.type != kube::WatchEvent::Type::Added || kube::name_of(event.object) != name_) continue;
+        std::lock_guard lock(mu_);
+        const std::string uid = kube::uid_of(event.object);
+        if (!existing_.count(uid) && std::find(created_.begin(), created_.end(), uid) == created_.end()) {
+          created_.push_back(uid);
+        }
+      }
+    }
+  }
+
+  std::unique_ptr<kube::RestKubeClient> client_;
+  std::string name_;
+  std::string resource_version_;
+  std::set<std::string> existing_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::unique_ptr<kube::WatchStream> stream_;
+  std::vector<std::string> created_;
+  std::string error_;
+  std::thread thread_;
+};
+
 class FabricE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -317,6 +412,65 @@ TEST_F(FabricE2E, KilledReflectorIsReplacedWithoutLosingRoutes) {
   int in_rack = 0;
   for (const auto& p : Pods()) in_rack += kube::labels_of(p)["rr.bgp.dev/rack"] == rack_name(1);
   EXPECT_EQ(in_rack, 2);
+}
+
+// An agent that stops renewing while its process lives (SIGSTOP: wedged, or cut off
+// from the API) is not restarted by any kubelet: the operator must replace its Pod. The
+// replacement has the same name on the same host and must not be judged by the frozen
+// agent's lapsed Lease: exactly one new Pod, Ready, and still the same Pod lease periods later.
+TEST_F(FabricE2E, FrozenReflectorIsReplacedExactlyOnceAndTheReplacementStays) {
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  Json victim;
+  for (const auto& p : Pods()) {
+    if (kube::labels_of(p)["rr.bgp.dev/rack"] == rack_name(2)) victim = p;
+  }
+  ASSERT_FALSE(victim.is_null()) << "no reflector Pod in " << rack_name(2);
+  const std::string name = kube::name_of(victim), frozen_uid = kube::uid_of(victim);
+  auto lease = client_->get(kube::resources::leases(), kNamespace, name);
+  ASSERT_TRUE(lease.ok()) << "the reflector's Lease is named after its Pod";
+  EXPECT_EQ((*lease)["spec"].value("holderIdentity", ""), frozen_uid) << "the agent holds its Lease under its Pod's UID";
+
+  PodCreations creations(cp_->admin_client(), name);
+  ASSERT_TRUE(creations.start());
+  ASSERT_TRUE(h_->freeze_reflector(name));
+  const auto frozen_at = std::chrono::steady_clock::now();
+
+  // Replaced (another UID under the same name) and the whole fabric Ready again.
+  std::string replacement;
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& p : Pods()) {
+      if (kube::name_of(p) == name && kube::uid_of(p) != frozen_uid) replacement = kube::uid_of(p);
+    }
+    return !replacement.empty() && Converged();
+  }, std::chrono::seconds(120), std::chrono::milliseconds(500)))
+      << "created under " << name << ": " << ::testing::PrintToString(creations.created()) << "\n" << Diagnostics();
+  std::cout << "replaced and Ready again after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - frozen_at).count()
+            << " ms (lease " << lease_seconds_ << " s)\n";
+  EXPECT_EQ(h_->frozen_agents(), 0) << "the frozen agent outlived its Pod";
+  std::cout << creations.created().size() << " Pods created under " << name << " until then\n";
+
+  // The replacement stays: three lease durations of renewals of its Lease (each one seen as a
+  // new renewTime), and it is still the same Pod.
+  std::set<std::string> renewals;
+  const int wanted = 3 * 3 + 1;  // the agent renews every duration / 3
+  ASSERT_TRUE(eventually([&] {
+    auto l = client_->get(kube::resources::leases(), kNamespace, name);
+    if (l.ok()) renewals.insert((*l)["spec"].value("renewTime", ""));
+    return static_cast<int>(renewals.size()) >= wanted;
+  }, std::chrono::seconds(120), std::chrono::milliseconds(200)))
+      << renewals.size() << " renewals of " << name << "\n" << Diagnostics();
+  auto held = client_->get(kube::resources::leases(), kNamespace, name);
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ((*held)["spec"].value("holderIdentity", ""), replacement) << "the replacement holds the Lease under its UID";
+  bool still = false;
+  for (const auto& p : Pods()) still = still || (kube::name_of(p) == name && kube::uid_of(p) == replacement);
+  EXPECT_TRUE(still) << "the replacement " << replacement << " was replaced in turn";
+  EXPECT_TRUE(Converged()) << Diagnostics();
+  creations.stop();
+  EXPECT_EQ(creations.error(), "") << "the creation count may have missed events";
+  EXPECT_EQ(creations.created(), std::vector<std::string>{replacement})
+      << "Pods created under " << name << " after the freeze (churn)";
 }
 
 TEST_F(FabricE2E, JoiningNodeGetsRoutesWithoutBgpPeerWrites) {

@@ -118,8 +118,14 @@ void FabricHarness::shutdown() {
   stop_operator();
   {
     std::lock_guard lock(mu_);
+    for (const auto& name : frozen_) {
+      auto it = agents_.find(name);
+      if (it != agents_.end()) ::kill(it->second->pid(), SIGCONT);  // so that SIGTERM reaches it
+    }
+    frozen_.clear();
     for (auto& [name, agent] : agents_) agent->stop(std::chrono::seconds(5));
     agents_.clear();
+    agent_uids_.clear();
   }
   {
     std::lock_guard lock(speakers_mu_);
@@ -312,7 +318,25 @@ bool FabricHarness::kill_reflector(const std::string& pod) {
   for (pid_t child : children_of(agent)) ::kill(child, SIGKILL);
   it->second->kill_now();
   agents_.erase(it);
+  agent_uids_.erase(pod);
+  frozen_.erase(pod);
   return true;
+}
+
+bool FabricHarness::freeze_reflector(const std::string& pod) {
+  std::lock_guard lock(mu_);
+  auto it = agents_.find(pod);
+  if (it == agents_.end() || !it->second->running()) return false;
+  if (::kill(it->second->pid(), SIGSTOP) != 0) return false;
+  frozen_.insert(pod);
+  return true;
+}
+
+int FabricHarness::frozen_agents() const {
+  std::lock_guard lock(mu_);
+  int n = 0;
+  for (const auto& pod : frozen_) n += agents_.count(pod) > 0;
+  return n;
 }
 
 bool FabricHarness::play_kubelet() {
@@ -365,6 +389,11 @@ bool FabricHarness::play_kubelet() {
       if (!client_.update_status(kube::resources::pods(), p).ok()) continue;
     }
     auto agent = agents_.find(name);
+    if (agent != agents_.end() && agent_uids_[name] != kube::uid_of(pod)) {
+      // Another Pod of the same name (a replacement): its predecessor's containers go first.
+      stop_agent(name);
+      agent = agents_.end();
+    }
     if (agent != agents_.end() && agent->second->running()) continue;
     if (agent != agents_.end()) std::cerr << "fabric: rr-agent of " << name << " exited; restarting it\n";
     start_agent(pod, node, ip);
@@ -387,6 +416,7 @@ void FabricHarness::start_agent(const Json& pod, const std::string& node, const 
   }
   // What the downward API fills in on a real node.
   env["RR_POD_NAME"] = name;
+  env["RR_POD_UID"] = kube::uid_of(pod);
   env["RR_NAMESPACE"] = kNamespace;
   env["RR_NODE_NAME"] = node;
   env["RR_HOST_IP"] = ip;
@@ -396,13 +426,22 @@ void FabricHarness::start_agent(const Json& pod, const std::string& node, const 
                                    "--connect-delay-seconds", "1", "--error-wait-min-seconds", "1",
                                    "--error-wait-max-seconds", "5"};
   agents_[name] = std::make_unique<ChildProcess>(argv, d + "/agent.log", env);
+  agent_uids_[name] = kube::uid_of(pod);
 }
 
 void FabricHarness::stop_agent(const std::string& pod) {
   auto it = agents_.find(pod);
   if (it == agents_.end()) return;
-  it->second->stop(std::chrono::seconds(5));
+  if (frozen_.erase(pod) > 0) {
+    // A stopped process never handles SIGTERM: SIGKILL it and its BIRD, as a kubelet does
+    // once the grace period is over.
+    for (pid_t child : children_of(it->second->pid())) ::kill(child, SIGKILL);
+    it->second->kill_now();
+  } else {
+    it->second->stop(std::chrono::seconds(5));
+  }
   agents_.erase(it);
+  agent_uids_.erase(pod);
 }
 
 // calico-node's part: a BIRD on every non-reflector node, peering as the BGPPeers selecting it say.

@@ -115,6 +115,13 @@ class FabricHarness {
   // SIGKILLs a reflector Pod's rr-agent and its BIRD; the Pod object stays, and this
   // kubelet does not restart them (the Pod is dead for good, as a lost node's).
   bool kill_reflector(const std::string& pod);
+  // SIGSTOPs a reflector Pod's rr-agent: the process lives on (and its BIRD keeps its
+  // sessions) but renews nothing, as a wedged agent or one cut off from the API. The Pod
+  // stays until the operator deletes it; then this kubelet kills the frozen process (a
+  // kubelet's SIGKILL after the grace period: a stopped process ignores SIGTERM).
+  bool freeze_reflector(const std::string& pod);
+  // Frozen agents still running.
+  int frozen_agents() const;
 
   const std::string& dir() const { return dir_; }
 
@@ -133,8 +140,10 @@ class FabricHarness {
   std::unique_ptr<FabricNetwork> network_;  // declared before every process: outlives them
   std::map<std::string, std::unique_ptr<rr::testing::ChildProcess>> operators_;  // by identity
 
-  mutable std::mutex mu_;  // tick(), agents_, dead_uids_, nodes_
+  mutable std::mutex mu_;  // tick(), agents_, agent_uids_, frozen_, dead_uids_, nodes_
   std::map<std::string, std::unique_ptr<rr::testing::ChildProcess>> agents_;
+  std::map<std::string, std::string> agent_uids_;  // pod name -> the UID of the Pod its agent runs for
+  std::set<std::string> frozen_;                   // pod names whose agent is SIGSTOPped
   std::set<std::string> dead_uids_;
 
   mutable std::mutex speakers_mu_;  // speakers_

@@ -2,8 +2,17 @@
 // Judges Lease holders' liveness from what THIS process observed, never from the
 // holder's clock (client-go's rule): a Lease is fresh while its renewTime or
 // holder changed less than its duration ago, measured on our monotonic clock.
-// A Pod that produced no fresh Lease within the duration plus a start-up grace
-// after we first saw it has lapsed.
+//
+// A reflector Pod is judged only by renewals made by that Pod: a Lease's
+// renewals count for the Pod whose UID is the Lease's holderIdentity. A Pod
+// replaced under the same name (a new UID) therefore never inherits its
+// predecessor's lapsed Lease: it gets its own start-up grace, and is judged
+// dead only when it produced no renewal of its own within the lease duration
+// plus that grace, or when its own renewals stopped for a lease duration.
+// Agents of the previous version hold the Lease under the Pod's name: such a
+// holder counts for the Pod of that name, but only with renewals observed
+// after this process first saw that Pod's UID (an older one is the
+// predecessor's, or cannot be told apart from it).
 
 #include <map>
 #include <mutex>
@@ -25,8 +34,10 @@ class LivenessTracker {
   // The watch that feeds observations failed: time we could not observe must not
   // count against any holder, so every Lease's clock restarts now.
   void restart_observation();
-  // Every reflector Pod the cache holds (key "ns/name").
-  void observe_pod(const std::string& key);
+  // Every reflector Pod the cache holds (key "ns/name") with its UID. A UID that
+  // differs from the last one seen under this key is a new Pod: its start-up
+  // grace starts now. An empty UID keeps the one already known.
+  void observe_pod(const std::string& key, const std::string& uid = "");
   void forget_pod(const std::string& key);
 
   struct LeaseVerdict {
@@ -34,24 +45,49 @@ class LivenessTracker {
     bool fresh = false;
     Clock::Duration remaining{};  // until it stops being fresh
   };
+  // The Lease as its current holder keeps it, whoever that is.
   LeaseVerdict judge_lease(const std::string& key) const;
-  // True once the pod has been seen for longer than `lease_duration` + grace without a fresh lease.
-  bool pod_lapsed(const std::string& pod_key, const LeaseVerdict& lease, Clock::Duration lease_duration) const;
-  // When the verdict for this pod would next change, if it can.
-  std::optional<Clock::Duration> pod_deadline(const std::string& pod_key, Clock::Duration lease_duration) const;
+
+  struct PodVerdict {
+    // The Lease at the Pod's name, counting only this Pod's own renewals:
+    // known = this Pod renewed it at least once (as far as we observed).
+    LeaseVerdict lease;
+    // The Pod stopped renewing for a lease duration, or produced no renewal of
+    // its own within the lease duration + grace after we first saw its UID.
+    bool lapsed = false;
+    // When the verdict would next change without a new observation, if it can.
+    std::optional<Clock::Duration> deadline;
+  };
+  // The Pod `pod_key` ("ns/name") by its own renewals of the Lease of the same key.
+  PodVerdict judge_pod(const std::string& pod_key, Clock::Duration lease_duration) const;
+  // Whether the current holder of Lease `key` is the Pod observed under that key
+  // (its UID, or its name for an agent of the previous version, see above).
+  bool held_by_pod(const std::string& key) const;
 
  private:
+  struct Renewals {
+    Clock::TimePoint seen{};     // freshness clock: last renewal, or when observation restarted
+    Clock::TimePoint renewed{};  // last renewal actually observed (not moved by restarts)
+  };
   struct Observed {
     std::string holder;
     std::string renew_time;
     Clock::Duration duration{};
     Clock::TimePoint changed_at{};
+    std::map<std::string, Renewals> by_holder;  // recent holders' renewals (a few at most)
   };
+  struct SeenPod {
+    std::string uid;
+    Clock::TimePoint first_seen{};  // of this UID
+  };
+  // The renewals of the Lease `key` made by the Pod seen under `key`; null when none.
+  const Renewals* own_renewals(const std::string& key) const;  // mu_ held
+
   Clock& clock_;
   Clock::Duration grace_;
   mutable std::mutex mu_;
   std::map<std::string, Observed> leases_;
-  std::map<std::string, Clock::TimePoint> pods_first_seen_;
+  std::map<std::string, SeenPod> pods_;
 };
 
 }  // namespace kube

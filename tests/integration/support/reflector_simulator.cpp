@@ -191,7 +191,8 @@ void ReflectorSimulator::play_agent(const Json& pod) {
                     {"rr.bgp.dev/cluster-id", pod_env_value(pod, "RR_CLUSTER_ID")},
                     {"rr.bgp.dev/sessions-established", std::to_string(established)},
                     {"rr.bgp.dev/sessions-total", std::to_string(total)}}}}},
-                {"spec", {{"holderIdentity", name}, {"leaseDurationSeconds", seconds}, {"renewTime", now}}}};
+                // As rr-agent: held under the Pod's UID (RR_POD_UID from the downward API).
+                {"spec", {{"holderIdentity", kube::uid_of(*current)}, {"leaseDurationSeconds", seconds}, {"renewTime", now}}}};
   auto existing = client_.get(kube::resources::leases(), ns_, name);
   if (existing.is(kube::ErrorKind::NotFound)) {
     lease["spec"]["acquireTime"] = now;

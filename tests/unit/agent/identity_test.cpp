@@ -39,6 +39,20 @@ TEST(IdentityFromEnv, ReadsEveryVariable) {
   EXPECT_EQ(id->address_v6, "");
 }
 
+TEST(IdentityFromEnv, ThePodsUidHoldsTheLeaseAndItsNameWithoutOne) {
+  Env env = good_env();
+  env["RR_POD_UID"] = "5f0c1a2e-0000-4000-8000-000000000001";
+  auto id = parse(env);
+  ASSERT_TRUE(id.ok()) << id.error().describe();
+  EXPECT_EQ(id->uid, "5f0c1a2e-0000-4000-8000-000000000001");
+  EXPECT_EQ(id->lease_holder(), "5f0c1a2e-0000-4000-8000-000000000001");
+  // A Pod rendered by an operator of the previous version has no RR_POD_UID.
+  id = parse(good_env());
+  ASSERT_TRUE(id.ok()) << id.error().describe();
+  EXPECT_EQ(id->uid, "");
+  EXPECT_EQ(id->lease_holder(), "rr-fab-r1-0");
+}
+
 TEST(IdentityFromEnv, OptionalVariablesDefault) {
   Env env = good_env();
   env.erase("RR_BGP_PORT");

@@ -143,6 +143,27 @@ TEST_F(LeaseKeeperTest, TakesOverALeaseHeldByAnotherHolder) {
   EXPECT_EQ(stored()["spec"]["leaseTransitions"], 4);
 }
 
+// A replacement Pod of the same name (a new UID) takes over its predecessor's Lease:
+// the holder becomes its own UID, so the operator counts only its renewals.
+TEST_F(LeaseKeeperTest, AReplacementOfTheSameNameTakesOverItsPredecessorsLeaseUnderItsUid) {
+  AgentIdentity first = identity();
+  first.uid = "uid-1";
+  LeaseKeeper predecessor(api_, first, clock_, [] { return 0.0; });
+  ASSERT_TRUE(predecessor.renew({}).ok());
+  EXPECT_EQ(stored()["spec"]["holderIdentity"], "uid-1");
+  EXPECT_EQ(stored()["spec"]["leaseTransitions"], 0);
+
+  clock_.advance(20s);  // it froze; its Pod was replaced
+  AgentIdentity second = identity();
+  second.uid = "uid-2";
+  LeaseKeeper replacement(api_, second, clock_, [] { return 0.0; });
+  ASSERT_TRUE(replacement.renew({}).ok());
+  const Json spec = stored()["spec"];
+  EXPECT_EQ(spec["holderIdentity"], "uid-2");
+  EXPECT_EQ(spec["leaseTransitions"], 1);
+  EXPECT_EQ(spec["acquireTime"], kube::format_micro_time(clock_.wall_now()));
+}
+
 TEST_F(LeaseKeeperTest, ConflictRereadsAndWritesOnceMore) {
   struct Case {
     std::string name;

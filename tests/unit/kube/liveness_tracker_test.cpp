@@ -1,0 +1,157 @@
+// The operator's liveness judgement of reflector Pods: a Pod is judged only by
+// renewals it made itself (its UID holds the Lease), so a replacement of the
+// same name never inherits its predecessor's lapsed Lease.
+#include "kube/liveness_tracker.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes/fake_clock.h"
+
+namespace kube {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeClock;
+
+constexpr char kKey[] = "rr-system/rr-fab-r1-n1";
+constexpr char kName[] = "rr-fab-r1-n1";
+constexpr auto kDuration = 10s;
+constexpr auto kGrace = 20s;
+
+class LivenessTrackerTest : public ::testing::Test {
+ protected:
+  // One renewal by `holder` (each call a new renewTime).
+  void renew(const std::string& holder) {
+    tracker_.observe_lease(kKey, holder, "t" + std::to_string(++renewals_), 10);
+  }
+
+  FakeClock clock_;
+  LivenessTracker tracker_{clock_, kGrace};
+  int renewals_ = 0;
+};
+
+TEST_F(LivenessTrackerTest, APodIsAliveWhileItsOwnRenewalsContinueAndLapsesADurationAfterTheyStop) {
+  tracker_.observe_pod(kKey, "uid-1");
+  renew("uid-1");
+  for (int i = 0; i < 5; ++i) {
+    clock_.advance(3s);
+    renew("uid-1");
+    auto v = tracker_.judge_pod(kKey, kDuration);
+    EXPECT_TRUE(v.lease.known);
+    EXPECT_TRUE(v.lease.fresh);
+    EXPECT_FALSE(v.lapsed);
+    ASSERT_TRUE(v.deadline);
+    EXPECT_EQ(*v.deadline, kDuration);
+  }
+  EXPECT_TRUE(tracker_.held_by_pod(kKey));
+  clock_.advance(kDuration - 1ms);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  clock_.advance(1ms);
+  auto v = tracker_.judge_pod(kKey, kDuration);
+  EXPECT_TRUE(v.lapsed) << "renewed, then silent for a whole duration (a frozen agent)";
+  EXPECT_FALSE(v.deadline);
+}
+
+TEST_F(LivenessTrackerTest, AReplacementOfTheSameNameIsNotJudgedByItsPredecessorsLapsedLease) {
+  tracker_.observe_pod(kKey, "uid-1");
+  renew("uid-1");
+  clock_.advance(kDuration);
+  ASSERT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);
+
+  // The operator replaced the Pod: same name, same key, a new UID; the Lease still says uid-1.
+  tracker_.forget_pod(kKey);
+  clock_.advance(100ms);
+  tracker_.observe_pod(kKey, "uid-2");
+  auto v = tracker_.judge_pod(kKey, kDuration);
+  EXPECT_FALSE(v.lapsed) << "the predecessor's Lease must not judge the new Pod dead";
+  EXPECT_FALSE(v.lease.known) << "uid-1's renewals are not uid-2's";
+  ASSERT_TRUE(v.deadline);
+  EXPECT_EQ(*v.deadline, kDuration + kGrace) << "the start-up grace starts anew for the new UID";
+  EXPECT_FALSE(tracker_.held_by_pod(kKey));
+
+  // The predecessor's Lease lapses further (or even renews, a partitioned old agent): still not uid-2's.
+  clock_.advance(kDuration);
+  renew("uid-1");
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lease.known);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+
+  // The new agent takes the Lease over: its renewals count from now on.
+  renew("uid-2");
+  v = tracker_.judge_pod(kKey, kDuration);
+  EXPECT_TRUE(v.lease.fresh);
+  EXPECT_FALSE(v.lapsed);
+  EXPECT_TRUE(tracker_.held_by_pod(kKey));
+}
+
+TEST_F(LivenessTrackerTest, AUidChangeSeenAsAnUpdateStartsTheGraceAnew) {
+  // A relist may deliver the replacement as an update of the same key, without a delete.
+  tracker_.observe_pod(kKey, "uid-1");
+  clock_.advance(kDuration + kGrace);
+  ASSERT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed) << "no Lease within the duration + grace";
+  tracker_.observe_pod(kKey, "uid-2");
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  tracker_.observe_pod(kKey, "");  // an observation without a UID keeps the one known
+  clock_.advance(kDuration + kGrace - 1ms);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  clock_.advance(1ms);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed) << "uid-2 never renewed within its own grace";
+}
+
+TEST_F(LivenessTrackerTest, APartitionedPredecessorWritingInTurnDoesNotHideTheNewPodsRenewals) {
+  tracker_.observe_pod(kKey, "uid-2");
+  for (int i = 0; i < 6; ++i) {
+    renew("uid-2");
+    clock_.advance(1s);
+    renew("uid-1");  // the old agent, its Pod force-deleted, still writes
+    clock_.advance(2s);
+    auto v = tracker_.judge_pod(kKey, kDuration);
+    EXPECT_TRUE(v.lease.fresh) << "round " << i;
+    EXPECT_FALSE(v.lapsed);
+  }
+}
+
+TEST_F(LivenessTrackerTest, AnAgentOfThePreviousVersionHoldingByNameCountsOnlyWithRenewalsSinceItsPodAppeared) {
+  tracker_.observe_pod(kKey, "uid-1");
+  renew(kName);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lease.fresh) << "the name holds it: an agent of the previous version";
+  clock_.advance(kDuration);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);
+
+  // Replaced: the lapsed by-name Lease was renewed before uid-2 appeared, so it is not uid-2's.
+  tracker_.forget_pod(kKey);
+  clock_.advance(1s);
+  tracker_.observe_pod(kKey, "uid-2");
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lease.known);
+  // A watch failure restarts the Lease's clock; it still is no renewal by the new Pod.
+  tracker_.restart_observation();
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lease.known);
+  // The new Pod's (old-version) agent renews under the name: that counts.
+  clock_.advance(1s);
+  renew(kName);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lease.fresh);
+  EXPECT_TRUE(tracker_.held_by_pod(kKey));
+}
+
+TEST_F(LivenessTrackerTest, BlindTimeOfABrokenWatchDoesNotLapseAPod) {
+  tracker_.observe_pod(kKey, "uid-1");
+  renew("uid-1");
+  clock_.advance(kDuration - 1s);
+  tracker_.restart_observation();
+  clock_.advance(kDuration - 1s);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  clock_.advance(1s);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);
+}
+
+TEST_F(LivenessTrackerTest, APodNotSeenYetIsNotJudged) {
+  renew("uid-1");
+  auto v = tracker_.judge_pod(kKey, kDuration);
+  EXPECT_FALSE(v.lapsed);
+  EXPECT_FALSE(v.lease.known);
+  EXPECT_FALSE(tracker_.held_by_pod(kKey));
+  EXPECT_TRUE(tracker_.judge_lease(kKey).fresh) << "the Lease itself, as its holder keeps it";
+}
+
+}  // namespace
+}  // namespace kube
