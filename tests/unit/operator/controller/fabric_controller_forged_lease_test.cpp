@@ -73,7 +73,9 @@ TEST(FabricControllerForgedLease, LeaseFieldsOfTheWrongTypeReadAsAbsentInsteadOf
   ASSERT_TRUE(api.update(kube::resources::leases(), update).ok());
   std::unique_lock lock(mu);
   EXPECT_TRUE(cv.wait_for(lock, 10s, [&] { return !reconciled.empty(); })) << "the Lease update was never handled";
-  if (!reconciled.empty()) EXPECT_EQ(reconciled.front(), "f");
+  if (!reconciled.empty()) {
+    EXPECT_EQ(reconciled.front(), "f");
+  }
   lock.unlock();
   running.request_stop();
 }
