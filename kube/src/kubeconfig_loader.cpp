@@ -306,11 +306,16 @@ Status KubeconfigReader::read_user(const YAML::Node& user, const std::string& pr
 
 Result<ClientConfig> load_kubeconfig(const std::filesystem::path& path, const KubeconfigOptions& options,
                                      Clock& clock) {
-  KubeconfigReader reader(path, clock);
   Result<std::string> text = detail::read_file(path);
-  if (!text.ok()) return reader.fail("", text.error().message);
+  if (!text.ok()) return KubeconfigReader(path, clock).fail("", text.error().message);
+  return parse_kubeconfig(text.value(), path, options, clock);
+}
+
+Result<ClientConfig> parse_kubeconfig(std::string_view text, const std::filesystem::path& path,
+                                      const KubeconfigOptions& options, Clock& clock) {
+  KubeconfigReader reader(path, clock);
   try {
-    const YAML::Node root = YAML::Load(text.value());
+    const YAML::Node root = YAML::Load(std::string(text));
     return reader.read(root, options);
   } catch (const YAML::ParserException& e) {
     if (e.mark.is_null()) return reader.fail("", e.msg);

@@ -1,5 +1,7 @@
 #include "kube/liveness_tracker.h"
 
+#include <cstdint>
+
 namespace kube {
 namespace {
 
@@ -9,6 +11,22 @@ std::string name_part(const std::string& key) {
 }
 
 }  // namespace
+
+LeaseRecord lease_record_from(const Json& lease) {
+  LeaseRecord out;
+  if (!lease.is_object()) return out;
+  auto spec = lease.find("spec");
+  if (spec == lease.end() || !spec->is_object()) return out;
+  if (auto it = spec->find("holderIdentity"); it != spec->end() && it->is_string()) out.holder = it->get<std::string>();
+  if (auto it = spec->find("renewTime"); it != spec->end() && it->is_string()) out.renew_time = it->get<std::string>();
+  if (auto it = spec->find("leaseDurationSeconds"); it != spec->end() && it->is_number_integer()) {
+    // int32 in the API; anything else reads as absent rather than wrapping.
+    const bool fits = it->is_number_unsigned() ? it->get<std::uint64_t>() <= 2147483647u
+                                               : it->get<std::int64_t>() > 0 && it->get<std::int64_t>() <= 2147483647;
+    if (fits) out.duration_seconds = static_cast<int>(it->get<std::int64_t>());
+  }
+  return out;
+}
 
 LivenessTracker::LivenessTracker(Clock& clock, Clock::Duration startup_grace)
     : clock_(clock), grace_(startup_grace) {}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 #include "kube/client_config.h"
 #include "kube/cpprest_transport.h"
@@ -130,7 +131,9 @@ class RestWatchStream final : public WatchStream {
       } else if (type == "BOOKMARK") {
         out.type = WatchEvent::Type::Bookmark;
       } else if (type == "ERROR") {
-        return error_from_status_object(event["object"]);
+        Error e = error_from_status_object(event["object"]);
+        if (e.message.empty()) e.message = "watch: ERROR event without a message or reason";
+        return e;
       } else {
         return make_error(ErrorKind::Protocol, "watch: unknown event type " + type);
       }
@@ -147,14 +150,26 @@ class RestWatchStream final : public WatchStream {
 
 }  // namespace
 
+// Fields of what the server sent, type-checked: Json::value() throws type_error on a field of
+// the wrong type, and a garbage answer must be an Error, not an exception.
+std::string string_field(const Json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 Error error_from_status_object(const Json& status) {
   Error e;
   e.kind = ErrorKind::Protocol;
   if (status.is_object()) {
-    int code = status.value("code", 0);
-    std::string reason = status.value("reason", "");
+    int code = 0;
+    if (auto it = status.find("code"); it != status.end() && it->is_number_integer() &&
+                                       it->get<std::int64_t>() >= 0 && it->get<std::int64_t>() <= 999) {
+      code = static_cast<int>(it->get<std::int64_t>());
+    }
+    std::string reason = string_field(status, "reason");
     e.http_status = code;
-    e.message = status.value("message", "");
+    e.message = string_field(status, "message");
     if (auto k = kind_from_reason(reason)) {
       e.kind = *k;
     } else if (code != 0) {
@@ -168,10 +183,10 @@ Error error_from_status_object(const Json& status) {
 Error error_from_response(int http_status, const std::string& body, const std::string& retry_after_header) {
   Error e;
   Json parsed = Json::parse(body, nullptr, false);
-  bool has_status = !parsed.is_discarded() && parsed.is_object() && parsed.value("kind", "") == "Status";
+  bool has_status = !parsed.is_discarded() && parsed.is_object() && string_field(parsed, "kind") == "Status";
   if (has_status) e = error_from_status_object(parsed);
   // The reason refines the class (409 AlreadyExists vs Conflict); without one the HTTP code decides.
-  bool reason_known = has_status && kind_from_reason(parsed.value("reason", "")).has_value();
+  bool reason_known = has_status && kind_from_reason(string_field(parsed, "reason")).has_value();
   if (!reason_known) e.kind = kind_from_code(http_status);
   if (!has_status) e.message = body.substr(0, std::min<size_t>(body.size(), 200));
   e.http_status = http_status;
@@ -287,8 +302,8 @@ Result<ObjectList> RestKubeClient::list(const ResourceType& type, const std::str
     }
   }
   if (auto meta = j.find("metadata"); meta != j.end() && meta->is_object()) {
-    out.resource_version = meta->value("resourceVersion", "");
-    out.continue_token = meta->value("continue", "");
+    out.resource_version = string_field(*meta, "resourceVersion");
+    out.continue_token = string_field(*meta, "continue");
   }
   return out;
 }

@@ -101,23 +101,21 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   };
   pods_->add_handlers(owner_handlers(true));
   peers_->add_handlers(owner_handlers(false));
+  // Leases are written by agents: read type-checked (kube::lease_record_from), never with
+  // Json::value(), which throws on a field of the wrong type and would end the informer thread.
   auto observe_lease = [this](const std::string& k, const Json& o) {
-    const Json spec = o.value("spec", Json::object());
-    liveness_.observe_lease(k, spec.value("holderIdentity", ""), spec.value("renewTime", ""),
-                            spec.value("leaseDurationSeconds", 15));
+    liveness_.observe_lease(k, kube::lease_record_from(o));
     enqueue_owner(o);
   };
   leases_->add_handlers({observe_lease,
                          [this](const std::string& k, const Json& old, const Json& o) {
-                           const Json spec = o.value("spec", Json::object());
-                           liveness_.observe_lease(k, spec.value("holderIdentity", ""), spec.value("renewTime", ""),
-                                                   spec.value("leaseDurationSeconds", 15));
+                           const kube::LeaseRecord record = kube::lease_record_from(o);
+                           liveness_.observe_lease(k, record);
                            // A bare renewal changes no plan: liveness changes are caught by the
                            // reconciler's requeue at the Lease's expiry. Reported state does.
                            if (kube::annotations_of(old) != kube::annotations_of(o) ||
                                kube::labels_of(old) != kube::labels_of(o) ||
-                               old.value("spec", Json::object()).value("holderIdentity", "") !=
-                                   spec.value("holderIdentity", "")) {
+                               kube::lease_record_from(old).holder != record.holder) {
                              enqueue_owner(o);
                            }
                          },

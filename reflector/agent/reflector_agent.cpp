@@ -91,10 +91,9 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
     lease_options.watch.backoff.max = std::chrono::seconds(2);
     leases_ = std::make_unique<kube::Informer<Json>>(client_, kube::resources::leases(), lease_options,
                                                      kube::keep_whole_object, clock_);
+    // Read type-checked: another agent wrote this Lease (Json::value() would throw on a wrong type).
     auto observe = [this](const std::string& key, const Json& lease) {
-      const Json s = lease.value("spec", Json::object());
-      liveness_.observe_lease(key, s.value("holderIdentity", ""), s.value("renewTime", ""),
-                              s.value("leaseDurationSeconds", 15));
+      liveness_.observe_lease(key, kube::lease_record_from(lease));
     };
     leases_->add_handlers({[this, observe](const std::string& k, const Json& l) {
                              observe(k, l);

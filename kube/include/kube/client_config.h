@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "kube/clock.h"
 #include "kube/result.h"
@@ -38,6 +39,11 @@ struct KubeconfigOptions {
 // "kubeconfig <path>: <field>: <what>".
 Result<ClientConfig> load_kubeconfig(const std::filesystem::path& path, const KubeconfigOptions& options = {},
                                      Clock& clock = RealClock::instance());
+// The same for kubeconfig text already read: `path` names it in errors and
+// anchors its relative paths (certificate-authority, tokenFile, ...). The
+// seam the kubeconfig fuzzer (fuzz/kubeconfig_fuzzer.cpp) drives.
+Result<ClientConfig> parse_kubeconfig(std::string_view text, const std::filesystem::path& path,
+                                      const KubeconfigOptions& options = {}, Clock& clock = RealClock::instance());
 
 struct InClusterOptions {  // defaults are the real in-pod paths and environment
   std::filesystem::path token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";

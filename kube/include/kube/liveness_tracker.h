@@ -20,8 +20,19 @@
 #include <string>
 
 #include "kube/clock.h"
+#include "kube/object.h"
 
 namespace kube {
+
+// What liveness is judged by in a coordination.k8s.io Lease, read
+// type-checked: a Lease that is not an object, or a field of the wrong type,
+// reads as absent; nothing throws, whatever the JSON.
+struct LeaseRecord {
+  std::string holder;        // spec.holderIdentity
+  std::string renew_time;    // spec.renewTime, as written (compared, never parsed)
+  int duration_seconds = 0;  // spec.leaseDurationSeconds; 0 when absent or not in 1..2^31-1
+};
+LeaseRecord lease_record_from(const Json& lease);
 
 class LivenessTracker {
  public:
@@ -30,6 +41,9 @@ class LivenessTracker {
   // Every add/update of a reflector Lease (key "ns/name").
   void observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
                      int duration_seconds);
+  void observe_lease(const std::string& key, const LeaseRecord& lease) {
+    observe_lease(key, lease.holder, lease.renew_time, lease.duration_seconds);
+  }
   void forget_lease(const std::string& key);
   // The watch that feeds observations failed: time we could not observe must not
   // count against any holder, so every Lease's clock restarts now.

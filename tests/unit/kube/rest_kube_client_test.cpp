@@ -287,5 +287,74 @@ TEST(RestKubeClient, WatchRejectsMalformedLinesAndEndsCleanly) {
   EXPECT_TRUE(c->watch(resources::nodes(), "", {}).is(ErrorKind::Gone));
 }
 
+// A server (or a proxy in front of it) that hands back a continue token it already gave in this
+// listing would page forever, growing the list without end: the listing fails instead.
+TEST(RestKubeClient, ListAllRefusesAContinueTokenTheServerAlreadyGave) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->respond("GET", "/api/v1/nodes?limit=2", 200,
+                       R"({"items":[{"metadata":{"name":"a"}}],"metadata":{"continue":"t1","resourceVersion":"10"}})");
+  f.transport->respond("GET", "/api/v1/nodes?limit=2&continue=t1", 200,
+                       R"({"items":[{"metadata":{"name":"b"}}],"metadata":{"continue":"t2","resourceVersion":"10"}})");
+  f.transport->respond("GET", "/api/v1/nodes?limit=2&continue=t2", 200,
+                       R"({"items":[{"metadata":{"name":"a"}}],"metadata":{"continue":"t1","resourceVersion":"10"}})");
+  f.transport->respond("GET", "/api/v1/nodes?limit=2&continue=t1", 200,
+                       R"({"items":[{"metadata":{"name":"c"}}],"metadata":{"resourceVersion":"10"}})");
+  ListOptions lo;
+  lo.limit = 2;
+  auto all = c->list_all(resources::nodes(), "", lo);
+  ASSERT_FALSE(all.ok()) << "listed " << all->items.size() << " items";
+  EXPECT_TRUE(all.is(ErrorKind::Protocol)) << all.error().describe();
+  EXPECT_NE(all.error().message.find("t1"), std::string::npos) << all.error().message;
+  EXPECT_EQ(f.transport->requests().size(), 3u);
+}
+
+// Found by fuzz/status_list_fuzzer.cpp and fuzz/watch_stream_fuzzer.cpp: a Status, list or
+// watch event whose fields have the wrong JSON type made Json::value() throw type_error out of
+// the client (and out of the watcher's thread). Such a field now reads as absent.
+TEST(RestKubeClient, StatusAndListFieldsOfTheWrongTypeReadAsAbsent) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->respond("GET", "/api/v1/nodes/a", 404,
+                       R"({"kind":"Status","code":"404","reason":404,"message":{"text":"gone"}})");
+  auto got = c->get(resources::nodes(), "", "a");
+  ASSERT_FALSE(got.ok());
+  EXPECT_TRUE(got.is(ErrorKind::NotFound)) << got.error().describe();
+  EXPECT_EQ(got.error().message, "HTTP 404");
+
+  f.transport->respond("GET", "/api/v1/nodes/b", 409, R"({"kind":5,"reason":"Conflict"})");
+  auto conflict = c->get(resources::nodes(), "", "b");
+  EXPECT_TRUE(conflict.is(ErrorKind::Conflict)) << conflict.error().describe();
+
+  // The fuzzer's input (fuzz/corpus/status_list_fuzzer/crash-status-kind-number.bin): a later
+  // duplicate "kind" wins, and it is a number.
+  const std::string crash =
+      R"({"kind":"Status","apiVerstadata":{},"status":"Failure","message":"Too many requests","reason":"TooMoo many requests","reason":"TooManyRequests","details":{"retryAfterSeconds":2},"kind":429})";
+  Error from_crash = error_from_response(429, crash, "2");
+  EXPECT_EQ(from_crash.kind, ErrorKind::TooManyRequests);
+  ASSERT_TRUE(from_crash.retry_after.has_value());
+  EXPECT_EQ(from_crash.retry_after->count(), 2);
+
+  f.transport->respond("GET", "/api/v1/nodes", 200,
+                       R"({"items":[{"metadata":{"name":"a"}}],"metadata":{"resourceVersion":7,"continue":false}})");
+  auto list = c->list(resources::nodes(), "", {});
+  ASSERT_TRUE(list.ok()) << list.error().describe();
+  EXPECT_EQ(list->items.size(), 1u);
+  EXPECT_EQ(list->resource_version, "");
+  EXPECT_EQ(list->continue_token, "");
+
+  auto stream = f.transport->stream("/api/v1/nodes?watch=true");
+  auto w = c->watch(resources::nodes(), "", {});
+  ASSERT_TRUE(w.ok());
+  stream->push_line(R"({"type":"ERROR","object":{"kind":"Status","code":"410","reason":["Expired"],"message":7}})");
+  auto e = (*w)->next();
+  ASSERT_FALSE(e.ok());
+  EXPECT_TRUE(e.is(ErrorKind::Protocol)) << e.error().describe();
+  EXPECT_FALSE(e.error().message.empty());
+
+  Error direct = error_from_status_object(Json{{"code", 4.1e9}, {"reason", "Expired"}});
+  EXPECT_EQ(direct.kind, ErrorKind::Gone);
+}
+
 }  // namespace
 }  // namespace kube

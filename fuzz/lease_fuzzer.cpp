@@ -1,0 +1,46 @@
+// Reflector Leases as the operator and the agent read them: the annotations
+// an agent writes (address, port, rack, cluster ID, session counts, config
+// error) through reflector_lease_from, and the spec fields liveness is judged
+// by (holderIdentity, renewTime, leaseDurationSeconds) through
+// lease_record_from. An agent, compromised or not, writes these: whatever it
+// writes must read as absent or bounded, never crash its readers.
+
+#include <cstdint>
+#include <cstdlib>
+
+#include "api/observed.h"
+#include "fuzz_support.h"
+#include "kube/liveness_tracker.h"
+
+namespace {
+
+class StillClock final : public kube::Clock {
+ public:
+  TimePoint now() const override { return TimePoint(std::chrono::hours(1)); }
+  WallTime wall_now() const override { return WallTime(std::chrono::hours(1)); }
+  bool sleep_until(TimePoint, std::stop_token) override { return true; }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const kube::Json lease = kube::Json::parse(rr::fuzz::as_text(data, size), nullptr, /*allow_exceptions=*/false);
+  if (lease.is_discarded()) return 0;
+
+  if (auto observed = rr::api::reflector_lease_from(lease)) {
+    if (observed->name.empty()) std::abort();
+    if (observed->port < 1 || observed->port > 65535) std::abort();
+    if (observed->sessions_established < 0 || observed->sessions_total < 0) std::abort();
+  }
+
+  const kube::LeaseRecord record = kube::lease_record_from(lease);
+  if (record.duration_seconds < 0) std::abort();
+  static StillClock clock;
+  kube::LivenessTracker tracker(clock, std::chrono::seconds(30));
+  tracker.observe_lease("rr-system/fuzz", record);
+  tracker.observe_lease("rr-system/fuzz", record);
+  auto verdict = tracker.judge_lease("rr-system/fuzz");
+  if (!verdict.known || verdict.remaining < kube::Clock::Duration::zero()) std::abort();
+  (void)tracker.pod_lapsed("rr-system/pod", verdict, std::chrono::seconds(15));
+  return 0;
+}
