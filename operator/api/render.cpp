@@ -126,7 +126,7 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
        {{"runAsNonRoot", true},
         {"runAsUser", 65532},
         {"runAsGroup", 65532},
-        {"allowPrivilegeEscalation", !privileged_port},
+        {"allowPrivilegeEscalation", privileged_port},
         {"readOnlyRootFilesystem", true},
         {"capabilities", capabilities},
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},

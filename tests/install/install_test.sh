@@ -257,6 +257,9 @@ check "reflector Pods run as ServiceAccount rr-agent" "$(pod_field '.spec.servic
 check "reflector Pods: read-only root filesystem" "$(pod_field '.spec.containers[0].securityContext.readOnlyRootFilesystem')" true
 check "reflector Pods: capabilities drop ALL, add NET_BIND_SERVICE (port 179)" \
   "$(pod_field '.spec.containers[0].securityContext.capabilities | "\(.drop)\(.add)"')" '["ALL"]["NET_BIND_SERVICE"]'
+# BIRD's file capability works only without no_new_privs (docs/architecture.md).
+check "reflector Pods: allowPrivilegeEscalation true (BIRD's file capability for port 179)" \
+  "$(pod_field '.spec.containers[0].securityContext.allowPrivilegeEscalation')" true
 check "reflector Pods: non-root 65532" "$(pod_field '.spec.containers[0].securityContext.runAsUser')" 65532
 check "reflector Pods: emptyDir volumes for BIRD and the agent" \
   "$(pod_field '[.spec.volumes[] | select(.emptyDir) | .name] | sort | join(" ")')" "agent-scratch bird-config bird-run"
