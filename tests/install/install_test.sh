@@ -53,6 +53,7 @@ trap 'rm -rf "$TMP"' EXIT
 read -r -a NODES <<<"$RR_CLUSTER_NODES"
 N=${#NODES[@]}
 
+# Never `producer | grep -q` here: with pipefail, grep's early exit fails the producer (SIGPIPE).
 # poll SECONDS CMD...: until CMD succeeds (a bound on waiting, not on speed).
 poll() {
   local deadline=$((SECONDS + $1)); shift
@@ -147,7 +148,8 @@ birdc_on() {  # birdc_on NODE ARGS...: BIRD 1.6 of the stand-in on NODE
   kc exec -n "$CALICO_NS" "$pod" -- birdc -s /run/bird/bird.ctl "${@:2}"
 }
 learns() {  # learns NODE CIDR: BIRD on NODE has a route to CIDR
-  birdc_on "$1" show route "$2" 2>/dev/null | grep -q "^${2//./\\.} "
+  local out; out=$(birdc_on "$1" show route "$2" 2>/dev/null) || return 1
+  grep -q "^${2//./\\.} " <<<"$out"
 }
 # Calico's full mesh: the two clients learn each other's pod CIDR from it.
 must "full mesh: $CLIENT_A learns $CLIENT_B's pod CIDR ${CIDR_OF[$CLIENT_B]}" 120 learns "$CLIENT_A" "${CIDR_OF[$CLIENT_B]}"
@@ -221,7 +223,7 @@ holder_is_replica() { local h; h=$(holder); [[ -n $h && " $op_names" == *" $h "*
 must "exactly one replica holds the leader Lease" 120 holder_is_replica && echo "  leader: $(holder) (of $op_names)"
 # In-cluster config as its ServiceAccount: no kubeconfig flag, env or file; the token volume only.
 incluster=0
-for p in $op_names; do kc logs -n "$NS" "$p" | grep -q '"config":"in-cluster"' && incluster=$((incluster + 1)); done
+for p in $op_names; do [[ $(kc logs -n "$NS" "$p") == *'"config":"in-cluster"'* ]] && incluster=$((incluster + 1)); done
 check "both operator replicas log config in-cluster" "$incluster" 2
 sa=$(jq -r '.items[0].spec.serviceAccountName' "$TMP/op.json")
 check "operator runs as ServiceAccount rr-operator" "$sa" rr-operator
@@ -299,13 +301,13 @@ rr_ip=${IP_OF[${REFLECTOR_HOST[$rack_a]}]}
 session_up() {  # session_up NODE PEER-IP: a non-mesh BGP protocol to PEER-IP is Established
   local p
   for p in $(birdc_on "$1" show protocols | awk '$2 == "BGP" && $1 !~ /^Mesh_/ {print $1}'); do
-    birdc_on "$1" show protocols all "$p" | grep -q "Neighbor address: $2\b" &&
-      birdc_on "$1" show protocols "$p" | grep -q Established && return 0
+    [[ $(birdc_on "$1" show protocols all "$p") =~ "Neighbor address: $2"$'\n' ]] &&
+      [[ $(birdc_on "$1" show protocols "$p") == *Established* ]] && return 0
   done
   return 1
 }
 must "stand-in on $CLIENT_A ($rack_a): BGP session to its rack's reflector $rr_ip Established" 180 session_up "$CLIENT_A" "$rr_ip"
-no_mesh_sessions() { ! birdc_on "$CLIENT_A" show protocols | grep -q '^Mesh_'; }
+no_mesh_sessions() { local out; out=$(birdc_on "$CLIENT_A" show protocols) && ! grep -q '^Mesh_' <<<"$out"; }
 must "stand-in on $CLIENT_A: no Mesh_ sessions left" 120 no_mesh_sessions
 must "stand-in on $CLIENT_A learns $CLIENT_B's pod CIDR ${CIDR_OF[$CLIENT_B]} (rack ${RACK_OF[$CLIENT_B]}) via the reflectors" \
   180 learns "$CLIENT_A" "${CIDR_OF[$CLIENT_B]}"
