@@ -669,6 +669,12 @@ subjectAltName=IP:$net.0.$((10 + i)),DNS:node-$i"
     local labels=("topology.kubernetes.io/rack=rack-$rack")
     [[ $reflector == true ]] && labels+=("rr.bgp.dev/reflector=true")
     "${k8s[@]}" label node "node-$i" --overwrite "${labels[@]}" >/dev/null
+    # spec.podCIDR as the node IPAM controller sets it (the CNI's host-local range): what
+    # Calico's BIRD (and tests/calico-node) announces for the node. Immutable once set.
+    if [[ -z $("${k8s[@]}" get node "node-$i" -o jsonpath='{.spec.podCIDR}') ]]; then
+      "${k8s[@]}" patch node "node-$i" --type=merge \
+        -p "{\"spec\":{\"podCIDR\":\"$net.$i.0/24\",\"podCIDRs\":[\"$net.$i.0/24\"]}}" >/dev/null
+    fi
     printf '%s %s %s\n' "$i" "rack-$rack" "$reflector" >>"$dir/racks"
   done
   wait_until 60 "the default ServiceAccount's token" bash -c \

@@ -95,8 +95,13 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
   Json resources = Json::parse(spec.resources_json, nullptr, /*allow_exceptions=*/false);
   if (!resources.is_object()) resources = Json::object();
   Json capabilities = {{"drop", {"ALL"}}};
-  // BIRD binds the BGP port itself; the image must grant the binary the file capability too.
-  if (spec.port < 1024) capabilities["add"] = {"NET_BIND_SERVICE"};
+  // BIRD binds the BGP port itself, as user 65532. A non-root container process starts with
+  // no permitted capabilities (the runtime grants them to root only), so the one way for BIRD
+  // to hold CAP_NET_BIND_SERVICE is the image's file capability on /usr/sbin/bird, which the
+  // kernel honours at exec only without no_new_privs: allowPrivilegeEscalation must not be
+  // false then. The bounding set (drop ALL, add NET_BIND_SERVICE) caps what it can grant.
+  const bool privileged_port = spec.port < 1024;
+  if (privileged_port) capabilities["add"] = {"NET_BIND_SERVICE"};
 
   Json container = {
       {"name", str(kReflectorContainer)},
@@ -122,7 +127,7 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
        {{"runAsNonRoot", true},
         {"runAsUser", 65532},
         {"runAsGroup", 65532},
-        {"allowPrivilegeEscalation", false},
+        {"allowPrivilegeEscalation", privileged_port},
         {"readOnlyRootFilesystem", true},
         {"capabilities", capabilities},
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},

@@ -68,6 +68,14 @@ for i in "${!NODES[@]}"; do
   ip=$(jq -r --arg n "${NODES[i]}" '.items[] | select(.metadata.name == $n) | .status.addresses[] | select(.type == "InternalIP") | .address' "$TMP/nodes.json")
   [[ $ip == "${NODE_IPS[i]}" ]] || fail "${NODES[i]} InternalIP is '$ip', want ${NODE_IPS[i]}"
 done
+# spec.podCIDR is what Calico's BIRD announces for a node (tests/calico-node): the node's CNI range.
+cidrs_ok=1
+for i in "${!NODES[@]}"; do
+  want_var="RR_CLUSTER_NODE_$((i + 1))_POD_CIDR"
+  got=$(jq -r --arg n "${NODES[i]}" '.items[] | select(.metadata.name == $n) | "\(.spec.podCIDR) \(.spec.podCIDRs)"' "$TMP/nodes.json")
+  [[ $got == "${!want_var} [\"${!want_var}\"]" ]] || { cidrs_ok=0; fail "${NODES[i]} spec.podCIDR(s) is '$got', want ${!want_var}"; }
+done
+((cidrs_ok)) && pass "every Node's spec.podCIDR is its CNI range"
 ep=$(kc get endpoints kubernetes -n default -o jsonpath='{.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}')
 if [[ https://$ep == "$RR_CLUSTER_APISERVER" ]]; then pass "the kubernetes Service points at the node-facing apiserver $ep"
 else fail "kubernetes endpoints are '$ep', want ${RR_CLUSTER_APISERVER#https://}"; fi

@@ -65,6 +65,18 @@ TEST(RenderTest, PodColocatedOnPort1179HasNoBindCapability) {
   Json pod = render_reflector_pod(colocated_spec(), kPod);
   expect_golden("pod_colocated_1179.json", pod);
   EXPECT_FALSE(pod["spec"]["containers"][0]["securityContext"]["capabilities"].contains("add"));
+  EXPECT_EQ(pod["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"], false);
+}
+
+// On a real node (tests/install) BIRD got "bind: Permission denied" on port 179: with
+// no_new_privs (allowPrivilegeEscalation: false) the kernel ignores the file capability of
+// /usr/sbin/bird, and a non-root container starts with no permitted capabilities.
+TEST(RenderTest, PodOnPort179LetsBirdsFileCapabilityApply) {
+  Json sc = render_reflector_pod(dedicated_spec(), kPod)["spec"]["containers"][0]["securityContext"];
+  EXPECT_EQ(sc["allowPrivilegeEscalation"], true);
+  EXPECT_EQ(sc["capabilities"]["drop"], Json::array({"ALL"}));
+  EXPECT_EQ(sc["capabilities"]["add"], Json::array({"NET_BIND_SERVICE"}));
+  EXPECT_EQ(sc["runAsNonRoot"], true);
 }
 
 TEST(RenderTest, BgpPeerCrdV1WithPassword) {
