@@ -4,8 +4,8 @@
 # and cached, kubectl 1.20); later runs reuse all of it and build incrementally.
 #
 #   scripts/test.sh [ctest args...]      e.g. scripts/test.sh -L unit
-# A whole run then builds and runs the unit tests under ASan+UBSan and under TSan
-# (build-address/, build-thread/).
+# A whole run then builds and runs the unit tests under ASan+UBSan (build-address/) and the
+# controller's concurrency test under TSan (build-thread/).
 # Env: BUILD_DIR (default build), RR_SANITIZE (address|thread), CTEST_PARALLEL (default 3),
 #      RR_SANITIZER_TIERS (default "address thread" on a whole run, none with ctest arguments)
 set -euo pipefail
@@ -32,19 +32,24 @@ step "running tests"
 rc=0
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" "$@") || rc=$?
 
-# Sanitizer tiers: the unit tests (the controller's two workers, the client's threads, every
-# parser) again under ASan+UBSan and under TSan, each in its own build directory. A whole run
-# (no ctest arguments) runs them; RR_SANITIZER_TIERS="address" picks, "" skips.
+# Sanitizer tiers, each in its own build directory: every unit test under ASan+UBSan, and the
+# controller's two workers reconciling at once under TSan (label tsan). A whole run (no ctest
+# arguments) runs them; RR_SANITIZER_TIERS="address" picks, "" skips.
 if (($# == 0)); then tiers=${RR_SANITIZER_TIERS-address thread}; else tiers=${RR_SANITIZER_TIERS-}; fi
 for tier in $tiers; do
+  case $tier in
+    address) targets=(unit_tests calico_node_unit_tests) label=unit ;;
+    thread) targets=(controller_concurrency_tests) label=tsan ;;
+    *) echo "RR_SANITIZER_TIERS: unknown tier $tier (address, thread)" >&2; exit 2 ;;
+  esac
   dir=$BUILD_DIR-$tier
-  step "sanitizer tier $tier: building the unit tests in $dir"
+  step "sanitizer tier $tier: building ${targets[*]} in $dir"
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRR_SANITIZE="$tier" >/dev/null
-  cmake --build "$dir" -j "$(nproc)" --target unit_tests calico_node_unit_tests
-  step "sanitizer tier $tier: unit tests"
+  cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
+  step "sanitizer tier $tier: ctest -L $label"
   # halt_on_error: a report fails the test that caused it, not just its log.
   (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-      ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" -L unit) || rc=$?
+      ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" -L "$label") || rc=$?
 done
 exit "$rc"
