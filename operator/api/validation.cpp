@@ -112,12 +112,10 @@ std::string unusable_neighbor_address(std::string_view address) {
     if (*v4 == 0) return "is the unspecified address";
     if (*v4 == 0xffffffffu) return "is the broadcast address";
     if ((*v4 >> 28) == 0xe) return "is a multicast address";
-    if ((*v4 >> 24) == 127) return "is a loopback address";
     return "";
   }
   if (auto v6 = parse_ipv6(address)) {
     if (IN6_IS_ADDR_UNSPECIFIED(&*v6)) return "is the unspecified address";
-    if (IN6_IS_ADDR_LOOPBACK(&*v6)) return "is a loopback address";
     if (IN6_IS_ADDR_MULTICAST(&*v6)) return "is a multicast address";
     if (IN6_IS_ADDR_LINKLOCAL(&*v6)) return "is link-local: a session to it would need an interface";
     if (IN6_IS_ADDR_V4MAPPED(&*v6)) {

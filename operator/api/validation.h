@@ -27,8 +27,9 @@ bool is_ipv4_address(std::string_view s);
 bool is_ipv6_address(std::string_view s);
 
 // Why a BGP session cannot have its neighbour at this IP address, or "" when it can:
-// the unspecified, broadcast, multicast and loopback addresses, IPv6 link-local (it would
-// need an interface) and IPv4-mapped IPv6 (the IPv4 form is the one BGP uses).
+// the unspecified, broadcast and multicast addresses, IPv6 link-local (it would
+// need an interface) and IPv4-mapped IPv6 (the IPv4 form is the one BGP uses). Loopback is
+// allowed: a speaker on the reflector's own host (and every test fabric on 127.x) uses it.
 std::string unusable_neighbor_address(std::string_view address);
 // A canonical form of an IPv4 or IPv6 address ("2001:db8:0:0::1" -> "2001:db8::1"), so that
 // two spellings of one address compare equal; "" when it is neither.

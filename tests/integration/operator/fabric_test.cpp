@@ -333,13 +333,15 @@ TEST_F(OperatorIT, InvalidAndConflictingSpecsChangeNothing) {
   EXPECT_NE(message.find("may not get Secrets in namespace " + ns_), std::string::npos) << message;
   EXPECT_NE(message.find("rr-operator-secrets"), std::string::npos) << message;
   EXPECT_EQ(Pods(fabric).size(), 0u);
-  auto events = client_->list(kube::resources::events(), "default", {});
-  ASSERT_TRUE(events.ok());
-  bool evented = false;
-  for (const auto& e : events->items) {
-    evented |= e["involvedObject"].value("name", "") == fabric && e.value("reason", "") == "InvalidSpec";
-  }
-  EXPECT_TRUE(evented) << "an Event tells the user what is wrong";
+  // The Event is recorded beside the status write, not before it: wait for it.
+  EXPECT_TRUE(eventually([&] {
+    auto events = client_->list(kube::resources::events(), "default", {});
+    if (!events.ok()) return false;
+    for (const auto& e : events->items) {
+      if (e["involvedObject"].value("name", "") == fabric && e.value("reason", "") == "InvalidSpec") return true;
+    }
+    return false;
+  })) << "an Event tells the user what is wrong";
 
   // Put the fabric's namespace under the same Role: now the Secret is simply absent, and it says that.
   Json role = {{"apiVersion", "rbac.authorization.k8s.io/v1"},

@@ -103,6 +103,8 @@ bool add_env(const Json& pod, const Json& container, const PodRuntime& runtime, 
   const std::map<std::string, std::string> fields = {
       {"metadata.name", pod.at("metadata").value("name", "")},
       {"metadata.namespace", pod.at("metadata").value("namespace", "")},
+      // The API server assigns a Pod's UID; a rendered Pod that was never created has none.
+      {"metadata.uid", pod.at("metadata").value("uid", runtime.pod_uid)},
       {"spec.nodeName", runtime.node_name},
       {"status.hostIP", runtime.host_ip}};
   for (const auto& e : array_of(container, "env")) {

@@ -22,6 +22,7 @@ namespace rr::testing {
 struct PodRuntime {
   std::string node_name;  // spec.nodeName
   std::string host_ip;    // status.hostIP
+  std::string pod_uid = "00000000-0000-4000-8000-000000000001";  // metadata.uid when the Pod has none
   // Serves as /var/run/secrets/kubernetes.io/serviceaccount when the Pod
   // mounts its token (token, ca.crt, namespace; readable by the container's user).
   std::string service_account_dir;
