@@ -329,7 +329,8 @@ renewed() {
 }
 must "every agent renewed its Lease" 120 renewed
 holders=$(jq -r '[.items[].spec.holderIdentity] | sort | join(",")' "$TMP/leases2.json")
-check "each Lease is held by its reflector Pod" "$holders" "$(jq -r '[.items[].metadata.name] | sort | join(",")' "$TMP/rr.json")"
+# The agent holds its Lease under its Pod's UID (RR_POD_UID from the downward API).
+check "each Lease is held by its reflector Pod's UID" "$holders" "$(jq -r '[.items[].metadata.uid] | sort | join(",")' "$TMP/rr.json")"
 forbidden=0
 for p in $(jq -r '.items[].metadata.name' "$TMP/rr.json" "$TMP/op.json"); do
   if kc logs -n "$NS" "$p" >"$TMP/log" 2>&1; then
