@@ -14,6 +14,7 @@
 #include "controller/fabric_controller.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
+#include "integration/support/eventually.h"
 #include "planner/names.h"
 
 namespace rr::controller {
@@ -30,13 +31,7 @@ constexpr char kRack[] = "r1";
 constexpr int kLeaseSeconds = 10;
 
 // Bounded in real time: the controller's threads act on their own schedule.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
-}
+using rr::testing::eventually;
 
 Json node(const std::string& name, bool reflector_host, const std::string& ip) {
   Json labels = {{"topology.kubernetes.io/rack", kRack}, {"kubernetes.io/hostname", name}};
@@ -218,7 +213,7 @@ TEST_F(ReplacedReflectorTest, AnOrphanedLapsedLeaseIsDeletedAndAFreshOneIsLeftAl
   for (int i = 0; i < 40 && api_.peek(kube::resources::leases(), kNs, orphan); ++i) {
     clock_.advance(std::chrono::seconds(kLeaseSeconds) / 4);
     ASSERT_TRUE(renew(uid));
-    eventually([&] { return !api_.peek(kube::resources::leases(), kNs, orphan); }, 200ms);
+    eventually([&] { return !api_.peek(kube::resources::leases(), kNs, orphan); }, 200ms, 2ms);
   }
   EXPECT_FALSE(api_.peek(kube::resources::leases(), kNs, orphan)) << "the orphaned lapsed Lease was kept";
   EXPECT_TRUE(api_.peek(kube::resources::leases(), kNs, pod_));
