@@ -21,6 +21,7 @@
 #   stop DIR [--keep-logs]      stop the instance, remove DIR (keep DIR/logs with --keep-logs)
 #   stop-apiserver DIR          stop only kube-apiserver (etcd keeps the data)
 #   start-apiserver DIR [--timeout S]   restart it on the same port, wait for /readyz
+#                               (default: the --timeout the instance was started with)
 #   cleanup-stale               stop every registered instance whose owner is dead
 #   env DIR                     print DIR/env
 #
@@ -535,6 +536,7 @@ cmd_start() {
   echo "$kubectl" >"$dir/kubectl-path"
   echo "$node_addr" >"$dir/node-address"
   echo "$sched" >"$dir/scheduler"
+  echo "$timeout" >"$dir/start-timeout"
   echo "$kcm_controllers" >"$dir/kcm-controllers"
   printf '%s\n' "${kcm_args[@]+"${kcm_args[@]}"}" | sed '/^$/d' >"$dir/kcm.args"
   mkdir -p "$REG/$id"
@@ -599,8 +601,10 @@ do_start_apiserver() {
   log "kube-apiserver of $dir ready again in $(( $(now_ms) - t0 )) ms"
 }
 cmd_start_apiserver() {
-  local dir timeout=${RR_KUBE_START_TIMEOUT:-60}
+  local dir timeout
   dir=$(abs_dir "${1:-}"); shift
+  # A restart may take as long as the instance's first start was allowed to.
+  timeout=$(cat "$dir/start-timeout" 2>/dev/null || echo "${RR_KUBE_START_TIMEOUT:-60}")
   while (($#)); do
     case $1 in --timeout) timeout=${2:?}; shift ;; *) die "start-apiserver: unknown option $1" ;; esac; shift
   done
