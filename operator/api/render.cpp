@@ -219,6 +219,7 @@ std::string_view to_string(planner::ReflectorState state) {
     case planner::ReflectorState::Ready: return "Ready";
     case planner::ReflectorState::Lapsed: return "Lapsed";
     case planner::ReflectorState::Terminating: return "Terminating";
+    case planner::ReflectorState::HostNotReady: return "HostNotReady";
   }
   return "Unknown";
 }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "api/observed.h"
+#include "api/render.h"
 #include "api/well_known.h"
 
 namespace rr::controller {
@@ -16,17 +17,6 @@ std::string reflector_selector() {
 }
 std::string managed_selector() {
   return std::string(api::kManagedByLabel) + "=" + std::string(api::kManagedByValue);
-}
-
-std::string state_name(planner::ReflectorState s) {
-  switch (s) {
-    case planner::ReflectorState::Pending: return "Pending";
-    case planner::ReflectorState::Starting: return "Starting";
-    case planner::ReflectorState::Ready: return "Ready";
-    case planner::ReflectorState::Lapsed: return "Lapsed";
-    case planner::ReflectorState::Terminating: return "Terminating";
-  }
-  return "Pending";
 }
 
 }  // namespace
@@ -223,7 +213,7 @@ void FabricController::publish_metrics() {
       continue;
     }
     for (const auto& rack : it->second.racks) {
-      for (const auto& r : rack.reflectors) states[state_name(r.state)] += 1;
+      for (const auto& r : rack.reflectors) states[std::string(api::to_string(r.state))] += 1;
     }
     peers += static_cast<double>(it->second.peers.size());
     uncovered = std::max(uncovered, static_cast<double>(it->second.mesh.uncovered));

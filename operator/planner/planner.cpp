@@ -25,8 +25,8 @@ bool pod_dead(const ReflectorPod& pod, const ReflectorLease* lease,
   return !pod.node.empty() && !node_names.count(pod.node);
 }
 
-ReflectorState state_of(const ReflectorPod& pod, const ReflectorLease* lease, bool deleting) {
-  if (deleting || pod.deleting) return ReflectorState::Terminating;
+ReflectorState state_of(const ReflectorPod& pod, const ReflectorLease* lease) {
+  if (pod.deleting) return ReflectorState::Terminating;
   if (pod.lapsed || (lease && lease->expired)) return ReflectorState::Lapsed;
   if (lease && lease->fresh) return ReflectorState::Ready;
   if (pod.phase == PodPhase::Running) return ReflectorState::Starting;
@@ -242,8 +242,12 @@ Plan plan(const PlanInput& in) {
 
   // --- the fabric's racks ---
   std::unordered_set<std::string_view> node_names;  // views into in.nodes
+  std::unordered_set<std::string_view> not_ready_nodes;
   node_names.reserve(in.nodes.size());
-  for (const auto& n : in.nodes) node_names.insert(n->name);
+  for (const auto& n : in.nodes) {
+    node_names.insert(n->name);
+    if (!n->ready) not_ready_nodes.insert(n->name);
+  }
   std::map<std::string, RackWork> racks;
   for (const auto& node : in.nodes) {
     if (!labels_match(spec.node_selector, node->labels)) continue;
@@ -359,18 +363,24 @@ Plan plan(const PlanInput& in) {
     status.reflectors_wanted = drained ? 0 : spec.per_rack;
 
     std::vector<const ReflectorPod*> kept;
+    std::vector<const ReflectorPod*> stranded;  // alive on a NotReady host: replaced before removed
     for (const auto* p : work.pods) {
       const ReflectorLease* lease = lease_of(*p);
       bool remove = false;
+      auto state = state_of(*p, lease);
       if (p->deleting) {
         // its host stays busy until it is gone
       } else if (drained || pod_dead(*p, lease, node_names) || p->cluster_id != work.cluster_id) {
         remove = true;
+        state = ReflectorState::Terminating;
+      } else if (not_ready_nodes.count(p->node)) {
+        stranded.push_back(p);
+        state = ReflectorState::HostNotReady;
       } else {
         kept.push_back(p);
       }
       if (remove) out.pods_to_delete.push_back(p->name);
-      status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p, lease), state_of(*p, lease, remove),
+      status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p, lease), state,
                                                   lease ? lease->sessions_established : 0,
                                                   lease ? lease->sessions_total : 0});
     }
@@ -424,6 +434,25 @@ Plan plan(const PlanInput& in) {
                             "rack " + rack + " has " + std::to_string(candidates.size()) + " free eligible hosts (Ready, " +
                                 "schedulable, tolerated, matching the selector) for " + std::to_string(missing) +
                                 " more reflectors"});
+      }
+    }
+    // Make before break: a reflector on a NotReady host goes once every other reflector its rack
+    // wants is Ready; until then it keeps its peer while its Lease is live.
+    const bool rack_whole = status.reflectors_ready >= status.reflectors_wanted;
+    for (const auto* p : stranded) {
+      if (rack_whole) {
+        out.pods_to_delete.push_back(p->name);
+        for (auto& r : status.reflectors) {
+          if (r.pod == p->name) r.state = ReflectorState::Terminating;
+        }
+        continue;
+      }
+      out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id});
+      const ReflectorLease* lease = lease_of(*p);
+      std::string address = address_of(*p, lease);
+      if (lease && lease->fresh && !address.empty()) {
+        out.peers.push_back(DesiredPeer{p->name, p->name, rack, client_selector(spec, rack, p->node),
+                                        peer_ip(address, spec.port), spec.as_number, spec.bgp.password});
       }
     }
     std::sort(status.reflectors.begin(), status.reflectors.end(),

@@ -230,7 +230,9 @@ struct DesiredPeer {
   bool operator==(const DesiredPeer&) const = default;
 };
 
-enum class ReflectorState { Pending, Starting, Ready, Lapsed, Terminating };
+// HostNotReady: its node stopped reporting; it still serves while its Lease is live,
+// but nothing can restart or move it, so a replacement is made before it is removed.
+enum class ReflectorState { Pending, Starting, Ready, Lapsed, Terminating, HostNotReady };
 
 struct ReflectorStatus {
   std::string pod;

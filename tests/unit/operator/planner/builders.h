@@ -145,6 +145,16 @@ class Cluster {
     in.leases.push_back(l);
     return ReflectorBuilder(*this, in.pods.size() - 1, in.leases.size() - 1);
   }
+  // The node's kubelet stopped reporting: Ready is False or Unknown.
+  Cluster& node_not_ready(const std::string& name) {
+    for (auto& n : in.nodes) {
+      if (n->name != name) continue;
+      NodeInfo copy = *n;
+      copy.ready = false;
+      n = shared(std::move(copy));
+    }
+    return *this;
+  }
   const NodeInfo* find_node(const std::string& name) const {
     for (const auto& n : in.nodes) {
       if (n->name == name) return n.get();

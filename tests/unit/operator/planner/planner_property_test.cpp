@@ -339,9 +339,12 @@ TEST(PlannerPropertyTest, RacksWithEnoughFreeEligibleHostsGetPerRackReflectorsOn
     for (const auto& n : in.nodes) nodes[n->name] = n.get();
     for (const auto& rack : p.racks) {
       if (rack.nodes == 0) continue;
+      // A reflector kept on a NotReady host is one extra until its replacement is Ready.
       std::vector<const DesiredPod*> desired;
       for (const auto& d : p.pods) {
-        if (d.rack == rack.name) desired.push_back(&d);
+        auto host = nodes.find(d.node);
+        const bool stranded = is_input_pod(in, d.name) && host != nodes.end() && !host->second->ready;
+        if (d.rack == rack.name && !stranded) desired.push_back(&d);
       }
       int free_eligible = 0;
       for (const auto& n : in.nodes) {
@@ -470,41 +473,64 @@ TEST(PlannerPropertyTest, OnePeerPerLiveReflector) {
   });
 }
 
+// The cluster after the applier and the kubelet did a plan's work: every desired Pod
+// running with a fresh Lease, status written, deleted Pods still terminating.
+PlanInput after(const PlanInput& in, const Plan& done) {
+  PlanInput next = in;
+  next.pods.clear();
+  next.leases.clear();
+  next.recorded.clear();
+  std::map<std::string, std::string> ips;
+  for (const auto& n : in.nodes) ips[n->name] = n->internal_ip;
+  for (const auto& d : done.pods) {
+    std::string ip = ips.count(d.node) ? ips[d.node] : "198.51.100.200";
+    next.pods.push_back(ReflectorPod{.name = d.name, .rack = d.rack, .node = d.node, .cluster_id = d.cluster_id,
+                                     .host_ip = ip, .phase = PodPhase::Running, .ready = true});
+    next.leases.push_back(ReflectorLease{.name = d.name, .rack = d.rack, .cluster_id = d.cluster_id,
+                                         .address = ip, .port = in.spec.port, .sessions_established = 1,
+                                         .sessions_total = 1, .fresh = true});
+  }
+  auto deleted = [&](const std::string& name) {
+    return std::find(done.pods_to_delete.begin(), done.pods_to_delete.end(), name) != done.pods_to_delete.end();
+  };
+  for (const auto& pod : in.pods) {
+    if (!pod.deleting && !deleted(pod.name)) continue;
+    if (is_input_pod(next, pod.name)) continue;  // also desired: the invariants test reports that
+    next.pods.push_back(pod);
+    next.pods.back().deleting = true;
+    for (const auto& l : in.leases) {
+      if (l.name == pod.name) next.leases.push_back(l);
+    }
+  }
+  for (const auto& rack : done.racks) next.recorded.push_back({rack.name, rack.cluster_id});
+  return next;
+}
+
+// Only Pods on NotReady hosts, whose replacements the previous round made.
+bool deletes_only_stranded(const PlanInput& in, const Plan& p) {
+  std::set<std::string> not_ready;
+  for (const auto& n : in.nodes) {
+    if (!n->ready) not_ready.insert(n->name);
+  }
+  return !p.pods_to_delete.empty() && std::all_of(p.pods_to_delete.begin(), p.pods_to_delete.end(), [&](auto& name) {
+    return std::any_of(in.pods.begin(), in.pods.end(),
+                       [&](const auto& pod) { return pod.name == name && not_ready.count(pod.node); });
+  });
+}
+
 TEST(PlannerPropertyTest, FeedingThePlanBackChangesNothing) {
   for_each_cluster([](const PlanInput& in, Random&) {
     Violations v;
-    const Plan first = plan(in);
+    Plan first = plan(in);
     if (first.hold) return v;
-    // The cluster after the applier and the kubelet did their work: every desired Pod
-    // running with a fresh Lease, status written, deleted Pods still terminating.
-    PlanInput next = in;
-    next.pods.clear();
-    next.leases.clear();
-    next.recorded.clear();
-    std::map<std::string, std::string> ips;
-    for (const auto& n : in.nodes) ips[n->name] = n->internal_ip;
-    for (const auto& d : first.pods) {
-      std::string ip = ips.count(d.node) ? ips[d.node] : "198.51.100.200";
-      next.pods.push_back(ReflectorPod{.name = d.name, .rack = d.rack, .node = d.node, .cluster_id = d.cluster_id,
-                                       .host_ip = ip, .phase = PodPhase::Running, .ready = true});
-      next.leases.push_back(ReflectorLease{.name = d.name, .rack = d.rack, .cluster_id = d.cluster_id,
-                                           .address = ip, .port = in.spec.port, .sessions_established = 1,
-                                           .sessions_total = 1, .fresh = true});
+    PlanInput next = after(in, first);
+    Plan second = plan(next);
+    // Make before break: a reflector on a NotReady host goes one round after its replacement is Ready.
+    if (deletes_only_stranded(next, second)) {
+      next = after(next, second);
+      first = std::move(second);
+      second = plan(next);
     }
-    auto deleted = [&](const std::string& name) {
-      return std::find(first.pods_to_delete.begin(), first.pods_to_delete.end(), name) != first.pods_to_delete.end();
-    };
-    for (const auto& pod : in.pods) {
-      if (!pod.deleting && !deleted(pod.name)) continue;
-      if (is_input_pod(next, pod.name)) continue;  // also desired: the invariants test reports that
-      next.pods.push_back(pod);
-      next.pods.back().deleting = true;
-      for (const auto& l : in.leases) {
-        if (l.name == pod.name) next.leases.push_back(l);
-      }
-    }
-    for (const auto& rack : first.racks) next.recorded.push_back({rack.name, rack.cluster_id});
-    const Plan second = plan(next);
     for (const auto& d : second.pods) {
       if (!is_input_pod(next, d.name)) v.push_back("creates " + d.name + " on " + d.node + " again");
     }

@@ -325,6 +325,102 @@ TEST(PlannerLivenessTest, DeadReflectorsLoseTheirPeerAndAreReplaced) {
   for (const auto& c : cases) check(c);
 }
 
+// A reflector whose node stops reporting (kubelet stopped, node partitioned) may still
+// route, but nothing can restart, upgrade or reschedule it: make before break. It keeps
+// its peer while its Lease is live, a replacement goes to a free host, and it is deleted
+// only once its rack has every other reflector Ready.
+TEST(PlannerLivenessTest, AReflectorOnANotReadyNodeIsReplacedBeforeItIsRemoved) {
+  const std::vector<Case> cases = {
+      {"host NotReady: it keeps serving and its peer, a replacement goes to a free host",
+       [] {
+         auto c = rack_a(4);
+         c.reflector("a", "a-n0", id(1)).live();
+         c.reflector("a", "a-n1", id(1)).live();
+         c.node_not_ready("a-n0");
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1), "a/a-n2@" + id(1)},
+        .deleted = Strings{},
+        .peers = Strings{"a/a-n0 10.0.1.1", "a/a-n1 10.0.1.2"},
+        .ready = "False/ReflectorsNotReady",
+        .progressing = "True/ReflectorsNotReady"}},
+      {"replacement Ready: the reflector on the NotReady host is deleted",
+       [] {
+         auto c = rack_a(4);
+         c.reflector("a", "a-n0", id(1)).live();
+         c.reflector("a", "a-n1", id(1)).live();
+         c.reflector("a", "a-n2", id(1)).live();
+         c.node_not_ready("a-n0");
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n1@" + id(1), "a/a-n2@" + id(1)},
+        .deleted = Strings{"a/a-n0"},
+        .peers = Strings{"a/a-n1 10.0.1.2", "a/a-n2 10.0.1.3"}}},
+      {"replacement still starting: the reflector on the NotReady host stays",
+       [] {
+         auto c = rack_a(4);
+         c.reflector("a", "a-n0", id(1)).live();
+         c.reflector("a", "a-n1", id(1)).live();
+         c.reflector("a", "a-n2", id(1)).starting();
+         c.node_not_ready("a-n0");
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1), "a/a-n2@" + id(1)},
+        .deleted = Strings{},
+        .peers = Strings{"a/a-n0 10.0.1.1", "a/a-n1 10.0.1.2"}}},
+      {"no free host: the reflector on the NotReady host keeps serving and the rack says why",
+       [] {
+         auto c = rack_a(2);
+         c.reflector("a", "a-n0", id(1)).live();
+         c.reflector("a", "a-n1", id(1)).live();
+         c.node_not_ready("a-n0");
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1)},
+        .deleted = Strings{},
+        .peers = Strings{"a/a-n0 10.0.1.1", "a/a-n1 10.0.1.2"},
+        .ready = "False/NoEligibleHosts",
+        .problem_field = "spec.reflectors.nodeSelector"}},
+      {"its Lease lapsed too: deleted at once, like any dead reflector",
+       [] {
+         auto c = rack_a(4);
+         c.reflector("a", "a-n0", id(1)).lapsed();
+         c.reflector("a", "a-n1", id(1)).live();
+         c.node_not_ready("a-n0");
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n1@" + id(1), "a/a-n2@" + id(1)},
+        .deleted = Strings{"a/a-n0"},
+        .peers = Strings{"a/a-n1 10.0.1.2"}}},
+      {"the host is Ready again before the replacement is: one too many, the newest by name goes",
+       [] {
+         auto c = rack_a(4);
+         c.reflector("a", "a-n0", id(1)).live();
+         c.reflector("a", "a-n1", id(1)).live();
+         c.reflector("a", "a-n2", id(1)).starting();
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1)},
+        .deleted = Strings{"a/a-n2"}}},
+  };
+  for (const auto& c : cases) check(c);
+}
+
+TEST(PlannerLivenessTest, TheStatusNamesAReflectorWhoseHostIsNotReady) {
+  auto c = rack_a(4);
+  c.reflector("a", "a-n0", id(1)).live();
+  c.reflector("a", "a-n1", id(1)).live();
+  c.node_not_ready("a-n0");
+  const Plan p = plan(c.input());
+  ASSERT_EQ(p.racks.size(), 1u);
+  std::map<std::string, ReflectorState> states;
+  for (const auto& r : p.racks[0].reflectors) states[r.node] = r.state;
+  EXPECT_EQ(states["a-n0"], ReflectorState::HostNotReady);
+  EXPECT_EQ(states["a-n1"], ReflectorState::Ready);
+  EXPECT_EQ(states["a-n2"], ReflectorState::Pending);
+  EXPECT_EQ(p.racks[0].reflectors_ready, 1) << "a reflector nothing can manage is not counted Ready";
+}
+
 TEST(PlannerPlacementTest, PicksEligibleHostsAndKeepsPlacements) {
   FabricSpec tolerate_exists = fabric();
   tolerate_exists.tolerations = {Toleration{.key = "dedicated", .op = "Exists"}};
@@ -344,10 +440,10 @@ TEST(PlannerPlacementTest, PicksEligibleHostsAndKeepsPlacements) {
          return c.input();
        }(),
        {.pods = Strings{"a/a-n2@" + id(1), "a/a-n3@" + id(1)}, .deleted = Strings{}, .ready = "True/FabricReady"}},
-      {"a live reflector stays on a host that is no longer eligible",
+      {"a live reflector stays on a host that is no longer eligible (cordoned, label removed)",
        [] {
          Cluster c;
-         c.add(node("a-n0", "a").eligible().not_ready()).add(node("a-n1", "a")).add(node("a-n2", "a").eligible());
+         c.add(node("a-n0", "a").eligible().unschedulable()).add(node("a-n1", "a")).add(node("a-n2", "a").eligible());
          c.add(node("a-n3", "a").eligible());
          c.record("a", id(1));
          c.reflector("a", "a-n0", id(1)).live();
