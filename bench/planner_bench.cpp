@@ -149,7 +149,7 @@ const Dataset& dataset() {
         lease.fresh = true;
         d->steady.leases.push_back(lease);
       }
-      d->steady.recorded.push_back({rack, cluster_id});
+      d->steady.recorded.push_back({rack, cluster_id, {}});
     }
     if (auto problem = steady_problem(d->steady, rr::planner::plan(d->steady)); !problem.empty()) {
       std::fprintf(stderr, "steady-state input is not steady: %s\n", problem.c_str());

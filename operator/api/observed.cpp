@@ -129,8 +129,14 @@ std::vector<planner::RackAllocation> allocations_from_status(const Json& rrc) {
   const Json* racks = json::find_path(rrc, {"status", "racks"});
   if (racks == nullptr || !racks->is_array()) return out;
   for (const auto& rack : *racks) {
-    planner::RackAllocation allocation{json::string_at(rack, "name"), json::string_at(rack, "clusterID")};
+    planner::RackAllocation allocation{json::string_at(rack, "name"), json::string_at(rack, "clusterID"), {}};
     if (allocation.rack.empty() || !is_ipv4_address(allocation.cluster_id)) continue;
+    if (const Json* reflectors = json::find(rack, "reflectors"); reflectors != nullptr && reflectors->is_array()) {
+      for (const auto& r : *reflectors) {
+        std::string node = json::string_at(r, "node");
+        if (!node.empty()) allocation.hosts.push_back(std::move(node));
+      }
+    }
     out.push_back(std::move(allocation));
   }
   return out;

@@ -63,6 +63,14 @@ Plan hold(Plan plan, const std::string& reason) {
   return plan;
 }
 
+// `host` is one of the rack's nodes (sorted by name) and may host a reflector now.
+bool eligible_rack_host(const FabricSpec& spec, const std::string& rack, const std::vector<const NodeInfo*>& rack_nodes,
+                        const std::string& host) {
+  auto it = std::lower_bound(rack_nodes.begin(), rack_nodes.end(), host,
+                             [](const NodeInfo* n, const std::string& name) { return n->name < name; });
+  return it != rack_nodes.end() && (*it)->name == host && eligible_host(spec, rack, **it);
+}
+
 }  // namespace
 
 bool labels_match(const Labels& selector, const Labels& labels) {
@@ -300,7 +308,11 @@ Plan plan(const PlanInput& in) {
     }
   }
   std::map<std::string, std::string> recorded;
-  for (const auto& r : in.recorded) recorded[r.rack] = r.cluster_id;
+  std::map<std::string, std::set<std::string>> recorded_hosts;  // where each rack's reflectors were
+  for (const auto& r : in.recorded) {
+    recorded[r.rack] = r.cluster_id;
+    recorded_hosts[r.rack].insert(r.hosts.begin(), r.hosts.end());
+  }
   for (auto& [rack, work] : racks) {
     std::map<std::string, int> votes;
     for (const auto* p : work.pods) {
@@ -364,12 +376,18 @@ Plan plan(const PlanInput& in) {
 
     std::vector<const ReflectorPod*> kept;
     std::vector<const ReflectorPod*> stranded;  // alive on a NotReady host: replaced before removed
+    int returning = 0;  // healthy ones terminating on a still-eligible host: they come back there
     for (const auto* p : work.pods) {
       const ReflectorLease* lease = lease_of(*p);
       bool remove = false;
       auto state = state_of(*p, lease);
       if (p->deleting) {
-        // its host stays busy until it is gone
+        // Its host stays busy until it is gone. A rollout or a kubectl delete of a healthy
+        // reflector keeps its slot for that host (same name, same BGPPeer); a dead or evicted one
+        // is replaced elsewhere at once.
+        if (!drained && !pod_dead(*p, lease, node_names) && eligible_rack_host(spec, rack, work.nodes, p->node)) {
+          ++returning;
+        }
       } else if (drained || pod_dead(*p, lease, node_names) || p->cluster_id != work.cluster_id) {
         remove = true;
         state = ReflectorState::Terminating;
@@ -412,13 +430,18 @@ Plan plan(const PlanInput& in) {
                                         peer_ip(address, spec.port), spec.as_number, spec.bgp.password});
       }
     }
-    int missing = status.reflectors_wanted - static_cast<int>(kept.size());
+    int missing = status.reflectors_wanted - static_cast<int>(kept.size()) - returning;
     if (missing > 0) {
       // Eligible hosts are a subset of the rack's own nodes (already sorted by name):
       // scanning only those keeps a first plan of many racks linear, not quadratic.
       std::vector<const NodeInfo*> candidates;
       for (const auto* node : work.nodes) {
         if (!busy_hosts.count(node->name) && eligible_host(spec, rack, *node)) candidates.push_back(node);
+      }
+      // Hosts the rack's reflectors had first: a replaced reflector returns under its old name.
+      if (auto had = recorded_hosts.find(rack); had != recorded_hosts.end()) {
+        std::stable_partition(candidates.begin(), candidates.end(),
+                              [&](const NodeInfo* n) { return had->second.count(n->name) > 0; });
       }
       for (const auto* host : candidates) {
         if (missing == 0) break;

@@ -154,6 +154,7 @@ struct ReflectorLease {
 struct RackAllocation {
   std::string rack;
   std::string cluster_id;
+  std::vector<std::string> hosts;  // its reflectors' nodes as status last recorded them
   bool operator==(const RackAllocation&) const = default;
 };
 

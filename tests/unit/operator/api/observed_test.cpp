@@ -222,9 +222,24 @@ TEST(ApiObservedTest, AllocationsFromStatusSkipWhatIsNotAnAllocation) {
     "r6",
     {"name": "r0", "clusterID": "10.255.0.7"}]}})");
   EXPECT_EQ(allocations_from_status(rrc),
-            (std::vector<planner::RackAllocation>{{"r1", "10.255.0.1"}, {"r0", "10.255.0.7"}}));
+            (std::vector<planner::RackAllocation>{{"r1", "10.255.0.1", {}}, {"r0", "10.255.0.7", {}}}));
   EXPECT_TRUE(allocations_from_status(Json::object()).empty());
   EXPECT_TRUE(allocations_from_status(Json::parse(R"({"status": {"racks": {"r1": "x"}}})")).empty());
+}
+
+TEST(ApiObservedTest, AllocationsFromStatusKeepTheReflectorsHosts) {
+  Json rrc = Json::parse(R"({"status": {"racks": [
+    {"name": "r1", "clusterID": "10.255.0.1", "reflectors": [
+      {"pod": "f-r1-a", "node": "n2", "state": "Ready"},
+      {"pod": "f-r1-b", "node": "n1", "state": "Terminating"},
+      {"pod": "f-r1-c", "state": "Pending"},
+      {"pod": "f-r1-d", "node": 7},
+      "n9"]},
+    {"name": "r2", "clusterID": "10.255.0.2", "reflectors": {"n3": true}}]}})");
+  auto got = allocations_from_status(rrc);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].hosts, (std::vector<std::string>{"n2", "n1"}));
+  EXPECT_TRUE(got[1].hosts.empty());
 }
 
 TEST(ApiObservedTest, SecretKeysNeverKeepValues) {

@@ -124,8 +124,8 @@ class Cluster {
     in.nodes.push_back(shared(n));
     return *this;
   }
-  Cluster& record(const std::string& rack, const std::string& cluster_id) {
-    in.recorded.push_back({rack, cluster_id});
+  Cluster& record(const std::string& rack, const std::string& cluster_id, std::vector<std::string> hosts = {}) {
+    in.recorded.push_back({rack, cluster_id, std::move(hosts)});
     return *this;
   }
   // A reflector Pod of this fabric on `host`, named the way the planner names it,

@@ -139,7 +139,7 @@ PlanInput random_cluster(Random& r) {
     if (!r.percent(70)) continue;
     const std::string rack_id = random_pool_id();
     if (rack_id.empty()) continue;
-    if (r.percent(70)) in.recorded.push_back({rack, rack_id});
+    if (r.percent(70)) in.recorded.push_back({rack, rack_id, {}});
     std::vector<std::string> hosts = names;
     std::shuffle(hosts.begin(), hosts.end(), r.engine());
     const int pods = static_cast<int>(r.below(static_cast<std::uint32_t>(spec.per_rack + 2)));
@@ -209,7 +209,7 @@ PlanInput random_cluster(Random& r) {
       if (has_lease) in.leases.push_back(l);
     }
   }
-  if (r.percent(5)) in.recorded.push_back({"long-gone-rack", random_pool_id()});
+  if (r.percent(5)) in.recorded.push_back({"long-gone-rack", random_pool_id(), {}});
   if (r.percent(3)) {
     ReflectorLease orphan;
     orphan.name = "orphan-lease";
@@ -354,9 +354,23 @@ TEST(PlannerPropertyTest, RacksWithEnoughFreeEligibleHostsGetPerRackReflectorsOn
         v.push_back("rack " + rack.name + " gets " + std::to_string(desired.size()) + " reflectors, perRack is " +
                     std::to_string(in.spec.per_rack));
       }
-      if (free_eligible >= in.spec.per_rack && static_cast<int>(desired.size()) != in.spec.per_rack) {
+      // A healthy reflector terminating on an eligible host keeps its slot for that host.
+      int returning = 0;
+      for (const auto& pod : in.pods) {
+        auto host = nodes.find(pod.node);
+        auto lease = std::find_if(in.leases.begin(), in.leases.end(), [&](const auto& l) { return l.name == pod.name; });
+        const bool dead = pod.phase == PodPhase::Failed || pod.phase == PodPhase::Succeeded || pod.lapsed ||
+                          (lease != in.leases.end() && lease->expired);
+        if (pod.deleting && pod.rack == rack.name && !dead && host != nodes.end() &&
+            in_fabric_rack(in.spec, rack.name, *host->second)) {
+          ++returning;
+        }
+      }
+      const int slots = static_cast<int>(desired.size()) + returning;
+      if (free_eligible >= in.spec.per_rack && slots < in.spec.per_rack) {
         v.push_back("rack " + rack.name + " has " + std::to_string(free_eligible) + " free eligible hosts but gets " +
-                    std::to_string(desired.size()) + " reflectors, not perRack " + std::to_string(in.spec.per_rack));
+                    std::to_string(desired.size()) + " reflectors (and " + std::to_string(returning) +
+                    " returning), not perRack " + std::to_string(in.spec.per_rack));
       }
       for (const auto* d : desired) {
         if (is_input_pod(in, d->name)) continue;
@@ -502,7 +516,11 @@ PlanInput after(const PlanInput& in, const Plan& done) {
       if (l.name == pod.name) next.leases.push_back(l);
     }
   }
-  for (const auto& rack : done.racks) next.recorded.push_back({rack.name, rack.cluster_id});
+  for (const auto& rack : done.racks) {
+    std::vector<std::string> hosts;
+    for (const auto& r : rack.reflectors) hosts.push_back(r.node);
+    next.recorded.push_back({rack.name, rack.cluster_id, hosts});
+  }
   return next;
 }
 

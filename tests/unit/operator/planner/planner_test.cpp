@@ -247,7 +247,7 @@ TEST(PlannerLivenessTest, DeadReflectorsLoseTheirPeerAndAreReplaced) {
        [] {
          auto c = rack_a();
          c.reflector("a", "a-n0", id(1)).live();
-         c.reflector("a", "a-n1", id(1)).live().terminating();
+         c.reflector("a", "a-n1", id(1)).lapsed().terminating();
          c.reflector("a", "a-n3", id(1)).lapsed();
          return c.input();
        }(),
@@ -300,10 +300,10 @@ TEST(PlannerLivenessTest, DeadReflectorsLoseTheirPeerAndAreReplaced) {
        {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1)},
         .deleted = Strings{"a/a-gone"},
         .peers = Strings{"a/a-n1 10.0.1.2"}}},
-      {"terminating pod is not deleted again and its host stays busy",
+      {"terminating dead pod is not deleted again and its host stays busy",
        [] {
          auto c = rack_a(3);
-         c.reflector("a", "a-n0", id(1)).live().terminating();
+         c.reflector("a", "a-n0", id(1)).lapsed().terminating();
          c.reflector("a", "a-n1", id(1)).live();
          return c.input();
        }(),
@@ -402,6 +402,60 @@ TEST(PlannerLivenessTest, AReflectorOnANotReadyNodeIsReplacedBeforeItIsRemoved) 
        }(),
        {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1)},
         .deleted = Strings{"a/a-n2"}}},
+  };
+  for (const auto& c : cases) check(c);
+}
+
+// docs/operations.md: a rollout (or a kubectl delete) replaces a reflector on the same host
+// under the same name and BGPPeer, not on a spare host under new ones.
+TEST(PlannerPlacementTest, AReplacedReflectorComesBackOnItsHost) {
+  const std::vector<Case> cases = {
+      {"a healthy reflector terminating on an eligible host keeps its slot: nothing placed elsewhere",
+       [] {
+         auto c = rack_a(4);
+         c.reflector("a", "a-n0", id(1)).live().terminating();
+         c.reflector("a", "a-n1", id(1)).live();
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n1@" + id(1)},
+        .deleted = Strings{},
+        .peers = Strings{"a/a-n1 10.0.1.2"},
+        .ready = "False/ReflectorsNotReady"}},
+      {"once it is gone, the slot goes to the host status recorded for the rack, so the same name",
+       [] {
+         auto c = rack_a(4);
+         c.record("a", id(1), {"a-n1", "a-n2"});
+         c.reflector("a", "a-n1", id(1)).live();
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n1@" + id(1), "a/a-n2@" + id(1)}, .deleted = Strings{}}},
+      {"a recorded host that is no longer eligible is passed over",
+       [] {
+         auto c = rack_a(4);
+         c.record("a", id(1), {"a-n1", "a-gone", "a-n9"});
+         c.reflector("a", "a-n1", id(1)).live();
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1)}, .deleted = Strings{}}},
+      {"a reflector evicted from a cordoned host does not hold its slot",
+       [] {
+         Cluster c;
+         c.add(node("a-n0", "a").eligible().unschedulable()).add(node("a-n1", "a").eligible());
+         c.add(node("a-n2", "a").eligible());
+         c.record("a", id(1), {"a-n0", "a-n1"});
+         c.reflector("a", "a-n0", id(1)).live().terminating();
+         c.reflector("a", "a-n1", id(1)).live();
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n1@" + id(1), "a/a-n2@" + id(1)}, .deleted = Strings{}}},
+      {"a failed reflector being deleted does not hold its slot",
+       [] {
+         auto c = rack_a(3);
+         c.reflector("a", "a-n0", id(1)).failed().terminating();
+         c.reflector("a", "a-n1", id(1)).live();
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n1@" + id(1), "a/a-n2@" + id(1)}, .deleted = Strings{}}},
   };
   for (const auto& c : cases) check(c);
 }
