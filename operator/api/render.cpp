@@ -94,14 +94,15 @@ Json agent_args() {
 Json reflector_container(const planner::FabricSpec& spec, const planner::DesiredPod& desired) {
   Json resources = Json::parse(spec.resources_json, nullptr, /*allow_exceptions=*/false);
   if (!resources.is_object()) resources = Json::object();
-  Json capabilities = {{"drop", {"ALL"}}};
   // BIRD binds the BGP port itself, as user 65532. A non-root container process starts with
   // no permitted capabilities (the runtime grants them to root only), so the one way for BIRD
   // to hold CAP_NET_BIND_SERVICE is the image's file capability on /usr/sbin/bird, which the
   // kernel honours at exec only without no_new_privs: allowPrivilegeEscalation must not be
-  // false then. The bounding set (drop ALL, add NET_BIND_SERVICE) caps what it can grant.
+  // false on a port below 1024. The bounding set keeps NET_BIND_SERVICE on every port: the
+  // kernel refuses to exec (EPERM) a binary whose effective file capability the bounding set
+  // lacks, no_new_privs or not. Under no_new_privs (ports from 1024) it is never granted.
+  Json capabilities = {{"drop", {"ALL"}}, {"add", {"NET_BIND_SERVICE"}}};
   const bool privileged_port = spec.port < 1024;
-  if (privileged_port) capabilities["add"] = {"NET_BIND_SERVICE"};
 
   Json container = {
       {"name", str(kReflectorContainer)},
