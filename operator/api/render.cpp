@@ -91,6 +91,17 @@ Json agent_args() {
           "--scratch-dir=" + str(kAgentScratchDir)};
 }
 
+// Host network: containerPort is the host's port; declaring each lets the scheduler keep two
+// reflectors (of any fabric) off one host's ports.
+Json container_ports(const planner::FabricSpec& spec) {
+  Json ports = {{{"name", str(kBgpPortName)}, {"containerPort", spec.port}, {"protocol", "TCP"}}};
+  if (int mesh = planner::mesh_port(spec, spec.port); mesh != spec.port) {
+    ports.push_back({{"name", str(kBgpMeshPortName)}, {"containerPort", mesh}, {"protocol", "TCP"}});
+  }
+  ports.push_back({{"name", str(kMetricsPortName)}, {"containerPort", kMetricsPort}, {"protocol", "TCP"}});
+  return ports;
+}
+
 Json reflector_container(const planner::FabricSpec& spec, const planner::DesiredPod& desired) {
   Json resources = Json::parse(spec.resources_json, nullptr, /*allow_exceptions=*/false);
   if (!resources.is_object()) resources = Json::object();
@@ -118,9 +129,7 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
         value_env(kEnvMetricsAddress, "0.0.0.0:" + std::to_string(kMetricsPort))}},
       // Host network: containerPort is the host's port; declaring both lets the
       // scheduler keep two reflectors (of any fabric) off one host's ports.
-      {"ports",
-       {{{"name", str(kBgpPortName)}, {"containerPort", spec.port}, {"protocol", "TCP"}},
-        {{"name", str(kMetricsPortName)}, {"containerPort", kMetricsPort}, {"protocol", "TCP"}}}},
+      {"ports", container_ports(spec)},
       {"readinessProbe", http_probe("/readyz", 5, 3)},
       {"livenessProbe", http_probe("/healthz", 10, 6)},
       {"resources", resources},

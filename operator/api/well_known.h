@@ -80,6 +80,7 @@ inline constexpr std::string_view kAgentServiceAccount = "rr-agent";
 inline constexpr int kMetricsPort = 9179;  // /metrics, /healthz, /readyz (host network)
 inline constexpr std::string_view kMetricsPortName = "metrics";
 inline constexpr std::string_view kBgpPortName = "bgp";
+inline constexpr std::string_view kBgpMeshPortName = "bgp-mesh";  // Colocated: planner::mesh_port
 // The container's root filesystem is read-only: these emptyDir mounts are all it may write.
 inline constexpr std::string_view kBirdRunDir = "/run/bird";         // BIRD's control socket
 inline constexpr std::string_view kBirdConfigDir = "/etc/bird";      // bird.conf and its rename temp file

@@ -230,9 +230,12 @@ Plan plan(const PlanInput& in) {
     out.problems.push_back({"spec.bgp.keepaliveSeconds", "must be less than spec.bgp.holdTimeSeconds (" +
                                                              std::to_string(spec.bgp.hold_time_seconds) + ")"});
   }
-  if (spec.placement == Placement::Colocated && spec.port == 179) {
+  if (spec.placement == Placement::Colocated && (spec.port == 179 || spec.port == 178)) {
     out.problems.push_back({"spec.reflectors.port", "Colocated reflectors share hosts with calico-node, which listens "
-                                                    "on 179: choose another port"});
+                                                    "on 179, and mesh one port up: choose another port"});
+  } else if (spec.placement == Placement::Colocated && spec.port > 65534) {
+    out.problems.push_back({"spec.reflectors.port", "Colocated reflectors mesh one port up (" +
+                                                        std::to_string(spec.port + 1) + "): choose a port below 65535"});
   }
   auto check_secret = [&](const std::optional<SecretKeyRef>& ref, const std::string& field) {
     if (!ref || in.secret_keys.count(ref->name + "/" + ref->key)) return;

@@ -86,6 +86,7 @@ struct FabricSpec {
 
   int per_rack = 2;
   Labels reflector_node_selector{{"rr.bgp.dev/reflector", "true"}};
+
   Placement placement = Placement::Dedicated;
   int port = 179;
   std::string image = "rr-agent:latest";
@@ -100,6 +101,14 @@ struct FabricSpec {
   bool manage_node_to_node_mesh = true;
   CalicoApi calico_api = CalicoApi::CrdV1;
 };
+
+// The port reflectors reach each other on. Colocated: one above `port`. A Colocated host's
+// calico-node and reflector share an address, and BIRD tells incoming sessions apart by remote
+// address and local port only: another reflector reaches this one's clients side on `port`
+// and its mesh side on `port` + 1. Dedicated: `port` (its host runs no calico-node BGP).
+inline int mesh_port(const FabricSpec& spec, int port) {
+  return spec.placement == Placement::Colocated ? port + 1 : port;
+}
 
 // What the operator keeps of a Node (memory grows with this, not with the object).
 struct NodeInfo {

@@ -66,7 +66,9 @@ class PeerSet {
  public:
   PeerSet(const bird::ReflectorConfig& config, std::vector<std::string>& warnings) : warnings_(warnings) {
     for (const std::string* own : {&config.listen_address, &config.listen_address_v6}) {
-      if (!own->empty()) own_.insert({parse_ip(*own).second, config.listen_port});
+      if (own->empty()) continue;
+      own_.insert({parse_ip(*own).second, config.listen_port});
+      if (config.mesh_port != 0) own_.insert({parse_ip(*own).second, config.mesh_port});
     }
     v4_ = family_of(config.listen_address) == Family::V4 && config.ipv4;
     v6_ = config.ipv6 && (family_of(config.listen_address_v6) == Family::V6 ||
@@ -188,6 +190,10 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
   c.as_number = spec.as_number;
   c.listen_address = self.address;
   c.listen_port = self.port;
+  // Colocated: reflectors reach each other one port up (planner::mesh_port), so a reflector
+  // tells another host's reflector from that host's calico-node, which shares its address.
+  const int mesh_offset = planner::mesh_port(spec, self.port) - self.port;
+  if (mesh_offset != 0) c.mesh_port = self.port + mesh_offset;
   c.ipv4 = true;
   c.ipv6 = spec.bgp.ipv6;
   if (spec.bgp.ipv6) c.listen_address_v6 = self.address_v6;
@@ -212,7 +218,7 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
     p.role = bird::PeerRole::Mesh;
     p.name = lease->name;
     p.address = lease->address;
-    p.port = lease->port;
+    p.port = lease->port + mesh_offset;
     p.as_number = spec.as_number;
     p.password = *fabric_password;
     peers.add(std::move(p));

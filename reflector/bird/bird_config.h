@@ -56,6 +56,11 @@ struct ReflectorConfig {
   // is IPv4 (each session binds the local address of its neighbor's family).
   std::string listen_address_v6;
   int listen_port = 179;
+  // The local port of mesh sessions (0: listen_port). BIRD tells incoming sessions apart by
+  // remote address and local port, never the remote port: on a Colocated host, calico-node
+  // and the reflector share one address, so another reflector would take the two for one
+  // peer unless they reach it on different ports.
+  int mesh_port = 0;
   bool ipv4 = true;
   bool ipv6 = false;
   bool graceful_restart = true;

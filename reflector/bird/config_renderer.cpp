@@ -56,6 +56,11 @@ std::string_view role_word(PeerRole role) {
 }
 
 // The local address of a session with a neighbor of this family, or "".
+// The port a session of this role is reached on here.
+int local_port_for(const ReflectorConfig& c, PeerRole role) {
+  return role == PeerRole::Mesh && c.mesh_port != 0 ? c.mesh_port : c.listen_port;
+}
+
 std::string local_address_for(const ReflectorConfig& c, Family f) {
   const Family listen = family_of(c.listen_address);
   if (f == Family::V4) return listen == Family::V4 ? canonical_ip(c.listen_address) : "";
@@ -126,7 +131,7 @@ kube::Status validate_peer(const ReflectorConfig& c, const Peer& p) {
                    " sessions: the reflector needs a listen address of that family and " +
                    (f == Family::V4 ? "ipv4" : "ipv6") + " enabled");
   }
-  if (canonical_ip(p.address) == local_address_for(c, f) && p.port == c.listen_port) {
+  if (canonical_ip(p.address) == local_address_for(c, f) && p.port == local_port_for(c, p.role)) {
     return invalid(who + ": address and port are the reflector's own");
   }
   switch (p.role) {
@@ -225,7 +230,7 @@ void render_template(std::ostringstream& out, const ReflectorConfig& c, PeerRole
       break;
   }
   out << "template bgp " << template_name(role, f == Family::V6) << " {\n"
-      << "  local " << local_address_for(c, f) << " port " << c.listen_port << " as "
+      << "  local " << local_address_for(c, f) << " port " << local_port_for(c, role) << " as "
       << c.as_number << ";\n"
       << "  strict bind yes;\n"
       << "  hold time " << c.timers.hold_seconds << ";\n"
@@ -379,6 +384,9 @@ kube::Status validate_config(const ReflectorConfig& c) {
   }
   if (!valid_port(c.listen_port)) {
     return invalid("listen port " + std::to_string(c.listen_port) + " is not 1..65535");
+  }
+  if (c.mesh_port != 0 && !valid_port(c.mesh_port)) {
+    return invalid("mesh port " + std::to_string(c.mesh_port) + " is not 1..65535");
   }
   if (!c.ipv4 && !c.ipv6) return invalid("neither ipv4 nor ipv6 is enabled");
   if (!family_enabled(c, Family::V4) && !family_enabled(c, Family::V6)) {

@@ -222,6 +222,36 @@ TEST(ConfigBuilder, ColocatedOwnHostOnTheSamePortIsSkipped) {
   EXPECT_TRUE(has_warning(r, "is this reflector's own address"));
 }
 
+// Colocated on a real cluster: node-2's calico-node (client) and node-2's reflector (mesh) both
+// connect from 10.0.0.2, and BIRD told them apart by local port only; on one port the sessions
+// flapped "Connection closed". Reflectors now mesh one port up.
+TEST(ConfigBuilder, ColocatedReflectorsMeshOnePortUp) {
+  AgentInputs in = inputs();
+  in.spec.placement = planner::Placement::Colocated;
+  in.self.port = 1179;
+  in.mesh = {lease("rr-fab-r1-0", "10.0.0.1", 1179), lease("rr-fab-r1-1", "10.0.0.2", 1179)};
+  BuildResult r = build_ok(in);
+  EXPECT_EQ(r.config.listen_port, 1179);
+  EXPECT_EQ(r.config.mesh_port, 1180);
+  std::map<std::string, std::pair<std::string, int>> endpoints;
+  for (const Peer& p : r.config.peers) endpoints[p.name] = {p.address, p.port};
+  EXPECT_EQ(endpoints["rr-fab-r1-1"], std::make_pair(std::string("10.0.0.2"), 1180)) << "mesh: one port up";
+  EXPECT_EQ(endpoints["node-2"], std::make_pair(std::string("10.0.0.2"), 179)) << "the host's calico-node";
+  EXPECT_EQ(endpoints["node-1"], std::make_pair(std::string("10.0.0.1"), 179)) << "its own host's calico-node";
+  EXPECT_EQ(endpoints.count("rr-fab-r1-0"), 0u) << "never itself";
+
+  in.spec.placement = planner::Placement::Dedicated;
+  in.self.port = 179;
+  in.mesh = {lease("rr-fab-r1-1", "10.0.0.2", 179)};
+  r = build_ok(in);
+  EXPECT_EQ(r.config.mesh_port, 0) << "Dedicated hosts run no calico-node: one port";
+  for (const Peer& p : r.config.peers) {
+    if (p.role == PeerRole::Mesh) {
+      EXPECT_EQ(p.port, 179);
+    }
+  }
+}
+
 TEST(ConfigBuilder, RouterIdIsTheHostAddressMovedInto240Slash4) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"10.0.0.1", "250.0.0.1"},     {"10.0.3.7", "250.0.3.7"},       {"172.16.5.9", "252.16.5.9"},

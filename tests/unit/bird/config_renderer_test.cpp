@@ -172,11 +172,31 @@ TEST(BirdConfigGolden, Ipv6Only) {
 TEST(BirdConfigGolden, ColocatedPort) {
   ReflectorConfig c = base();
   c.listen_port = 1179;  // calico-node's BIRD owns 179 on this host
+  c.mesh_port = 1180;    // and another host's calico-node and reflector share an address
   c.peers = {client("worker-1", "10.0.0.1", 179), client("worker-2", "10.0.0.2", 179),
-             mesh("rr-rack-a-1", "10.0.0.11", 1179),
+             mesh("rr-rack-a-1", "10.0.0.11", 1180),
              // Another reflector on a client's host: same address, other port.
-             mesh("rr-rack-a-2", "10.0.0.1", 1179)};
+             mesh("rr-rack-a-2", "10.0.0.1", 1180)};
   expect_golden("colocated", c);
+}
+
+// BIRD matches an incoming session by remote address and local port, never the remote port: a
+// Colocated host's calico-node and reflector connect from one address, and only the local port
+// tells their sessions apart (on a real cluster both flapped "Connection closed" before).
+TEST(BirdConfigRender, MeshSessionsListenOnTheMeshPortAndClientsOnTheListenPort) {
+  ReflectorConfig c = base();
+  c.listen_port = 1179;
+  c.mesh_port = 1180;
+  c.peers = {client("worker-1", "10.0.0.1", 179), mesh("rr-rack-a-2", "10.0.0.1", 1180)};
+  std::string conf = render_bird_config(c);
+  auto template_of = [&](const std::string& name) {
+    auto at = conf.find("template bgp " + name + " {");
+    return at == std::string::npos ? std::string() : conf.substr(at, conf.find("}\n", at) - at);
+  };
+  EXPECT_NE(template_of("rr_clients").find("port 1179 as"), std::string::npos) << conf;
+  EXPECT_NE(template_of("rr_mesh").find("port 1180 as"), std::string::npos) << conf;
+  c.mesh_port = 70000;
+  EXPECT_FALSE(validate_config(c).ok());
 }
 
 TEST(BirdConfigGolden, GracefulRestartOffAndFastTimers) {

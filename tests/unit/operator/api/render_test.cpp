@@ -71,6 +71,10 @@ TEST(RenderTest, PodColocatedOnPort1179KeepsTheBindCapabilityInTheBoundingSetOnl
   EXPECT_EQ(sc["capabilities"]["drop"], Json::array({"ALL"}));
   EXPECT_EQ(sc["capabilities"]["add"], Json::array({"NET_BIND_SERVICE"}));
   EXPECT_EQ(sc["allowPrivilegeEscalation"], false) << "no_new_privs: the capability is never granted above 1023";
+  // Reflectors mesh one port up on a Colocated host (planner::mesh_port): the scheduler must know.
+  Json ports = Json::array();
+  for (const auto& p : pod["spec"]["containers"][0]["ports"]) ports.push_back(p["containerPort"]);
+  EXPECT_EQ(ports, Json::array({1179, 1180, 9179}));
 }
 
 // On a real node (tests/install) BIRD got "bind: Permission denied" on port 179: with

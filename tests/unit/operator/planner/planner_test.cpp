@@ -910,6 +910,18 @@ TEST(PlannerSpecTest, RejectsWhatTheCrdSchemaLeavesToTheOperator) {
       {"Colocated on port 179 would clash with calico-node's BIRD",
        running_fabric(with([](FabricSpec& s) { s.placement = Placement::Colocated; })),
        held("InvalidSpec", "spec.reflectors.port")},
+      {"Colocated on port 178 would mesh on calico-node's 179",
+       running_fabric(with([](FabricSpec& s) {
+         s.placement = Placement::Colocated;
+         s.port = 178;
+       })),
+       held("InvalidSpec", "spec.reflectors.port")},
+      {"Colocated on port 65535 has no port above it to mesh on",
+       running_fabric(with([](FabricSpec& s) {
+         s.placement = Placement::Colocated;
+         s.port = 65535;
+       })),
+       held("InvalidSpec", "spec.reflectors.port")},
   };
   for (const auto& c : cases) check(c);
 }
