@@ -22,6 +22,9 @@
 #   stop DIR [--keep-logs]   stop everything start made (processes, mounts, network
 #                            namespaces, cgroups, bridge, routes), remove DIR
 #   import DIR TAR...        import image archives (docker-archive or OCI) into every node
+#   kubelet-stop DIR NODE    stop NODE's kubelet only: its containers keep running and the
+#                            Node goes NotReady after the node monitor's grace period
+#   kubelet-start DIR NODE   start it again with the same configuration
 #   env DIR                  print DIR/env
 #   cleanup-stale            stop every registered cluster whose owner is dead
 #
@@ -475,6 +478,45 @@ iptables:
 EOF
 }
 
+# spawn_kubelet K I: node I's kubelet (NODE_DIR, BIN_DIR and PAUSE_IMAGE set).
+spawn_kubelet() {
+  local k=$1 i=$2 rt; rt=$(runtime_of "$k" "$i")
+  spawn_node "$k" "$i" kubelet "$BIN_DIR/kubelet" --config="$NODE_DIR/kubelet.yaml" \
+    --kubeconfig="$NODE_DIR/kubeconfig" --container-runtime=remote \
+    --container-runtime-endpoint="unix://$rt/containerd.sock" --runtime-request-timeout=5m \
+    --root-dir="$rt/kubelet" --cert-dir="$rt/kubelet/pki" --volume-plugin-dir="$rt/kubelet/volume-plugins" \
+    --hostname-override="node-$i" --node-ip="$(net_of "$k").0.$((10 + i))" --pod-infra-container-image="$PAUSE_IMAGE" --v=1
+}
+# kubelet_pids K I: the live kubelet processes of node I.
+kubelet_pids() {
+  local k=$1 i=$2 pid cg; cg=$(cgroup_of "$k" "$i")
+  for pid in $(awk '$1=="kubelet" {print $2}' "$(runtime_of "$k" "$i")/pids" 2>/dev/null); do
+    grep -qx "$pid" <<<"$(cg_pids "$cg")" && echo "$pid"
+  done
+  return 0
+}
+# kubelet-stop DIR NODE / kubelet-start DIR NODE: what a node whose kubelet dies looks like
+# (its containers keep running; the Node goes NotReady), and its recovery.
+cmd_kubelet() {
+  local action=$1 dir node k i pid
+  dir=$(abs_dir "${2:-}"); node=${3:?kubelet-$action DIR NODE}
+  k=$(slot_of_dir "$dir"); [[ -n $k && -f $dir/env ]] || die "no running cluster in $dir"
+  [[ $node =~ ^node-([0-9]+)$ && -d $dir/nodes/$node ]] || die "no node $node in $dir"
+  i=${BASH_REMATCH[1]}
+  if [[ $action == stop ]]; then
+    for pid in $(kubelet_pids "$k" "$i"); do kill -TERM "$pid" 2>/dev/null || true; done
+    wait_until 30 "the kubelet of $node to exit" bash -c '[[ -z $("$@") ]]' _ "$SELF" __kubelet-pids "$k" "$i" ||
+      die "the kubelet of $node did not exit"
+    log "$node: kubelet stopped (its containers keep running)"
+  else
+    [[ -z $(kubelet_pids "$k" "$i") ]] || die "the kubelet of $node is running"
+    NODE_DIR=$dir/nodes/$node
+    BIN_DIR=$(cat "$dir/bin-dir"); PAUSE_IMAGE=$(cat "$dir/pause-image")
+    spawn_kubelet "$k" "$i"
+    log "$node: kubelet started"
+  fi
+}
+
 start_node() {                           # start_node K I N (runs in a subshell)
   local k=$1 i=$2 n=$3
   local net ip ns veth rt cg name=node-$i j
@@ -526,11 +568,7 @@ start_node() {                           # start_node K I N (runs in a subshell)
     ctr --address "$rt/containerd.sock" -n k8s.io images import "$tar" >/dev/null ||
       die "$name: could not import $tar"
   done
-  spawn_node "$k" "$i" kubelet "$BIN_DIR/kubelet" --config="$NODE_DIR/kubelet.yaml" \
-    --kubeconfig="$NODE_DIR/kubeconfig" --container-runtime=remote \
-    --container-runtime-endpoint="unix://$rt/containerd.sock" --runtime-request-timeout=5m \
-    --root-dir="$rt/kubelet" --cert-dir="$rt/kubelet/pki" --volume-plugin-dir="$rt/kubelet/volume-plugins" \
-    --hostname-override="$name" --node-ip="$ip" --pod-infra-container-image="$PAUSE_IMAGE" --v=1
+  spawn_kubelet "$k" "$i"
   spawn_node "$k" "$i" kube-proxy "$BIN_DIR/kube-proxy" --config="$NODE_DIR/kube-proxy.yaml" --v=1
   log "$name: containerd, kubelet and kube-proxy started in $(( $(now_ms) - t0 )) ms"
 }
@@ -592,6 +630,8 @@ cmd_start() {
   mkdir -p "$dir/logs" "$dir/nodes"
   touch "$dir/$MARKER"
   CLUSTER_DIR=$dir
+  echo "$BIN_DIR" >"$dir/bin-dir"
+  echo "$PAUSE_IMAGE" >"$dir/pause-image"
   local k; k=$(alloc_slot "$dir" "$owner_pid $ostart")
   echo "$k" >"$dir/slot"
   cp "$REG/$k/owner" "$dir/owner"
@@ -741,6 +781,9 @@ case $cmd in
   import) cmd_import "$@" ;;
   env) d=$(abs_dir "${1:-}"); [[ -f $d/env ]] || die "no env in $d"; cat "$d/env" ;;
   cleanup-stale) mkdir -p "$REG"; cleanup_stale ;;
+  kubelet-stop) cmd_kubelet stop "$@" ;;
+  kubelet-start) cmd_kubelet start "$@" ;;
+  __kubelet-pids) kubelet_pids "$1" "$2" ;;
   __watchdog) cmd_watchdog "$(abs_dir "${1:-}")" "${2:?}" ;;
   -h|--help|help) usage ;;
   *) usage ;;

@@ -52,50 +52,10 @@ trap 'rm -rf "$TMP"' EXIT
 
 read -r -a NODES <<<"$RR_CLUSTER_NODES"
 N=${#NODES[@]}
+DEBUG_NAMESPACES=$NS
+# shellcheck source=../lib/cluster_checks.sh
+source "$ROOT/tests/lib/cluster_checks.sh"
 
-# Never `producer | grep -q` here: with pipefail, grep's early exit fails the producer (SIGPIPE).
-# poll SECONDS CMD...: until CMD succeeds (a bound on waiting, not on speed).
-poll() {
-  local deadline=$((SECONDS + $1)); shift
-  while :; do
-    "$@" >/dev/null 2>&1 && return 0
-    ((SECONDS < deadline)) || return 1
-    sleep 0.5
-  done
-}
-kj() { kc get "$@" -o json 2>/dev/null; }
-node_var() { local v="RR_CLUSTER_NODE_$1_$2"; echo "${!v}"; }
-
-DEBUGGED=0
-debug() {  # what a failed check needs to be understood; printed once
-  ((DEBUGGED)) && return; DEBUGGED=1
-  echo "---------------- debug: pods"
-  kc get pods -A -o wide
-  echo "---------------- debug: nodes"
-  kc get nodes -L topology.kubernetes.io/rack,rr.bgp.dev/reflector,rr.bgp.dev/calico-node
-  echo "---------------- debug: $NS objects"
-  kc get deploy,rs,lease,sa,events -n "$NS" -o wide
-  kc get routereflectorclusters -o yaml
-  kc get bgppeers.crd.projectcalico.org,bgpconfigurations.crd.projectcalico.org -o yaml
-  local ns p
-  for ns in "$NS" "$CALICO_NS"; do
-    for p in $(kc get pods -n "$ns" -o name); do
-      echo "---------------- debug: describe $ns/$p"
-      kc describe -n "$ns" "$p" | sed -n '/^Containers:/,$p'
-      echo "---------------- debug: logs $ns/$p (last 60 lines; the previous container's too)"
-      kc logs -n "$ns" "$p" --all-containers --tail=60
-      kc logs -n "$ns" "$p" --all-containers --tail=30 --previous 2>/dev/null
-    done
-  done
-}
-must() {  # must DESCRIPTION SECONDS CMD...: a bounded poll that must succeed
-  local what=$1 secs=$2; shift 2
-  if poll "$secs" "$@"; then pass "$what"; return 0; fi
-  fail "$what (not within ${secs}s)"; debug; return 1
-}
-check() {  # check DESCRIPTION GOT WANT
-  if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1: got '$2', want '$3'"; debug; fi
-}
 finish() {
   echo "install_test.sh $MODE: $PASSES passed, $FAILS failed"
   ((FAILS == 0))
@@ -132,41 +92,15 @@ for r in "${!REFLECTOR_HOST[@]}"; do
 done
 
 # ---------------------------------------------------------------- 1. Calico (CRDs + calico-node stand-in)
-kc apply -f "$ROOT/tests/crds/calico/" >/dev/null || fail "apply the Calico CRDs"
-must "Calico CRDs established" 60 kc wait --for=condition=Established --timeout=20s \
-  crd/bgppeers.crd.projectcalico.org crd/bgpconfigurations.crd.projectcalico.org
-sed "s|image: localhost/calico-node-standin:dev|image: $STANDIN_IMAGE|" "$ROOT/tests/calico-node/daemonset.yaml" |
-  kc apply -f - >/dev/null || fail "apply tests/calico-node/daemonset.yaml"
-standin_ready() {
-  local got; got=$(kc get ds calico-node-standin -n "$CALICO_NS" -o jsonpath='{.status.numberReady}/{.status.desiredNumberScheduled}')
-  [[ $got == "${#CLIENTS[@]}/${#CLIENTS[@]}" ]]
-}
-must "calico-node stand-in Ready on the ${#CLIENTS[@]} client nodes" 240 standin_ready
-standin_pod() { kc get pods -n "$CALICO_NS" --field-selector "spec.nodeName=$1" -o jsonpath='{.items[0].metadata.name}'; }
-birdc_on() {  # birdc_on NODE ARGS...: BIRD 1.6 of the stand-in on NODE
-  local pod; pod=$(standin_pod "$1") || return 1
-  kc exec -n "$CALICO_NS" "$pod" -- birdc -s /run/bird/bird.ctl "${@:2}"
-}
-learns() {  # learns NODE CIDR: BIRD on NODE has a route to CIDR
-  local out; out=$(birdc_on "$1" show route "$2" 2>/dev/null) || return 1
-  grep -q "^${2//./\\.} " <<<"$out"
-}
+install_calico "$STANDIN_IMAGE" "$ROOT"
+must "calico-node stand-in Ready on the ${#CLIENTS[@]} client nodes" 240 standin_ready_count "${#CLIENTS[@]}"
 # Calico's full mesh: the two clients learn each other's pod CIDR from it.
 must "full mesh: $CLIENT_A learns $CLIENT_B's pod CIDR ${CIDR_OF[$CLIENT_B]}" 120 learns "$CLIENT_A" "${CIDR_OF[$CLIENT_B]}"
 
 # ---------------------------------------------------------------- 2. install rr-operator
-H=
 install_operator() {
   if [[ $MODE == helm ]]; then
-    H=${RR_HELM:-$("$ROOT/scripts/fetch-helm.sh")} || { fail "cannot obtain helm (scripts/fetch-helm.sh)"; return 1; }
-    if out=$(timeout 120 "$H" install rr-operator "$ROOT/helm/rr-operator" -n "$NS" --create-namespace \
-        --set image.repository="${OPERATOR_IMAGE%:*}" --set image.tag="${OPERATOR_IMAGE##*:}" \
-        --set image.pullPolicy=IfNotPresent \
-        --set reflector.image.repository="${AGENT_IMAGE%:*}" --set reflector.image.tag="${AGENT_IMAGE##*:}" 2>&1); then
-      pass "helm install rr-operator helm/rr-operator -n $NS --create-namespace"
-    else
-      fail "helm install: $out"; return 1
-    fi
+    helm_install_operator "$NS" "$OPERATOR_IMAGE" "$AGENT_IMAGE" "$ROOT" || return 1
   else
     # What a user with a local registry writes: an overlay of deploy/ that names the images
     # (and the reflector image, which is an argument of the operator).
@@ -276,22 +210,12 @@ if out=$(kc exec -n "$NS" "$rr0" -- sh -c 'touch /probe 2>/dev/null && echo writ
   check "reflector $rr0: root filesystem read-only inside the container" "$out" read-only
 fi
 
-fabric_ready() {
-  [[ $(kc get routereflectorcluster "$FABRIC" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]
-}
-must "fabric $FABRIC Ready" 300 fabric_ready
+must "fabric $FABRIC Ready" 300 fabric_ready "$FABRIC"
 peers() { kj bgppeers.crd.projectcalico.org -l "rr.bgp.dev/cluster=$FABRIC"; }
 peer_count() { peers | jq '.items | length'; }
 n_peers=$(peer_count)
 if ((n_peers >= RACKS)); then pass "$n_peers BGPPeers for the fabric"
 else fail "$n_peers BGPPeers for the fabric, want >= $RACKS"; debug; fi
-mesh() {  # Calico's nodeToNodeMeshEnabled: true when the BGPConfiguration default or the field is absent
-  local out
-  out=$(kc get bgpconfigurations.crd.projectcalico.org default -o json 2>&1) || {
-    [[ $out == *NotFound* ]] && echo true; return; }
-  jq -r 'if (.spec // {}) | has("nodeToNodeMeshEnabled") then .spec.nodeToNodeMeshEnabled else true end' <<<"$out"
-}
-mesh_is() { [[ $(mesh) == "$1" ]]; }
 must "the node-to-node mesh is off (BGPConfiguration default)" 120 mesh_is false
 
 # The stand-in's BIRD 1.6 on client A: Established to its rack's reflector; learns client B's
@@ -307,8 +231,7 @@ session_up() {  # session_up NODE PEER-IP: a non-mesh BGP protocol to PEER-IP is
   return 1
 }
 must "stand-in on $CLIENT_A ($rack_a): BGP session to its rack's reflector $rr_ip Established" 180 session_up "$CLIENT_A" "$rr_ip"
-no_mesh_sessions() { local out; out=$(birdc_on "$CLIENT_A" show protocols) && ! grep -q '^Mesh_' <<<"$out"; }
-must "stand-in on $CLIENT_A: no Mesh_ sessions left" 120 no_mesh_sessions
+must "stand-in on $CLIENT_A: no Mesh_ sessions left" 120 no_mesh_sessions "$CLIENT_A"
 must "stand-in on $CLIENT_A learns $CLIENT_B's pod CIDR ${CIDR_OF[$CLIENT_B]} (rack ${RACK_OF[$CLIENT_B]}) via the reflectors" \
   180 learns "$CLIENT_A" "${CIDR_OF[$CLIENT_B]}"
 via=$(birdc_on "$CLIENT_A" show route "${CIDR_OF[$CLIENT_B]}" all 2>/dev/null | tr '\n' ' ')
@@ -345,7 +268,6 @@ done
 
 # ---------------------------------------------------------------- 6. delete the fabric, uninstall
 kc delete routereflectorcluster "$FABRIC" --wait=false >/dev/null || fail "delete the fabric"
-gone() { [[ $(kc get "$@" -o name 2>/dev/null | wc -l) == 0 ]]; }
 must "fabric deleted" 180 gone routereflectorcluster "$FABRIC"
 must "no reflector Pods left" 180 gone pods -n "$NS" -l "rr.bgp.dev/cluster=$FABRIC"
 must "no BGPPeers left" 120 gone bgppeers.crd.projectcalico.org -l "rr.bgp.dev/cluster=$FABRIC"

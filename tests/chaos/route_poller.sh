@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Polls the routes of every Calico node of a real cluster, round after round, until its
+# parent exits or it is killed:
+#
+#   route_poller.sh OUT BIRDC NODE=NETNS=CIDR...
+#
+# Each round asks the calico-node stand-in's BIRD 1.6 on every node (found in the node's
+# network namespace: a process `bird` whose parent is calico-node-standin, its control
+# socket reached through /proc/PID/root) for its routes, and appends to OUT one line per
+# node:  ROUND EPOCH-MS NODE OK COUNT  or  ROUND EPOCH-MS NODE MISS CIDR,...  where a MISS
+# names the other nodes' pod CIDRs it lacks (or "no-bird"/"birdc-failed"). The caller
+# appends its own "# ..." marker lines to OUT; appends of one short line do not interleave.
+set -uo pipefail
+OUT=${1:?usage: route_poller.sh OUT BIRDC NODE=NETNS=CIDR...}
+BIRDC=${2:?}
+shift 2
+PARENT=$PPID
+declare -a NAMES=() NETNS=() CIDRS=()
+for spec in "$@"; do
+  IFS== read -r name ns cidr <<<"$spec"
+  NAMES+=("$name"); NETNS+=("$ns"); CIDRS+=("$cidr")
+done
+declare -A BIRD_PID=()
+
+comm_of() { cat "/proc/$1/comm" 2>/dev/null; }
+ppid_of() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$2"; }
+# The stand-in's BIRD in NETNS into FOUND (a reflector's BIRD 2 may share the namespace: its
+# parent is rr-agent). Not a command substitution: the cache must outlive the call.
+standin_bird() {
+  local ns=$1 pid cached=${BIRD_PID[$1]:-}
+  FOUND=
+  if [[ -n $cached && $(comm_of "$cached") == bird && $(comm_of "$(ppid_of "$cached")") == calico-node-sta* ]]; then
+    FOUND=$cached; return 0
+  fi
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do
+    [[ $(comm_of "$pid") == bird ]] || continue
+    [[ $(comm_of "$(ppid_of "$pid")") == calico-node-sta* ]] || continue
+    BIRD_PID[$ns]=$pid; FOUND=$pid; return 0
+  done
+  return 1
+}
+
+round=0
+while kill -0 "$PARENT" 2>/dev/null; do
+  round=$((round + 1))
+  lines=""
+  for i in "${!NAMES[@]}"; do
+    now=$(date +%s%3N)
+    if ! standin_bird "${NETNS[i]}"; then
+      lines+="$round $now ${NAMES[i]} MISS no-bird"$'\n'; continue
+    fi
+    pid=$FOUND
+    if ! routes=$(timeout 5 "$BIRDC" -s "/proc/$pid/root/run/bird/bird.ctl" show route 2>&1); then
+      lines+="$round $now ${NAMES[i]} MISS birdc-failed"$'\n'; continue
+    fi
+    have=" $(awk '/^[0-9]/ {printf "%s ", $1}' <<<"$routes")"
+    missing="" count=0
+    for j in "${!NAMES[@]}"; do
+      ((j == i)) && continue
+      if [[ $have == *" ${CIDRS[j]} "* ]]; then count=$((count + 1)); else missing+="${missing:+,}${CIDRS[j]}"; fi
+    done
+    if [[ -z $missing ]]; then lines+="$round $now ${NAMES[i]} OK $count"$'\n'
+    else lines+="$round $now ${NAMES[i]} MISS $missing"$'\n'; fi
+  done
+  printf '%s' "$lines" >>"$OUT"
+  sleep 0.2
+done
