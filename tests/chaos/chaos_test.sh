@@ -286,6 +286,9 @@ if [[ -n $op_pid ]] && kill -KILL "$op_pid"; then
 else
   fail "no rr-operator process of the leader '$leader' found"; debug
 fi
+# Its Pod goes too: kubelet would restart the container under the same identity, which would
+# simply take its own Lease back.
+kc delete pod -n "$NS" "$leader" --force --grace-period=0 >/dev/null 2>&1 || fail "force-delete the leader Pod $leader"
 new_leader() { local h; h=$(holder); [[ -n $h && $h != "$leader" ]]; }
 must "the standby takes the leader Lease" 120 new_leader && echo "  new leader: $(holder)"
 must "rack-1 whole again, the fabric Ready (the standby finished the job)" 240 rack_whole rack-1
