@@ -183,17 +183,21 @@ victim() {
   [[ -n ${VICTIM:-} ]] || { fail "no Ready reflector in rack-1"; debug; return 1; }
   echo "  victim: $VICTIM on $VICTIM_NODE (uid $VICTIM_UID)"
 }
+# signal_agent SIGNAL WHY: sends SIGNAL to the victim's rr-agent; its pid into SIGNALLED.
+signal_agent() {
+  SIGNALLED=$(pod_pids "$VICTIM_UID" rr-agent | head -1)
+  if [[ -n $SIGNALLED ]] && kill -"$1" "$SIGNALLED"; then
+    pass "SIG$1 rr-agent (pid $SIGNALLED) of $VICTIM$2"
+  else
+    fail "no rr-agent process of $VICTIM found to SIG$1"; debug; return 1
+  fi
+}
 uid_gone() { [[ $(rack_reflectors rack-1 | awk -v u="$VICTIM_UID" '$3 == u' | wc -l) == 0 ]]; }
 
 # ---------------------------------------------------------------- 3. a reflector container killed
 mark begin container-kill
 victim || finish
-agent=$(pod_pids "$VICTIM_UID" rr-agent | head -1)
-if [[ -n $agent ]]; then
-  kill -KILL "$agent" && pass "SIGKILL rr-agent (pid $agent) of $VICTIM"
-else
-  fail "no rr-agent process of $VICTIM found"; debug
-fi
+signal_agent KILL ""
 restarted() { [[ -n $(rack_reflectors rack-1 | awk -v u="$VICTIM_UID" '$3 == u && $5 >= 1 && $4 == "true"') ]]; }
 must "$VICTIM restarted by kubelet (restartCount >= 1) and Ready again" 180 restarted
 must "rack-1 whole again, the fabric Ready" 180 rack_whole rack-1
@@ -203,12 +207,7 @@ window_clean container-kill
 # ---------------------------------------------------------------- 4. a reflector's agent frozen
 mark begin agent-frozen
 victim || finish
-FROZEN=$(pod_pids "$VICTIM_UID" rr-agent | head -1)
-if [[ -n $FROZEN ]]; then
-  kill -STOP "$FROZEN" && pass "SIGSTOP rr-agent (pid $FROZEN) of $VICTIM: BIRD keeps running, the Lease stops"
-else
-  fail "no rr-agent process of $VICTIM found"; debug
-fi
+signal_agent STOP ": BIRD keeps running, the Lease stops" && FROZEN=$SIGNALLED
 # Replaced either way: the operator deletes the Pod whose Lease lapsed, or kubelet's liveness
 # probe restarts the container; the frozen process is gone in both.
 frozen_gone() { [[ ! -e /proc/$FROZEN ]] || [[ $(awk '{print $3}' "/proc/$FROZEN/stat" 2>/dev/null) == Z ]]; }
@@ -345,7 +344,12 @@ snapshot() {
 before=$(snapshot)
 "$ROOT/scripts/kube-local.sh" stop-apiserver "$DIR/cp" >/dev/null 2>&1 && pass "kube-apiserver stopped" ||
   fail "kube-local.sh stop-apiserver"
-sleep 15  # down for a while: every client's watches and renewals fail meanwhile
+# Down for a while, every client's watches and renewals failing: until the route poller has
+# gone round three times more.
+rounds() { awk '$1 != "#" {r = $1} END {print r + 0}' "$ROUTES"; }
+down_at=$(rounds)
+rounds_past() { (($(rounds) >= $1)); }
+must "three polling rounds with kube-apiserver down" 120 rounds_past $((down_at + 3))
 "$ROOT/scripts/kube-local.sh" start-apiserver "$DIR/cp" >/dev/null 2>&1 && pass "kube-apiserver started again" ||
   fail "kube-local.sh start-apiserver"
 must "the fabric Ready after the restart" 300 fabric_ready "$FABRIC"
