@@ -495,6 +495,7 @@ kubelet_pids() {
   done
   return 0
 }
+kubelet_gone() { [[ -z $(kubelet_pids "$1" "$2") ]]; }
 # kubelet-stop DIR NODE / kubelet-start DIR NODE: what a node whose kubelet dies looks like
 # (its containers keep running; the Node goes NotReady), and its recovery.
 cmd_kubelet() {
@@ -505,7 +506,7 @@ cmd_kubelet() {
   i=${BASH_REMATCH[1]}
   if [[ $action == stop ]]; then
     for pid in $(kubelet_pids "$k" "$i"); do kill -TERM "$pid" 2>/dev/null || true; done
-    wait_until 30 "the kubelet of $node to exit" bash -c '[[ -z $("$@") ]]' _ "$SELF" __kubelet-pids "$k" "$i" ||
+    wait_until 30 "the kubelet of $node to exit" kubelet_gone "$k" "$i" ||
       die "the kubelet of $node did not exit"
     log "$node: kubelet stopped (its containers keep running)"
   else
@@ -783,7 +784,6 @@ case $cmd in
   cleanup-stale) mkdir -p "$REG"; cleanup_stale ;;
   kubelet-stop) cmd_kubelet stop "$@" ;;
   kubelet-start) cmd_kubelet start "$@" ;;
-  __kubelet-pids) kubelet_pids "$1" "$2" ;;
   __watchdog) cmd_watchdog "$(abs_dir "${1:-}")" "${2:?}" ;;
   -h|--help|help) usage ;;
   *) usage ;;
