@@ -28,7 +28,9 @@ bool pod_dead(const ReflectorPod& pod, const ReflectorLease* lease,
 ReflectorState state_of(const ReflectorPod& pod, const ReflectorLease* lease) {
   if (pod.deleting) return ReflectorState::Terminating;
   if (pod.lapsed || (lease && lease->expired)) return ReflectorState::Lapsed;
-  if (lease && lease->fresh) return ReflectorState::Ready;
+  // Ready by both measures: its own renewals, and the kubelet's readiness probe (BIRD up and
+  // configured). A fresh Lease alone already earns a peer, not Ready.
+  if (lease && lease->fresh && pod.ready) return ReflectorState::Ready;
   if (pod.phase == PodPhase::Running) return ReflectorState::Starting;
   return ReflectorState::Pending;
 }
@@ -428,7 +430,7 @@ Plan plan(const PlanInput& in) {
       const ReflectorLease* lease = lease_of(*p);
       std::string address = address_of(*p, lease);
       if (lease && lease->fresh && !address.empty()) {
-        ++status.reflectors_ready;
+        if (p->ready) ++status.reflectors_ready;
         out.peers.push_back(DesiredPeer{p->name, p->name, rack, client_selector(spec, rack, p->node),
                                         peer_ip(address, spec.port), spec.as_number, spec.bgp.password});
       }

@@ -86,6 +86,8 @@ class ReflectorBuilder {
   ReflectorBuilder& sessions(int established, int total);
   // Running, Lease exists but not (yet) fresh.
   ReflectorBuilder& starting();
+  // Renewing its Lease, but the kubelet does not report the Pod Ready (its /readyz fails).
+  ReflectorBuilder& unready();
   ReflectorBuilder& lapsed();         // the controller's verdict on the Pod
   ReflectorBuilder& lease_expired();  // the controller's verdict on the Lease
   ReflectorBuilder& terminating();
@@ -197,6 +199,11 @@ inline ReflectorBuilder& ReflectorBuilder::starting() {
   live();
   pod().ready = false;
   lease().fresh = false;
+  return *this;
+}
+inline ReflectorBuilder& ReflectorBuilder::unready() {
+  live();
+  pod().ready = false;
   return *this;
 }
 inline ReflectorBuilder& ReflectorBuilder::lapsed() {

@@ -310,6 +310,20 @@ TEST(PlannerLivenessTest, DeadReflectorsLoseTheirPeerAndAreReplaced) {
        {.pods = Strings{"a/a-n1@" + id(1), "a/a-n2@" + id(1)},
         .deleted = Strings{},
         .peers = Strings{"a/a-n1 10.0.1.2"}}},
+      // A replacement renews its Lease before the kubelet's readiness probe passes. Until the
+      // kubelet says Ready it serves (keeps its peer) but does not count as Ready, so a rollout
+      // waits for it before replacing its rack's next reflector.
+      {"renewing but not Ready by the kubelet: it keeps its peer but is not Ready",
+       [] {
+         auto c = rack_a(3);
+         c.reflector("a", "a-n0", id(1)).unready();
+         c.reflector("a", "a-n1", id(1)).live();
+         return c.input();
+       }(),
+       {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1)},
+        .deleted = Strings{},
+        .peers = Strings{"a/a-n0 10.0.1.1", "a/a-n1 10.0.1.2"},
+        .ready = "False/ReflectorsNotReady"}},
       {"pod whose Lease has not appeared yet is kept (the grace is the controller's verdict)",
        [] {
          auto c = rack_a(3);
@@ -473,6 +487,21 @@ TEST(PlannerLivenessTest, TheStatusNamesAReflectorWhoseHostIsNotReady) {
   EXPECT_EQ(states["a-n1"], ReflectorState::Ready);
   EXPECT_EQ(states["a-n2"], ReflectorState::Pending);
   EXPECT_EQ(p.racks[0].reflectors_ready, 1) << "a reflector nothing can manage is not counted Ready";
+}
+
+// The kubelet's readiness (the agent's /readyz: BIRD up and configured) is part of Ready: a
+// rollout replaces a rack's next reflector only once its replacement is Ready by both measures.
+TEST(PlannerLivenessTest, AReflectorTheKubeletDoesNotReportReadyIsStarting) {
+  auto c = rack_a(3);
+  c.reflector("a", "a-n0", id(1)).unready();
+  c.reflector("a", "a-n1", id(1)).live();
+  const Plan p = plan(c.input());
+  ASSERT_EQ(p.racks.size(), 1u);
+  std::map<std::string, ReflectorState> states;
+  for (const auto& r : p.racks[0].reflectors) states[r.node] = r.state;
+  EXPECT_EQ(states["a-n0"], ReflectorState::Starting);
+  EXPECT_EQ(states["a-n1"], ReflectorState::Ready);
+  EXPECT_EQ(p.racks[0].reflectors_ready, 1);
 }
 
 TEST(PlannerPlacementTest, PicksEligibleHostsAndKeepsPlacements) {
