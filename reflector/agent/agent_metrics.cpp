@@ -53,6 +53,17 @@ AgentMetrics::AgentMetrics(prometheus::Registry& registry, std::string rack, std
   for (const char* result : {"success", "failure"}) lease_renewals_.Add({{"result", result}});
 }
 
+prometheus::Labels AgentMetrics::labels_of(const SessionLabels& s) const {
+  return Labels{{"peer", s.peer}, {"peer_address", s.address}, {"role", s.role}, {"rack", rack_}, {"cluster_id", cluster_id_}};
+}
+
+void AgentMetrics::remove_series(const SessionLabels& s) {
+  const Labels labels = labels_of(s);
+  for (auto* family : {&session_up_, &prefixes_received_, &prefixes_exported_}) {
+    if (family->Has(labels)) family->Remove(&family->Add(labels));
+  }
+}
+
 SessionCounts AgentMetrics::update_sessions(const std::vector<bird::ProtocolState>& protocols,
                                             const bird::ReflectorConfig& config) {
   // BIRD's protocol names come from (role, stable name); map them back to the peers.
@@ -64,19 +75,6 @@ SessionCounts AgentMetrics::update_sessions(const std::vector<bird::ProtocolStat
   }
 
   std::lock_guard lock(mu_);
-  auto labels_of = [&](const SessionLabels& s) {
-    return Labels{{"peer", s.peer},
-                  {"peer_address", s.address},
-                  {"role", s.role},
-                  {"rack", rack_},
-                  {"cluster_id", cluster_id_}};
-  };
-  auto remove = [&](const SessionLabels& s) {
-    const Labels labels = labels_of(s);
-    for (auto* family : {&session_up_, &prefixes_received_, &prefixes_exported_}) {
-      if (family->Has(labels)) family->Remove(&family->Add(labels));
-    }
-  };
 
   // Series of peers no longer configured, or whose labels changed, go.
   for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -87,7 +85,7 @@ SessionCounts AgentMetrics::update_sessions(const std::vector<bird::ProtocolStat
     if (same) {
       ++it;
     } else {
-      remove(it->second);
+      remove_series(it->second);
       it = sessions_.erase(it);
     }
   }
@@ -111,7 +109,14 @@ SessionCounts AgentMetrics::update_sessions(const std::vector<bird::ProtocolStat
   return counts;
 }
 
-void AgentMetrics::set_bird_up(bool up) { bird_up_.Add({}).Set(up ? 1 : 0); }
+void AgentMetrics::set_bird_up(bool up) {
+  bird_up_.Add({}).Set(up ? 1 : 0);
+  if (up) return;
+  // Nobody can vouch for a session while BIRD does not answer: its series go until it does.
+  std::lock_guard lock(mu_);
+  for (const auto& [protocol, s] : sessions_) remove_series(s);
+  sessions_.clear();
+}
 
 void AgentMetrics::reconfiguration(std::string_view result) {
   // Only the pre-created values: a label value is never made up from input.

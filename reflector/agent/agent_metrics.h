@@ -30,6 +30,7 @@ class AgentMetrics {
   // From `show protocols all` and the config it runs: one series per BGP session.
   SessionCounts update_sessions(const std::vector<bird::ProtocolState>& protocols,
                                 const bird::ReflectorConfig& config);
+  // Down also drops every session series: nobody can vouch for a session BIRD does not report.
   void set_bird_up(bool up);
   void reconfiguration(std::string_view result);  // success | refused | failed
   void lease_renewal(bool ok);
@@ -38,6 +39,8 @@ class AgentMetrics {
   struct SessionLabels {
     std::string peer, address, role;
   };
+  prometheus::Labels labels_of(const SessionLabels& s) const;
+  void remove_series(const SessionLabels& s);  // with mu_ held
   prometheus::Family<prometheus::Gauge>& session_up_;
   prometheus::Family<prometheus::Gauge>& prefixes_received_;
   prometheus::Family<prometheus::Gauge>& prefixes_exported_;

@@ -231,7 +231,10 @@ void ReflectorAgent::poll_sessions() {
   std::lock_guard lock(mu_);
   bird_up_ = protocols.ok();
   metrics_.set_bird_up(bird_up_);
-  if (!protocols.ok()) return;
+  if (!protocols.ok()) {
+    sessions_.established = 0;  // none that BIRD vouches for; the Lease reports as much
+    return;
+  }
   sessions_ = metrics_.update_sessions(*protocols, running_);
 }
 

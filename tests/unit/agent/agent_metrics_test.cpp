@@ -189,6 +189,24 @@ TEST_F(AgentMetricsTest, SeriesOfVanishedOrChangedPeersAreRemoved) {
   EXPECT_TRUE(value("rr_bird_up").has_value());
 }
 
+// BIRD not answering: the agent cannot vouch for any session, so none is reported up (a
+// session series stuck at its last value would hide a rack without routes from the alerts).
+TEST_F(AgentMetricsTest, SessionSeriesGoWhileBirdDoesNotAnswer) {
+  metrics_.set_bird_up(true);
+  (void)metrics_.update_sessions(captured_protocols(), config_with(fabric_peers()));
+  ASSERT_EQ(series_count("rr_bgp_session_up"), 6);
+  metrics_.set_bird_up(false);
+  EXPECT_EQ(value("rr_bird_up"), 0);
+  for (const char* name : {"rr_bgp_session_up", "rr_bgp_session_prefixes_received", "rr_bgp_session_prefixes_exported"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(series_count(name), 0);
+  }
+  metrics_.set_bird_up(true);
+  (void)metrics_.update_sessions(captured_protocols(), config_with(fabric_peers()));
+  EXPECT_EQ(value(session("rr_bgp_session_up", "node-b", "127.0.2.2", "client")), 1);
+  EXPECT_EQ(series_count("rr_bgp_session_up"), 6);
+}
+
 TEST_F(AgentMetricsTest, PasswordsNeverReachALabel) {
   std::vector<Peer> peers = fabric_peers();
   for (Peer& p : peers) p.password = "s3cret-pass";
