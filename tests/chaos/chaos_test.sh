@@ -20,6 +20,10 @@
 #                   deleted (mid-reconcile): the standby takes the Lease and finishes
 #   upgrade         helm upgrade to a new reflector image tag: one reflector per rack at a time
 #   apiserver       kube-apiserver stopped and started: nothing is replaced, nothing duplicated
+#   alerts          a real Prometheus (tests/lib/prometheus.sh) has discovered the operator and
+#                   every reflector through the API since the migration; BIRD frozen (SIGSTOP)
+#                   in both of rack-3's reflectors: rack-3's alerts fire and no other rack's,
+#                   then clear once BIRD runs again (well inside the 90 s hold time)
 #   delete          the fabric deleted: the mesh back on first, then its BGPPeers and Pods gone
 # Only this script's kubectl and helm use admin's credentials.
 #
@@ -47,12 +51,16 @@ ROUTES=$TMP/routes.log
 DEBUG_NAMESPACES=$NS
 # shellcheck source=../lib/cluster_checks.sh
 source "$ROOT/tests/lib/cluster_checks.sh"
+# shellcheck source=../lib/prometheus.sh
+source "$ROOT/tests/lib/prometheus.sh"
 
 POLLER=
 cleanup() {
   [[ -n $POLLER ]] && kill "$POLLER" 2>/dev/null
   # A stopped agent or kubelet must not outlive the test (the cluster's stop kills the rest).
   [[ -n ${FROZEN:-} ]] && kill -CONT "$FROZEN" 2>/dev/null
+  [[ -n ${FROZEN_BIRDS:-} ]] && kill -CONT $FROZEN_BIRDS 2>/dev/null
+  prom_stop
   [[ -n ${KUBELET_STOPPED:-} ]] && "$ROOT/scripts/kube-cluster.sh" kubelet-start "$DIR" "$KUBELET_STOPPED" 2>/dev/null
   if ((FAILS)) && [[ -f $ROUTES ]]; then
     echo "---------------- debug: route log (misses and markers)"
@@ -153,6 +161,8 @@ must "no Mesh_ session left on any node" 120 all_off_mesh
 must "every node still has every route" 60 last_round_ok
 mark end migrate
 window_clean migrate
+# From here on Prometheus scrapes the operator and the reflectors as the chaos goes on.
+prom_start "$ROOT" "$NS" 4s
 
 # ---------------------------------------------------------------- reflectors and their processes
 reflectors() { kj pods -n "$NS" -l "rr.bgp.dev/cluster=$FABRIC"; }
@@ -358,6 +368,42 @@ after=$(snapshot)
 check "the same reflector Pods and BGPPeers (uids) before and after the restart" "$after" "$before"
 mark end apiserver
 window_clean apiserver
+
+# ---------------------------------------------------------------- 10b. Prometheus: a rack's alerts fire and clear
+mark begin alerts
+targets_up() {  # targets_up JOB COUNT: COUNT targets of JOB, all up
+  [[ $(prom_query "up{job=\"$1\"} == 1" | wc -l) == "$2" && $(prom_query "up{job=\"$1\"}" | wc -l) == "$2" ]]
+}
+wanted=$(reflectors | jq '[.items[] | select(.metadata.deletionTimestamp == null)] | length')
+must "Prometheus: both operator replicas discovered through the metrics Service and up" 120 targets_up rr-operator 2
+must "Prometheus: all $wanted reflector Pods discovered and up" 120 targets_up rr-reflector "$wanted"
+check "Prometheus: sum(rr_operator_leader) (one leader among the replicas)" "$(prom_value 'sum(rr_operator_leader{job="rr-operator"})')" 1
+check "Prometheus: reflector targets carry rack and fabric from the Pod's labels" \
+  "$(prom_query 'count by (rack, fabric) (up{job="rr-reflector"})' | awk '{print $1}' | jq -r '.rack + "/" + .fabric' | sort | tr '\n' ' ')" \
+  "rack-1/$FABRIC rack-2/$FABRIC rack-3/$FABRIC "
+sessions_everywhere() { [[ $(prom_query 'count by (rack) (rr_bgp_session_up{job="rr-reflector"} == 1)' | wc -l) == 3 ]]; }
+must "Prometheus: Established sessions reported in every rack" 120 sessions_everywhere
+rack_quiet() { quiet RRRackWithoutEstablishedReflector "$1" && quiet RRReflectorDown "$1"; }
+must "rack-3: no alert pending or firing before the fault" 120 rack_quiet rack-3
+FROZEN_BIRDS=
+for uid in $(rack_reflectors rack-3 | awk '{print $3}'); do FROZEN_BIRDS+=" $(pod_pids "$uid" bird | head -1)"; done
+if [[ $(wc -w <<<"$FROZEN_BIRDS") == 2 ]] && kill -STOP $FROZEN_BIRDS; then
+  pass "SIGSTOP BIRD (pids$FROZEN_BIRDS) of both rack-3 reflectors"
+  rack3_firing() { firing RRRackWithoutEstablishedReflector rack-3 && firing RRReflectorDown rack-3; }
+  # Bounded well inside BGP's 90 s hold time, so the frozen sessions never expire.
+  must "RRRackWithoutEstablishedReflector and RRReflectorDown fire for rack-3" 50 rack3_firing
+  check "rack-1 and rack-2: no alert meanwhile" \
+    "$(alert_states RRRackWithoutEstablishedReflector rack-1)$(alert_states RRRackWithoutEstablishedReflector rack-2)$(alert_states RRReflectorDown rack-1)$(alert_states RRReflectorDown rack-2)" ""
+  kill -CONT $FROZEN_BIRDS && pass "SIGCONT BIRD of rack-3's reflectors"
+  FROZEN_BIRDS=
+  must "rack-3's alerts clear once BIRD answers again" 120 rack_quiet rack-3
+else
+  fail "rack-3's two BIRD processes not found (got:$FROZEN_BIRDS)"; debug
+fi
+must "the fabric Ready again" 180 fabric_ready "$FABRIC"
+mark end alerts
+window_clean alerts
+prom_stop
 
 # ---------------------------------------------------------------- 11. the fabric deleted: back to the mesh
 mark begin delete

@@ -116,6 +116,12 @@ if out=$(cd "$TMP/rules" && timeout 60 promtool test rules alerts_test.yaml 2>&1
 else
   fail "promtool test rules: $out"
 fi
+# Bookworm's promtool knows no kubernetes_sd_configs: trixie's (scripts/fetch-prometheus.sh).
+if out=$("$("$ROOT/scripts/fetch-prometheus.sh")/usr/bin/promtool" check config "$ROOT/monitoring/prometheus-scrape.yaml" 2>&1); then
+  pass "promtool check config monitoring/prometheus-scrape.yaml"
+else
+  fail "promtool check config monitoring/prometheus-scrape.yaml: $out"
+fi
 for a in RRRackWithoutEstablishedReflector RRReflectorDown RRBGPSessionFlapping RROperatorReconcileErrors RROperatorNoLeader; do
   grep -q "alert: $a\$" "$ROOT/monitoring/alerts.yaml" || fail "alert $a missing"
 done
