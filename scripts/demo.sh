@@ -1,38 +1,55 @@
 #!/usr/bin/env bash
-# The README's first command: a local demo on a real Kubernetes control plane.
+# The README's first command: a local demo fabric.
 #
-#   scripts/demo.sh                     run, show, clean up
-#   scripts/demo.sh --keep              leave the fabric and control plane running for exploring
-#   scripts/demo.sh --network loopback  nodes as 127.0.N.x addresses even when root
+#   scripts/demo.sh [--keep]            as root: on a real cluster (scripts/demo-cluster.sh):
+#                                       the images from our Dockerfiles, 9 nodes each with its
+#                                       own kubelet and containerd, the chart, the fabric
+#   scripts/demo.sh --played [--keep] [--network loopback|netns]
+#                                       on a played cluster (the only mode without root):
+#                                       a real control plane, the harness playing kubelet
+#   --keep                              leave it running for exploring
 #
-# It installs what it needs, builds, starts etcd + kube-apiserver v1.20.2 on loopback,
-# installs the CRDs (rr-operator's and the test copies of Calico's), then runs
+# The played demo installs what it needs, builds, starts etcd + kube-apiserver v1.20.2 on
+# loopback, installs the CRDs (rr-operator's and the test copies of Calico's), then runs
 # rr-demo-fabric (tests/e2e/demo_fabric.cpp): 9 simulated nodes in 3 racks (as root,
 # each a network namespace on a bridge with BGP on port 179; otherwise 127.0.N.x
 # addresses with BGP on port 1179), the real rr-operator, the real rr-agent + BIRD 2
-# for every reflector Pod it schedules, a BIRD per Calico node peering as the
-# operator's BGPPeers say, and shows the fabric Ready and a route reflected from
-# rack 3 to rack 1.
+# for every reflector Pod it schedules (host processes, in place of kubelet), a BIRD per
+# Calico node peering as the operator's BGPPeers say, and shows the fabric Ready and a
+# route reflected from rack 3 to rack 1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 KEEP=0
 NETWORK=auto
+PLAYED=0
 while (($#)); do
   case $1 in
     --keep) KEEP=1 ;;
+    --played) PLAYED=1 ;;
     --network)
       NETWORK=${2:-}
       shift
       case $NETWORK in auto|netns|loopback) ;; *) echo "demo: --network is auto, netns or loopback" >&2; exit 2 ;; esac
       ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 cd "$ROOT"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+if ((!PLAYED)); then
+  if ((EUID == 0)); then
+    say "The demo on a real cluster (scripts/demo-cluster.sh); scripts/demo.sh --played runs the played one"
+    args=()
+    ((KEEP)) && args+=(--keep)
+    exec bash scripts/demo-cluster.sh "${args[@]}"
+  fi
+  say "Not root: a real cluster needs root (network namespaces, containerd). Running the played demo instead"
+  echo "   (a real control plane; the harness plays kubelet and calico-node). As root, scripts/demo.sh runs a real cluster."
+fi
 
 say "Installing packages, kube-apiserver v1.20.2 (built once, cached) and kubectl 1.20"
 bash scripts/setup.sh
