@@ -41,6 +41,8 @@ if [[ $MODE == cluster ]]; then
   grep -q 'Established' <<<"$routes" || fail "node-7 showed no Established session"
   for _ in $(seq 1 50); do pgrep -f -- "$dir/" >/dev/null || break; sleep 0.2; done
   if pgrep -af -- "$dir/"; then fail "processes of the demo cluster are still running"; fi
+  echo "---- demo output ----"
+  echo "$plain"
   echo "ok"
   exit 0
 fi
