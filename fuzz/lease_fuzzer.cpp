@@ -41,6 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   tracker.observe_lease("rr-system/fuzz", record);
   auto verdict = tracker.judge_lease("rr-system/fuzz");
   if (!verdict.known || verdict.remaining < kube::Clock::Duration::zero()) std::abort();
-  (void)tracker.pod_lapsed("rr-system/pod", verdict, std::chrono::seconds(15));
+  // The same Lease judged for the Pod of its name, whose UID the holder may or may not be.
+  tracker.observe_pod("rr-system/fuzz", "uid-of-the-pod");
+  (void)tracker.held_by_pod("rr-system/fuzz");
+  const auto pod = tracker.judge_pod("rr-system/fuzz", std::chrono::seconds(record.duration_seconds));
+  if (pod.lease.remaining < kube::Clock::Duration::zero() && pod.lease.fresh) std::abort();
   return 0;
 }

@@ -6,8 +6,9 @@
 #   scripts/test.sh [ctest args...]      e.g. scripts/test.sh -L unit
 # A whole run (no arguments) runs ctest twice: every test but the images and the real clusters
 # in parallel, then those one at a time.
-# A whole run then builds and runs the controller's concurrency test under TSan (build-thread/);
-# RR_SANITIZER_TIERS="thread address" adds every unit test under ASan+UBSan (build-address/).
+# A whole run then builds and runs the controller's concurrency test under TSan (build-thread/)
+# and every fuzz target briefly (build-fuzz/); RR_SANITIZER_TIERS="thread fuzz address" adds
+# every unit test under ASan+UBSan (build-address/).
 # Env: BUILD_DIR (default build), RR_SANITIZE (address|thread), CTEST_PARALLEL (default 3),
 #      RR_SANITIZER_TIERS (default "thread" on a whole run, none with ctest arguments)
 set -euo pipefail
@@ -47,15 +48,22 @@ else
 fi
 
 # Sanitizer tiers, each in its own build directory: the controller's two workers reconciling at
-# once under TSan (label tsan), and with RR_SANITIZER_TIERS="thread address" every unit test under
-# ASan+UBSan too (not yet on by default: the whole unit suite has not had a clean ASan run).
-# A whole run (no ctest arguments) runs the default tiers; RR_SANITIZER_TIERS="" skips them.
-if (($# == 0)); then tiers=${RR_SANITIZER_TIERS-thread}; else tiers=${RR_SANITIZER_TIERS-}; fi
+# once under TSan (label tsan); every libFuzzer target (clang, ASan+UBSan, build-fuzz/) over its
+# seeds and 2000 more inputs (scripts/fuzz.sh, docs/fuzzing.md), so a target that no longer
+# builds or a parser that crashes fails CI; and with RR_SANITIZER_TIERS="thread fuzz address"
+# every unit test under ASan+UBSan too (not yet on by default: the whole unit suite has not had
+# a clean ASan run). A whole run (no ctest arguments) runs the default tiers;
+# RR_SANITIZER_TIERS="" skips them.
+if (($# == 0)); then tiers=${RR_SANITIZER_TIERS-thread fuzz}; else tiers=${RR_SANITIZER_TIERS-}; fi
 for tier in $tiers; do
   case $tier in
     address) targets=(unit_tests calico_node_unit_tests) label=unit ;;
     thread) targets=(controller_concurrency_tests) label=tsan ;;
-    *) echo "RR_SANITIZER_TIERS: unknown tier $tier (address, thread)" >&2; exit 2 ;;
+    fuzz)
+      step "fuzz tier: every libFuzzer target, seeds + 2000 inputs (scripts/fuzz.sh --runs 2000)"
+      bash scripts/fuzz.sh --runs 2000 || rc=$?
+      continue ;;
+    *) echo "RR_SANITIZER_TIERS: unknown tier $tier (address, thread, fuzz)" >&2; exit 2 ;;
   esac
   dir=$BUILD_DIR-$tier
   step "sanitizer tier $tier: building ${targets[*]} in $dir"
