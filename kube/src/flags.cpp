@@ -30,6 +30,21 @@ void FlagSet::add_string(std::string name, std::string* target, std::string help
                     }});
 }
 
+void FlagSet::add_string_list(std::string name, std::vector<std::string>* target, std::string help, std::string env) {
+  std::string def;
+  for (const auto& item : *target) def += (def.empty() ? "" : ",") + item;
+  flags_.push_back({name, std::move(help), std::move(env), def, false, [target](const std::string& v) -> Status {
+                      target->clear();
+                      std::istringstream items(v);
+                      for (std::string item; std::getline(items, item, ',');) {
+                        const auto first = item.find_first_not_of(" \t");
+                        if (first == std::string::npos) continue;
+                        target->push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+                      }
+                      return {};
+                    }});
+}
+
 void FlagSet::add_int(std::string name, int* target, std::string help, std::string env) {
   flags_.push_back({name, std::move(help), std::move(env), std::to_string(*target), false,
                     [target, name](const std::string& v) -> Status {

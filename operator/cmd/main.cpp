@@ -7,6 +7,7 @@
 
 #include <prometheus/registry.h>
 
+#include "api/validation.h"
 #include "controller/fabric_controller.h"
 #include "controller/operator_metrics.h"
 #include "kube/client_config.h"
@@ -41,8 +42,16 @@ struct Options {
   int burst = 100;
   std::string calico_api = "crd.projectcalico.org/v1";
   std::string reflector_image = "rr-agent:0.1.0";
+  std::vector<std::string> allowed_images;      // besides reflector_image
+  std::vector<std::string> allowed_namespaces;  // empty: {leader_namespace}, this operator's own
   kube::LogFlags log;
 };
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
 
 std::string hostname() {
   char buf[256] = {};
@@ -86,8 +95,17 @@ int main(int argc, char** argv) {
   flags.add_double("kube-api-qps", &o.qps, "client-side rate limit", "RR_KUBE_API_QPS");
   flags.add_int("kube-api-burst", &o.burst, "client-side burst", "RR_KUBE_API_BURST");
   flags.add_string("calico-api", &o.calico_api, "crd.projectcalico.org/v1 or projectcalico.org/v3", "RR_CALICO_API");
-  flags.add_string("reflector-image", &o.reflector_image, "image for fabrics whose spec names none",
+  flags.add_string("reflector-image", &o.reflector_image, "image for fabrics whose spec names none (always allowed)",
                    "RR_REFLECTOR_IMAGE");
+  flags.add_string_list("allowed-reflector-images", &o.allowed_images,
+                        "comma-separated exact image references a fabric's spec.reflectors.image may name besides "
+                        "--reflector-image; any other holds the fabric (ImageNotAllowed)",
+                        "RR_ALLOWED_REFLECTOR_IMAGES");
+  flags.add_string_list("allowed-namespaces", &o.allowed_namespaces,
+                        "comma-separated namespaces a fabric's spec.namespace may name (any other holds the fabric: "
+                        "NamespaceNotAllowed); reflector Pods and Leases are watched there only, so rr-operator "
+                        "needs their Role in each; empty: the --leader-election-namespace",
+                        "RR_ALLOWED_NAMESPACES");
   kube::add_log_flags(flags, o.log);
   auto command_line = kube::parse_command_line(flags, o.log, "rr-operator", argc, argv);
   if (command_line.exit_code) return *command_line.exit_code;
@@ -98,6 +116,17 @@ int main(int argc, char** argv) {
     calico_api = rr::planner::CalicoApi::ProjectCalicoV3;
   } else {
     std::cerr << "rr-operator: --calico-api must be crd.projectcalico.org/v1 or projectcalico.org/v3\n";
+    return 2;
+  }
+  if (o.allowed_namespaces.empty()) o.allowed_namespaces = {o.leader_namespace};
+  for (const auto& ns : o.allowed_namespaces) {
+    if (!rr::api::is_dns_label(ns)) {
+      std::cerr << "rr-operator: --allowed-namespaces: \"" << ns << "\" is not a namespace name\n";
+      return 2;
+    }
+  }
+  if (o.reflector_image.empty()) {
+    std::cerr << "rr-operator: --reflector-image must not be empty\n";
     return 2;
   }
   // A standby's acquire loop goes round about every --retry-period, always within the lease duration.
@@ -130,7 +159,12 @@ int main(int argc, char** argv) {
     log.error("cannot create Kubernetes client", {{"error", client.error().describe()}});
     return 1;
   }
-  log.info("starting", {{"server", config->server}, {"config", config->description}, {"identity", o.identity}});
+  log.info("starting", {{"server", config->server},
+                        {"config", config->description},
+                        {"identity", o.identity},
+                        {"allowed-namespaces", join(o.allowed_namespaces)},
+                        {"reflector-image", o.reflector_image},
+                        {"allowed-reflector-images", join(o.allowed_images)}});
 
   std::atomic<bool> synced{false};
   std::atomic<bool> leading{!o.leader_elect};
@@ -150,10 +184,15 @@ int main(int argc, char** argv) {
   copt.reconciler.mesh_settle = o.mesh_settle;
   copt.reconciler.calico_api = calico_api;
   copt.reconciler.default_image = o.reflector_image;
+  copt.reconciler.policy.namespaces = o.allowed_namespaces;
+  copt.reconciler.policy.images = o.allowed_images;
   copt.workers = o.workers;
   copt.watchdog = &watchdog;
   copt.on_error = [&log](const std::string& fabric, const kube::Error& e) {
     log.warn("reconcile failed; retrying", {{"fabric", fabric}, {"error", e.describe()}});
+  };
+  copt.on_watch_error = [&log](const std::string& what, const kube::Error& e) {
+    log.warn("cannot list or watch; retrying", {{"what", what}, {"error", e.describe()}});
   };
   copt.on_reconciled = [&log](const std::string& fabric, const rr::controller::ReconcileOutcome& out) {
     const auto& c = out.plan.conditions;

@@ -1,6 +1,7 @@
 #include "controller/fabric_controller.h"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "api/observed.h"
@@ -42,16 +43,33 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                                                     kube::keep_whole_object, clock);
   nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(client, kube::resources::nodes(), opts(""),
                                                               api::node_info_from, clock);
-  pods_ = std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(),
-                                                 opts(reflector_selector() + "," + managed_selector()),
-                                                 kube::keep_whole_object, clock);
+  pod_store_ = std::make_shared<kube::Store<Json>>();
+  lease_store_ = std::make_shared<kube::Store<Json>>();
   // The Lease watch reconnects within 2 s of the API coming back (not after a 30 s backoff):
   // every failed attempt restarts the liveness clocks, so reconnecting fast bounds the
-  // blind time a Lease must bridge (see set_error_sink below).
+  // blind time a Lease must bridge (see its error sink).
   auto lease_options = opts(reflector_selector());
   lease_options.watch.backoff.max = std::chrono::seconds(2);
-  leases_ = std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), lease_options,
-                                                   kube::keep_whole_object, clock);
+  std::set<std::string> watched;
+  for (const auto& ns : options_.reconciler.policy.namespaces) {
+    if (!watched.insert(ns).second) continue;
+    auto pod_options = opts(reflector_selector() + "," + managed_selector());
+    pod_options.watch.ns = ns;
+    pods_.push_back(std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(), pod_options,
+                                                           kube::keep_whole_object, pod_store_, clock));
+    pods_.back()->set_error_sink([this, ns](const kube::Error& e) {
+      if (options_.on_watch_error) options_.on_watch_error("pods in " + ns, e);
+    });
+    lease_options.watch.ns = ns;
+    leases_.push_back(std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), lease_options,
+                                                             kube::keep_whole_object, lease_store_, clock));
+    // While a Lease watch is broken (API down or restarting) nobody's renewals are visible;
+    // that blind time must not expire healthy reflectors.
+    leases_.back()->set_error_sink([this, ns](const kube::Error& e) {
+      liveness_.restart_observation();
+      if (options_.on_watch_error) options_.on_watch_error("leases in " + ns, e);
+    });
+  }
   const bool v3 = options_.reconciler.calico_api == planner::CalicoApi::ProjectCalicoV3;
   peers_ = std::make_unique<kube::Informer<Json>>(client, v3 ? api::calico_v3_bgp_peers() : api::calico_crd_bgp_peers(),
                                                   opts(managed_selector()), kube::keep_whole_object, clock);
@@ -89,7 +107,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     };
     return h;
   };
-  pods_->add_handlers(owner_handlers(true));
+  for (auto& pods : pods_) pods->add_handlers(owner_handlers(true));
   peers_->add_handlers(owner_handlers(false));
   // Leases are written by agents: read type-checked (kube::lease_record_from), never with
   // Json::value(), which throws on a field of the wrong type and would end the informer thread.
@@ -97,7 +115,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     liveness_.observe_lease(k, kube::lease_record_from(o));
     enqueue_owner(o);
   };
-  leases_->add_handlers({observe_lease,
+  const kube::Informer<Json>::Handlers lease_handlers{observe_lease,
                          [this](const std::string& k, const Json& old, const Json& o) {
                            const kube::LeaseRecord record = kube::lease_record_from(o);
                            liveness_.observe_lease(k, record);
@@ -112,24 +130,31 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                          [this](const std::string& k, const Json& o) {
                            liveness_.forget_lease(k);
                            enqueue_owner(o);
-                         }});
-  // While the Lease watch is broken (API down or restarting) nobody's renewals are visible;
-  // that blind time must not expire healthy reflectors.
-  leases_->set_error_sink([this](const kube::Error&) { liveness_.restart_observation(); });
+                         }};
+  for (auto& leases : leases_) leases->add_handlers(lease_handlers);
   bgp_configurations_->add_handlers({[this](const std::string&, const Json&) { enqueue_all(); },
                                      [this](const std::string&, const Json&, const Json&) { enqueue_all(); },
                                      [this](const std::string&, const Json&) { enqueue_all(); }});
 
-  FabricCaches caches{&fabrics_->store(), &nodes_->store(), &pods_->store(),
-                      &leases_->store(),  &peers_->store(), &bgp_configurations_->store()};
+  FabricCaches caches{&fabrics_->store(), &nodes_->store(), pod_store_.get(),
+                      lease_store_.get(), &peers_->store(), &bgp_configurations_->store()};
   reconciler_ = std::make_unique<FabricReconciler>(caches, client, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }
 
 FabricController::~FabricController() {
   queue_.shut_down();
-  for (auto* i : {bgp_configurations_.get(), peers_.get(), leases_.get(), pods_.get(), fabrics_.get()}) i->stop();
+  for (auto* i : json_informers()) i->stop();
   nodes_->stop();
+}
+
+std::vector<kube::Informer<Json>*> FabricController::json_informers() const {
+  std::vector<kube::Informer<Json>*> out = {fabrics_.get()};
+  for (const auto& i : pods_) out.push_back(i.get());
+  for (const auto& i : leases_) out.push_back(i.get());
+  out.push_back(peers_.get());
+  out.push_back(bgp_configurations_.get());
+  return out;
 }
 
 void FabricController::enqueue(const std::string& fabric) { queue_.add(fabric); }
@@ -145,14 +170,15 @@ void FabricController::enqueue_owner(const Json& object) {
 }
 
 void FabricController::start_informers() {
-  for (auto* i : {fabrics_.get(), pods_.get(), leases_.get(), peers_.get(), bgp_configurations_.get()}) i->start();
+  for (auto* i : json_informers()) i->start();
   nodes_->start();
 }
 
 bool FabricController::wait_for_sync(std::chrono::milliseconds timeout) {
-  return fabrics_->wait_for_sync(timeout) && nodes_->wait_for_sync(timeout) && pods_->wait_for_sync(timeout) &&
-         leases_->wait_for_sync(timeout) && peers_->wait_for_sync(timeout) &&
-         bgp_configurations_->wait_for_sync(timeout);
+  for (auto* i : json_informers()) {
+    if (!i->wait_for_sync(timeout)) return false;
+  }
+  return nodes_->wait_for_sync(timeout);
 }
 
 void FabricController::run(std::stop_token stop) {

@@ -24,6 +24,9 @@ struct ControllerOptions {
   kube::Clock::Duration resync_period = std::chrono::minutes(10);
   std::function<void(const std::string& fabric, const kube::Error&)> on_error;  // logging
   std::function<void(const std::string& fabric, const ReconcileOutcome&)> on_reconciled;
+  // An informer's failed list or watch (logging): `what` is "<resource>" or "<resource> in <namespace>".
+  // It retries with backoff; a lasting Forbidden here is missing RBAC.
+  std::function<void(const std::string& what, const kube::Error&)> on_watch_error;
   // Optional (/healthz): each worker is watched while it reconciles, not while the queue is empty.
   kube::Watchdog* watchdog = nullptr;
 };
@@ -47,6 +50,8 @@ class FabricController {
   void enqueue_all();
   void enqueue_owner(const kube::Json& object);
   void work(std::stop_token stop);
+  // Every informer, Nodes last (the largest list: the others' caches are useful sooner).
+  std::vector<kube::Informer<kube::Json>*> json_informers() const;
   void publish_metrics();
 
   kube::KubeClient& client_;
@@ -58,8 +63,12 @@ class FabricController {
   kube::WorkQueue queue_;
   std::unique_ptr<kube::Informer<kube::Json>> fabrics_;
   std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes_;
-  std::unique_ptr<kube::Informer<kube::Json>> pods_;
-  std::unique_ptr<kube::Informer<kube::Json>> leases_;
+  // Reflector Pods and Leases: one informer per allowed namespace (ReconcilerOptions::policy),
+  // each pair filling one store, so the operator needs Pod and Lease rights in those namespaces only.
+  std::shared_ptr<kube::Store<kube::Json>> pod_store_;
+  std::shared_ptr<kube::Store<kube::Json>> lease_store_;
+  std::vector<std::unique_ptr<kube::Informer<kube::Json>>> pods_;
+  std::vector<std::unique_ptr<kube::Informer<kube::Json>>> leases_;
   std::unique_ptr<kube::Informer<kube::Json>> peers_;
   std::unique_ptr<kube::Informer<kube::Json>> bgp_configurations_;
   std::unique_ptr<FabricReconciler> reconciler_;

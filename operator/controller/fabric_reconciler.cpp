@@ -46,7 +46,11 @@ FabricReconciler::FabricReconciler(FabricCaches caches, kube::KubeClient& client
       liveness_(liveness),
       events_(events),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      policy_(options_.policy) {
+  // The operator's own default image is always allowed.
+  policy_.images.push_back(options_.default_image.empty() ? planner::FabricSpec{}.image : options_.default_image);
+}
 
 void FabricReconciler::record(const Json& fabric, const std::string& type, const std::string& reason,
                               const std::string& message) {
@@ -75,7 +79,7 @@ std::vector<planner::FabricCoverage> FabricReconciler::other_fabrics_coverage(co
     // A fabric being deleted serves nothing; one with an invalid spec selects nothing we can know.
     if ((*other)["metadata"].contains("deletionTimestamp")) continue;
     auto spec = api::parse_fabric(*other, options_.default_image);
-    if (!spec.ok()) continue;
+    if (!spec.ok() || !api::check_policy(*spec, policy_).empty()) continue;
     planner::FabricCoverage c;
     c.name = spec->name;
     c.node_selector = spec->node_selector;
@@ -107,15 +111,20 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
   if (fabric.value("metadata", Json::object()).contains("deletionTimestamp")) return finalize(fabric);
 
   auto parsed = api::parse_fabric(fabric, options_.default_image);
-  if (!parsed.ok()) return report_invalid(fabric, parsed.error());
+  if (!parsed.ok()) return report_invalid(fabric, "InvalidSpec", parsed.error().message);
   planner::FabricSpec spec = std::move(parsed.value());
   if (spec.calico_api != options_.calico_api) {
-    return report_invalid(fabric, kube::make_error(kube::ErrorKind::Invalid,
-                                                   "spec.calicoAPI: this operator manages Calico through " +
-                                                       std::string(options_.calico_api == planner::CalicoApi::CrdV1
-                                                                       ? "crd.projectcalico.org/v1"
-                                                                       : "projectcalico.org/v3") +
-                                                       " (flag --calico-api)"));
+    return report_invalid(fabric, "InvalidSpec",
+                          "spec.calicoAPI: this operator manages Calico through " +
+                              std::string(options_.calico_api == planner::CalicoApi::CrdV1 ? "crd.projectcalico.org/v1"
+                                                                                           : "projectcalico.org/v3") +
+                              " (flag --calico-api)");
+  }
+  // What runs, and where, is the operator's configuration to bound, not the spec's author's.
+  if (auto refused = api::check_policy(spec, policy_); !refused.empty()) {
+    std::string message;
+    for (const auto& v : refused) message += (message.empty() ? "" : "; ") + v.message;
+    return report_invalid(fabric, refused.front().reason, message);
   }
   if (auto s = applier_.add_finalizer(fabric); !s.ok()) return s.error();
 
@@ -164,13 +173,14 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
   return outcome;
 }
 
-kube::Result<ReconcileOutcome> FabricReconciler::report_invalid(const Json& fabric, const kube::Error& error) {
+kube::Result<ReconcileOutcome> FabricReconciler::report_invalid(const Json& fabric, const std::string& reason,
+                                                                const std::string& error) {
   planner::Plan plan;
   plan.hold = true;
-  std::string message = error.message + " (nothing running was changed)";
-  plan.conditions = {{"Ready", false, "InvalidSpec", message},
-                     {"Progressing", false, "InvalidSpec", message},
-                     {"Degraded", true, "InvalidSpec", message}};
+  std::string message = error + " (nothing running was changed)";
+  plan.conditions = {{"Ready", false, reason, message},
+                     {"Progressing", false, reason, message},
+                     {"Degraded", true, reason, message}};
   planner::FabricSpec identity;
   identity.name = kube::name_of(fabric);
   identity.generation = kube::generation_of(fabric);
@@ -181,7 +191,7 @@ kube::Result<ReconcileOutcome> FabricReconciler::report_invalid(const Json& fabr
                            "sessionsEstablished", "sessionsTotal"}) {
     if (previous.contains(keep)) status[keep] = previous[keep];
   }
-  record(fabric, "Warning", "InvalidSpec", error.message);
+  record(fabric, "Warning", reason, error);
   if (auto s = applier_.apply_status(fabric, status); !s.ok()) return s.error();
   ReconcileOutcome outcome;
   outcome.result = "invalid";
@@ -262,7 +272,8 @@ std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner
   for (const auto& other : caches_.fabrics->list()) {
     if (kube::name_of(*other) == spec.name || !older(*other, *self)) continue;
     auto other_spec = api::parse_fabric(*other, options_.default_image);
-    if (!other_spec.ok()) continue;  // an invalid fabric claims nothing
+    // An invalid fabric claims nothing, nor does one held by the policy.
+    if (!other_spec.ok() || !api::check_policy(*other_spec, policy_).empty()) continue;
     planner::FabricClaims claims;
     claims.name = other_spec->name;
     claims.cluster_id_pool = other_spec->cluster_id_pool;

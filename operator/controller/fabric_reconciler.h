@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "api/fabric_policy.h"
 #include "controller/applier.h"
 #include "kube/liveness_tracker.h"
 #include "kube/clock.h"
@@ -29,7 +30,10 @@ struct ReconcilerOptions {
   // A reflector Pod gets this long past its lease duration to publish a first Lease.
   kube::Clock::Duration startup_grace = std::chrono::seconds(120);
   planner::CalicoApi calico_api = planner::CalicoApi::CrdV1;  // the API this operator's informers watch
-  std::string default_image;                                   // for specs that name none
+  std::string default_image;                                   // for specs that name none; always allowed
+  // The namespaces and images specs may choose (the controller watches Pods and Leases in these
+  // namespaces only). A spec outside it is held.
+  api::FabricPolicy policy;
   // Deleting a fabric that turned Calico's mesh back on waits until the mesh has been on this
   // long (calico-node's BIRD brings the mesh sessions up) before its BGPPeers go.
   kube::Clock::Duration mesh_settle = std::chrono::seconds(15);
@@ -52,7 +56,9 @@ class FabricReconciler {
   // Deletion needs only the fabric's identity (name, finalizer, the labels of what it owns):
   // it finishes whatever the spec says.
   kube::Result<ReconcileOutcome> finalize(const kube::Json& fabric);
-  kube::Result<ReconcileOutcome> report_invalid(const kube::Json& fabric, const kube::Error& error);
+  // Holds the fabric: status and an Event say `reason` and `error`; nothing else is written.
+  kube::Result<ReconcileOutcome> report_invalid(const kube::Json& fabric, const std::string& reason,
+                                                const std::string& error);
   planner::PlanInput gather(const kube::Json& fabric, const planner::FabricSpec& spec,
                             std::optional<kube::Clock::Duration>& requeue);
   std::vector<planner::FabricClaims> older_fabrics(const planner::FabricSpec& spec) const;
@@ -80,6 +86,7 @@ class FabricReconciler {
   kube::EventRecorder* events_;
   kube::Clock& clock_;
   ReconcilerOptions options_;
+  api::FabricPolicy policy_;  // options_.policy, plus the default image
   std::mutex mesh_mu_;  // both workers observe the mesh
   std::optional<bool> mesh_seen_;
   kube::Clock::TimePoint mesh_on_since_{};

@@ -64,7 +64,7 @@ fi
 if helm_ template "$REL" "$ROOT/helm/rr-operator" -n "$NS" >"$TMP/chart.yaml"; then
   kinds=$(grep -E '^kind: ' "$TMP/chart.yaml" | sort | uniq -c | awk '{printf "%s%s=%s", sep, $3, $1; sep=","}')
   check "helm template (defaults) objects" "$kinds" \
-    "ClusterRole=2,ClusterRoleBinding=2,CustomResourceDefinition=1,Deployment=1,Role=2,RoleBinding=2,Service=1,ServiceAccount=2"
+    "ClusterRole=2,ClusterRoleBinding=2,CustomResourceDefinition=1,Deployment=1,Role=3,RoleBinding=3,Service=1,ServiceAccount=2"
 else
   fail "helm template (defaults): $(cat "$TMP/helm.err")"
 fi
@@ -97,11 +97,26 @@ fi
 if out=$(helm_ template "$REL" "$ROOT/helm/rr-operator" -n rr-system --set 'reflector.namespaces={rr-system,fabric-b}' \
            --set crds.install=false --set rbac.create=true); then
   got=$(grep -A3 -E '^kind: (Role|RoleBinding|ServiceAccount)$' <<<"$out" | grep -E '^  namespace: ' | sort | uniq -c | awk '{printf "%s%s=%s", sep, $3, $1; sep=","}')
-  check "reflector.namespaces: the agent's ServiceAccount/Roles/bindings in each" "$got" "fabric-b=5,rr-system=6"
+  check "reflector.namespaces: the agent's ServiceAccount/Roles/bindings, the operator's Roles/bindings in each" "$got" \
+    "fabric-b=7,rr-system=8"
+  check "reflector.namespaces are rr-operator's --allowed-namespaces" \
+    "$(grep -oE -- '--allowed-namespaces=[^ "]*' <<<"$out")" "--allowed-namespaces=rr-system,fabric-b"
   grep -q '^kind: CustomResourceDefinition' <<<"$out" && fail "crds.install=false still renders the CRD" \
     || pass "crds.install=false leaves the CRD out"
 else
   fail "helm template reflector.namespaces: $(cat "$TMP/helm.err")"
+fi
+
+if out=$(helm_ template "$REL" "$ROOT/helm/rr-operator" -n ops --set 'reflector.namespaces={fabric-a}' \
+           --set 'reflector.allowedImages={registry.example/rr-agent:0.2.0,registry.example/rr-agent@sha256:0a1b}'); then
+  got=$(grep -A3 -E '^kind: Role$' <<<"$out" | grep -E '^  (name|namespace): ' | awk '{print $2}' | paste -sd' ' -)
+  check "release namespace outside reflector.namespaces: the operator's Role there holds the leader Lease only" "$got" \
+    "$REL-rr-operator-leader-election ops $REL-rr-operator fabric-a $REL-rr-operator-secrets fabric-a $REL-rr-operator-agent fabric-a"
+  check "reflector.allowedImages are rr-operator's --allowed-reflector-images" \
+    "$(grep -oE -- '--allowed-(namespaces|reflector-images)=[^ "]*' <<<"$out" | paste -sd' ' -)" \
+    "--allowed-namespaces=fabric-a --allowed-reflector-images=registry.example/rr-agent:0.2.0,registry.example/rr-agent@sha256:0a1b"
+else
+  fail "helm template reflector.allowedImages: $(cat "$TMP/helm.err")"
 fi
 
 # ---------------------------------------------------------------- alerts
@@ -252,8 +267,8 @@ if jq -e . >/dev/null 2>&1 <<<"$svc"; then
 else
   fail "Service rr-system/rr-operator-metrics: $svc"
 fi
-for obj in serviceaccount/rr-operator serviceaccount/rr-agent role/rr-operator-secrets rolebinding/rr-operator-secrets \
-           role/rr-agent rolebinding/rr-agent; do
+for obj in serviceaccount/rr-operator serviceaccount/rr-agent role/rr-operator rolebinding/rr-operator \
+           role/rr-operator-secrets rolebinding/rr-operator-secrets role/rr-agent rolebinding/rr-agent; do
   kc -n rr-system get "$obj" >/dev/null 2>&1 || fail "rr-system $obj missing"
 done
 for obj in clusterrole/rr-operator clusterrolebinding/rr-operator clusterrole/rr-agent clusterrolebinding/rr-agent; do
@@ -268,9 +283,11 @@ got="$(can --as=$OP create pods -n rr-system) $(can --as=$OP delete bgppeers.crd
 $(can --as=$OP patch routereflectorclusters.rr.bgp.dev/status) $(can --as=$OP update leases -n rr-system) \
 $(can --as=$OP get secrets -n rr-system) $(can --as=$OP get secrets -n default) $(can --as=$OP list secrets -n rr-system) \
 $(can --as=$OP delete nodes) $(can --as=$AG update leases -n rr-system) $(can --as=$AG watch secrets -n rr-system) \
-$(can --as=$AG create pods -n rr-system) $(can --as=$AG get secrets -n default)"
-check "RBAC grants (operator: pods, bgppeers, status, leases, secrets in rr-system only; agent: leases, secrets)" \
-  "$(tr -s ' ' <<<"$got")" "yes yes yes yes yes no no no yes yes no no"
+$(can --as=$AG create pods -n rr-system) $(can --as=$AG get secrets -n default) \
+$(can --as=$OP create pods -n default) $(can --as=$OP list pods --all-namespaces) $(can --as=$OP watch leases --all-namespaces) \
+$(can --as=$OP create leases -n kube-system) $(can --as=$OP list nodes)"
+check "RBAC grants (operator: pods, leases, secrets in rr-system only; bgppeers, status, nodes cluster-wide; agent: leases, secrets)" \
+  "$(tr -s ' ' <<<"$got")" "yes yes yes yes yes no no no yes yes no no no no no no yes"
 
 # kube-controller-manager makes the Pods (the ServiceAccount admission plugin checks the
 # service account exists); they stay Pending without a scheduler.
@@ -346,10 +363,11 @@ else
   fail "apply the chart's render to $NS: ${out:-cannot create namespace}"
 fi
 check "every namespaced object of the render names the release namespace" \
-  "$(grep -E '^  namespace: ' "$TMP/chart.yaml" | sort | uniq -c | awk '{print $3, $1}')" "$NS 8"
+  "$(grep -E '^  namespace: ' "$TMP/chart.yaml" | sort | uniq -c | awk '{print $3, $1}')" "$NS 10"
 # RBAC: the chart's objects against deploy/rbac.yaml's, as the server stores them.
 rules_of() { kc get "$@" -o json 2>/dev/null | jq -cS "$norm_rules"; }
 for pair in "clusterrole rr-operator|clusterrole $REL-rr-operator" \
+            "-n rr-system role rr-operator|-n $NS role $REL-rr-operator" \
             "clusterrole rr-agent|clusterrole $REL-rr-operator-agent" \
             "-n rr-system role rr-operator-secrets|-n $NS role $REL-rr-operator-secrets" \
             "-n rr-system role rr-agent|-n $NS role $REL-rr-operator-agent"; do
@@ -367,12 +385,14 @@ check "chart ClusterRoleBindings bind the chart's ServiceAccounts" \
   "$(binding clusterrolebinding "$REL-rr-operator") $(binding clusterrolebinding "$REL-rr-operator-agent")" \
   "{\"role\":\"$REL-rr-operator\",\"subjects\":[\"$NS/$REL-rr-operator\"]} {\"role\":\"$REL-rr-operator-agent\",\"subjects\":[\"$NS/rr-agent\"]}"
 check "chart RoleBindings bind the chart's ServiceAccounts" \
-  "$(binding -n "$NS" rolebinding "$REL-rr-operator-secrets") $(binding -n "$NS" rolebinding "$REL-rr-operator-agent")" \
-  "{\"role\":\"$REL-rr-operator-secrets\",\"subjects\":[\"$NS/$REL-rr-operator\"]} {\"role\":\"$REL-rr-operator-agent\",\"subjects\":[\"$NS/rr-agent\"]}"
+  "$(binding -n "$NS" rolebinding "$REL-rr-operator") $(binding -n "$NS" rolebinding "$REL-rr-operator-secrets") $(binding -n "$NS" rolebinding "$REL-rr-operator-agent")" \
+  "{\"role\":\"$REL-rr-operator\",\"subjects\":[\"$NS/$REL-rr-operator\"]} {\"role\":\"$REL-rr-operator-secrets\",\"subjects\":[\"$NS/$REL-rr-operator\"]} {\"role\":\"$REL-rr-operator-agent\",\"subjects\":[\"$NS/rr-agent\"]}"
 COP=system:serviceaccount:$NS:$REL-rr-operator
 got="$(can --as="$COP" create pods -n "$NS") $(can --as="$COP" get secrets -n "$NS") $(can --as="$COP" get secrets -n rr-system) \
-$(can --as="system:serviceaccount:$NS:rr-agent" update leases -n "$NS")"
-check "chart RBAC grants (operator: pods, secrets in its namespace only; agent: leases)" "$(tr -s ' ' <<<"$got")" "yes yes no yes"
+$(can --as="system:serviceaccount:$NS:rr-agent" update leases -n "$NS") $(can --as="$COP" create pods -n rr-system) \
+$(can --as="$COP" list pods --all-namespaces)"
+check "chart RBAC grants (operator: pods, secrets in its namespace only; agent: leases)" "$(tr -s ' ' <<<"$got")" \
+  "yes yes no yes no no"
 
 # The chart's Deployment is deploy/operator.yaml's, up to names, labels and namespace.
 pod_view='.spec as $s | $s.template.spec as $p | $p.containers[0] as $c |
@@ -380,8 +400,8 @@ pod_view='.spec as $s | $s.template.spec as $p | $p.containers[0] as $c |
    grace: $p.terminationGracePeriodSeconds, image: $c.image, args: $c.args, env: $c.env, ports: $c.ports,
    liveness: $c.livenessProbe, readiness: $c.readinessProbe, resources: $c.resources, securityContext: $c.securityContext,
    antiAffinity: ($p.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution | map(.podAffinityTerm.topologyKey))}'
-d1=$(jq -cS "$pod_view" <<<"$dep" 2>/dev/null | sed "s/--leader-election-namespace=rr-system/--leader-election-namespace=NS/")
-d2=$(kc -n "$NS" get deployment "$REL-rr-operator" -o json 2>/dev/null | jq -cS "$pod_view" | sed "s/--leader-election-namespace=$NS/--leader-election-namespace=NS/")
+d1=$(jq -cS "$pod_view" <<<"$dep" 2>/dev/null | sed -E "s/--(leader-election-namespace|allowed-namespaces)=rr-system/--\1=NS/g")
+d2=$(kc -n "$NS" get deployment "$REL-rr-operator" -o json 2>/dev/null | jq -cS "$pod_view" | sed -E "s/--(leader-election-namespace|allowed-namespaces)=$NS/--\1=NS/g")
 if [[ -n $d1 && $d1 == "$d2" ]]; then
   pass "the chart's Deployment (defaults) equals deploy/operator.yaml's (args, probes, resources, security, affinity)"
 else

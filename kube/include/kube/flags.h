@@ -21,6 +21,8 @@ class FlagSet {
   void add_int(std::string name, int* target, std::string help, std::string env = "");
   void add_double(std::string name, double* target, std::string help, std::string env = "");
   void add_bool(std::string name, bool* target, std::string help, std::string env = "");
+  // "a,b,c": items trimmed of blanks, empty ones dropped ("" is the empty list).
+  void add_string_list(std::string name, std::vector<std::string>* target, std::string help, std::string env = "");
   // "500ms", "15s", "2m", "1h" (a bare number is seconds).
   void add_duration(std::string name, std::chrono::milliseconds* target, std::string help, std::string env = "");
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -33,10 +34,19 @@ class Informer {
 
   Informer(KubeClient& client, ResourceType type, InformerOptions options, Transform transform,
            Clock& clock = RealClock::instance(), RandomSource random = default_random_source())
+      : Informer(client, std::move(type), std::move(options), std::move(transform), std::make_shared<Store<T>>(), clock,
+                 std::move(random)) {}
+  // Several informers, one per namespace, may fill one `store` (for a client that may list only
+  // in some namespaces): keys carry the namespace, and a relist replaces only its own namespace's objects.
+  Informer(KubeClient& client, ResourceType type, InformerOptions options, Transform transform,
+           std::shared_ptr<Store<T>> store, Clock& clock = RealClock::instance(),
+           RandomSource random = default_random_source())
       : options_(std::move(options)),
         transform_(std::move(transform)),
         clock_(clock),
-        watcher_(client, std::move(type), options_.watch, clock, std::move(random)) {}
+        watcher_(client, std::move(type), options_.watch, clock, std::move(random)),
+        store_ptr_(std::move(store)),
+        store_(*store_ptr_) {}
 
   ~Informer() { stop(); }
   Informer(const Informer&) = delete;
@@ -131,7 +141,7 @@ class Informer {
     std::map<std::string, const Json*> fresh;
     for (const auto& o : objects) fresh[key_of(o)] = &o;
     for (const auto& key : store_.keys()) {
-      if (!fresh.count(key)) erase(key);
+      if (!fresh.count(key) && lists(key)) erase(key);
     }
     for (const auto& [key, obj] : fresh) {
       bool unchanged = false;
@@ -149,6 +159,13 @@ class Informer {
     }
   }
 
+  // Whether `key` ("namespace/name") is this informer's to list: a store shared by informers of
+  // several namespaces holds the others' objects too.
+  bool lists(const std::string& key) const {
+    const std::string& ns = options_.watch.ns;
+    return ns.empty() || (key.size() > ns.size() && key.compare(0, ns.size(), ns) == 0 && key[ns.size()] == '/');
+  }
+
   void notify(const std::string& key, const Ptr& old, const Ptr& now) {
     for (auto& h : handlers_) {
       if (old) {
@@ -162,6 +179,7 @@ class Informer {
   void resync() {
     std::lock_guard serial(notify_mu_);
     for (const auto& key : store_.keys()) {
+      if (!lists(key)) continue;  // another informer's to resync
       Ptr cur = store_.get(key);
       if (!cur) continue;
       for (auto& h : handlers_) {
@@ -174,7 +192,8 @@ class Informer {
   Transform transform_;
   Clock& clock_;
   Watcher watcher_;
-  Store<T> store_;
+  std::shared_ptr<Store<T>> store_ptr_;
+  Store<T>& store_;
   std::vector<Handlers> handlers_;
   // Watch events and resyncs notify one at a time, as client-go's informers do: handlers need no
   // locking against each other, and a resync never hands out an object older than one already notified.

@@ -1,9 +1,13 @@
 // rr-operator against the real kube-apiserver, run as the real binary under
 // the least-privilege RBAC that deploy/ ships (a service-account token), with
 // the test playing scheduler, kubelet and agents (ReflectorSimulator).
-// The tests share one control plane and run one at a time.
+// The tests share one control plane and run one at a time. Each test's fabrics
+// run reflectors in the test's own namespace, which the operator is allowed
+// (--allowed-namespaces) and granted (a copy of deploy/'s rr-operator Role), as
+// an administrator adds a namespace.
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -63,6 +67,7 @@ class OperatorIT : public ::testing::Test {
     client_ = cp_->admin_client();
     ASSERT_TRUE(client_);
     ns_ = cp_->create_namespace(*client_, "rrtest");
+    allowed_namespaces_ = ns_;
     // Calico's mesh setting is global: each test starts from "no BGPConfiguration".
     (void)client_->remove(kBgpConfigs, "", "default", {});
     ++sequence_;
@@ -74,6 +79,8 @@ class OperatorIT : public ::testing::Test {
   void TearDown() override {
     for (auto& op : operators_) op->stop();
     operators_.clear();
+    for (auto& cleanup : cleanups_) cleanup();
+    cleanups_.clear();
     if (sim_) sim_->stop();
     // Leave nothing behind for the next test: fabrics (finalizers included), nodes, peers.
     ListAndDelete(kFabrics, "rr-test=" + tag_, true);
@@ -95,9 +102,32 @@ class OperatorIT : public ::testing::Test {
     }
   }
 
+  // deploy/'s Role of rr-operator (Pods, Leases), as shipped in rr-system, copied with its
+  // binding into `ns`: what an administrator does to let fabrics run reflectors there.
+  void GrantOperatorNamespace(const std::string& ns) {
+    const kube::ResourceType roles{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
+    const kube::ResourceType bindings{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true};
+    auto role = client_->get(roles, "rr-system", "rr-operator");
+    auto binding = client_->get(bindings, "rr-system", "rr-operator");
+    ASSERT_TRUE(role.ok() && binding.ok()) << "deploy/rbac.yaml ships Role and RoleBinding rr-system/rr-operator";
+    for (auto* object : {&*role, &*binding}) {
+      (*object)["metadata"] = {{"name", "rr-operator"}, {"namespace", ns}};
+    }
+    ASSERT_TRUE(client_->create(roles, ns, *role).ok());
+    ASSERT_TRUE(client_->create(bindings, ns, *binding).ok());
+  }
+
+  // The operator as deploy/ runs it, allowed the test's namespace (granted on first use) and
+  // the test image, unless the test clears allowed_namespaces_ (then: the defaults).
   ChildProcess& StartOperator(const std::vector<std::string>& extra = {"--leader-elect=false"}) {
     std::vector<std::string> argv = {RR_OPERATOR_BIN, "--kubeconfig", kubeconfig_, "--metrics-address",
                                      "127.0.0.1:0", "--reflector-startup-grace", "20s", "--log-level", "debug"};
+    if (!allowed_namespaces_.empty()) {
+      if (!granted_) GrantOperatorNamespace(allowed_namespaces_);
+      granted_ = true;
+      argv.insert(argv.end(), {"--allowed-namespaces", allowed_namespaces_, "--allowed-reflector-images",
+                               "rr-agent:test"});
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::string log = cp_->dir() + "/logs/operator-" + tag_ + "-" + std::to_string(operators_.size()) + ".log";
     operators_.push_back(std::make_unique<ChildProcess>(argv, log));
@@ -183,7 +213,10 @@ class OperatorIT : public ::testing::Test {
   std::unique_ptr<rr::testing::ControlPlane> cp_;
   std::unique_ptr<kube::RestKubeClient> client_;
   std::string ns_;
+  std::string allowed_namespaces_;  // --allowed-namespaces; "" = the operator's default
+  bool granted_ = false;
   std::string tag_;
+  std::vector<std::function<void()>> cleanups_;  // after the operators stop
   std::unique_ptr<rr::testing::ReflectorSimulator> sim_;
   std::vector<std::unique_ptr<ChildProcess>> operators_;
 };
@@ -595,6 +628,117 @@ TEST_F(OperatorIT, AnUncoveredNodeKeepsTheMeshOnAndTheLastFabricRestoresItBefore
     EXPECT_LT(*mesh_on, Revision(e.object)) << "BGPPeer " << kube::name_of(e.object)
                                             << " was deleted before the mesh was on";
   }
+}
+
+// Issue H1: a RouteReflectorCluster is cluster-scoped, and what it says runs with host
+// networking. A user allowed only to create fabrics chooses neither the image nor the
+// namespace: rr-operator, with exactly deploy/'s RBAC and its defaults (its own namespace
+// rr-system, its configured image), holds both fabrics and says why, and runs an allowed one.
+TEST_F(OperatorIT, AFabricCreatorChoosesNeitherTheImageNorTheNamespace) {
+  const kube::ResourceType cluster_roles{"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false};
+  const kube::ResourceType cluster_bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                                            "ClusterRoleBinding", false};
+  const std::string creator = "rr-test-fabric-creator-" + tag_;
+  ASSERT_TRUE(client_->create(cluster_roles, "",
+                              Json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                                   {"kind", "ClusterRole"},
+                                   {"metadata", {{"name", creator}}},
+                                   {"rules", Json::array({{{"apiGroups", {"rr.bgp.dev"}},
+                                                           {"resources", {"routereflectorclusters"}},
+                                                           {"verbs", {"create"}}}})}})
+                  .ok());
+  ASSERT_TRUE(client_->create(cluster_bindings, "",
+                              Json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                                   {"kind", "ClusterRoleBinding"},
+                                   {"metadata", {{"name", creator}}},
+                                   {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"},
+                                                {"kind", "ClusterRole"},
+                                                {"name", creator}}},
+                                   {"subjects", Json::array({{{"kind", "User"},
+                                                              {"apiGroup", "rbac.authorization.k8s.io"},
+                                                              {"name", cp_->var("RR_KUBE_USER_NAME")}}})}})
+                  .ok());
+  const std::string ok = "ok-" + tag_;
+  const std::string image = "img-" + tag_;
+  const std::string elsewhere = "ns-" + tag_;
+  cleanups_.push_back([this, creator, ok, cluster_roles, cluster_bindings] {
+    (void)client_->remove(cluster_bindings, "", creator, {});
+    (void)client_->remove(cluster_roles, "", creator, {});
+    // The allowed fabric ran in rr-system, which outlives the test.
+    ListAndDelete(kube::resources::pods(), "rr.bgp.dev/cluster=" + ok, false);
+    ListAndDelete(kube::resources::leases(), "rr.bgp.dev/cluster=" + ok, false);
+  });
+  auto user = cp_->client_with_token(cp_->var("RR_KUBE_USER_TOKEN"));
+  ASSERT_TRUE(user);
+  EXPECT_TRUE(user->list(kube::resources::pods(), "rr-system", {}).is(ErrorKind::Forbidden)) << "the user may do no more";
+
+  AddNodes(1, 2);
+  auto system_sim = std::make_shared<rr::testing::ReflectorSimulator>(*client_, "rr-system");
+  system_sim->start();
+  cleanups_.insert(cleanups_.begin(), [system_sim] { system_sim->stop(); });  // before its Leases go
+  auto as_user = [&](const std::string& name, const std::string& pool, const std::string& ns, const std::string& img) {
+    Json f = Fabric(name, pool);
+    f["spec"]["namespace"] = ns;
+    if (img.empty()) {
+      f["spec"]["reflectors"].erase("image");  // the operator's configured image
+    } else {
+      f["spec"]["reflectors"]["image"] = img;
+    }
+    // The user's binding reaches the authorizer's cache shortly after it is written.
+    return eventually([&] { return user->create(kFabrics, "", f).ok(); });
+  };
+  ASSERT_TRUE(as_user(ok, "10.209.0.0/16", "rr-system", ""));
+  ASSERT_TRUE(as_user(image, "10.210.0.0/16", "rr-system", "evil.example/miner:latest"));
+  ASSERT_TRUE(as_user(elsewhere, "10.211.0.0/16", "kube-system", ""));
+
+  allowed_namespaces_.clear();  // deploy/'s flags and RBAC, nothing added
+  auto& op = StartOperator();
+  std::string message;
+  ASSERT_TRUE(eventually([&] { return ConditionOf(image, "Ready", &message) == "False/ImageNotAllowed"; }))
+      << FabricObject(image).dump(2) << op.log();
+  EXPECT_EQ(ConditionOf(image, "Degraded"), "True/ImageNotAllowed");
+  for (const char* says : {"spec.reflectors.image", "evil.example/miner:latest", "allowed: rr-agent:0.1.0"}) {
+    EXPECT_NE(message.find(says), std::string::npos) << says << " not in: " << message;
+  }
+  ASSERT_TRUE(eventually([&] { return ConditionOf(elsewhere, "Ready", &message) == "False/NamespaceNotAllowed"; }))
+      << FabricObject(elsewhere).dump(2) << op.log();
+  EXPECT_EQ(ConditionOf(elsewhere, "Degraded"), "True/NamespaceNotAllowed");
+  for (const char* says : {"spec.namespace", "\"kube-system\"", "allowed: rr-system"}) {
+    EXPECT_NE(message.find(says), std::string::npos) << says << " not in: " << message;
+  }
+  for (const auto& [fabric, reason] : {std::pair{image, "ImageNotAllowed"}, std::pair{elsewhere, "NamespaceNotAllowed"}}) {
+    EXPECT_TRUE(eventually([&] {
+      auto events = client_->list(kube::resources::events(), "default", {});
+      if (!events.ok()) return false;
+      for (const auto& e : events->items) {
+        if (e["involvedObject"].value("name", "") == fabric && e.value("reason", "") == reason) return true;
+      }
+      return false;
+    })) << "an Event " << reason << " about " << fabric;
+  }
+
+  // The allowed fabric runs, under exactly the shipped RBAC: Pods and Leases are watched in
+  // rr-system only, where deploy/'s Role grants them (a cluster-wide watch would be forbidden).
+  ASSERT_TRUE(eventually([&] { return ConditionOf(ok, "Ready") == "True/FabricReady"; }, std::chrono::seconds(60)))
+      << FabricObject(ok).dump(2) << op.log();
+  kube::ListOptions lo;
+  lo.label_selector = "rr.bgp.dev/cluster=" + ok;
+  auto pods = client_->list(kube::resources::pods(), "rr-system", lo);
+  ASSERT_TRUE(pods.ok());
+  ASSERT_EQ(pods->items.size(), 2u);
+  EXPECT_EQ(pods->items[0]["spec"]["containers"][0].value("image", ""), "rr-agent:0.1.0");
+  EXPECT_EQ(Peers(ok).size(), 2u);
+
+  // Nothing ran for the held fabrics, anywhere.
+  for (const auto& fabric : {image, elsewhere}) {
+    lo.label_selector = "rr.bgp.dev/cluster=" + fabric;
+    auto anywhere = client_->list(kube::resources::pods(), "", lo);
+    ASSERT_TRUE(anywhere.ok());
+    EXPECT_TRUE(anywhere->items.empty()) << fabric;
+    EXPECT_TRUE(Peers(fabric).empty()) << fabric;
+  }
+  EXPECT_EQ(op.log().find("forbidden"), std::string::npos) << "the operator needed a right deploy/ does not grant:\n"
+                                                            << op.log();
 }
 
 TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {

@@ -176,5 +176,40 @@ TEST(FlagSet, HelpStopsParsingAndUsageListsEveryFlag) {
   EXPECT_NE(usage.find("--verbose\n"), std::string::npos) << usage;
 }
 
+// Lists (namespaces, image references): comma-separated, blanks around items dropped; a
+// list given again replaces the last, as every other flag.
+TEST(FlagSet, ParsesCommaSeparatedLists) {
+  struct Case {
+    std::string name;
+    std::vector<std::string> args;
+    std::map<std::string, std::string> env;
+    std::vector<std::string> want;
+  };
+  const std::vector<Case> cases = {
+      {"absent keeps the default", {}, {}, {"a"}},
+      {"one item", {"--items=b"}, {}, {"b"}},
+      {"several, blanks trimmed, empties dropped", {"--items", " b, c ,,d "}, {}, {"b", "c", "d"}},
+      {"empty value: an empty list", {"--items="}, {}, {}},
+      {"repeated: the last wins", {"--items=b", "--items=c"}, {}, {"c"}},
+      {"env fallback", {}, {{"RR_ITEMS", "x,y"}}, {"x", "y"}},
+      {"flag beats env", {"--items=b"}, {{"RR_ITEMS", "x,y"}}, {"b"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<std::string> items = {"a"};
+    FlagSet flags{"rr-test", "lists"};
+    flags.add_string_list("items", &items, "some items", "RR_ITEMS");
+    std::vector<const char*> argv = {"rr-test"};
+    for (const auto& a : c.args) argv.push_back(a.c_str());
+    auto status = flags.parse(static_cast<int>(argv.size()), argv.data(), [&c](const char* key) -> const char* {
+      auto it = c.env.find(key);
+      return it == c.env.end() ? nullptr : it->second.c_str();
+    });
+    ASSERT_TRUE(status.ok()) << status.error().describe();
+    EXPECT_EQ(items, c.want);
+    EXPECT_NE(flags.usage().find("(default a)"), std::string::npos) << flags.usage();
+  }
+}
+
 }  // namespace
 }  // namespace kube

@@ -302,5 +302,52 @@ TEST(Informer, ResyncAndWatchNotificationsNeverOverlap) {
                               "of their own only if notifications are serial";
 }
 
+// One informer per namespace, all filling one Store (what a client allowed to list only in
+// some namespaces needs): each sees only its namespace, and a relist of one never removes
+// another's objects.
+TEST(Informer, InformersOfSeveralNamespacesShareOneStoreAndRelistOnlyTheirOwn) {
+  FakeClock clock;
+  FakeKubeClient api{clock};
+  auto in = [](const std::string& ns, const std::string& name) {
+    Json l = lease(name, "h1");
+    l["metadata"]["namespace"] = ns;
+    return l;
+  };
+  api.seed(res::leases(), in("a", "x"));
+  api.seed(res::leases(), in("b", "y"));
+  api.seed(res::leases(), in("elsewhere", "z"));
+  auto store = std::make_shared<Store<Json>>();
+  Journal journal;
+  std::vector<std::unique_ptr<Informer<Json>>> informers;
+  for (const char* ns : {"a", "b"}) {
+    InformerOptions options;
+    options.watch.ns = ns;
+    informers.push_back(std::make_unique<Informer<Json>>(api, res::leases(), options, keep_whole_object, store,
+                                                         clock, [] { return 0.0; }));
+    informers.back()->add_handlers(journal.handlers<Json>(holder_of));
+  }
+  for (auto& i : informers) i->start();
+  for (auto& i : informers) ASSERT_TRUE(i->wait_for_sync(5s));
+  ASSERT_TRUE(api.wait_for_open_watches(2));
+  EXPECT_EQ(journal.take(2).size(), 2u);
+  EXPECT_EQ(store->keys(), (std::vector<std::string>{"a/x", "b/y"}));
+  EXPECT_EQ(&informers[0]->store(), store.get());
+
+  // Namespace a's watch drops and etcd compacts: its informer relists, and b's object stays.
+  api.fail_watches(make_error(ErrorKind::Transient, "connection reset"));
+  ASSERT_TRUE(clock.wait_for_sleepers(2));
+  ASSERT_TRUE(api.create(res::leases(), "a", in("a", "x2")).ok());
+  api.compact();
+  for (auto until = std::chrono::steady_clock::now() + 5s;
+       journal.size() < 1 && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(5ms)) {
+    if (clock.sleepers() > 0) clock.advance(1s);
+  }
+  EXPECT_EQ(journal.take(1), std::vector<std::string>{"add a/x2 h1"});
+  ASSERT_TRUE(api.wait_for_open_watches(2));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(journal.take().empty()) << "no informer deletes another namespace's objects";
+  EXPECT_EQ(store->keys(), (std::vector<std::string>{"a/x", "a/x2", "b/y"}));
+}
+
 }  // namespace
 }  // namespace kube

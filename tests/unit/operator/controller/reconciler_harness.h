@@ -13,6 +13,7 @@
 #include "controller/fabric_reconciler.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
+#include "kube/event_recorder.h"
 #include "kube/informer.h"
 
 namespace rr::controller::testing {
@@ -51,7 +52,9 @@ inline Json Node(const std::string& name, const std::string& rack, const std::st
 
 // Informers over the fake feeding a reconciler, as FabricController wires them.
 struct Harness {
-  explicit Harness(ReconcilerOptions options = {}) {
+  // record_events: the reconciler records Events through a real EventRecorder on the fake.
+  explicit Harness(ReconcilerOptions options = {}, bool record_events = false) {
+    if (record_events) events = std::make_unique<kube::EventRecorder>(api, kube::EventSource{"rr-operator", "test"}, clock);
     auto opts = [](std::string selector) {
       kube::InformerOptions o;
       o.watch.label_selector = std::move(selector);
@@ -73,7 +76,7 @@ struct Harness {
                                                      kube::keep_whole_object, clock);
     FabricCaches caches{&fabrics->store(), &nodes->store(), &pods->store(),
                         &leases->store(),  &peers->store(), &configs->store()};
-    reconciler = std::make_unique<FabricReconciler>(caches, api, applier, liveness, nullptr, clock, options);
+    reconciler = std::make_unique<FabricReconciler>(caches, api, applier, liveness, events.get(), clock, options);
   }
   ~Harness() {
     for (auto* i : {fabrics.get(), pods.get(), leases.get(), peers.get(), configs.get()}) i->stop();
@@ -102,6 +105,7 @@ struct Harness {
   FakeKubeClient api{clock};
   kube::LivenessTracker liveness{clock, 120s};
   Applier applier{api};
+  std::unique_ptr<kube::EventRecorder> events;
   std::unique_ptr<kube::Informer<Json>> fabrics, pods, leases, peers, configs;
   std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes;
   std::unique_ptr<FabricReconciler> reconciler;
