@@ -22,11 +22,11 @@ std::string refusal(std::string_view field, const std::string& value, const std:
 std::vector<PolicyViolation> check_policy(const planner::FabricSpec& spec, const FabricPolicy& policy) {
   std::vector<PolicyViolation> out;
   if (!allowed(policy.namespaces, spec.ns)) {
-    out.push_back({std::string(kNamespaceNotAllowed),
+    out.push_back({planner::Reason::kNamespaceNotAllowed,
                    refusal("spec.namespace", spec.ns, policy.namespaces, "--allowed-namespaces")});
   }
   if (!allowed(policy.images, spec.image)) {
-    out.push_back({std::string(kImageNotAllowed),
+    out.push_back({planner::Reason::kImageNotAllowed,
                    refusal("spec.reflectors.image", spec.image, policy.images, "--allowed-reflector-images")});
   }
   return out;

@@ -8,13 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "planner/reasons.h"
 #include "planner/types.h"
 
 namespace rr::api {
-
-// Condition and Event reasons (docs/crd-reference.md, "Conditions"), in the table's order.
-inline constexpr std::string_view kNamespaceNotAllowed = "NamespaceNotAllowed";
-inline constexpr std::string_view kImageNotAllowed = "ImageNotAllowed";
 
 struct FabricPolicy {
   std::vector<std::string> namespaces = {"rr-system"};  // spec.namespace (--allowed-namespaces)
@@ -22,7 +19,7 @@ struct FabricPolicy {
 };
 
 struct PolicyViolation {
-  std::string reason;   // kNamespaceNotAllowed | kImageNotAllowed
+  planner::Reason reason;  // NamespaceNotAllowed | ImageNotAllowed
   std::string message;  // names the field, its value and the allowed set
 };
 

@@ -222,6 +222,10 @@ kube::Json render_bgp_configuration(planner::CalicoApi api, bool node_to_node_me
           {"spec", {{"nodeToNodeMeshEnabled", node_to_node_mesh_enabled}}}};
 }
 
+std::string_view to_string(planner::CalicoApi api) {
+  return api == planner::CalicoApi::ProjectCalicoV3 ? "projectcalico.org/v3" : "crd.projectcalico.org/v1";
+}
+
 std::string_view to_string(planner::ReflectorState state) {
   switch (state) {
     case planner::ReflectorState::Pending: return "Pending";
@@ -251,7 +255,7 @@ kube::Json render_status(const planner::Plan& plan, const planner::FabricSpec& s
     }
     conditions.push_back({{"type", c.type},
                           {"status", status},
-                          {"reason", c.reason.empty() ? std::string("AsExpected") : c.reason},
+                          {"reason", std::string(c.reason.name())},
                           {"message", truncated(c.message, kMaxMessage)},
                           {"lastTransitionTime", since},
                           {"observedGeneration", spec.generation}});

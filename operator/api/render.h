@@ -33,5 +33,7 @@ kube::Json render_status(const planner::Plan& plan, const planner::FabricSpec& s
                          const std::string& now_rfc3339);
 
 std::string_view to_string(planner::ReflectorState state);
+// "crd.projectcalico.org/v1" or "projectcalico.org/v3", as spec.calicoAPI and --calico-api spell it.
+std::string_view to_string(planner::CalicoApi api);
 
 }  // namespace rr::api

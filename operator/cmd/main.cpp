@@ -199,7 +199,15 @@ int main(int argc, char** argv) {
     log.debug("reconciled", {{"fabric", fabric},
                              {"result", out.result},
                              {"ready", !c.empty() && c.front().status ? "true" : "false"},
-                             {"reason", c.empty() ? "" : c.front().reason}});
+                             {"reason", c.empty() ? "" : std::string(c.front().reason.name())}});
+  };
+  copt.on_calico_api = [&log](const kube::ResourceType& type, const std::optional<kube::Error>& error) {
+    if (error) {
+      log.warn("Calico API not served; every fabric reports CalicoAPIUnavailable until it is",
+               {{"resource", type.describe()}, {"apiVersion", type.api_version()}, {"error", error->describe()}});
+    } else {
+      log.info("Calico API served again", {{"resource", type.describe()}, {"apiVersion", type.api_version()}});
+    }
   };
   rr::controller::FabricController controller(**client, copt, kube::RealClock::instance(), &metrics, &events);
 

@@ -98,7 +98,7 @@ kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner:
                         {"ownerReferences", want["metadata"].value("ownerReferences", Json::array())}}}};
         auto r = client_.patch(kube::resources::pods(), spec.ns, desired.name, kube::PatchType::Merge, patch, {});
         if (r.ok()) wrote("patch");
-        note(status_of(r));
+        note(deleted(status_of(r)));  // gone meanwhile: its deletion event wakes the next reconcile
         break;
       }
       case api::Match::Replace: {

@@ -71,11 +71,35 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     });
   }
   const bool v3 = options_.reconciler.calico_api == planner::CalicoApi::ProjectCalicoV3;
-  peers_ = std::make_unique<kube::Informer<Json>>(client, v3 ? api::calico_v3_bgp_peers() : api::calico_crd_bgp_peers(),
-                                                  opts(managed_selector()), kube::keep_whole_object, clock);
-  bgp_configurations_ = std::make_unique<kube::Informer<Json>>(
-      client, v3 ? api::calico_v3_bgp_configurations() : api::calico_crd_bgp_configurations(), opts(""),
-      kube::keep_whole_object, clock);
+  const kube::ResourceType& peer_type = v3 ? api::calico_v3_bgp_peers() : api::calico_crd_bgp_peers();
+  const kube::ResourceType& configuration_type =
+      v3 ? api::calico_v3_bgp_configurations() : api::calico_crd_bgp_configurations();
+  // Calico's API may not be served yet (its CRDs installed after the operator): it is looked
+  // for every few seconds, not every 30, so the fabrics go on soon after it appears.
+  auto calico_options = [&](std::string label_selector) {
+    auto o = opts(std::move(label_selector));
+    o.watch.backoff.max = std::chrono::seconds(5);
+    return o;
+  };
+  peers_ = std::make_unique<kube::Informer<Json>>(client, peer_type, calico_options(managed_selector()),
+                                                  kube::keep_whole_object, clock);
+  bgp_configurations_ = std::make_unique<kube::Informer<Json>>(client, configuration_type, calico_options(""),
+                                                               kube::keep_whole_object, clock);
+  calico_ = std::make_unique<ApiAvailability>(std::vector<kube::ResourceType>{peer_type, configuration_type});
+  for (auto [informer, type] : {std::pair{peers_.get(), &peer_type}, std::pair{bgp_configurations_.get(),
+                                                                               &configuration_type}}) {
+    // A 404 and its end change every fabric's status: say so once, and reconcile them all.
+    informer->set_error_sink([this, type](const kube::Error& e) {
+      if (!calico_->failed(*type, e)) return;
+      if (options_.on_calico_api) options_.on_calico_api(*type, e);
+      enqueue_all();
+    });
+    informer->set_list_sink([this, type] {
+      if (!calico_->listed(*type)) return;
+      if (options_.on_calico_api) options_.on_calico_api(*type, std::nullopt);
+      enqueue_all();
+    });
+  }
 
   fabrics_->add_handlers({[this](const std::string& k, const Json&) { enqueue(k); },
                           [this](const std::string& k, const Json&, const Json&) {
@@ -137,7 +161,8 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                                      [this](const std::string&, const Json&) { enqueue_all(); }});
 
   FabricCaches caches{&fabrics_->store(), &nodes_->store(), pod_store_.get(),
-                      lease_store_.get(), &peers_->store(), &bgp_configurations_->store()};
+                      lease_store_.get(), &peers_->store(), &bgp_configurations_->store(),
+                      calico_.get()};
   reconciler_ = std::make_unique<FabricReconciler>(caches, client, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }
@@ -175,7 +200,10 @@ void FabricController::start_informers() {
 }
 
 bool FabricController::wait_for_sync(std::chrono::milliseconds timeout) {
+  // A Calico type the API server does not serve never syncs; the fabrics report it
+  // (CalicoAPIUnavailable) rather than the operator waiting for it.
   for (auto* i : json_informers()) {
+    if ((i == peers_.get() || i == bgp_configurations_.get()) && calico_->missing(i->watcher().type())) continue;
     if (!i->wait_for_sync(timeout)) return false;
   }
   return nodes_->wait_for_sync(timeout);

@@ -7,6 +7,7 @@
 #include <stop_token>
 #include <string>
 
+#include "controller/api_availability.h"
 #include "controller/applier.h"
 #include "controller/fabric_reconciler.h"
 #include "kube/liveness_tracker.h"
@@ -27,6 +28,9 @@ struct ControllerOptions {
   // An informer's failed list or watch (logging): `what` is "<resource>" or "<resource> in <namespace>".
   // It retries with backoff; a lasting Forbidden here is missing RBAC.
   std::function<void(const std::string& what, const kube::Error&)> on_watch_error;
+  // Logging: a Calico type this operator needs is not served (`error` is the 404), or is
+  // again (nullopt). Called once per change, not per retry.
+  std::function<void(const kube::ResourceType& type, const std::optional<kube::Error>& error)> on_calico_api;
   // Optional (/healthz): each worker is watched while it reconciles, not while the queue is empty.
   kube::Watchdog* watchdog = nullptr;
 };
@@ -71,6 +75,7 @@ class FabricController {
   std::vector<std::unique_ptr<kube::Informer<kube::Json>>> leases_;
   std::unique_ptr<kube::Informer<kube::Json>> peers_;
   std::unique_ptr<kube::Informer<kube::Json>> bgp_configurations_;
+  std::unique_ptr<ApiAvailability> calico_;  // whether the API server serves the two above
   std::unique_ptr<FabricReconciler> reconciler_;
   std::mutex plans_mu_;
   std::map<std::string, planner::Plan> last_plans_;

@@ -111,20 +111,26 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
   if (fabric.value("metadata", Json::object()).contains("deletionTimestamp")) return finalize(fabric);
 
   auto parsed = api::parse_fabric(fabric, options_.default_image);
-  if (!parsed.ok()) return report_invalid(fabric, "InvalidSpec", parsed.error().message);
+  if (!parsed.ok()) return report_held(fabric, planner::Reason::kInvalidSpec, parsed.error().message);
   planner::FabricSpec spec = std::move(parsed.value());
+  const std::string calico_api(api::to_string(options_.calico_api));
   if (spec.calico_api != options_.calico_api) {
-    return report_invalid(fabric, "InvalidSpec",
-                          "spec.calicoAPI: this operator manages Calico through " +
-                              std::string(options_.calico_api == planner::CalicoApi::CrdV1 ? "crd.projectcalico.org/v1"
-                                                                                           : "projectcalico.org/v3") +
-                              " (flag --calico-api)");
+    return report_held(fabric, planner::Reason::kInvalidSpec,
+                       "spec.calicoAPI: this operator manages Calico through " + calico_api + " (flag --calico-api)");
   }
   // What runs, and where, is the operator's configuration to bound, not the spec's author's.
   if (auto refused = api::check_policy(spec, policy_); !refused.empty()) {
     std::string message;
     for (const auto& v : refused) message += (message.empty() ? "" : "; ") + v.message;
-    return report_invalid(fabric, refused.front().reason, message);
+    return report_held(fabric, refused.front().reason, message);
+  }
+  // Without Calico's API there is nothing to peer reflectors through: start none.
+  if (std::string missing = caches_.calico ? caches_.calico->describe_missing() : ""; !missing.empty()) {
+    return report_held(fabric, planner::Reason::kCalicoAPIUnavailable,
+                       "spec.calicoAPI is " + calico_api + ", but the API server does not serve it: " + missing +
+                           ". Install Calico's " +
+                           (options_.calico_api == planner::CalicoApi::CrdV1 ? "CRDs" : "API server") +
+                           ", or set spec.calicoAPI and the operator's --calico-api to the API your Calico serves");
   }
   if (auto s = applier_.add_finalizer(fabric); !s.ok()) return s.error();
 
@@ -140,6 +146,14 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
     std::vector<Json> pods = owned(caches_.pods, spec.name);
     std::vector<Json> peers = owned(caches_.peers, spec.name);
     applied = applier_.apply_pods(spec, plan, pods);
+    if (applied.is(kube::ErrorKind::NotFound)) {
+      // Only creating a Pod answers 404 (the applier's deletes and patches treat it as done):
+      // the namespace does not exist. A status for the user, not an error to retry with backoff.
+      outcome.plan = planner::namespace_not_found(std::move(outcome.plan), spec);
+      outcome.result = "invalid";
+      keep_min(requeue, std::chrono::seconds(10));  // no informer watches Namespaces
+      applied = {};
+    }
     if (auto s = applier_.delete_leases(lapsed_leases(spec, plan)); applied.ok()) applied = s;
     if (auto s = applier_.apply_peers(spec, plan, peers); applied.ok()) applied = s;
     if (plan.node_to_node_mesh) {
@@ -150,15 +164,16 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
       if (!*plan.node_to_node_mesh) {
         record(fabric, "Normal", "NodeToNodeMeshDisabled", plan.mesh.message);
       } else {
-        record(fabric, "Warning", plan.mesh.reason, plan.mesh.message);
+        record(fabric, "Warning", std::string(plan.mesh.reason.name()), plan.mesh.message);
       }
     }
   } else {
-    outcome.result = plan.conditions.empty() ? "invalid" : (plan.conditions.front().reason == "Conflict" ? "conflict"
-                                                                                                           : "invalid");
+    outcome.result = !plan.conditions.empty() && plan.conditions.front().reason == planner::Reason::kConflict
+                         ? "conflict"
+                         : "invalid";
   }
   for (const auto& problem : plan.problems) {
-    std::string reason = plan.conditions.empty() ? "Degraded" : plan.conditions.front().reason;
+    std::string reason(plan.conditions.empty() ? "Degraded" : plan.conditions.front().reason.name());
     record(fabric, "Warning", reason, problem.field + ": " + problem.message);
   }
 
@@ -173,14 +188,9 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
   return outcome;
 }
 
-kube::Result<ReconcileOutcome> FabricReconciler::report_invalid(const Json& fabric, const std::string& reason,
-                                                                const std::string& error) {
-  planner::Plan plan;
-  plan.hold = true;
-  std::string message = error + " (nothing running was changed)";
-  plan.conditions = {{"Ready", false, reason, message},
-                     {"Progressing", false, reason, message},
-                     {"Degraded", true, reason, message}};
+kube::Result<ReconcileOutcome> FabricReconciler::report_held(const Json& fabric, planner::Reason reason,
+                                                             const std::string& message) {
+  planner::Plan plan = planner::held(reason, message);
   planner::FabricSpec identity;
   identity.name = kube::name_of(fabric);
   identity.generation = kube::generation_of(fabric);
@@ -191,11 +201,13 @@ kube::Result<ReconcileOutcome> FabricReconciler::report_invalid(const Json& fabr
                            "sessionsEstablished", "sessionsTotal"}) {
     if (previous.contains(keep)) status[keep] = previous[keep];
   }
-  record(fabric, "Warning", reason, error);
+  record(fabric, "Warning", std::string(reason.name()), message);
   if (auto s = applier_.apply_status(fabric, status); !s.ok()) return s.error();
   ReconcileOutcome outcome;
   outcome.result = "invalid";
   outcome.plan = plan;
+  // What it waits for may come without an event this fabric hears of: look again later.
+  outcome.requeue_after = std::chrono::seconds(10);
   return outcome;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api/fabric_policy.h"
+#include "controller/api_availability.h"
 #include "controller/applier.h"
 #include "kube/liveness_tracker.h"
 #include "kube/clock.h"
@@ -24,6 +25,7 @@ struct FabricCaches {
   const kube::Store<kube::Json>* leases = nullptr;              // reflector Leases, all namespaces
   const kube::Store<kube::Json>* peers = nullptr;               // owned Calico BGPPeers
   const kube::Store<kube::Json>* bgp_configurations = nullptr;  // Calico BGPConfigurations
+  const ApiAvailability* calico = nullptr;                      // whether the two above are served
 };
 
 struct ReconcilerOptions {
@@ -56,9 +58,9 @@ class FabricReconciler {
   // Deletion needs only the fabric's identity (name, finalizer, the labels of what it owns):
   // it finishes whatever the spec says.
   kube::Result<ReconcileOutcome> finalize(const kube::Json& fabric);
-  // Holds the fabric: status and an Event say `reason` and `error`; nothing else is written.
-  kube::Result<ReconcileOutcome> report_invalid(const kube::Json& fabric, const std::string& reason,
-                                                const std::string& error);
+  // Status and an Event only: the fabric is held for `reason`, the topology status it had stays.
+  kube::Result<ReconcileOutcome> report_held(const kube::Json& fabric, planner::Reason reason,
+                                             const std::string& message);
   planner::PlanInput gather(const kube::Json& fabric, const planner::FabricSpec& spec,
                             std::optional<kube::Clock::Duration>& requeue);
   std::vector<planner::FabricClaims> older_fabrics(const planner::FabricSpec& spec) const;

@@ -40,8 +40,8 @@ std::string address_of(const ReflectorPod& pod, const ReflectorLease* lease) {
   return pod.host_ip;
 }
 
-Condition condition(std::string type, bool status, std::string reason, std::string message) {
-  return Condition{std::move(type), status, std::move(reason), std::move(message)};
+Condition condition(std::string type, bool status, Reason reason, std::string message) {
+  return Condition{std::move(type), status, reason, std::move(message)};
 }
 
 std::string join_problems(const std::vector<Problem>& problems) {
@@ -53,15 +53,18 @@ std::string join_problems(const std::vector<Problem>& problems) {
   return out;
 }
 
-Plan hold(Plan plan, const std::string& reason) {
+std::vector<Condition> stopped(Reason reason, const std::string& message) {
+  return {condition("Ready", false, reason, message), condition("Progressing", false, reason, message),
+          condition("Degraded", true, reason, message)};
+}
+
+Plan hold(Plan plan, Reason reason) {
   plan.hold = true;
   plan.pods.clear();
   plan.pods_to_delete.clear();
   plan.peers.clear();
   plan.node_to_node_mesh.reset();
-  std::string message = join_problems(plan.problems) + " (nothing running was changed)";
-  plan.conditions = {condition("Ready", false, reason, message), condition("Progressing", false, reason, message),
-                     condition("Degraded", true, reason, message)};
+  plan.conditions = stopped(reason, join_problems(plan.problems) + " (nothing running was changed)");
   return plan;
 }
 
@@ -74,6 +77,25 @@ bool eligible_rack_host(const FabricSpec& spec, const std::string& rack, const s
 }
 
 }  // namespace
+
+Plan held(Reason reason, const std::string& message) {
+  Plan plan;
+  plan.hold = true;
+  plan.conditions = stopped(reason, message + " (nothing running was changed)");
+  return plan;
+}
+
+Plan namespace_not_found(Plan plan, const FabricSpec& spec) {
+  plan.problems = {{"spec.namespace", "namespace \"" + spec.ns +
+                                          "\" does not exist, so no reflector Pod can be created there; create it "
+                                          "(rr-operator does not)"}};
+  std::vector<Condition> conditions = stopped(Reason::kNamespaceNotFound, join_problems(plan.problems));
+  for (auto& c : plan.conditions) {
+    if (c.type == "MeshDisabled") conditions.push_back(std::move(c));
+  }
+  plan.conditions = std::move(conditions);
+  return plan;
+}
 
 bool labels_match(const Labels& selector, const Labels& labels) {
   for (const auto& [k, v] : selector) {
@@ -164,12 +186,12 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
     lost.insert(lost.end(), unserved.begin(), unserved.end());
     if (lost.empty()) {
       d.disabled = true;
-      d.reason = "AllNodesCovered";
+      d.reason = Reason::kAllNodesCovered;
       d.message = "every Calico node is served by reflectors: Calico's node-to-node mesh is off";
       return d;
     }
     d.set_enabled = true;
-    d.reason = "UncoveredNodes";
+    d.reason = Reason::kUncoveredNodes;
     d.uncovered = static_cast<int>(lost.size());
     d.examples = name_some(lost);
     d.message = std::to_string(lost.size()) + " Calico nodes have no reflector (" + listing(d.examples, lost.size()) +
@@ -181,14 +203,14 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
   if (holding == 0 && (covered > 0 || any_ready)) {
     d.set_enabled = false;
     d.disabled = true;
-    d.reason = "AllNodesCovered";
+    d.reason = Reason::kAllNodesCovered;
     d.message = "every Calico node (" + std::to_string(covered) +
                 ") is served by a Ready fabric's reflectors: Calico's node-to-node mesh is off";
     return d;
   }
   d.uncovered = static_cast<int>(holding);
   if (!unclaimed.empty()) {
-    d.reason = "UncoveredNodes";
+    d.reason = Reason::kUncoveredNodes;
     d.examples = name_some(unclaimed);
     d.message = std::to_string(unclaimed.size()) +
                 " Calico nodes are selected by no fabric (no fabric's nodeSelector and rackLabel match them): " +
@@ -196,7 +218,7 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
   } else {
     std::vector<std::string> pending = unserved;
     pending.insert(pending.end(), waiting.begin(), waiting.end());
-    d.reason = "WaitingForReflectors";
+    d.reason = Reason::kWaitingForReflectors;
     d.examples = name_some(pending);
     d.message = holding == 0 ? "no fabric is Ready yet; Calico's node-to-node mesh stays on"
                              : std::to_string(holding) + " Calico nodes wait for their rack's reflectors to be Ready (" +
@@ -217,10 +239,11 @@ Plan plan(const PlanInput& in) {
 
   // --- spec problems the schema cannot catch: hold everything ---
   auto pool = Ipv4Pool::parse(spec.cluster_id_pool);
-  if (!pool || pool->prefix > 30) {
+  const bool pool_ok = pool && pool->prefix >= 8 && pool->prefix <= 30;  // the CRD's pattern allows /8 to /30
+  if (!pool_ok) {
     out.problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" is not an IPv4 CIDR of /8 to /30"});
   }
-  if (pool && pool->prefix <= 30) {
+  if (pool_ok) {
     auto given = parse_ipv4(spec.cluster_id_pool.substr(0, spec.cluster_id_pool.find('/')));
     if (given && *given != pool->network) {
       out.problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" has host bits set; did you mean " +
@@ -251,7 +274,7 @@ Plan plan(const PlanInput& in) {
   for (size_t i = 0; i < spec.external_peers.size(); ++i) {
     check_secret(spec.external_peers[i].password, "spec.externalPeers[" + std::to_string(i) + "].passwordSecretRef");
   }
-  if (!out.problems.empty()) return hold(std::move(out), "InvalidSpec");
+  if (!out.problems.empty()) return hold(std::move(out), Reason::kInvalidSpec);
 
   // --- the fabric's racks ---
   std::unordered_set<std::string_view> node_names;  // views into in.nodes
@@ -303,7 +326,7 @@ Plan plan(const PlanInput& in) {
       }
     }
   }
-  if (!out.problems.empty()) return hold(std::move(out), "Conflict");
+  if (!out.problems.empty()) return hold(std::move(out), Reason::kConflict);
 
   // --- cluster IDs: live pods first (status may be lost), then status, then allocate ---
   std::set<std::uint32_t> taken;
@@ -343,23 +366,26 @@ Plan plan(const PlanInput& in) {
       taken.insert(*a);
     }
   }
+  // An exhausted pool holds nothing: racks with an ID keep running, the others get no reflectors.
   std::uint32_t cursor = pool->first() + 1;
-  int unallocated = 0;
+  std::vector<std::string> without_id;  // sorted: racks is a map
   for (auto& [rack, work] : racks) {
     if (!work.cluster_id.empty() || work.nodes.empty()) continue;
     while (cursor <= pool->last() && cursor != 0 && taken.count(cursor)) ++cursor;
     if (cursor > pool->last() || cursor == 0) {
-      ++unallocated;
+      without_id.push_back(rack);
       continue;
     }
     work.cluster_id = format_ipv4(cursor);
     taken.insert(cursor++);
   }
-  if (unallocated > 0) {
-    out.problems.push_back({"spec.clusterIDPool", spec.cluster_id_pool + " has room for " +
-                                                      std::to_string(pool->capacity()) + " racks; " +
-                                                      std::to_string(unallocated) + " more need a cluster ID"});
-    return hold(std::move(out), "InvalidSpec");
+  std::vector<Problem> exhausted;
+  if (!without_id.empty()) {
+    std::string names;
+    for (const auto& r : without_id) names += (names.empty() ? "" : ", ") + r;
+    exhausted.push_back({"spec.clusterIDPool", spec.cluster_id_pool + " has room for " +
+                                                   std::to_string(pool->capacity()) + " racks; racks " + names +
+                                                   " have no cluster ID and get no reflectors (widen the pool)"});
   }
 
   // --- per rack: keep live reflectors, replace dead ones, fill empty slots ---
@@ -377,6 +403,7 @@ Plan plan(const PlanInput& in) {
     status.cluster_id = work.cluster_id;
     status.nodes = static_cast<int>(work.nodes.size());
     const bool drained = work.nodes.empty();
+    const bool no_id = work.cluster_id.empty();  // the pool ran out before this rack
     status.reflectors_wanted = drained ? 0 : spec.per_rack;
 
     std::vector<const ReflectorPod*> kept;
@@ -393,7 +420,7 @@ Plan plan(const PlanInput& in) {
         if (!drained && !pod_dead(*p, lease, node_names) && eligible_rack_host(spec, rack, work.nodes, p->node)) {
           ++returning;
         }
-      } else if (drained || pod_dead(*p, lease, node_names) || p->cluster_id != work.cluster_id) {
+      } else if (drained || no_id || pod_dead(*p, lease, node_names) || p->cluster_id != work.cluster_id) {
         remove = true;
         state = ReflectorState::Terminating;
       } else if (not_ready_nodes.count(p->node)) {
@@ -436,7 +463,7 @@ Plan plan(const PlanInput& in) {
       }
     }
     int missing = status.reflectors_wanted - static_cast<int>(kept.size()) - returning;
-    if (missing > 0) {
+    if (missing > 0 && !no_id) {
       // Eligible hosts are a subset of the rack's own nodes (already sorted by name):
       // scanning only those keeps a first plan of many racks linear, not quadratic.
       std::vector<const NodeInfo*> candidates;
@@ -511,33 +538,36 @@ Plan plan(const PlanInput& in) {
     if (rack.reflectors_wanted > 0 && rack.reflectors_ready == 0) all_ready = false;
   }
 
-  out.problems = degraded;
+  out.problems = exhausted;
+  out.problems.insert(out.problems.end(), degraded.begin(), degraded.end());
   std::string summary = std::to_string(out.racks.size()) + " racks, " + std::to_string(out.reflectors_ready) + "/" +
                         std::to_string(out.reflectors_wanted) + " reflectors ready, " +
                         std::to_string(out.sessions_established) + " sessions established";
-  if (!degraded.empty()) {
-    std::string message = join_problems(degraded);
-    out.conditions = {condition("Ready", false, "NoEligibleHosts", message),
-                      condition("Progressing", changes, changes ? "ReflectorsChanging" : "Stalled", summary),
-                      condition("Degraded", true, "NoEligibleHosts", message)};
+  if (!out.problems.empty()) {
+    // The first problem in the docs' order names the reason; the message lists them all.
+    const Reason reason = exhausted.empty() ? Reason::kNoEligibleHosts : Reason::kClusterIDPoolExhausted;
+    std::string message = join_problems(out.problems);
+    out.conditions = {condition("Ready", false, reason, message),
+                      condition("Progressing", changes, changes ? Reason::kReflectorsChanging : Reason::kStalled, summary),
+                      condition("Degraded", true, reason, message)};
   } else if (out.racks.empty()) {
-    out.conditions = {condition("Ready", false, "NoRacks",
+    out.conditions = {condition("Ready", false, Reason::kNoRacks,
                                 "no node matches spec.nodeSelector with the label " + spec.rack_label),
-                      condition("Progressing", false, "NoRacks", summary),
-                      condition("Degraded", true, "NoRacks", "no node matches spec.nodeSelector with the label " +
+                      condition("Progressing", false, Reason::kNoRacks, summary),
+                      condition("Degraded", true, Reason::kNoRacks, "no node matches spec.nodeSelector with the label " +
                                                                  spec.rack_label)};
   } else if (changes || !all_ready) {
-    out.conditions = {condition("Ready", false, "ReflectorsNotReady", summary),
-                      condition("Progressing", true, "ReflectorsNotReady", summary),
-                      condition("Degraded", false, "AsExpected", summary)};
+    out.conditions = {condition("Ready", false, Reason::kReflectorsNotReady, summary),
+                      condition("Progressing", true, Reason::kReflectorsNotReady, summary),
+                      condition("Degraded", false, Reason::kAsExpected, summary)};
   } else if (!sessions_complete) {
-    out.conditions = {condition("Ready", false, "SessionsNotEstablished", summary),
-                      condition("Progressing", true, "SessionsNotEstablished", summary),
-                      condition("Degraded", false, "AsExpected", summary)};
+    out.conditions = {condition("Ready", false, Reason::kSessionsNotEstablished, summary),
+                      condition("Progressing", true, Reason::kSessionsNotEstablished, summary),
+                      condition("Degraded", false, Reason::kAsExpected, summary)};
   } else {
-    out.conditions = {condition("Ready", true, "FabricReady", summary),
-                      condition("Progressing", false, "FabricReady", summary),
-                      condition("Degraded", false, "AsExpected", summary)};
+    out.conditions = {condition("Ready", true, Reason::kFabricReady, summary),
+                      condition("Progressing", false, Reason::kFabricReady, summary),
+                      condition("Degraded", false, Reason::kAsExpected, summary)};
   }
 
   // --- Calico's node-to-node mesh: decided for the whole cluster, this fabric included ---
@@ -560,7 +590,7 @@ Plan plan(const PlanInput& in) {
     out.node_to_node_mesh = out.mesh.set_enabled;
   } else {
     out.mesh.disabled = !mesh_on;
-    out.mesh.reason = "NotManaged";
+    out.mesh.reason = Reason::kNotManaged;
     out.mesh.message = "spec.manageNodeToNodeMesh is false: this fabric leaves Calico's node-to-node mesh as it is";
   }
   out.conditions.push_back(condition("MeshDisabled", out.mesh.disabled, out.mesh.reason, out.mesh.message));

@@ -8,6 +8,13 @@ namespace rr::planner {
 
 Plan plan(const PlanInput& input);
 
+// A plan that changes nothing, stopped for a reason found before planning (a spec that does
+// not parse, Calico's API not served): `message` on Ready, Progressing and Degraded.
+Plan held(Reason reason, const std::string& message);
+// `plan`, blocked because spec.namespace does not exist: the API answered 404 to creating a
+// reflector Pod there. Its status says so, naming the field, instead of what is merely pending.
+Plan namespace_not_found(Plan plan, const FabricSpec& spec);
+
 // Calico's node-to-node mesh for the whole cluster, from every Node and every fabric's
 // coverage. With the mesh on (`mesh_enabled`), it goes off only when every Calico node
 // (not labelled rr.bgp.dev/calico-node=false, not a Dedicated reflector host) is served

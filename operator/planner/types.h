@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "planner/reasons.h"
+
 namespace rr::planner {
 
 using Labels = std::map<std::string, std::string>;
@@ -196,7 +198,7 @@ struct FabricCoverage {
 struct MeshDecision {
   std::optional<bool> set_enabled;  // the nodeToNodeMeshEnabled to write; nullopt = leave it
   bool disabled = false;            // the mesh is (or is being turned) off
-  std::string reason;               // AllNodesCovered | UncoveredNodes | WaitingForReflectors | NotManaged
+  Reason reason;                    // AllNodesCovered | UncoveredNodes | WaitingForReflectors | NotManaged
   std::string message;
   int uncovered = 0;                  // Calico nodes that hold the mesh on (rr_operator_uncovered_nodes)
   std::vector<std::string> examples;  // a few of them, sorted by name
@@ -267,7 +269,7 @@ struct RackStatus {
 struct Condition {
   std::string type;    // Ready | Progressing | Degraded | MeshDisabled
   bool status = false;
-  std::string reason;
+  Reason reason;       // from the one table of reasons (reasons.h)
   std::string message;
   bool operator==(const Condition&) const = default;
 };

@@ -55,6 +55,9 @@ class Informer {
   // Handlers must be added before start(). They are called one at a time, from the informer's threads.
   void add_handlers(Handlers handlers) { handlers_.push_back(std::move(handlers)); }
   void set_error_sink(Watcher::ErrorSink sink) { watcher_.set_error_sink(std::move(sink)); }
+  // Called on the informer's thread after every full list is in the store (the first and
+  // every relist), after the handlers: the API answered for this type. Set before start().
+  void set_list_sink(std::function<void()> sink) { list_sink_ = std::move(sink); }
 
   void start() {
     if (thread_.joinable()) return;
@@ -92,6 +95,7 @@ class Informer {
     switch (event.type) {
       case WatcherEvent::Type::Restarted:
         replace(std::move(event.objects));
+        if (list_sink_) list_sink_();
         break;
       case WatcherEvent::Type::Applied:
         upsert(event.object);
@@ -195,6 +199,7 @@ class Informer {
   std::shared_ptr<Store<T>> store_ptr_;
   Store<T>& store_;
   std::vector<Handlers> handlers_;
+  std::function<void()> list_sink_;
   // Watch events and resyncs notify one at a time, as client-go's informers do: handlers need no
   // locking against each other, and a resync never hands out an object older than one already notified.
   std::mutex notify_mu_;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -123,7 +124,7 @@ class OperatorIT : public ::testing::Test {
     std::vector<std::string> argv = {RR_OPERATOR_BIN, "--kubeconfig", kubeconfig_, "--metrics-address",
                                      "127.0.0.1:0", "--reflector-startup-grace", "20s", "--log-level", "debug"};
     if (!allowed_namespaces_.empty()) {
-      if (!granted_) GrantOperatorNamespace(allowed_namespaces_);
+      if (!granted_) GrantOperatorNamespace(ns_);
       granted_ = true;
       argv.insert(argv.end(), {"--allowed-namespaces", allowed_namespaces_, "--allowed-reflector-images",
                                "rr-agent:test"});
@@ -739,6 +740,120 @@ TEST_F(OperatorIT, AFabricCreatorChoosesNeitherTheImageNorTheNamespace) {
   }
   EXPECT_EQ(op.log().find("forbidden"), std::string::npos) << "the operator needed a right deploy/ does not grant:\n"
                                                             << op.log();
+}
+
+// Lines of the operator's log that contain every one of `words`.
+int LogLinesWith(const std::string& log, const std::vector<std::string>& words) {
+  int count = 0;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    bool all = true;
+    for (const auto& w : words) all = all && line.find(w) != std::string::npos;
+    count += all;
+  }
+  return count;
+}
+
+bool HasEvent(kube::KubeClient& client, const std::string& fabric, const std::string& reason) {
+  auto events = client.list(kube::resources::events(), "default", {});
+  if (!events.ok()) return false;
+  for (const auto& e : events->items) {
+    if (e["involvedObject"].value("name", "") == fabric && e.value("reason", "") == reason) return true;
+  }
+  return false;
+}
+
+// Calico's CRDs are not installed (BGPPeer and BGPConfiguration lists answer 404): the
+// operator names the 404 in its log once, every fabric says what is missing, and the
+// fabric goes on by itself once the CRDs are installed.
+TEST_F(OperatorIT, WithoutCalicosCrdsTheFabricSaysSoAndGoesOnOnceTheyAreInstalled) {
+  // Installed again below; should this test stop first, the next test's SetUpTestSuite installs them.
+  rr::testing::run_command(cp_->kubectl() + " delete --wait=true --ignore-not-found -f " + repo_root() +
+                           "/tests/crds/calico/");
+  AddNodes(1, 2);
+  const std::string fabric = "f-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.209.0.0/16")).ok());
+  auto& op = StartOperator();
+  std::string message;
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready", &message) == "False/CalicoAPIUnavailable"; },
+                         std::chrono::seconds(60)))
+      << ConditionOf(fabric, "Ready") << "\n" << FabricObject(fabric).dump(2) << "\n" << op.log();
+  EXPECT_EQ(ConditionOf(fabric, "Degraded"), "True/CalicoAPIUnavailable");
+  for (const char* words : {"spec.calicoAPI", "crd.projectcalico.org/v1", "bgppeers.crd.projectcalico.org", "404"}) {
+    EXPECT_NE(message.find(words), std::string::npos) << words << " not in: " << message;
+  }
+  EXPECT_EQ(Pods(fabric).size(), 0u) << "no reflector is started that could not be peered";
+  EXPECT_TRUE(eventually([&] { return HasEvent(*client_, fabric, "CalicoAPIUnavailable"); }))
+      << "an Event tells the user what is missing";
+
+  cp_->install_crds(/*with_calico=*/true);
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready") == "True/FabricReady"; }, std::chrono::seconds(90)))
+      << ConditionOf(fabric, "Ready", &message) << " " << message << "\n" << op.log();
+  EXPECT_EQ(Peers(fabric).size(), 2u);
+  // However often the informers retried meanwhile, each missing resource was logged once, then its return.
+  const std::string log = op.log();
+  EXPECT_EQ(LogLinesWith(log, {"Calico API not served", "bgppeers.crd.projectcalico.org", "404"}), 1) << log;
+  EXPECT_EQ(LogLinesWith(log, {"Calico API not served", "bgpconfigurations.crd.projectcalico.org", "404"}), 1) << log;
+  EXPECT_EQ(LogLinesWith(log, {"Calico API served", "bgppeers.crd.projectcalico.org"}), 1) << log;
+}
+
+// spec.namespace names a namespace that does not exist: the status says so, naming the
+// field, rather than "no eligible hosts"; once the namespace exists the fabric goes on.
+// The namespace is one the operator is allowed; as a Role cannot be made in a namespace
+// that does not exist, the operator's Pod and Lease rights come from a ClusterRole here
+// (an administrator's own RBAC instead of the shipped Roles).
+TEST_F(OperatorIT, AFabricWhoseNamespaceDoesNotExistSaysSo) {
+  AddNodes(1, 2);
+  const std::string fabric = "f-" + tag_;
+  const std::string absent = "absent-" + tag_;
+  Json spec = Fabric(fabric, "10.210.0.0/16");
+  spec["spec"]["namespace"] = absent;
+  ASSERT_TRUE(client_->create(kFabrics, "", spec).ok());
+  const kube::ResourceType roles{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
+  const kube::ResourceType cluster_roles{"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false};
+  const kube::ResourceType cluster_bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                                            "ClusterRoleBinding", false};
+  auto shipped = client_->get(roles, "rr-system", "rr-operator");
+  ASSERT_TRUE(shipped.ok()) << "deploy/rbac.yaml ships Role rr-system/rr-operator";
+  const std::string wide = "rr-test-operator-pods-" + tag_;
+  ASSERT_TRUE(client_->create(cluster_roles, "",
+                              Json{{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "ClusterRole"},
+                                   {"metadata", {{"name", wide}}}, {"rules", (*shipped)["rules"]}})
+                  .ok());
+  ASSERT_TRUE(client_->create(cluster_bindings, "",
+                              Json{{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "ClusterRoleBinding"},
+                                   {"metadata", {{"name", wide}}},
+                                   {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"},
+                                                {"name", wide}}},
+                                   {"subjects", Json::array({{{"kind", "ServiceAccount"}, {"name", "rr-operator"},
+                                                              {"namespace", "rr-system"}}})}})
+                  .ok());
+  cleanups_.push_back([this, wide, cluster_roles, cluster_bindings] {
+    (void)client_->remove(cluster_bindings, "", wide, {});
+    (void)client_->remove(cluster_roles, "", wide, {});
+  });
+  allowed_namespaces_ = ns_ + "," + absent;
+  auto& op = StartOperator();
+  std::string message;
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready", &message) == "False/NamespaceNotFound"; },
+                         std::chrono::seconds(60)))
+      << ConditionOf(fabric, "Ready") << " " << message << "\n" << op.log();
+  EXPECT_EQ(ConditionOf(fabric, "Degraded"), "True/NamespaceNotFound");
+  EXPECT_NE(message.find("spec.namespace"), std::string::npos) << message;
+  EXPECT_NE(message.find("\"" + absent + "\""), std::string::npos) << message;
+  EXPECT_TRUE(eventually([&] { return HasEvent(*client_, fabric, "NamespaceNotFound"); }));
+
+  ASSERT_TRUE(client_->create(kube::resources::namespaces(), "",
+                              Json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", absent}}}})
+                  .ok());
+  auto pods_there = [&] {
+    auto r = client_->list(kube::resources::pods(), absent, {});
+    return r.ok() ? r->items.size() : 0u;
+  };
+  EXPECT_TRUE(eventually([&] { return pods_there() == 2u; }, std::chrono::seconds(60))) << op.log();
+  EXPECT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready") != "False/NamespaceNotFound"; }))
+      << ConditionOf(fabric, "Ready");
+  (void)client_->remove(kube::resources::namespaces(), "", absent, {});
 }
 
 TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {

@@ -26,19 +26,19 @@ TEST(FabricPolicy, SpecsChooseOnlyAmongWhatTheOperatorAllows) {
       {"allowed namespace and image", "rr-system", "rr-agent:0.1.0", {}, {}},
       {"second allowed namespace, digest reference", "fabric-b", "registry.example/rr-agent@sha256:abc", {}, {}},
       {"foreign image", "rr-system", "evil/miner:latest",
-       {std::string(kImageNotAllowed)},
+       {"ImageNotAllowed"},
        {"spec.reflectors.image: \"evil/miner:latest\" is not allowed (allowed: rr-agent:0.1.0, "
         "registry.example/rr-agent@sha256:abc; rr-operator flag --allowed-reflector-images)"}},
       {"references are exact: another tag is another image", "rr-system", "rr-agent:0.1.1",
-       {std::string(kImageNotAllowed)}, {"\"rr-agent:0.1.1\""}},
+       {"ImageNotAllowed"}, {"\"rr-agent:0.1.1\""}},
       {"references are exact: no implicit registry or tag", "rr-system", "docker.io/library/rr-agent:0.1.0",
-       {std::string(kImageNotAllowed)}, {"spec.reflectors.image"}},
+       {"ImageNotAllowed"}, {"spec.reflectors.image"}},
       {"foreign namespace", "kube-system", "rr-agent:0.1.0",
-       {std::string(kNamespaceNotAllowed)},
+       {"NamespaceNotAllowed"},
        {"spec.namespace: \"kube-system\" is not allowed (allowed: rr-system, fabric-b; rr-operator flag "
         "--allowed-namespaces)"}},
       {"both: the namespace first, as in the conditions table", "default", "evil/miner:latest",
-       {std::string(kNamespaceNotAllowed), std::string(kImageNotAllowed)},
+       {"NamespaceNotAllowed", "ImageNotAllowed"},
        {"spec.namespace", "spec.reflectors.image"}},
   };
   for (const auto& c : cases) {

@@ -120,9 +120,9 @@ planner::Plan two_rack_plan() {
        {{"fabric-r2-0", "node-c", "192.168.2.5", planner::ReflectorState::Ready, 9, 9},
         {"fabric-r2-1", "", "", planner::ReflectorState::Pending, 0, 0}}},
   };
-  plan.conditions = {{"Ready", false, "ReflectorsStarting", "1 of 4 reflectors is not ready"},
-                     {"Progressing", true, "ReflectorsStarting", "waiting for fabric-r2-1"},
-                     {"Degraded", false, "", ""}};
+  plan.conditions = {{"Ready", false, planner::Reason::kReflectorsNotReady, "1 of 4 reflectors is not ready"},
+                     {"Progressing", true, planner::Reason::kReflectorsNotReady, "waiting for fabric-r2-1"},
+                     {"Degraded", false, planner::Reason::kAsExpected, ""}};
   plan.reflectors_wanted = 4;
   plan.reflectors_ready = 3;
   plan.sessions_established = 34;
@@ -133,7 +133,7 @@ TEST(RenderTest, StatusKeepsTransitionTimesOfUnchangedConditions) {
   const Json previous = Json::parse(R"({
     "observedGeneration": 3,
     "conditions": [
-      {"type": "Ready", "status": "False", "reason": "ReflectorsStarting", "lastTransitionTime": "2024-01-01T00:00:00Z"},
+      {"type": "Ready", "status": "False", "reason": "ReflectorsNotReady", "lastTransitionTime": "2024-01-01T00:00:00Z"},
       {"type": "Progressing", "status": "False", "reason": "Reconciled", "lastTransitionTime": "2024-01-01T00:00:00Z"},
       {"type": "Stalled", "status": "True", "lastTransitionTime": "2023-12-31T00:00:00Z"}],
     "racks": []})");
@@ -160,7 +160,7 @@ TEST(RenderTest, HeldPlanKeepsRecordedRacks) {
                                         "rackCount": 1, "reflectors": "2/2", "reflectorsReady": 2, "reflectorsWanted": 2})");
   planner::Plan plan;
   plan.hold = true;
-  plan.conditions = {{"Ready", false, "InvalidSpec", "spec.asNumber: 0 is out of range 1..4294967295"}};
+  plan.conditions = {{"Ready", false, planner::Reason::kInvalidSpec, "spec.asNumber: 0 is out of range 1..4294967295"}};
   Json status = render_status(plan, dedicated_spec(), previous, "2024-01-02T03:04:05Z");
   EXPECT_EQ(status["racks"], previous["racks"]);
   EXPECT_EQ(status["reflectors"], "2/2");

@@ -2,6 +2,9 @@
 // deletion whatever the spec says (issue 11 G2).
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "kube/event_recorder.h"
 #include "unit/operator/controller/reconciler_harness.h"
 
 namespace rr::controller {
@@ -59,6 +62,57 @@ TEST(FabricReconcilerDeletion, ACalicoApiMismatchDoesNotBlockDeletion) {
   SeedARunningFabricBeingDeleted(h.api, Json{{"namespace", kNs}, {"calicoAPI", "projectcalico.org/v3"}});
   h.start();
   ExpectEverythingGoneAndTheMeshOn(h);
+}
+
+// A spec.namespace that does not exist: the API answers the Pod create 404. The status
+// says so (not "no eligible hosts"), names the field, and an Event does too.
+TEST(FabricReconcilerNamespace, AMissingNamespaceIsReportedAsSuchNamingTheField) {
+  Harness h;
+  kube::EventRecorder events(h.api, kube::EventSource{"rr-operator", "test"}, h.clock);
+  h.reconciler = std::make_unique<FabricReconciler>(
+      FabricCaches{&h.fabrics->store(), &h.nodes->store(), &h.pods->store(), &h.leases->store(), &h.peers->store(),
+                   &h.configs->store()},
+      h.api, h.applier, h.liveness, &events, h.clock, [] {
+        ReconcilerOptions o;
+        o.policy.namespaces = {"rr-system", "absent"};  // allowed, but not there
+        return o;
+      }());
+  h.api.seed(kube::resources::nodes(), Node("n1", "r1", "10.0.0.1"));
+  h.api.seed(kube::resources::nodes(), Node("n2", "r1", "10.0.0.2"));
+  h.api.seed(api::route_reflector_clusters(), Fabric("f", Json{{"namespace", "absent"}}));
+  // What kube-apiserver answers a create in a namespace that does not exist.
+  kube::Error not_found = kube::make_error(kube::ErrorKind::NotFound, "namespaces \"absent\" not found");
+  not_found.http_status = 404;
+  h.api.inject_error("create", kube::resources::pods(), not_found, 1000);
+  h.start();
+
+  auto outcome = h.reconciler->reconcile("f");
+  ASSERT_TRUE(outcome.ok()) << "a status to report, not an error to retry: " << outcome.error().describe();
+  EXPECT_TRUE(outcome->requeue_after.has_value()) << "no informer watches Namespaces: it must look again";
+  auto fabric = h.api.peek(api::route_reflector_clusters(), "", "f");
+  ASSERT_TRUE(fabric);
+  std::map<std::string, Json> conditions;
+  for (const auto& c : (*fabric)["status"]["conditions"]) conditions[c["type"]] = c;
+  EXPECT_EQ(conditions["Ready"].value("status", ""), "False");
+  EXPECT_EQ(conditions["Ready"].value("reason", ""), "NamespaceNotFound") << fabric->dump(2);
+  EXPECT_EQ(conditions["Degraded"].value("status", ""), "True");
+  EXPECT_EQ(conditions["Degraded"].value("reason", ""), "NamespaceNotFound");
+  const std::string message = conditions["Ready"].value("message", "");
+  for (const char* words : {"spec.namespace", "\"absent\"", "does not exist"}) {
+    EXPECT_NE(message.find(words), std::string::npos) << words << " not in: " << message;
+  }
+  EXPECT_EQ(message.find("eligible"), std::string::npos) << message;
+
+  ASSERT_TRUE(events.flush());
+  kube::ListOptions all;
+  auto written = h.api.list(kube::resources::events(), "", all);
+  ASSERT_TRUE(written.ok());
+  bool found = false;
+  for (const auto& e : written->items) {
+    found = found || (e.value("reason", "") == "NamespaceNotFound" &&
+                      e.value("message", "").find("spec.namespace") != std::string::npos);
+  }
+  EXPECT_TRUE(found) << "no Warning Event NamespaceNotFound naming spec.namespace";
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ TEST(MeshDecisionTest, TheMeshGoesOffOnlyWhenEveryCalicoNodeIsCovered) {
 std::string mesh_condition(const Plan& p) {
   const Condition* c = testing::find_condition(p, "MeshDisabled");
   if (!c) return "<missing>";
-  return std::string(c->status ? "True" : "False") + "/" + c->reason;
+  return std::string(c->status ? "True" : "False") + "/" + std::string(c->reason.name());
 }
 
 // Two racks of four nodes, reflectors on n0 and n1 of each, live and complete.

@@ -54,7 +54,7 @@ struct Case {
 std::string condition_of(const Plan& p, const std::string& type) {
   const Condition* c = testing::find_condition(p, type);
   if (!c) return "<missing>";
-  return std::string(c->status ? "True" : "False") + "/" + c->reason;
+  return std::string(c->status ? "True" : "False") + "/" + std::string(c->reason.name());
 }
 
 std::string show(const Strings& v) {
@@ -892,8 +892,8 @@ TEST(PlannerSpecTest, InvalidSpecHoldsEverything) {
        held("InvalidSpec", "spec.clusterIDPool")},
       {"pool /31 has no room", running_fabric(with([](FabricSpec& s) { s.cluster_id_pool = "10.255.0.0/31"; })),
        held("InvalidSpec", "spec.clusterIDPool")},
-      {"pool too small for the racks (a /30 holds 3 IDs, 4 racks)",
-       running_fabric(with([](FabricSpec& s) { s.cluster_id_pool = "10.255.0.0/30"; }), 3, 1),
+      {"pool /7 is wider than the /8 the CRD allows",
+       running_fabric(with([](FabricSpec& s) { s.cluster_id_pool = "10.0.0.0/7"; })),
        held("InvalidSpec", "spec.clusterIDPool")},
       {"a /30 is enough for 3 racks (2 running, 1 new)",
        running_fabric(with([](FabricSpec& s) { s.cluster_id_pool = "10.255.0.0/30"; }), 2, 1),
@@ -915,6 +915,33 @@ TEST(PlannerSpecTest, InvalidSpecHoldsEverything) {
        {.hold = false, .deleted = Strings{"r0/r0-n2", "r1/r1-n2"}}},
   };
   for (const auto& c : cases) check(c);
+}
+
+// docs/crd-reference.md: more racks than IDs in clusterIDPool hold nothing. Racks
+// that have an ID keep running; the others get no reflectors, and Degraded says which.
+TEST(PlannerClusterIdTest, AnExhaustedPoolLeavesOnlyTheRacksWithoutAnIdWithoutReflectors) {
+  FabricSpec spec = fabric();
+  spec.cluster_id_pool = "10.255.0.0/30";  // IDs .1, .2, .3
+  const PlanInput in = running_fabric(spec, 3, 2);  // r0..r2 run with .1..3; r3, r4 are new
+  const Plan p = plan(in);
+  for (const auto& v : testing::invariant_violations(in, p)) ADD_FAILURE() << "invariant: " << v;
+  EXPECT_FALSE(p.hold);
+  EXPECT_EQ(testing::cluster_ids(p),
+            (std::map<std::string, std::string>{{"r0", id(1)}, {"r1", id(2)}, {"r2", id(3)}, {"r3", ""}, {"r4", ""}}));
+  for (const auto& d : p.pods) EXPECT_TRUE(d.rack != "r3" && d.rack != "r4") << d.name << " in rack " << d.rack;
+  EXPECT_EQ(testing::peer_summaries(p).size(), 3u) << "the live reflectors of r0..r2 keep their BGPPeers";
+  EXPECT_EQ(testing::deletions(p, in), (Strings{"r0/r0-n2", "r1/r1-n2", "r2/r2-n2"})) << "only the lapsed ones go";
+  EXPECT_EQ(condition_of(p, "Ready"), "False/ClusterIDPoolExhausted");
+  EXPECT_EQ(condition_of(p, "Degraded"), "True/ClusterIDPoolExhausted");
+  const Condition* degraded = testing::find_condition(p, "Degraded");
+  ASSERT_NE(degraded, nullptr);
+  for (const char* words : {"spec.clusterIDPool", "r3, r4", "3 racks"}) {
+    EXPECT_NE(degraded->message.find(words), std::string::npos) << words << " not in: " << degraded->message;
+  }
+  ASSERT_EQ(p.racks.size(), 5u);
+  EXPECT_EQ(p.racks[3].name, "r3");
+  EXPECT_EQ(p.racks[3].cluster_id, "");
+  EXPECT_EQ(p.racks[3].nodes, 3);
 }
 
 // crds/rr.bgp.dev_routereflectorclusters.yaml promises these checks ("made by
