@@ -2,7 +2,8 @@
 // an agent writes (address, port, rack, cluster ID, session counts, config
 // error) through reflector_lease_from, and the spec fields liveness is judged
 // by (holderIdentity, renewTime, leaseDurationSeconds) through
-// lease_record_from. An agent, compromised or not, writes these: whatever it
+// lease_record_from, and the check of a Lease against its Pod
+// (lease_contradiction). An agent, compromised or not, writes these: whatever it
 // writes must read as absent or bounded, never crash its readers.
 
 #include <cstdint>
@@ -41,6 +42,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   tracker.observe_lease("rr-system/fuzz", record);
   auto verdict = tracker.judge_lease("rr-system/fuzz");
   if (!verdict.known || verdict.remaining < kube::Clock::Duration::zero()) std::abort();
-  (void)tracker.pod_lapsed("rr-system/pod", verdict, std::chrono::seconds(15));
+  tracker.observe_pod("rr-system/fuzz", "uid-1");
+  (void)tracker.judge_pod("rr-system/fuzz", std::chrono::seconds(15));
+  (void)tracker.held_by_pod("rr-system/fuzz");
+
+  static const kube::Json pod = kube::Json::parse(R"({"metadata": {"name": "fuzz", "uid": "uid-1",
+      "labels": {"rr.bgp.dev/cluster": "f", "rr.bgp.dev/rack": "r1"},
+      "annotations": {"rr.bgp.dev/cluster-id": "10.255.0.1"}}, "status": {"hostIP": "192.0.2.1"}})");
+  if (auto c = rr::api::lease_contradiction(lease, pod); c && c->message.empty()) std::abort();
+  (void)rr::api::lease_contradiction(lease, lease);  // a Pod in the cache is API-server output, but still JSON
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <stop_token>
 #include <string>
 
+#include "api/observed.h"
 #include "controller/applier.h"
 #include "controller/fabric_reconciler.h"
 #include "kube/liveness_tracker.h"
@@ -24,6 +25,11 @@ struct ControllerOptions {
   kube::Clock::Duration resync_period = std::chrono::minutes(10);
   std::function<void(const std::string& fabric, const kube::Error&)> on_error;  // logging
   std::function<void(const std::string& fabric, const ReconcileOutcome&)> on_reconciled;
+  // A reflector Lease revision ignored because its Pod contradicts it (logging; the
+  // Event and the metric are the controller's).
+  std::function<void(const std::string& lease, const std::string& fabric, const std::string& field,
+                     const std::string& message)>
+      on_forged_lease;
   // Optional (/healthz): each worker is watched while it reconciles, not while the queue is empty.
   kube::Watchdog* watchdog = nullptr;
 };
@@ -46,6 +52,10 @@ class FabricController {
  private:
   void enqueue_all();
   void enqueue_owner(const kube::Json& object);
+  // Every revision of a reflector Lease; `written` = written while we watch (not found at
+  // start-up, not a resync). Only a revision its Pod does not contradict counts for liveness.
+  void observe_lease(const std::string& key, const kube::Json& lease, bool written);
+  void report_forged_lease(const std::string& key, const kube::Json& pod, const api::LeaseContradiction& c);
   void work(std::stop_token stop);
   void publish_metrics();
 
@@ -53,6 +63,7 @@ class FabricController {
   ControllerOptions options_;
   kube::Clock& clock_;
   OperatorMetrics* metrics_;
+  kube::EventRecorder* events_;
   kube::LivenessTracker liveness_;
   Applier applier_;
   kube::WorkQueue queue_;
