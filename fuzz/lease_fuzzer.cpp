@@ -2,7 +2,8 @@
 // an agent writes (address, port, rack, cluster ID, session counts, config
 // error) through reflector_lease_from, and the spec fields liveness is judged
 // by (holderIdentity, renewTime, leaseDurationSeconds) through
-// lease_record_from. An agent, compromised or not, writes these: whatever it
+// lease_record_from, and the check of a Lease against its Pod
+// (lease_contradiction). An agent, compromised or not, writes these: whatever it
 // writes must read as absent or bounded, never crash its readers.
 
 #include <cstdint>
@@ -42,9 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto verdict = tracker.judge_lease("rr-system/fuzz");
   if (!verdict.known || verdict.remaining < kube::Clock::Duration::zero()) std::abort();
   // The same Lease judged for the Pod of its name, whose UID the holder may or may not be.
-  tracker.observe_pod("rr-system/fuzz", "uid-of-the-pod");
+  tracker.observe_pod("rr-system/fuzz", "uid-1");
   (void)tracker.held_by_pod("rr-system/fuzz");
-  const auto pod = tracker.judge_pod("rr-system/fuzz", std::chrono::seconds(record.duration_seconds));
-  if (pod.lease.remaining < kube::Clock::Duration::zero() && pod.lease.fresh) std::abort();
+  const auto judged = tracker.judge_pod("rr-system/fuzz", std::chrono::seconds(record.duration_seconds));
+  if (judged.lease.remaining < kube::Clock::Duration::zero() && judged.lease.fresh) std::abort();
+  static const kube::Json pod = kube::Json::parse(R"({"metadata": {"name": "fuzz", "uid": "uid-1",
+      "labels": {"rr.bgp.dev/cluster": "f", "rr.bgp.dev/rack": "r1"},
+      "annotations": {"rr.bgp.dev/cluster-id": "10.255.0.1"}}, "status": {"hostIP": "192.0.2.1"}})");
+  if (auto c = rr::api::lease_contradiction(lease, pod); c && c->message.empty()) std::abort();
+  (void)rr::api::lease_contradiction(lease, lease);  // a Pod in the cache is API-server output, but still JSON
   return 0;
 }

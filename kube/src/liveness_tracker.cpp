@@ -1,5 +1,6 @@
 #include "kube/liveness_tracker.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace kube {
@@ -71,12 +72,36 @@ void LivenessTracker::restart_observation() {
 void LivenessTracker::observe_pod(const std::string& key, const std::string& uid) {
   std::lock_guard lock(mu_);
   auto [it, inserted] = pods_.try_emplace(key, SeenPod{uid, clock_.now()});
-  if (!inserted && !uid.empty() && it->second.uid != uid) it->second = SeenPod{uid, clock_.now()};
+  if (!inserted && !uid.empty() && it->second.uid != uid) {
+    remember_former(key, it->second.uid);
+    it->second = SeenPod{uid, clock_.now()};
+  }
 }
 
 void LivenessTracker::forget_pod(const std::string& key) {
   std::lock_guard lock(mu_);
-  pods_.erase(key);
+  if (auto it = pods_.find(key); it != pods_.end()) {
+    remember_former(key, it->second.uid);
+    pods_.erase(it);
+  }
+}
+
+void LivenessTracker::remember_former(const std::string& key, const std::string& uid) {
+  // Bounded: a few predecessors per name, and names are few (one per reflector host).
+  constexpr std::size_t kPerKey = 4;
+  constexpr std::size_t kKeys = 4096;
+  if (uid.empty()) return;
+  if (!former_uids_.count(key) && former_uids_.size() >= kKeys) former_uids_.erase(former_uids_.begin());
+  auto& uids = former_uids_[key];
+  if (std::find(uids.begin(), uids.end(), uid) != uids.end()) return;
+  if (uids.size() >= kPerKey) uids.erase(uids.begin());
+  uids.push_back(uid);
+}
+
+bool LivenessTracker::former_pod_uid(const std::string& key, const std::string& uid) const {
+  std::lock_guard lock(mu_);
+  auto it = former_uids_.find(key);
+  return it != former_uids_.end() && std::find(it->second.begin(), it->second.end(), uid) != it->second.end();
 }
 
 LivenessTracker::LeaseVerdict LivenessTracker::judge_lease(const std::string& key) const {

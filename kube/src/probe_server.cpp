@@ -51,6 +51,7 @@ class ProbeHandler final : public CivetHandler {
 
 struct ProbeServer::Impl {
   std::unique_ptr<CivetServer> server;
+  std::string host;  // of the listen address; a wildcard reads as loopback
   MetricsHandler metrics;
   ProbeHandler healthz;
   ProbeHandler readyz;
@@ -65,6 +66,9 @@ ProbeServer::~ProbeServer() {
 
 Result<std::unique_ptr<ProbeServer>> ProbeServer::start(ProbeServerOptions options) {
   auto impl = std::make_unique<Impl>(options);
+  const auto colon = options.listen.rfind(':');
+  impl->host = colon == std::string::npos ? std::string() : options.listen.substr(0, colon);
+  if (impl->host.empty() || impl->host == "0.0.0.0" || impl->host == "[::]") impl->host = "127.0.0.1";
   std::vector<std::string> civet_options = {"listening_ports", options.listen, "num_threads",
                                             std::to_string(options.threads), "enable_keep_alive", "no"};
   try {
@@ -83,7 +87,7 @@ std::vector<int> ProbeServer::ports() const { return impl_->server->getListening
 
 std::string ProbeServer::url() const {
   auto p = ports();
-  return "http://127.0.0.1:" + std::to_string(p.empty() ? 0 : p.front());
+  return "http://" + impl_->host + ":" + std::to_string(p.empty() ? 0 : p.front());
 }
 
 }  // namespace kube

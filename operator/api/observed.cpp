@@ -3,6 +3,7 @@
 #include "api/json_fields.h"
 #include "api/validation.h"
 #include "api/well_known.h"
+#include "kube/liveness_tracker.h"
 
 namespace rr::api {
 namespace {
@@ -114,6 +115,36 @@ std::optional<planner::ReflectorLease> reflector_lease_from(const Json& lease) {
   out.sessions_total = int_annotation(lease, kSessionsTotalAnnotation, 0, 0, 1 << 30);
   out.config_error = annotation(lease, kConfigErrorAnnotation);
   return out;
+}
+
+std::optional<LeaseContradiction> lease_contradiction(const Json& lease, const Json& pod) {
+  auto quote = [](const std::string& s) { return "\"" + s + "\""; };
+  const std::string holder = kube::lease_record_from(lease).holder;
+  const std::string uid = kube::uid_of(pod);
+  if (holder != uid && holder != kube::name_of(pod)) {
+    return LeaseContradiction{"holder", "held by " + quote(holder) + ", not by its Pod's UID " + quote(uid)};
+  }
+  const Json* status = json::find(pod, "status");
+  const std::string host_ip = status != nullptr ? json::string_at(*status, "hostIP") : std::string();
+  struct Claim {
+    const char* field;
+    std::string said;
+    std::string truth;
+    const char* source;
+  };
+  const Claim claims[] = {
+      {"fabric", label(lease, kClusterLabel), label(pod, kClusterLabel), "its Pod's label"},
+      {"rack", annotation(lease, kRackAnnotation), label(pod, kRackLabel), "its Pod's label"},
+      {"clusterID", annotation(lease, kClusterIdAnnotation), annotation(pod, kClusterIdAnnotation),
+       "its Pod's annotation"},
+      {"address", annotation(lease, kAddressAnnotation), host_ip, "the kubelet's status.hostIP"},
+  };
+  for (const auto& c : claims) {
+    if (c.said == c.truth || (std::string_view(c.field) == "address" && c.truth.empty())) continue;
+    return LeaseContradiction{c.field, std::string(c.field) + " " + quote(c.said) + ", but " + c.source + " says " +
+                                           quote(c.truth)};
+  }
+  return std::nullopt;
 }
 
 std::optional<bool> node_to_node_mesh_from(const Json& bgp_configuration) {

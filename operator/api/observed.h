@@ -29,6 +29,24 @@ std::optional<planner::ReflectorPod> reflector_pod_from(const kube::Json& pod);
 // controller judges them from when it saw renewals.
 std::optional<planner::ReflectorLease> reflector_lease_from(const kube::Json& lease);
 
+// Something a reflector's Lease says that its Pod contradicts. The agent writes
+// the Lease, so a compromised agent can write anything there (another Pod's Lease
+// too); the Pod is written by the operator (labels, annotations) and the kubelet
+// (status.hostIP). `field` is one of kLeaseContradictionFields.
+struct LeaseContradiction {
+  std::string field;
+  std::string message;
+};
+inline constexpr const char* kLeaseContradictionFields[] = {"holder", "fabric", "rack", "clusterID", "address"};
+
+// Checks the Lease against the Pod it is named after, in this order: holderIdentity
+// is the Pod's UID (or its name: agents of the previous version), the fabric label,
+// the rack and cluster-ID annotations equal the Pod's rack label and cluster-ID
+// annotation, and the address annotation the Pod's status.hostIP once the kubelet
+// reported one. nullopt when all agree. A Lease held by someone else says nothing
+// more: its other fields are not checked.
+std::optional<LeaseContradiction> lease_contradiction(const kube::Json& lease, const kube::Json& pod);
+
 // Calico's spec.nodeToNodeMeshEnabled of a BGPConfiguration: absent means
 // enabled (Calico's default); nullopt when the value is not a boolean or the
 // argument not an object. A missing BGPConfiguration is the caller's nullopt.

@@ -125,8 +125,9 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
         field_env(kEnvNodeName, "spec.nodeName"), field_env(kEnvHostIP, "status.hostIP"),
         value_env(kEnvFabric, spec.name), value_env(kEnvRack, desired.rack),
         value_env(kEnvClusterId, desired.cluster_id), value_env(kEnvBgpPort, std::to_string(spec.port)),
-        value_env(kEnvLeaseDurationSeconds, std::to_string(spec.lease_duration_seconds)),
-        value_env(kEnvMetricsAddress, "0.0.0.0:" + std::to_string(kMetricsPort))}},
+        value_env(kEnvLeaseDurationSeconds, std::to_string(spec.lease_duration_seconds))}},
+      // No RR_METRICS_ADDRESS: rr-agent serves its endpoints on RR_HOST_IP (status.hostIP) only,
+      // never on every interface of the host; the kubelet probes a hostNetwork Pod there.
       // Host network: containerPort is the host's port; declaring both lets the
       // scheduler keep two reflectors (of any fabric) off one host's ports.
       {"ports", container_ports(spec)},

@@ -99,6 +99,5 @@ inline constexpr std::string_view kEnvRack = "RR_RACK";
 inline constexpr std::string_view kEnvClusterId = "RR_CLUSTER_ID";
 inline constexpr std::string_view kEnvBgpPort = "RR_BGP_PORT";
 inline constexpr std::string_view kEnvLeaseDurationSeconds = "RR_LEASE_DURATION_SECONDS";
-inline constexpr std::string_view kEnvMetricsAddress = "RR_METRICS_ADDRESS";
 
 }  // namespace rr::api

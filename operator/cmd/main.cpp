@@ -209,6 +209,11 @@ int main(int argc, char** argv) {
       log.info("Calico API served again", {{"resource", type.describe()}, {"apiVersion", type.api_version()}});
     }
   };
+  copt.on_forged_lease = [&log](const std::string& lease, const std::string& fabric, const std::string& field,
+                                const std::string& message) {
+    log.warn("reflector Lease ignored: its Pod contradicts it",
+             {{"lease", lease}, {"fabric", fabric}, {"field", field}, {"reason", message}});
+  };
   rr::controller::FabricController controller(**client, copt, kube::RealClock::instance(), &metrics, &events);
 
   auto run_controller = [&](std::stop_token leading_token) {

@@ -28,6 +28,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
       options_(std::move(options)),
       clock_(clock),
       metrics_(metrics),
+      events_(events),
       liveness_(clock, options_.reconciler.startup_grace),
       applier_(client, [metrics](std::string_view verb) {
         if (metrics) metrics->write(verb);
@@ -135,27 +136,28 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   peers_->add_handlers(owner_handlers(false));
   // Leases are written by agents: read type-checked (kube::lease_record_from), never with
   // Json::value(), which throws on a field of the wrong type and would end the informer thread.
-  auto observe_lease = [this](const std::string& k, const Json& o) {
-    liveness_.observe_lease(k, kube::lease_record_from(o));
-    enqueue_owner(o);
-  };
-  const kube::Informer<Json>::Handlers lease_handlers{observe_lease,
+  for (auto& leases : leases_) {
+    auto* informer = leases.get();
+    informer->add_handlers({[this, informer](const std::string& k, const Json& o) {
+                           // Before this informer synced: its initial list, found, not seen written.
+                           observe_lease(k, o, informer->has_synced());
+                           enqueue_owner(o);
+                         },
                          [this](const std::string& k, const Json& old, const Json& o) {
-                           const kube::LeaseRecord record = kube::lease_record_from(o);
-                           liveness_.observe_lease(k, record);
+                           observe_lease(k, o, kube::resource_version_of(old) != kube::resource_version_of(o));
                            // A bare renewal changes no plan: liveness changes are caught by the
                            // reconciler's requeue at the Lease's expiry. Reported state does.
                            if (kube::annotations_of(old) != kube::annotations_of(o) ||
                                kube::labels_of(old) != kube::labels_of(o) ||
-                               kube::lease_record_from(old).holder != record.holder) {
+                               kube::lease_record_from(old).holder != kube::lease_record_from(o).holder) {
                              enqueue_owner(o);
                            }
                          },
                          [this](const std::string& k, const Json& o) {
                            liveness_.forget_lease(k);
                            enqueue_owner(o);
-                         }};
-  for (auto& leases : leases_) leases->add_handlers(lease_handlers);
+                         }});
+  }
   bgp_configurations_->add_handlers({[this](const std::string&, const Json&) { enqueue_all(); },
                                      [this](const std::string&, const Json&, const Json&) { enqueue_all(); },
                                      [this](const std::string&, const Json&) { enqueue_all(); }});
@@ -192,6 +194,40 @@ void FabricController::enqueue_owner(const Json& object) {
   auto labels = kube::labels_of(object);
   auto it = labels.find(std::string(api::kClusterLabel));
   if (it != labels.end()) queue_.add(it->second);
+}
+
+void FabricController::observe_lease(const std::string& key, const Json& lease, bool written) {
+  if (auto pod = pod_store_->get(key)) {
+    if (auto c = api::lease_contradiction(lease, *pod)) {
+      // Another holder's Lease of this name that we did not see written (found at start-up), or
+      // a predecessor's (an earlier Pod of this name, its agent perhaps still running), is no
+      // forgery: the tracker keeps those renewals apart from this Pod's (liveness_tracker.h).
+      const std::string holder = kube::lease_record_from(lease).holder;
+      const bool predecessor = c->field == "holder" && (!written || liveness_.former_pod_uid(key, holder));
+      if (!predecessor) {
+        report_forged_lease(key, *pod, *c);
+        return;  // ignored for liveness
+      }
+    }
+  }
+  // No Pod of its name (yet, or any more): it counts for no Pod; it goes once lapsed.
+  liveness_.observe_lease(key, kube::lease_record_from(lease));
+}
+
+void FabricController::report_forged_lease(const std::string& key, const Json& pod, const api::LeaseContradiction& c) {
+  // The Pod's fabric label is the operator's; the Lease's could be anything.
+  const auto labels = kube::labels_of(pod);
+  const auto it = labels.find(std::string(api::kClusterLabel));
+  const std::string fabric = it != labels.end() ? it->second : std::string();
+  if (metrics_) metrics_->forged_lease(c.field);
+  if (options_.on_forged_lease) options_.on_forged_lease(key, fabric, c.field, c.message);
+  if (events_ && !fabric.empty()) {
+    if (auto owner = fabrics_->store().get(fabric)) {
+      events_->record(*owner, "Warning", "ForgedLease",
+                      "Lease " + key + " ignored (its Pod contradicts it): " + c.message);
+    }
+  }
+  enqueue_owner(pod);
 }
 
 void FabricController::start_informers() {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "controller/api_availability.h"
+#include "api/observed.h"
 #include "controller/applier.h"
 #include "controller/fabric_reconciler.h"
 #include "kube/liveness_tracker.h"
@@ -31,6 +32,11 @@ struct ControllerOptions {
   // Logging: a Calico type this operator needs is not served (`error` is the 404), or is
   // again (nullopt). Called once per change, not per retry.
   std::function<void(const kube::ResourceType& type, const std::optional<kube::Error>& error)> on_calico_api;
+  // A reflector Lease revision ignored because its Pod contradicts it (logging; the
+  // Event and the metric are the controller's).
+  std::function<void(const std::string& lease, const std::string& fabric, const std::string& field,
+                     const std::string& message)>
+      on_forged_lease;
   // Optional (/healthz): each worker is watched while it reconciles, not while the queue is empty.
   kube::Watchdog* watchdog = nullptr;
 };
@@ -53,6 +59,10 @@ class FabricController {
  private:
   void enqueue_all();
   void enqueue_owner(const kube::Json& object);
+  // Every revision of a reflector Lease; `written` = written while we watch (not found at
+  // start-up, not a resync). Only a revision its Pod does not contradict counts for liveness.
+  void observe_lease(const std::string& key, const kube::Json& lease, bool written);
+  void report_forged_lease(const std::string& key, const kube::Json& pod, const api::LeaseContradiction& c);
   void work(std::stop_token stop);
   // Every informer, Nodes last (the largest list: the others' caches are useful sooner).
   std::vector<kube::Informer<kube::Json>*> json_informers() const;
@@ -62,6 +72,7 @@ class FabricController {
   ControllerOptions options_;
   kube::Clock& clock_;
   OperatorMetrics* metrics_;
+  kube::EventRecorder* events_;
   kube::LivenessTracker liveness_;
   Applier applier_;
   kube::WorkQueue queue_;

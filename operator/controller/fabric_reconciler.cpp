@@ -245,6 +245,14 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
       if (verdict.lease.known) {
         it->second.fresh = verdict.lease.fresh;
         it->second.expired = !verdict.lease.fresh;
+        // Liveness is judged from the revisions the Pod does not contradict (FabricController);
+        // what the Lease reports now is the Pod's only if the Pod does not contradict it either.
+        auto lease_obj = caches_.leases->get(kube::key_of(obj));
+        if (!lease_obj || api::lease_contradiction(*lease_obj, obj)) {
+          it->second.sessions_established = 0;
+          it->second.sessions_total = 0;
+          it->second.config_error.clear();
+        }
       } else {
         leases.erase(it);
       }

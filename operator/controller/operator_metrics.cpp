@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "api/observed.h"
+
 namespace rr::controller {
 namespace {
 const char* const kResults[] = {"success", "error", "invalid", "conflict"};
@@ -43,11 +45,17 @@ OperatorMetrics::OperatorMetrics(prometheus::Registry& registry)
       writes_(prometheus::BuildCounter()
                   .Name("rr_operator_api_writes_total")
                   .Help("Writes the applier made, by verb")
-                  .Register(registry)) {
+                  .Register(registry)),
+      forged_leases_(prometheus::BuildCounter()
+                         .Name("rr_operator_forged_leases_total")
+                         .Help("Reflector Lease revisions ignored because the Pod they are named after contradicts "
+                               "them, by the first field that disagrees (holder, fabric, rack, clusterID, address)")
+                         .Register(registry)) {
   for (const char* r : kResults) reconciles_.Add({{"result", r}});
   for (const char* s : kStates) reflectors_.Add({{"state", s}});
   for (const char* v : kVerbs) api_requests_.Add({{"verb", v}, {"code", "200"}});
   for (const char* v : kWriteVerbs) writes_.Add({{"verb", v}});
+  for (const char* f : api::kLeaseContradictionFields) forged_leases_.Add({{"field", f}});
   bgp_peers_.Add({});
   leader_.Add({});
   uncovered_nodes_.Add({});
@@ -88,6 +96,16 @@ void OperatorMetrics::set_leader(bool leader) {
 void OperatorMetrics::write(std::string_view verb) {
   std::lock_guard lock(mu_);
   writes_.Add({{"verb", std::string(verb)}}).Increment();
+}
+
+void OperatorMetrics::forged_lease(std::string_view field) {
+  std::lock_guard lock(mu_);
+  forged_leases_.Add({{"field", std::string(field)}}).Increment();
+}
+
+double OperatorMetrics::forged_leases(std::string_view field) const {
+  std::lock_guard lock(mu_);
+  return forged_leases_.Add({{"field", std::string(field)}}).Value();
 }
 
 double OperatorMetrics::writes_total() const {

@@ -26,6 +26,10 @@ class OperatorMetrics {
   // Calico nodes that hold the node-to-node mesh on (or, with it off, have no reflector).
   void set_uncovered_nodes(double count);
   void write(std::string_view verb);  // create|update|patch|delete, for the zero-writes benchmark
+  // A reflector Lease revision ignored because its Pod contradicts it (api::lease_contradiction);
+  // `field` is one of api::kLeaseContradictionFields.
+  void forged_lease(std::string_view field);
+  double forged_leases(std::string_view field) const;
 
   double writes_total() const;
 
@@ -38,6 +42,7 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Gauge>& leader_;
   prometheus::Family<prometheus::Gauge>& uncovered_nodes_;
   prometheus::Family<prometheus::Counter>& writes_;
+  prometheus::Family<prometheus::Counter>& forged_leases_;
   mutable std::mutex mu_;
 };
 

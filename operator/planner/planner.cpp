@@ -35,10 +35,9 @@ ReflectorState state_of(const ReflectorPod& pod, const ReflectorLease* lease) {
   return ReflectorState::Pending;
 }
 
-std::string address_of(const ReflectorPod& pod, const ReflectorLease* lease) {
-  if (lease && !lease->address.empty()) return lease->address;
-  return pod.host_ip;
-}
+// What the kubelet reports, never the Lease: the agent writes its Lease, and a compromised
+// one could name any address there and point the whole rack's BGPPeers at it.
+std::string address_of(const ReflectorPod& pod) { return pod.host_ip; }
 
 Condition condition(std::string type, bool status, Reason reason, std::string message) {
   return Condition{std::move(type), status, reason, std::move(message)};
@@ -430,7 +429,7 @@ Plan plan(const PlanInput& in) {
         kept.push_back(p);
       }
       if (remove) out.pods_to_delete.push_back(p->name);
-      status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p, lease), state,
+      status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p), state,
                                                   lease ? lease->sessions_established : 0,
                                                   lease ? lease->sessions_total : 0});
     }
@@ -455,7 +454,7 @@ Plan plan(const PlanInput& in) {
     for (const auto* p : kept) {
       out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id});
       const ReflectorLease* lease = lease_of(*p);
-      std::string address = address_of(*p, lease);
+      std::string address = address_of(*p);
       if (lease && lease->fresh && !address.empty()) {
         if (p->ready) ++status.reflectors_ready;
         out.peers.push_back(DesiredPeer{p->name, p->name, rack, client_selector(spec, rack, p->node),
@@ -504,7 +503,7 @@ Plan plan(const PlanInput& in) {
       }
       out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id});
       const ReflectorLease* lease = lease_of(*p);
-      std::string address = address_of(*p, lease);
+      std::string address = address_of(*p);
       if (lease && lease->fresh && !address.empty()) {
         out.peers.push_back(DesiredPeer{p->name, p->name, rack, client_selector(spec, rack, p->node),
                                         peer_ip(address, spec.port), spec.as_number, spec.bgp.password});

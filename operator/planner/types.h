@@ -144,6 +144,10 @@ struct ReflectorPod {
 };
 
 // A reflector's Lease, as the agent publishes it and the controller judges it.
+// The agent writes it: the operator takes only liveness and the counts from it;
+// a reflector's address, rack and cluster ID come from its Pod (the kubelet's
+// status.hostIP, the operator's own label and annotation). The other agents
+// read rack, address and port for their mesh.
 struct ReflectorLease {
   std::string name;  // = the Pod's name
   std::string rack;
@@ -249,7 +253,7 @@ enum class ReflectorState { Pending, Starting, Ready, Lapsed, Terminating, HostN
 struct ReflectorStatus {
   std::string pod;
   std::string node;
-  std::string address;
+  std::string address;  // the Pod's status.hostIP (the kubelet's), never the Lease's
   ReflectorState state = ReflectorState::Pending;
   int sessions_established = 0;
   int sessions_total = 0;

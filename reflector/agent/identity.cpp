@@ -93,4 +93,9 @@ kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const ch
   return id;
 }
 
+std::string metrics_listen_address(const std::string& configured, const AgentIdentity& self) {
+  if (!configured.empty()) return configured;
+  return self.address + ":" + std::to_string(api::kMetricsPort);
+}
+
 }  // namespace rr::agent

@@ -41,4 +41,11 @@ struct AgentIdentity {
 // ErrorKind::BadConfig naming every missing or malformed variable, joined by "; ".
 kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const char*)> getenv);
 
+// Where /metrics, /healthz and /readyz listen: `configured` (--metrics-address)
+// when set, else the host's address (RR_HOST_IP, the kubelet's status.hostIP) on
+// port 9179. The Pod is on the host network: a wildcard address would serve the
+// agent's endpoints on every interface of the host; the kubelet probes a
+// hostNetwork Pod at status.hostIP, so that address is all it needs.
+std::string metrics_listen_address(const std::string& configured, const AgentIdentity& self);
+
 }  // namespace rr::agent

@@ -26,8 +26,8 @@ namespace {
 
 struct Options {
   std::string kubeconfig;
-  // Loopback unless told otherwise; the reflector Pod sets RR_METRICS_ADDRESS=0.0.0.0:9179.
-  std::string metrics_address = "127.0.0.1:9179";
+  // Empty: the host's address (RR_HOST_IP) on 9179, never a wildcard (identity.h).
+  std::string metrics_address;
   std::string bird_binary = "bird";
   std::string bird_config = "/etc/bird/bird.conf";
   std::string bird_socket = "/run/bird/bird.ctl";
@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
                       "the Pod's environment (RR_POD_NAME, RR_NAMESPACE, RR_NODE_NAME, RR_HOST_IP, RR_FABRIC,\n"
                       "RR_RACK, RR_CLUSTER_ID, RR_POD_UID, RR_BGP_PORT, RR_LEASE_DURATION_SECONDS).");
   flags.add_string("kubeconfig", &o.kubeconfig, "kubeconfig file; empty: in-cluster", "KUBECONFIG");
-  flags.add_string("metrics-address", &o.metrics_address, "listen address of /metrics, /healthz, /readyz",
+  flags.add_string("metrics-address", &o.metrics_address,
+                   "listen address of /metrics, /healthz, /readyz; empty: the host's address (RR_HOST_IP) on port 9179",
                    "RR_METRICS_ADDRESS");
   flags.add_string("bird-binary", &o.bird_binary, "BIRD 2 executable", "RR_BIRD_BINARY");
   flags.add_string("bird-config", &o.bird_config, "bird.conf path (written with mode 0600)", "RR_BIRD_CONFIG");
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
     log.error("bad identity", {{"error", identity.error().message}});
     return 2;
   }
+  o.metrics_address = rr::agent::metrics_listen_address(o.metrics_address, *identity);
 
   // Without it no config could ever be checked, so none applied: say so and exit rather than run BIRD empty.
   if (auto s = rr::bird::check_scratch_dir(o.scratch_dir); !s.ok()) {

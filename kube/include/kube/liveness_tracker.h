@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kube/clock.h"
 #include "kube/object.h"
@@ -77,6 +78,10 @@ class LivenessTracker {
   // Whether the current holder of Lease `key` is the Pod observed under that key
   // (its UID, or its name for an agent of the previous version, see above).
   bool held_by_pod(const std::string& key) const;
+  // Whether `uid` is the UID of an earlier Pod this process saw under `key` (the
+  // predecessor of a replacement of the same name), as far as this process
+  // remembers: a few per key.
+  bool former_pod_uid(const std::string& key, const std::string& uid) const;
 
  private:
   struct Renewals {
@@ -96,12 +101,14 @@ class LivenessTracker {
   };
   // The renewals of the Lease `key` made by the Pod seen under `key`; null when none.
   const Renewals* own_renewals(const std::string& key) const;  // mu_ held
+  void remember_former(const std::string& key, const std::string& uid);  // mu_ held
 
   Clock& clock_;
   Clock::Duration grace_;
   mutable std::mutex mu_;
   std::map<std::string, Observed> leases_;
   std::map<std::string, SeenPod> pods_;
+  std::map<std::string, std::vector<std::string>> former_uids_;  // by Pod key, oldest first
 };
 
 }  // namespace kube

@@ -37,7 +37,7 @@ class ProbeServer {
   ProbeServer& operator=(const ProbeServer&) = delete;
 
   std::vector<int> ports() const;
-  std::string url() const;  // "http://127.0.0.1:PORT" of the first port
+  std::string url() const;  // "http://HOST:PORT" of the first port (HOST 127.0.0.1 for a wildcard)
 
  private:
   struct Impl;

@@ -1,7 +1,7 @@
 // rr-agent, the real binary with real BIRD 2, decides to exit on an error: it
 // must exit by itself with a non-zero code (the kubelet restarts the container
 // and the user sees why), taking its BIRD with it, instead of waiting for a
-// SIGTERM.
+// SIGTERM. And where it listens by default: the Pod is on the host network.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -65,6 +67,39 @@ class TakenPort {
   int port_ = 0;
 };
 
+// The TCP sockets process `pid` itself listens on, as "a.b.c.d:port" (IPv4) or "[v6 hex]:port".
+std::set<std::string> listening_sockets(pid_t pid) {
+  std::set<std::string> inodes;
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(fd_dir, ec)) {
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::set<std::string> out;
+  for (const char* table : {"tcp", "tcp6"}) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/net/" + table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+      if (state != "0A" || !inodes.count(inode)) continue;  // 0A: LISTEN
+      const auto colon = local.find(':');
+      const std::string port = std::to_string(std::stoi(local.substr(colon + 1), nullptr, 16));
+      if (std::string(table) == "tcp") {
+        in_addr addr{};
+        addr.s_addr = static_cast<in_addr_t>(std::stoul(local.substr(0, colon), nullptr, 16));  // host order as stored
+        out.insert(std::string(inet_ntoa(addr)) + ":" + port);
+      } else {
+        out.insert("[" + local.substr(0, colon) + "]:" + port);
+      }
+    }
+  }
+  return out;
+}
+
 class AgentExitIT : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -86,10 +121,12 @@ class AgentExitIT : public ::testing::Test {
 
   std::string BirdConfig() const { return dir_ + "/bird.conf"; }
 
+  // An empty `metrics_address` passes no --metrics-address: the agent's default.
   ChildProcess& StartAgent(const std::string& kubeconfig, const std::string& metrics_address) {
-    std::vector<std::string> argv = {RR_AGENT_BIN,   "--kubeconfig",  kubeconfig,        "--metrics-address",
-                                     metrics_address, "--bird-config", BirdConfig(),      "--bird-socket",
-                                     run_.file("bird.ctl"), "--scratch-dir", run_.path(), "--client-port", "11180"};
+    std::vector<std::string> argv = {RR_AGENT_BIN,          "--kubeconfig",  kubeconfig,  "--bird-config",
+                                     BirdConfig(),          "--bird-socket", run_.file("bird.ctl"), "--scratch-dir",
+                                     run_.path(),           "--client-port", "11180"};
+    if (!metrics_address.empty()) argv.insert(argv.end(), {"--metrics-address", metrics_address});
     std::map<std::string, std::string> env = {
         {"RR_POD_NAME", "rr-exit"},     {"RR_NAMESPACE", ns_}, {"RR_NODE_NAME", "host-exit"},
         {"RR_HOST_IP", address_},       {"RR_FABRIC", "exit"}, {"RR_RACK", "r1"},
@@ -140,6 +177,19 @@ TEST_F(AgentExitIT, SigtermStopsTheAgentAndItsBirdWithCodeZero) {
   EXPECT_EQ(agent.stop(kExitLimit), 0) << agent.log();
   EXPECT_NE(agent.log().find("shutting down"), std::string::npos) << agent.log();
   EXPECT_FALSE(bird_runs_on(BirdConfig())) << "BIRD outlived its agent";
+}
+
+// The Pod is on the host network: a listener on 0.0.0.0 would serve /metrics, /healthz and
+// /readyz on every interface of the host. Without --metrics-address the agent listens on
+// its host's address (RR_HOST_IP) only, where the kubelet probes a hostNetwork Pod.
+TEST_F(AgentExitIT, WithoutAMetricsAddressTheAgentListensOnTheHostsAddressOnly) {
+  auto& agent = StartAgent(cp_->kubeconfig(), "");
+  auto line = agent.wait_for_log("starting", 20s);
+  ASSERT_TRUE(line.has_value()) << agent.log();
+  EXPECT_NE(line->find("http://" + address_ + ":9179"), std::string::npos) << *line;
+  EXPECT_EQ(listening_sockets(agent.pid()), std::set<std::string>{address_ + ":9179"})
+      << "the agent itself listens on the host's address and nowhere else";
+  EXPECT_EQ(agent.stop(kExitLimit), 0) << agent.log();
 }
 
 }  // namespace

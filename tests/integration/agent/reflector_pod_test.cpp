@@ -138,7 +138,7 @@ class ReflectorPodIT : public ::testing::Test {
     std::string why;
     auto sandbox = rr::testing::container_sandbox(pod, "reflector", Runtime(pod["metadata"]["namespace"].get<std::string>()), &why);
     EXPECT_TRUE(sandbox) << why << "\n" << pod.dump(2);
-    // Host network: the Pod's 0.0.0.0:9179 may be taken by another agent on this host.
+    // Host network: the host address's port 9179 may be taken by another agent on this host.
     // The metrics listener is not what this test is about; any loopback port will do.
     if (sandbox) sandbox->env["RR_METRICS_ADDRESS"] = "127.0.0.1:0";
     return sandbox;

@@ -882,4 +882,83 @@ TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {
   ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 4; }, std::chrono::seconds(60))) << b.log();
 }
 
+// Issue H3: a reflector's Lease is written by its agent, and any agent may write any Lease
+// of its namespace (deploy/rbac.yaml). A compromised one that names another address there
+// must not move the rack's BGPPeer: the operator peers with the kubelet's status.hostIP. A
+// Lease revision its Pod contradicts (another holder, another address) counts for nothing
+// and is reported: a log line naming the Lease, a Warning Event and a counter.
+TEST_F(OperatorIT, AForgedLeaseNeverMovesABGPPeerAndIsReported) {
+  AddNodes(1, 2);
+  const std::string fabric = "f-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.207.0.0/16")).ok());
+  auto& op = StartOperator();
+  const std::string url = MetricsUrl(op);
+  ASSERT_FALSE(url.empty()) << op.log();
+  ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 2; }, std::chrono::seconds(60))) << op.log();
+  std::map<std::string, std::string> host_ips;  // pod -> the kubelet's status.hostIP
+  for (const auto& pod : Pods(fabric)) host_ips[kube::name_of(pod)] = pod["status"].value("hostIP", "");
+  for (const auto& peer : Peers(fabric)) {
+    ASSERT_EQ(peer["spec"].value("peerIP", ""), host_ips[kube::name_of(peer)]) << peer.dump();
+  }
+  const std::string victim = host_ips.begin()->first;
+  WatchRecorder peers(*client_, kPeers, "rr.bgp.dev/cluster=" + fabric);
+  ASSERT_TRUE(peers.watching());
+
+  // The forger writes the victim's Lease between its agent's renewals: first under the Pod's
+  // own UID with another address, then under a holder of its own.
+  const std::string forged_address = "203.0.113.66";
+  auto forge = [&](const std::optional<std::string>& holder) {
+    for (int i = 0; i < 30; ++i) {
+      auto lease = client_->get(kube::resources::leases(), ns_, victim);
+      if (lease.ok()) {
+        Json forged = *lease;
+        forged["metadata"]["annotations"]["rr.bgp.dev/address"] = forged_address;
+        if (holder) forged["spec"]["holderIdentity"] = *holder;
+        forged["spec"]["renewTime"] = kube::format_micro_time(std::chrono::system_clock::now());
+        (void)client_->update(kube::resources::leases(), forged);  // a conflict with the agent: next round
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+  auto forged_count = [&](const std::string& field) {
+    return rr::testing::metric_value(rr::testing::http_get(url + "/metrics"), "rr_operator_forged_leases_total",
+                                     "field=\"" + field + "\"")
+        .value_or(0);
+  };
+  forge(std::nullopt);
+  EXPECT_TRUE(eventually([&] { return forged_count("address") > 0; })) << rr::testing::http_get(url + "/metrics");
+  forge(std::string("someone-else"));
+  EXPECT_TRUE(eventually([&] { return forged_count("holder") > 0; })) << rr::testing::http_get(url + "/metrics");
+
+  // The honest agent keeps renewing: the fabric stays whole, on the kubelet's addresses.
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready") == "True/FabricReady"; }, std::chrono::seconds(30)))
+      << ConditionOf(fabric, "Ready") << "\n" << op.log();
+  auto now = Peers(fabric);
+  ASSERT_EQ(now.size(), 2u);
+  for (const auto& peer : now) EXPECT_EQ(peer["spec"].value("peerIP", ""), host_ips[kube::name_of(peer)]) << peer.dump();
+  for (const auto& r : FabricObject(fabric)["status"]["racks"][0]["reflectors"]) {
+    EXPECT_EQ(r.value("address", ""), host_ips[r.value("pod", "")]) << r.dump();
+  }
+  peers.stop();
+  int misdirected = 0;
+  for (const auto& e : peers.events()) misdirected += e.object["spec"].value("peerIP", "") == forged_address;
+  EXPECT_EQ(misdirected, 0) << "BGPPeer writes that pointed at the forged address";
+
+  // Reported: a log line naming the Lease, a Warning Event on the fabric.
+  const std::string key = ns_ + "/" + victim;
+  EXPECT_TRUE(op.wait_for_log("reflector Lease ignored", std::chrono::seconds(5)).has_value()) << op.log();
+  EXPECT_NE(op.log().find("lease=" + key), std::string::npos) << op.log();
+  EXPECT_TRUE(eventually([&] {
+    auto events = client_->list(kube::resources::events(), "default", {});
+    if (!events.ok()) return false;
+    for (const auto& e : events->items) {
+      if (e["involvedObject"].value("name", "") == fabric && e.value("reason", "") == "ForgedLease" &&
+          e.value("type", "") == "Warning" && e.value("message", "").find(key) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  })) << "no ForgedLease Event on the fabric";
+}
+
 }  // namespace

@@ -65,6 +65,15 @@ TEST(IdentityFromEnv, OptionalVariablesDefault) {
   EXPECT_EQ(id->address_v6, "fd00::11");
 }
 
+// The Pod is on the host network: the agent's endpoints listen on the host's address
+// (the kubelet probes there), not on every interface; --metrics-address overrides.
+TEST(MetricsListenAddress, TheHostsAddressUnlessConfigured) {
+  auto id = parse(good_env());
+  ASSERT_TRUE(id.ok()) << id.error().describe();
+  EXPECT_EQ(metrics_listen_address("", *id), id->address + ":9179");
+  EXPECT_EQ(metrics_listen_address("127.0.0.1:0", *id), "127.0.0.1:0");
+}
+
 TEST(IdentityFromEnv, NamesEachMissingOrBadVariable) {
   struct Case {
     std::string name;

@@ -133,6 +133,23 @@ TEST_F(LivenessTrackerTest, AnAgentOfThePreviousVersionHoldingByNameCountsOnlyWi
   EXPECT_TRUE(tracker_.held_by_pod(kKey));
 }
 
+TEST_F(LivenessTrackerTest, RemembersTheUidsOfEarlierPodsOfTheSameName) {
+  EXPECT_FALSE(tracker_.former_pod_uid(kKey, "uid-1"));
+  tracker_.observe_pod(kKey, "uid-1");
+  EXPECT_FALSE(tracker_.former_pod_uid(kKey, "uid-1")) << "the Pod seen now is no predecessor";
+  tracker_.forget_pod(kKey);  // deleted, then replaced
+  tracker_.observe_pod(kKey, "uid-2");
+  EXPECT_TRUE(tracker_.former_pod_uid(kKey, "uid-1"));
+  tracker_.observe_pod(kKey, "uid-3");  // replaced again, seen only as an update (a relist)
+  EXPECT_TRUE(tracker_.former_pod_uid(kKey, "uid-2"));
+  EXPECT_FALSE(tracker_.former_pod_uid(kKey, "uid-3"));
+  EXPECT_FALSE(tracker_.former_pod_uid(kKey, "a-uid-never-seen"));
+  EXPECT_FALSE(tracker_.former_pod_uid("rr-system/another", "uid-1")) << "per name";
+  for (int i = 4; i < 10; ++i) tracker_.observe_pod(kKey, "uid-" + std::to_string(i));
+  EXPECT_FALSE(tracker_.former_pod_uid(kKey, "uid-1")) << "only the last few are kept";
+  EXPECT_TRUE(tracker_.former_pod_uid(kKey, "uid-8"));
+}
+
 TEST_F(LivenessTrackerTest, BlindTimeOfABrokenWatchDoesNotLapseAPod) {
   tracker_.observe_pod(kKey, "uid-1");
   renew("uid-1");

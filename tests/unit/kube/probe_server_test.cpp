@@ -114,6 +114,13 @@ TEST_F(ProbeServerTest, ListensOnAPickedLoopbackPort) {
   EXPECT_EQ(server_->url(), "http://127.0.0.1:" + std::to_string(port()));
 }
 
+TEST(ProbeServerAddress, TheUrlNamesTheAddressItListensOn) {
+  auto server = ProbeServer::start({"127.0.0.2:0", nullptr, nullptr, nullptr});
+  ASSERT_TRUE(server.ok()) << server.error().message;
+  ASSERT_EQ((*server)->ports().size(), 1u);
+  EXPECT_EQ((*server)->url(), "http://127.0.0.2:" + std::to_string((*server)->ports().front()));
+}
+
 TEST_F(ProbeServerTest, MetricsServesTheRegistryInTextFormat) {
   auto r = get(port(), "/metrics");
   EXPECT_EQ(r.status, 200);

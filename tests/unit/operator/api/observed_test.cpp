@@ -192,6 +192,73 @@ TEST(ApiObservedTest, LeaseCarriesTheAgentsAnnotations) {
   EXPECT_FALSE(reflector_lease_from(Json::object()).has_value());
 }
 
+// The agent writes its Lease; the operator and the kubelet write its Pod. What the
+// Lease claims is checked against the Pod, the holder first.
+TEST(ApiObservedTest, LeaseContradictionsAgainstThePodTheLeaseIsNamedAfter) {
+  const Json pod = Json::parse(R"({
+    "metadata": {"name": "rr-f-r1-n1", "namespace": "rr-system", "uid": "uid-1",
+      "labels": {"rr.bgp.dev/cluster": "f", "rr.bgp.dev/rack": "r1"},
+      "annotations": {"rr.bgp.dev/cluster-id": "10.255.0.1"}},
+    "status": {"hostIP": "192.0.2.1"}})");
+  const Json honest = Json::parse(R"({
+    "metadata": {"name": "rr-f-r1-n1", "namespace": "rr-system", "labels": {"rr.bgp.dev/cluster": "f"},
+      "annotations": {"rr.bgp.dev/address": "192.0.2.1", "rr.bgp.dev/rack": "r1",
+                      "rr.bgp.dev/cluster-id": "10.255.0.1", "rr.bgp.dev/sessions-established": "3"}},
+    "spec": {"holderIdentity": "uid-1", "renewTime": "2026-11-27T10:31:28.123456Z", "leaseDurationSeconds": 15}})");
+  struct Case {
+    std::string name;
+    std::function<void(Json& lease, Json& pod)> edit;
+    std::string field;  // "" = no contradiction
+  };
+  const std::vector<Case> cases = {
+      {"the agent's own report", [](Json&, Json&) {}, ""},
+      {"an agent of the previous version holds it under the Pod's name",
+       [](Json& l, Json&) { l["spec"]["holderIdentity"] = "rr-f-r1-n1"; }, ""},
+      {"the kubelet has not reported a hostIP yet", [](Json&, Json& p) { p["status"].erase("hostIP"); }, ""},
+      {"held by another UID", [](Json& l, Json&) { l["spec"]["holderIdentity"] = "uid-2"; }, "holder"},
+      {"held by nobody", [](Json& l, Json&) { l["spec"].erase("holderIdentity"); }, "holder"},
+      {"holder of the wrong type", [](Json& l, Json&) { l["spec"]["holderIdentity"] = 5; }, "holder"},
+      {"held by another UID with a forged address: the holder is named",
+       [](Json& l, Json&) {
+         l["spec"]["holderIdentity"] = "uid-2";
+         l["metadata"]["annotations"]["rr.bgp.dev/address"] = "203.0.113.66";
+       },
+       "holder"},
+      {"labelled for another fabric", [](Json& l, Json&) { l["metadata"]["labels"]["rr.bgp.dev/cluster"] = "g"; },
+       "fabric"},
+      {"another rack", [](Json& l, Json&) { l["metadata"]["annotations"]["rr.bgp.dev/rack"] = "r2"; }, "rack"},
+      {"no rack", [](Json& l, Json&) { l["metadata"]["annotations"].erase("rr.bgp.dev/rack"); }, "rack"},
+      {"another cluster ID",
+       [](Json& l, Json&) { l["metadata"]["annotations"]["rr.bgp.dev/cluster-id"] = "10.255.0.9"; }, "clusterID"},
+      {"another address",
+       [](Json& l, Json&) { l["metadata"]["annotations"]["rr.bgp.dev/address"] = "203.0.113.66"; }, "address"},
+      {"an address while the kubelet has reported none: nothing to check it against",
+       [](Json& l, Json& p) {
+         l["metadata"]["annotations"]["rr.bgp.dev/address"] = "203.0.113.66";
+         p["status"].erase("hostIP");
+       },
+       ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Json lease = honest;
+    Json p = pod;
+    c.edit(lease, p);
+    auto got = lease_contradiction(lease, p);
+    if (c.field.empty()) {
+      EXPECT_FALSE(got.has_value()) << (got ? got->message : "");
+    } else {
+      ASSERT_TRUE(got.has_value());
+      EXPECT_EQ(got->field, c.field) << got->message;
+      EXPECT_FALSE(got->message.empty());
+    }
+  }
+  auto forged = honest;
+  forged["metadata"]["annotations"]["rr.bgp.dev/address"] = "203.0.113.66";
+  EXPECT_EQ(lease_contradiction(forged, pod)->message,
+            "address \"203.0.113.66\", but the kubelet's status.hostIP says \"192.0.2.1\"");
+}
+
 TEST(ApiObservedTest, NodeToNodeMesh) {
   struct Case {
     std::string name;

@@ -88,6 +88,28 @@ TEST(RenderTest, PodOnPort179LetsBirdsFileCapabilityApply) {
   EXPECT_EQ(sc["runAsNonRoot"], true);
 }
 
+// The Pod is on the host network: a listener on 0.0.0.0 serves the agent's /metrics,
+// /healthz and /readyz on every interface of the host. rr-agent listens on RR_HOST_IP
+// (the kubelet's status.hostIP) instead; the kubelet probes a hostNetwork Pod there.
+TEST(RenderTest, PodHasTheAgentListenOnTheHostsAddressOnly) {
+  const Json container = render_reflector_pod(dedicated_spec(), kPod)["spec"]["containers"][0];
+  Json host_ip;
+  for (const auto& e : container["env"]) {
+    EXPECT_NE(e["name"], "RR_METRICS_ADDRESS") << "the agent's default is the host's address: " << e.dump();
+    if (e["name"] == "RR_HOST_IP") host_ip = e;
+  }
+  EXPECT_EQ(host_ip.value("valueFrom", Json::object()).value("fieldRef", Json::object()).value("fieldPath", ""),
+            "status.hostIP")
+      << host_ip.dump();
+  for (const char* probe : {"readinessProbe", "livenessProbe"}) {
+    SCOPED_TRACE(probe);
+    const Json& get = container[probe]["httpGet"];
+    EXPECT_FALSE(get.contains("host")) << "without a host the kubelet probes the Pod's IP, the host's: " << get.dump();
+    EXPECT_EQ(get["port"], "metrics");
+  }
+  EXPECT_EQ(render_reflector_pod(dedicated_spec(), kPod)["spec"]["hostNetwork"], true);
+}
+
 TEST(RenderTest, BgpPeerCrdV1WithPassword) {
   auto spec = parse({{"bgp", {{"passwordSecretRef", {{"name", "fabric-bgp"}, {"key", "password"}}}}}});
   planner::DesiredPeer peer{"fabric-r1-0", "fabric-r1-0", "r1", "topology.kubernetes.io/rack == 'r1'", "192.168.1.5", 64512,

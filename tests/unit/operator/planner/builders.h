@@ -93,7 +93,8 @@ class ReflectorBuilder {
   ReflectorBuilder& terminating();
   ReflectorBuilder& failed();
   ReflectorBuilder& no_lease();
-  ReflectorBuilder& address(std::string a);  // Lease address
+  // The kubelet's status.hostIP, which the Lease's address annotation (the agent's) repeats.
+  ReflectorBuilder& address(std::string a);
   ReflectorPod& pod();
   ReflectorLease& lease();
 
@@ -232,6 +233,7 @@ inline ReflectorBuilder& ReflectorBuilder::no_lease() {
   return *this;
 }
 inline ReflectorBuilder& ReflectorBuilder::address(std::string a) {
+  pod().host_ip = a;
   lease().address = std::move(a);
   return *this;
 }

@@ -807,8 +807,42 @@ TEST(PlannerPeerTest, SelectorsAndPeerAddresses) {
          return in;
        }(),
        {.pods = Strings{"a/a-n0@" + id(1)}, .peers = Strings{}, .ready = "False/ReflectorsNotReady"}},
+      // The agent writes its Lease; a compromised one could name any address there and
+      // point the whole rack's BGPPeers at it. Only the kubelet's status.hostIP counts.
+      {"the peer is the kubelet's hostIP, whatever address the Lease names",
+       [&] {
+         auto in = one_live(fabric(), "");
+         in.leases[0].address = "203.0.113.66";
+         return in;
+       }(),
+       {.peers = Strings{"a/a-n0 10.0.1.1"}}},
+      {"no hostIP yet: no peer, even though the Lease names an address",
+       [&] {
+         auto in = one_live(fabric(), "");
+         in.leases[0].address = "10.0.1.1";
+         in.pods[0].host_ip.clear();
+         return in;
+       }(),
+       {.pods = Strings{"a/a-n0@" + id(1)}, .peers = Strings{}, .ready = "False/ReflectorsNotReady"}},
   };
   for (const auto& c : cases) check(c);
+}
+
+TEST(PlannerPeerTest, StatusReportsTheKubeletsHostIPNotTheLeasesAddress) {
+  Cluster c;
+  c.rack("a", 1, 1).record("a", id(1));
+  c.reflector("a", "a-n0", id(1)).live();
+  c.in.spec.per_rack = 1;
+  PlanInput in = c.input();
+  ASSERT_EQ(in.leases.size(), 1u);
+  const std::string host_ip = in.pods[0].host_ip;
+  in.leases[0].address = "203.0.113.66";  // what a compromised agent writes
+  const Plan p = plan(in);
+  ASSERT_EQ(p.racks.size(), 1u);
+  ASSERT_EQ(p.racks[0].reflectors.size(), 1u);
+  EXPECT_EQ(p.racks[0].reflectors[0].address, host_ip);
+  EXPECT_EQ(p.racks[0].reflectors[0].sessions_established, in.leases[0].sessions_established)
+      << "the Lease still reports the counts";
 }
 
 TEST(PlannerPeerTest, PeersCarryTheFabricAsNumberAndPassword) {
