@@ -4,6 +4,7 @@
 #   deploy/ (kubectl apply -k), deploy/servicemonitor.yaml, deploy/examples/,
 #   helm/rr-operator (helm 4: lint --strict, template, the render applied to a fresh
 #   namespace; its RBAC rules equal deploy/rbac.yaml's, its Deployment equals deploy/'s),
+#   docs/security.md's rights tables (scripts/rbac-tables.py: equal to what deploy/ and the chart grant),
 #   monitoring/alerts.yaml (promtool check rules + test rules) and
 #   monitoring/grafana-dashboard.json (parses, valid PromQL, metric names exist in the code).
 # One PASS/FAIL line per check; exit 1 on any failure.
@@ -117,6 +118,31 @@ if out=$(helm_ template "$REL" "$ROOT/helm/rr-operator" -n ops --set 'reflector.
     "--allowed-namespaces=fabric-a --allowed-reflector-images=registry.example/rr-agent:0.2.0,registry.example/rr-agent@sha256:0a1b"
 else
   fail "helm template reflector.allowedImages: $(cat "$TMP/helm.err")"
+fi
+
+# ---------------------------------------------------------------- RBAC: docs/security.md, deploy/ and the chart
+# No component runs with more rights than docs/security.md lists (scripts/rbac-tables.py).
+RBAC_TABLES=$ROOT/scripts/rbac-tables.py
+if out=$(python3 "$RBAC_TABLES" --check "$ROOT/docs/security.md" "$ROOT/deploy" 2>&1); then
+  pass "docs/security.md lists exactly the rights deploy/ grants: $out"
+else
+  fail "docs/security.md and deploy/ differ (regenerate: scripts/rbac-tables.py --markdown): $out"
+fi
+if out=$(python3 "$RBAC_TABLES" --compare "$ROOT/deploy" --with "$TMP/chart.yaml" --with-namespace "$NS" \
+           --with-fullname "$REL-rr-operator" 2>&1); then
+  pass "the chart (defaults, release $REL in $NS) grants each component what deploy/ grants: $out"
+else
+  fail "the chart's RBAC differs from deploy/'s: $out"
+fi
+# The check itself: one verb more in a copy of deploy/ fails it, naming the row.
+mkdir -p "$TMP/deploy-extra" && cp "$ROOT"/deploy/*.yaml "$TMP/deploy-extra/"
+sed -i 's/verbs: \["get", "list", "watch", "create", "update"\]  # its own Lease/verbs: ["get", "list", "watch", "create", "update", "delete"]  # its own Lease/' \
+  "$TMP/deploy-extra/rbac.yaml"
+out=$(python3 "$RBAC_TABLES" --check "$ROOT/docs/security.md" "$TMP/deploy-extra" 2>&1)
+if [[ $? == 1 && $out == *"ServiceAccount rr-system/rr-agent: | namespace rr-system | coordination.k8s.io | leases | get, list, watch, create, update, delete | any |: granted by"* ]]; then
+  pass "a verb docs/security.md does not list (rr-agent deleting Leases) fails the check, naming the row"
+else
+  fail "an extra verb in deploy/rbac.yaml passed the docs/security.md check: $out"
 fi
 
 # ---------------------------------------------------------------- alerts
