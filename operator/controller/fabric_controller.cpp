@@ -239,7 +239,7 @@ bool FabricController::wait_for_sync(std::chrono::milliseconds timeout) {
   // A Calico type the API server does not serve never syncs; the fabrics report it
   // (CalicoAPIUnavailable) rather than the operator waiting for it.
   for (auto* i : json_informers()) {
-    if ((i == peers_.get() || i == bgp_configurations_.get()) && calico_->missing(i->watcher().type())) continue;
+    if (calico_->missing(i->watcher().type())) continue;  // false for every type it does not track
     if (!i->wait_for_sync(timeout)) return false;
   }
   return nodes_->wait_for_sync(timeout);
