@@ -11,6 +11,17 @@ namespace {
 Error flag_error(const std::string& name, const std::string& what) {
   return make_error(ErrorKind::BadConfig, "--" + name + ": " + what);
 }
+
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+std::string duration_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
+}
 }  // namespace
 
 FlagSet::FlagSet(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {}
@@ -24,7 +35,7 @@ FlagSet::Flag* FlagSet::find(const std::string& name) {
 
 void FlagSet::add_string(std::string name, std::string* target, std::string help, std::string env) {
   std::string def = *target;
-  flags_.push_back({name, std::move(help), std::move(env), def, false, [target](const std::string& v) -> Status {
+  flags_.push_back({name, std::move(help), std::move(env), def, "", false, [target](const std::string& v) -> Status {
                       *target = v;
                       return {};
                     }});
@@ -33,7 +44,7 @@ void FlagSet::add_string(std::string name, std::string* target, std::string help
 void FlagSet::add_string_list(std::string name, std::vector<std::string>* target, std::string help, std::string env) {
   std::string def;
   for (const auto& item : *target) def += (def.empty() ? "" : ",") + item;
-  flags_.push_back({name, std::move(help), std::move(env), def, false, [target](const std::string& v) -> Status {
+  flags_.push_back({name, std::move(help), std::move(env), def, "", false, [target](const std::string& v) -> Status {
                       target->clear();
                       std::istringstream items(v);
                       for (std::string item; std::getline(items, item, ',');) {
@@ -45,32 +56,40 @@ void FlagSet::add_string_list(std::string name, std::vector<std::string>* target
                     }});
 }
 
-void FlagSet::add_int(std::string name, int* target, std::string help, std::string env) {
-  flags_.push_back({name, std::move(help), std::move(env), std::to_string(*target), false,
-                    [target, name](const std::string& v) -> Status {
+void FlagSet::add_int(std::string name, int* target, std::string help, std::string env, std::optional<IntRange> range) {
+  std::string range_text = range ? std::to_string(range->min) + ".." + std::to_string(range->max) : "";
+  flags_.push_back({name, std::move(help), std::move(env), std::to_string(*target), range_text, false,
+                    [target, name, range, range_text](const std::string& v) -> Status {
                       int out = 0;
                       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
                       if (ec != std::errc() || p != v.data() + v.size()) return flag_error(name, "\"" + v + "\" is not an integer");
+                      if (range && (out < range->min || out > range->max)) {
+                        return flag_error(name, v + " is not in " + range_text);
+                      }
                       *target = out;
                       return {};
                     }});
 }
 
-void FlagSet::add_double(std::string name, double* target, std::string help, std::string env) {
-  std::ostringstream def;
-  def << *target;
-  flags_.push_back({name, std::move(help), std::move(env), def.str(), false,
-                    [target, name](const std::string& v) -> Status {
+void FlagSet::add_double(std::string name, double* target, std::string help, std::string env,
+                         std::optional<DoubleRange> range) {
+  std::string range_text = range ? "at least " + number_text(range->min) + ", at most " + number_text(range->max) : "";
+  flags_.push_back({name, std::move(help), std::move(env), number_text(*target), range_text, false,
+                    [target, name, range, range_text](const std::string& v) -> Status {
                       char* end = nullptr;
                       double out = std::strtod(v.c_str(), &end);
                       if (v.empty() || end != v.c_str() + v.size()) return flag_error(name, "\"" + v + "\" is not a number");
+                      // Written so that NaN fails too.
+                      if (range && !(out >= range->min && out <= range->max)) {
+                        return flag_error(name, v + " is not " + range_text);
+                      }
                       *target = out;
                       return {};
                     }});
 }
 
 void FlagSet::add_bool(std::string name, bool* target, std::string help, std::string env) {
-  flags_.push_back({name, std::move(help), std::move(env), *target ? "true" : "false", true,
+  flags_.push_back({name, std::move(help), std::move(env), *target ? "true" : "false", "", true,
                     [target, name](const std::string& v) -> Status {
                       if (v == "true" || v == "1" || v == "yes") {
                         *target = true;
@@ -101,13 +120,14 @@ Result<std::chrono::milliseconds> FlagSet::parse_duration(const std::string& tex
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 
-void FlagSet::add_duration(std::string name, std::chrono::milliseconds* target, std::string help, std::string env) {
-  std::string def = std::to_string(target->count()) + "ms";
-  if (target->count() % 1000 == 0) def = std::to_string(target->count() / 1000) + "s";
-  flags_.push_back({name, std::move(help), std::move(env), def, false,
-                    [target, name](const std::string& v) -> Status {
+void FlagSet::add_duration(std::string name, std::chrono::milliseconds* target, std::string help, std::string env,
+                           std::chrono::milliseconds at_least) {
+  std::string range_text = at_least.count() > 0 ? "at least " + duration_text(at_least) : "";
+  flags_.push_back({name, std::move(help), std::move(env), duration_text(*target), range_text, false,
+                    [target, name, at_least, range_text](const std::string& v) -> Status {
                       auto d = parse_duration(v);
                       if (!d.ok()) return flag_error(name, d.error().message);
+                      if (*d < at_least) return flag_error(name, "\"" + v + "\" is too short: " + range_text);
                       *target = *d;
                       return {};
                     }});
@@ -159,6 +179,7 @@ std::string FlagSet::usage() const {
   out << "usage: " << program_ << " [flags]\n\n" << summary_ << "\n\nflags:\n";
   for (const auto& f : flags_) {
     out << "  --" << f.name << (f.is_bool ? "" : " VALUE") << "\n      " << f.help;
+    if (!f.range_text.empty()) out << " (" << f.range_text << ")";
     if (!f.default_text.empty()) out << " (default " << f.default_text << ")";
     if (!f.env.empty()) out << " [env " << f.env << "]";
     out << "\n";

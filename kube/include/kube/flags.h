@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,16 +16,29 @@ namespace kube {
 
 class FlagSet {
  public:
+  // Inclusive bounds; a value outside them is an error naming the flag and the range.
+  struct IntRange {
+    int min;
+    int max;
+  };
+  struct DoubleRange {
+    double min;
+    double max;
+  };
+
   FlagSet(std::string program, std::string summary);
 
   void add_string(std::string name, std::string* target, std::string help, std::string env = "");
-  void add_int(std::string name, int* target, std::string help, std::string env = "");
-  void add_double(std::string name, double* target, std::string help, std::string env = "");
+  void add_int(std::string name, int* target, std::string help, std::string env = "",
+               std::optional<IntRange> range = std::nullopt);
+  void add_double(std::string name, double* target, std::string help, std::string env = "",
+                  std::optional<DoubleRange> range = std::nullopt);
   void add_bool(std::string name, bool* target, std::string help, std::string env = "");
   // "a,b,c": items trimmed of blanks, empty ones dropped ("" is the empty list).
   void add_string_list(std::string name, std::vector<std::string>* target, std::string help, std::string env = "");
-  // "500ms", "15s", "2m", "1h" (a bare number is seconds).
-  void add_duration(std::string name, std::chrono::milliseconds* target, std::string help, std::string env = "");
+  // "500ms", "15s", "2m", "1h" (a bare number is seconds); never below `at_least`.
+  void add_duration(std::string name, std::chrono::milliseconds* target, std::string help, std::string env = "",
+                    std::chrono::milliseconds at_least = std::chrono::milliseconds::zero());
 
   // `getenv` defaults to ::getenv; tests pass their own.
   Status parse(int argc, const char* const* argv,
@@ -40,6 +54,7 @@ class FlagSet {
     std::string help;
     std::string env;
     std::string default_text;
+    std::string range_text;  // "1..65535", "at least 100ms"; empty: any value of the type
     bool is_bool = false;
     std::function<Status(const std::string&)> set;
   };

@@ -176,6 +176,58 @@ TEST(FlagSet, HelpStopsParsingAndUsageListsEveryFlag) {
   EXPECT_NE(usage.find("--verbose\n"), std::string::npos) << usage;
 }
 
+// Ports, counts and periods have a range: a value outside it is refused at start, naming the
+// flag and the range, from the command line or the environment alike; usage shows the range.
+TEST(FlagSet, RangesRefuseValuesOutsideThemNamingFlagAndRange) {
+  struct Case {
+    std::string name;
+    std::vector<std::string> args;
+    std::map<std::string, std::string> env;
+    std::vector<std::string> error_mentions;  // empty: accepted
+  };
+  const std::vector<Case> cases = {
+      {"defaults are in range", {}, {}, {}},
+      {"the bounds themselves", {"--port=1", "--qps=0.5", "--poll=100ms"}, {}, {}},
+      {"the upper bound", {"--port=65535"}, {}, {}},
+      {"above the maximum", {"--port=70000"}, {}, {"--port", "70000", "1..65535"}},
+      {"zero below a minimum of one", {"--port=0"}, {}, {"--port", "1..65535"}},
+      {"negative", {"--port=-5"}, {}, {"--port", "-5"}},
+      {"from the environment", {}, {{"RR_PORT", "0"}}, {"RR_PORT", "--port", "1..65535"}},
+      {"a double below its minimum", {"--qps=0"}, {}, {"--qps", "at least 0.5"}},
+      {"a duration below its minimum", {"--poll=0"}, {}, {"--poll", "at least 100ms"}},
+      {"a duration below its minimum in seconds", {"--poll=0.05s"}, {}, {"--poll", "at least 100ms"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    int port = 179;
+    double qps = 20;
+    std::chrono::milliseconds poll = 2s;
+    FlagSet flags{"rr-test", "ranges"};
+    flags.add_int("port", &port, "a port", "RR_PORT", FlagSet::IntRange{1, 65535});
+    flags.add_double("qps", &qps, "a rate", "RR_QPS", FlagSet::DoubleRange{0.5, 1e6});
+    flags.add_duration("poll", &poll, "a period", "RR_POLL", 100ms);
+    std::vector<const char*> argv = {"rr-test"};
+    for (const auto& a : c.args) argv.push_back(a.c_str());
+    Status s = flags.parse(static_cast<int>(argv.size()), argv.data(), [&c](const char* key) -> const char* {
+      auto it = c.env.find(key);
+      return it == c.env.end() ? nullptr : it->second.c_str();
+    });
+    if (c.error_mentions.empty()) {
+      EXPECT_TRUE(s.ok()) << s.error().describe();
+      continue;
+    }
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().kind, ErrorKind::BadConfig);
+    for (const auto& m : c.error_mentions) {
+      EXPECT_NE(s.error().message.find(m), std::string::npos) << "\"" << s.error().message << "\" should mention " << m;
+    }
+  }
+  int port = 179;
+  FlagSet flags{"rr-test", "ranges"};
+  flags.add_int("port", &port, "a port", "RR_PORT", FlagSet::IntRange{1, 65535});
+  EXPECT_NE(flags.usage().find("(1..65535)"), std::string::npos) << flags.usage();
+}
+
 // Lists (namespaces, image references): comma-separated, blanks around items dropped; a
 // list given again replaces the last, as every other flag.
 TEST(FlagSet, ParsesCommaSeparatedLists) {
