@@ -92,14 +92,16 @@ Result<ClientConfig> load_client_config(const std::optional<std::filesystem::pat
   if (explicit_path && !explicit_path->empty()) return load_kubeconfig(*explicit_path, options, clock);
 
   if (std::optional<std::string> list = env(in_cluster.getenv, "KUBECONFIG")) {
+    std::vector<std::filesystem::path> files;
     size_t start = 0;
     while (start <= list->size()) {
       size_t end = list->find(':', start);
       if (end == std::string::npos) end = list->size();
       std::filesystem::path entry = list->substr(start, end - start);
-      if (!entry.empty() && file_exists(entry)) return load_kubeconfig(entry, options, clock);
+      if (!entry.empty() && file_exists(entry)) files.push_back(entry);
       start = end + 1;
     }
+    if (!files.empty()) return load_kubeconfig_list(files, options, clock);
     // Falling through to another source could reach a different cluster.
     return make_error(ErrorKind::BadConfig, "KUBECONFIG=\"" + *list + "\": none of the listed files exists");
   }

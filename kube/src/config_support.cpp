@@ -1,12 +1,15 @@
 #include "config_support.h"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -146,6 +149,54 @@ std::optional<std::string> check_key_matches_certificate(std::string_view cert_p
   bool match = cert && key && X509_check_private_key(cert.get(), key.get()) == 1;
   ERR_clear_error();
   if (!match) return "the private key does not match the certificate's public key";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_https_authority(std::string_view rest) {
+  if (rest.find_first_of("?#") != std::string_view::npos) return "has a query or fragment; a server URL has neither";
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  if (authority.find('@') != std::string_view::npos) {
+    return "has user information before '@'; credentials belong in users[], not in the URL";
+  }
+  if (authority.empty()) return "has no host";
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  if (authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return "opens '[' for an IPv6 address but never closes it";
+    host = authority.substr(1, close - 1);
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, std::string(host).c_str(), &v6) != 1) {
+      return "\"" + std::string(host) + "\" in brackets is not an IPv6 address";
+    }
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "has \"" + std::string(after) + "\" after the IPv6 address; expected :port";
+      port = after.substr(1);
+    }
+  } else {
+    size_t colon = authority.find(':');
+    if (colon != std::string_view::npos && authority.find(':', colon + 1) != std::string_view::npos) {
+      return "has several ':' in its host; an IPv6 address is written in brackets, [addr]:port";
+    }
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+    }
+    if (host.empty()) return "has no host";
+    for (char c : host) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
+        return "host \"" + std::string(host) + "\" is not a host name or address";
+      }
+    }
+  }
+  if (port) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), value);
+    if (port->empty() || ec != std::errc() || end != port->data() + port->size() || value < 1 || value > 65535) {
+      return "port \"" + std::string(*port) + "\" is not a number in 1..65535";
+    }
+  }
   return std::nullopt;
 }
 

@@ -25,4 +25,10 @@ std::optional<std::string> check_pem_certificates(std::string_view pem);  // one
 std::optional<std::string> check_pem_private_key(std::string_view pem);
 std::optional<std::string> check_key_matches_certificate(std::string_view cert_pem, std::string_view key_pem);
 
+// The part of an https:// URL after the scheme ("host:port/path"): nullopt when
+// it names a host (a DNS name, an IPv4 address, or an IPv6 address in brackets)
+// and at most a port 1..65535 and a path; else a short reason. Never echoes user
+// information (credentials) written into the URL.
+std::optional<std::string> check_https_authority(std::string_view after_scheme);
+
 }  // namespace kube::detail

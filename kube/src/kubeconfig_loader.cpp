@@ -1,12 +1,15 @@
-// load_kubeconfig: one kubeconfig file to a ClientConfig, clientcmd semantics
+// load_kubeconfig: one kubeconfig file (or a merged KUBECONFIG list) to a ClientConfig, clientcmd semantics
 // for the fields we support. yaml-cpp exceptions stop here.
 
 #include <yaml-cpp/yaml.h>
 
 #include <array>
+#include <map>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "config_support.h"
 #include "kube/client_config.h"
@@ -207,6 +210,11 @@ Status KubeconfigReader::read_cluster(const YAML::Node& cluster, const std::stri
   url = "https://" + url.substr(8);
   while (url.size() > 8 && url.back() == '/') url.pop_back();
   if (url.size() == 8) return fail(prefix + ".server", in_quotes(*server.value()) + " has no host");
+  if (auto bad = detail::check_https_authority(std::string_view(url).substr(8))) {
+    // Not echoed when it carries credentials.
+    bool secret = url.substr(0, url.find('/', 8)).find('@') != std::string::npos;
+    return fail(prefix + ".server", (secret ? std::string("the URL") : in_quotes(url)) + " " + *bad);
+  }
   out.server = url;
 
   if (Result<std::optional<std::string>> proxy = string_field(cluster, "proxy-url", prefix + ".proxy-url");
@@ -229,7 +237,12 @@ Status KubeconfigReader::read_cluster(const YAML::Node& cluster, const std::stri
     // clientcmd refuses this too: one of the two is a mistake.
     return fail(prefix + ".insecure-skip-tls-verify", "cannot be combined with certificate-authority(-data)");
   }
-  out.insecure_skip_tls_verify = insecure.value();
+  if (insecure.value()) {
+    // Whoever sits between us and the API server would get the token and write BGPPeers.
+    return fail(prefix + ".insecure-skip-tls-verify",
+                "true is refused: TLS verification is always on; give the API server's CA as "
+                "certificate-authority or certificate-authority-data");
+  }
 
   Result<std::optional<std::string>> sni = string_field(cluster, "tls-server-name", prefix + ".tls-server-name");
   if (!sni.ok()) return sni.error();
@@ -302,6 +315,60 @@ Status KubeconfigReader::read_user(const YAML::Node& user, const std::string& pr
   return {};
 }
 
+// Makes the relative file paths of one kubeconfig entry absolute, against the directory of the
+// file it was written in, before the entry leaves that file in a merge.
+void anchor_paths(YAML::Node inner, const std::filesystem::path& dir) {
+  if (!inner.IsMap()) return;
+  for (const char* key : {"certificate-authority", "client-certificate", "client-key", "tokenFile"}) {
+    YAML::Node node = inner[key];
+    if (!node.IsDefined() || !node.IsScalar() || node.Scalar().empty()) continue;
+    std::filesystem::path path(node.Scalar());
+    if (path.is_relative()) inner[key] = (dir / path).string();
+  }
+}
+
+// kubectl's merge of a KUBECONFIG list: each named cluster, user and context from the first
+// file that names it; current-context from the first file that sets one.
+Result<YAML::Node> merge_kubeconfigs(const std::vector<std::filesystem::path>& files, Clock& clock) {
+  YAML::Node merged(YAML::NodeType::Map);
+  const std::pair<const char*, const char*> lists[] = {{"clusters", "cluster"}, {"users", "user"}, {"contexts", "context"}};
+  std::map<std::string, std::set<std::string>> seen;
+  for (const auto& file : files) {
+    KubeconfigReader reader(file, clock);
+    Result<std::string> text = detail::read_file(file);
+    if (!text.ok()) return reader.fail("", text.error().message);
+    YAML::Node root;
+    try {
+      root = YAML::Load(text.value());
+    } catch (const YAML::ParserException& e) {
+      if (e.mark.is_null()) return reader.fail("", e.msg);
+      return reader.fail("line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1),
+                         e.msg);
+    }
+    if (absent(root)) continue;
+    if (!root.IsMap()) return reader.fail("", "expected a map");
+    for (const auto& [list, inner] : lists) {
+      const YAML::Node entries = root[list];
+      if (absent(entries)) continue;
+      if (!entries.IsSequence()) return reader.fail(list, "expected a list");
+      for (size_t i = 0; i < entries.size(); ++i) {
+        const YAML::Node entry = entries[i];
+        const YAML::Node name = entry.IsMap() ? entry["name"] : YAML::Node();
+        // The merged reader names what is wrong with an entry; only well-named ones can be merged by name.
+        if (name.IsDefined() && name.IsScalar() && !seen[list].insert(name.Scalar()).second) continue;
+        YAML::Node copy = YAML::Clone(entry);
+        if (copy.IsMap()) anchor_paths(copy[inner], directory_of(file));
+        merged[list].push_back(copy);
+      }
+    }
+    const YAML::Node current = root["current-context"];
+    if (!merged["current-context"] && current.IsDefined() && current.IsScalar() && !current.Scalar().empty()) {
+      merged["current-context"] = current.Scalar();
+    }
+  }
+  return merged;
+}
+
 }  // namespace
 
 Result<ClientConfig> load_kubeconfig(const std::filesystem::path& path, const KubeconfigOptions& options,
@@ -309,6 +376,20 @@ Result<ClientConfig> load_kubeconfig(const std::filesystem::path& path, const Ku
   Result<std::string> text = detail::read_file(path);
   if (!text.ok()) return KubeconfigReader(path, clock).fail("", text.error().message);
   return parse_kubeconfig(text.value(), path, options, clock);
+}
+
+Result<ClientConfig> load_kubeconfig_list(const std::vector<std::filesystem::path>& files,
+                                          const KubeconfigOptions& options, Clock& clock) {
+  if (files.size() == 1) return load_kubeconfig(files.front(), options, clock);
+  std::string joined;
+  for (const auto& f : files) joined += (joined.empty() ? "" : ":") + f.string();
+  Result<YAML::Node> merged = merge_kubeconfigs(files, clock);
+  if (!merged.ok()) return merged.error();
+  try {
+    return KubeconfigReader(joined, clock).read(merged.value(), options);
+  } catch (const YAML::Exception& e) {
+    return KubeconfigReader(joined, clock).fail("", e.what());
+  }
 }
 
 Result<ClientConfig> parse_kubeconfig(std::string_view text, const std::filesystem::path& path,

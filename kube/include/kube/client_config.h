@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kube/clock.h"
 #include "kube/result.h"
@@ -23,7 +24,6 @@ struct ClientConfig {
   std::string client_cert_pem;         // PEM bytes or empty
   std::string client_key_pem;          // PEM bytes or empty
   std::shared_ptr<TokenSource> token;  // may be null
-  bool insecure_skip_tls_verify = false;  // only ever true when the kubeconfig says so
   std::string tls_server_name;         // optional SNI / verification name override
   std::string default_namespace = "default";
   std::string description;             // e.g. "kubeconfig /x/config, context dev" or "in-cluster"
@@ -39,6 +39,11 @@ struct KubeconfigOptions {
 // "kubeconfig <path>: <field>: <what>".
 Result<ClientConfig> load_kubeconfig(const std::filesystem::path& path, const KubeconfigOptions& options = {},
                                      Clock& clock = RealClock::instance());
+// A KUBECONFIG list of existing files, merged as kubectl merges it: each named cluster, user
+// and context from the first file naming it, current-context from the first file setting it,
+// relative paths against the file they are written in. Errors name the file(s).
+Result<ClientConfig> load_kubeconfig_list(const std::vector<std::filesystem::path>& files,
+                                          const KubeconfigOptions& options = {}, Clock& clock = RealClock::instance());
 // The same for kubeconfig text already read: `path` names it in errors and
 // anchors its relative paths (certificate-authority, tokenFile, ...). The
 // seam the kubeconfig fuzzer (fuzz/kubeconfig_fuzzer.cpp) drives.
@@ -57,8 +62,8 @@ struct InClusterOptions {  // defaults are the real in-pod paths and environment
 Result<ClientConfig> load_in_cluster_config(const InClusterOptions& options = {},
                                             Clock& clock = RealClock::instance());
 
-// Precedence: explicit path > $KUBECONFIG (the first existing entry of a ':'
-// list) > in-cluster (when KUBERNETES_SERVICE_HOST is set) > $HOME/.kube/config.
+// Precedence: explicit path > $KUBECONFIG (its existing entries of a ':' list,
+// merged) > in-cluster (when KUBERNETES_SERVICE_HOST is set) > $HOME/.kube/config.
 // A $KUBECONFIG naming no existing file is an error, not a fall-through.
 Result<ClientConfig> load_client_config(const std::optional<std::filesystem::path>& explicit_path,
                                         const KubeconfigOptions& options = {},

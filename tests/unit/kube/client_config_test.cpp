@@ -206,7 +206,6 @@ TEST_F(ClientConfigTest, GoodKubeconfigs) {
          EXPECT_EQ(c.client_cert_pem, pki.cert_pem);
          EXPECT_EQ(c.client_key_pem, pki.key_pem);
          EXPECT_EQ(c.token, nullptr);
-         EXPECT_FALSE(c.insecure_skip_tls_verify);
          EXPECT_EQ(c.tls_server_name, "");
        }},
       {"cert, key and CA paths relative to the kubeconfig",
@@ -243,18 +242,14 @@ TEST_F(ClientConfigTest, GoodKubeconfigs) {
        [&](const ClientConfig& c) {
          EXPECT_EQ(c.token, nullptr);
          EXPECT_EQ(c.client_cert_pem, "");
-         EXPECT_FALSE(c.insecure_skip_tls_verify);
          EXPECT_EQ(c.ca_pem, "") << "system trust store";
        }},
-      {"insecure and tls-server-name when set",
-       {"server: https://10.0.0.1:6443", "insecure-skip-tls-verify: true", "tls-server-name: api.internal"},
-       {},
-       {},
-       {},
-       [&](const ClientConfig& c) {
-         EXPECT_TRUE(c.insecure_skip_tls_verify);
-         EXPECT_EQ(c.tls_server_name, "api.internal");
-       }},
+      {"tls-server-name when set", {"server: https://10.0.0.1:6443", "tls-server-name: api.internal"}, {}, {}, {},
+       [&](const ClientConfig& c) { EXPECT_EQ(c.tls_server_name, "api.internal"); }},
+      {"an IPv6 literal server", {"server: 'https://[fd00::1]:6443'"}, {}, {}, {},
+       [&](const ClientConfig& c) { EXPECT_EQ(c.server, "https://[fd00::1]:6443"); }},
+      {"a server without a port, behind a path prefix", {"server: https://rancher.example/k8s/clusters/c-1/"}, {}, {},
+       {}, [&](const ClientConfig& c) { EXPECT_EQ(c.server, "https://rancher.example/k8s/clusters/c-1"); }},
       {"current-context and its defaults", kServer, {"token: t"}, {}, {},
        [&](const ClientConfig& c) {
          EXPECT_EQ(c.server, "https://10.0.0.1:6443");
@@ -361,6 +356,27 @@ TEST_F(ClientConfigTest, MalformedKubeconfigs) {
                    "certificate-authority-data: " + base64(pki.cert_pem)},
                   {}),
        {}, {}, {"clusters[name=c1].cluster.insecure-skip-tls-verify"}},
+      {"insecure refused: TLS verification is always on",
+       kubeconfig({"server: https://h", "insecure-skip-tls-verify: true"}, {}), {}, {},
+       {"clusters[name=c1].cluster.insecure-skip-tls-verify", "always", "certificate-authority"}},
+      {"a port that is not a number", kubeconfig({"server: https://127.0.0.1:abc"}, {}), {}, {},
+       {"clusters[name=c1].cluster.server", "\"abc\"", "port"}},
+      {"a port out of range", kubeconfig({"server: https://h:99999"}, {}), {}, {},
+       {"clusters[name=c1].cluster.server", "99999", "port"}},
+      {"port zero", kubeconfig({"server: https://h:0/"}, {}), {}, {}, {"clusters[name=c1].cluster.server", "port"}},
+      {"an empty port", kubeconfig({"server: 'https://h:'"}, {}), {}, {}, {"clusters[name=c1].cluster.server", "port"}},
+      {"an unclosed IPv6 bracket", kubeconfig({"server: 'https://[::1:6443'"}, {}), {}, {},
+       {"clusters[name=c1].cluster.server", "["}},
+      {"not an IPv6 literal in brackets", kubeconfig({"server: 'https://[fd00::zz]:6443'"}, {}), {}, {},
+       {"clusters[name=c1].cluster.server", "fd00::zz"}},
+      {"an IPv6 literal without brackets", kubeconfig({"server: 'https://fd00::1:6443'"}, {}), {}, {},
+       {"clusters[name=c1].cluster.server"}},
+      {"user info in the URL", kubeconfig({"server: https://admin:pw@h:6443"}, {}), {}, {},
+       {"clusters[name=c1].cluster.server", "user"}},
+      {"a query in the URL", kubeconfig({"server: https://h:6443/?x=1"}, {}), {}, {},
+       {"clusters[name=c1].cluster.server", "query"}},
+      {"a blank in the host", kubeconfig({"server: 'https://a b:6443'"}, {}), {}, {},
+       {"clusters[name=c1].cluster.server", "host"}},
       {"insecure not a bool", kubeconfig({"server: https://h", "insecure-skip-tls-verify: maybe"}, {}), {}, {},
        {"clusters[name=c1].cluster.insecure-skip-tls-verify", "true or false"}},
       {"tokenFile unreadable", kubeconfig(kServer, {"tokenFile: secret/token"}), {}, {},
@@ -460,7 +476,6 @@ TEST_F(InClusterTest, ReadsTheServiceAccount) {
   EXPECT_EQ(token_of(*config), "sa-token-1");
   EXPECT_EQ(config->default_namespace, "operators");
   EXPECT_EQ(config->description, "in-cluster");
-  EXPECT_FALSE(config->insecure_skip_tls_verify);
   EXPECT_EQ(config->client_cert_pem, "");
 }
 
@@ -588,6 +603,41 @@ TEST_F(InClusterTest, SearchOrder) {
     ASSERT_TRUE(config.ok()) << config.error().describe();
     EXPECT_TRUE(contains(config->description, c.description)) << config->description;
   }
+}
+
+// kubectl's KUBECONFIG list: the files are merged. Each named cluster, user and context comes
+// from the first file that has it, current-context from the first file that sets it, and a
+// relative path stays relative to the file it is written in.
+TEST_F(InClusterTest, KubeconfigListIsMergedAsKubectlMergesIt) {
+  const fs::path first = dir_.path() / "a" / "config";
+  const fs::path second = dir_.path() / "b" / "config";
+  write_file(first,
+             "apiVersion: v1\nkind: Config\ncurrent-context: work\n"
+             "contexts:\n- name: work\n  context: {cluster: shared, user: me, namespace: rr-system}\n"
+             "users:\n- name: me\n  user: {token: first-token}\n");
+  write_file(second,
+             "apiVersion: v1\nkind: Config\ncurrent-context: other\n"
+             "contexts:\n- name: work\n  context: {cluster: elsewhere, user: me}\n"
+             "- name: other\n  context: {cluster: elsewhere, user: me}\n"
+             "clusters:\n- name: shared\n  cluster: {server: 'https://api.example:6443', certificate-authority: ca.pem}\n"
+             "- name: elsewhere\n  cluster: {server: 'https://wrong.example:6443'}\n"
+             "users:\n- name: me\n  user: {token: second-token}\n");
+  write_file(dir_.path() / "b" / "ca.pem", Pki::get().cert_pem);
+  env_ = {{"KUBECONFIG", first.string() + ":" + (dir_.path() / "missing").string() + ":" + second.string()}};
+  Result<ClientConfig> config = load_client_config(std::nullopt, {}, options(), clock_);
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->server, "https://api.example:6443");
+  EXPECT_EQ(config->ca_pem, Pki::get().cert_pem);
+  EXPECT_EQ(token_of(*config), "first-token");
+  EXPECT_EQ(config->default_namespace, "rr-system");
+  EXPECT_TRUE(contains(config->description, first.string())) << config->description;
+  EXPECT_TRUE(contains(config->description, second.string())) << config->description;
+
+  // An error in the merged configuration names the files it came from.
+  write_file(second, "apiVersion: v1\nkind: Config\nclusters: {}\n");
+  config = load_client_config(std::nullopt, {}, options(), clock_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_TRUE(contains(config.error().message, second.string())) << config.error().message;
 }
 
 }  // namespace
