@@ -90,6 +90,7 @@ class ScriptedTransport final : public kube::HttpTransport {
     if (!r.retry_after.empty()) out.headers["retry-after"] = r.retry_after;
     return out;
   }
+  void close() override {}
   kube::Result<kube::StreamResponse> open_stream(const kube::HttpRequest&) override {
     const Response& r = take();
     kube::StreamResponse out;

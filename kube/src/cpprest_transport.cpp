@@ -32,9 +32,15 @@ std::map<std::string, std::string> headers_of(const http::http_response& respons
 // Only a failure after the whole request went out may have been applied: a
 // refused connect, a failed handshake or a write onto a connection the server
 // had already closed (keep-alive after a restart) never reached the handler.
-Error transport_error(const std::exception& e, bool may_have_sent) {
+// One that took the whole deadline says so: "no response within 30s".
+Error transport_error(const std::exception& e, bool may_have_sent, std::chrono::steady_clock::duration took,
+                      std::chrono::seconds deadline) {
   std::string what = e.what();
   Error err = make_error(ErrorKind::Transient, "transport: " + what);
+  if (took >= deadline) {
+    err.timed_out = true;
+    err.message = "transport: no response within " + std::to_string(deadline.count()) + "s (" + what + ")";
+  }
   bool never_sent = what.find("connect") != std::string::npos || what.find("resolve") != std::string::npos ||
                     what.find("handshake") != std::string::npos || what.find("Failed to write") != std::string::npos;
   err.maybe_applied = may_have_sent && !never_sent;
@@ -94,7 +100,16 @@ void initialize_http_threads(int threads) {
 struct CpprestTransport::Impl {
   std::unique_ptr<client::http_client> requests;
   std::unique_ptr<client::http_client> streams;
+  TransportOptions options;
+  // Cancelled by close(): every request and stream runs under it.
+  pplx::cancellation_token_source closing;
 };
+
+namespace {
+Error closed_error(const HttpRequest& request) {
+  return make_error(ErrorKind::Cancelled, "transport closed: " + request.method + " " + request.target);
+}
+}  // namespace
 
 CpprestTransport::CpprestTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CpprestTransport::~CpprestTransport() = default;
@@ -124,7 +139,7 @@ Result<std::unique_ptr<CpprestTransport>> CpprestTransport::create(const ClientC
   auto make = [&](std::chrono::seconds timeout) -> Result<std::unique_ptr<client::http_client>> {
     client::http_client_config cfg;
     cfg.set_timeout(timeout);
-    cfg.set_validate_certificates(!config.insecure_skip_tls_verify);
+    cfg.set_validate_certificates(true);
     cfg.set_ssl_context_callback(ssl_setup);
     try {
       return std::make_unique<client::http_client>(web::uri(config.server), cfg);
@@ -139,24 +154,35 @@ Result<std::unique_ptr<CpprestTransport>> CpprestTransport::create(const ClientC
   auto impl = std::make_unique<Impl>();
   impl->requests = std::move(requests.value());
   impl->streams = std::move(streams.value());
+  impl->options = options;
   return std::unique_ptr<CpprestTransport>(new CpprestTransport(std::move(impl)));
 }
 
 Result<HttpResponse> CpprestTransport::send(const HttpRequest& request) {
+  if (impl_->closing.get_token().is_canceled()) return closed_error(request);
+  const auto started = std::chrono::steady_clock::now();
   try {
-    http::http_response response = impl_->requests->request(to_cpprest(request)).get();
+    http::http_response response =
+        impl_->requests->request(to_cpprest(request), impl_->closing.get_token()).get();
     HttpResponse out;
     out.status = response.status_code();
     out.headers = headers_of(response);
     out.body = response.extract_utf8string(true).get();
     return out;
   } catch (const std::exception& e) {
-    return transport_error(e, request.method != "GET");
+    if (impl_->closing.get_token().is_canceled()) return closed_error(request);
+    return transport_error(e, request.method != "GET", std::chrono::steady_clock::now() - started,
+                           impl_->options.request_timeout);
   }
 }
 
+void CpprestTransport::close() { impl_->closing.cancel(); }
+
 Result<StreamResponse> CpprestTransport::open_stream(const HttpRequest& request) {
-  pplx::cancellation_token_source cancel;
+  if (impl_->closing.get_token().is_canceled()) return closed_error(request);
+  const auto started = std::chrono::steady_clock::now();
+  pplx::cancellation_token closing = impl_->closing.get_token();
+  auto cancel = pplx::cancellation_token_source::create_linked_source(closing);
   try {
     http::http_response response = impl_->streams->request(to_cpprest(request), cancel.get_token()).get();
     StreamResponse out;
@@ -169,7 +195,8 @@ Result<StreamResponse> CpprestTransport::open_stream(const HttpRequest& request)
     out.lines = std::make_unique<CpprestLineReader>(std::move(response), std::move(cancel));
     return out;
   } catch (const std::exception& e) {
-    return transport_error(e, false);
+    if (impl_->closing.get_token().is_canceled()) return closed_error(request);
+    return transport_error(e, false, std::chrono::steady_clock::now() - started, impl_->options.stream_idle_timeout);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "kube/rest_kube_client.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 
@@ -95,11 +96,28 @@ const char* content_type_of(PatchType type) {
   return "application/merge-patch+json";
 }
 
-Result<Json> parse_body(const std::string& body, std::string_view what) {
+// A successful answer must be a JSON object, and not a Status of failure (some proxies and
+// aggregated servers answer 200 with one). What is wrong is named with the start of the body.
+Result<Json> parse_response(const HttpResponse& response, std::string_view what) {
+  const std::string& body = response.body;
+  const std::string start = body.substr(0, std::min<size_t>(body.size(), 200));
+  std::string type = response.header("content-type");
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!type.empty() && type.find("json") == std::string::npos) {
+    return make_error(ErrorKind::Protocol,
+                      std::string(what) + ": response is " + response.header("content-type") + ", not JSON: " + start);
+  }
   Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
-    return make_error(ErrorKind::Protocol,
-                      std::string(what) + ": response is not JSON: " + body.substr(0, std::min<size_t>(body.size(), 200)));
+    return make_error(ErrorKind::Protocol, std::string(what) + ": response is not JSON: " + start);
+  }
+  if (!parsed.is_object()) {
+    return make_error(ErrorKind::Protocol, std::string(what) + ": response is not a JSON object: " + start);
+  }
+  if (parsed.value("kind", Json()) == "Status" && parsed.value("status", Json()) == "Failure") {
+    Error e = error_from_status_object(parsed);
+    e.message = std::string(what) + ": " + e.message;
+    return e;
   }
   return parsed;
 }
@@ -226,6 +244,7 @@ Result<HttpResponse> RestKubeClient::execute(std::string_view verb, HttpRequest 
   bool reauthenticated = false;
   const auto base_headers = request.headers;
   for (int attempt = 1;; ++attempt) {
+    if (closing_.stop_requested()) return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
     limiter_.acquire();
     request.headers = base_headers;
     if (auto auth = add_auth(request); !auth.ok()) return auth.error();
@@ -237,7 +256,8 @@ Result<HttpResponse> RestKubeClient::execute(std::string_view verb, HttpRequest 
     std::optional<std::chrono::seconds> retry_after;
     if (!response.ok()) {
       const Error& err = response.error();
-      bool retryable = err.kind == ErrorKind::Transient &&
+      // A timed-out attempt already kept the caller waiting a whole deadline: the caller retries, and says so.
+      bool retryable = err.kind == ErrorKind::Transient && !err.timed_out &&
                        (idempotency == Idempotency::Safe || !err.maybe_applied);
       if (!retryable || attempt >= options_.max_attempts) return err;
     } else {
@@ -256,15 +276,22 @@ Result<HttpResponse> RestKubeClient::execute(std::string_view verb, HttpRequest 
     }
     auto delay = backoff.next();
     if (retry_after) delay = std::max<Clock::Duration>(delay, *retry_after);
-    clock_.sleep_for(delay, {});
+    if (!clock_.sleep_for(delay, closing_.get_token())) {
+      return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
+    }
   }
+}
+
+void RestKubeClient::close() {
+  closing_.request_stop();
+  transport_->close();
 }
 
 Result<Json> RestKubeClient::execute_json(std::string_view verb, HttpRequest request, Idempotency idempotency) {
   std::string what = request.method + " " + request.target;
   auto response = execute(verb, std::move(request), idempotency);
   if (!response.ok()) return response.error();
-  return parse_body(response->body, what);
+  return parse_response(*response, what);
 }
 
 Result<Json> RestKubeClient::get(const ResourceType& type, const std::string& ns, const std::string& name) {

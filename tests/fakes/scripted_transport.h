@@ -109,6 +109,16 @@ class ScriptedTransport final : public HttpTransport {
     return out;
   }
 
+  void close() override {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  bool closed() const {
+    std::lock_guard lock(mu_);
+    return closed_;
+  }
+
   std::vector<HttpRequest> requests() const {
     std::lock_guard lock(mu_);
     return requests_;
@@ -142,9 +152,11 @@ class ScriptedTransport final : public HttpTransport {
   // Waits briefly for the test to script the next step, so tests can script after starting a client thread.
   Reply take(const HttpRequest& request) {
     std::unique_lock lock(mu_);
+    if (closed_) return Reply{std::nullopt, make_error(ErrorKind::Cancelled, "transport closed"), nullptr};
     requests_.push_back(request);
     cv_.notify_all();
-    bool have = cv_.wait_for(lock, std::chrono::seconds(5), [&] { return !script_.empty(); });
+    bool have = cv_.wait_for(lock, std::chrono::seconds(5), [&] { return !script_.empty() || closed_; });
+    if (closed_) return Reply{std::nullopt, make_error(ErrorKind::Cancelled, "transport closed"), nullptr};
     if (!have) return Reply{std::nullopt, make_error(ErrorKind::Protocol, "script: unexpected " + request.method + " " + request.target), nullptr};
     Step step = std::move(script_.front());
     script_.pop_front();
@@ -161,6 +173,7 @@ class ScriptedTransport final : public HttpTransport {
   std::condition_variable cv_;
   std::deque<Step> script_;
   std::vector<HttpRequest> requests_;
+  bool closed_ = false;
 };
 
 }  // namespace kube::testing

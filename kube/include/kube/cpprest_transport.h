@@ -27,6 +27,7 @@ class CpprestTransport final : public HttpTransport {
 
   Result<HttpResponse> send(const HttpRequest& request) override;
   Result<StreamResponse> open_stream(const HttpRequest& request) override;
+  void close() override;
 
  private:
   struct Impl;

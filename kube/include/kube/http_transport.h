@@ -59,6 +59,9 @@ class HttpTransport {
   // the request may have reached the server.
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
   virtual Result<StreamResponse> open_stream(const HttpRequest& request) = 0;
+  // For shutdown: aborts every request and stream in flight, and makes every later
+  // one fail with Cancelled. Thread-safe; idempotent.
+  virtual void close() = 0;
 };
 
 }  // namespace kube

@@ -54,6 +54,10 @@ class RestKubeClient final : public KubeClient {
   // Raw GET of a path such as "/version" or "/readyz", with auth and retries.
   Result<Json> get_path(const std::string& path);
 
+  // For shutdown, once nothing more needs the API: every request in flight or waiting to be
+  // retried returns Cancelled at once, and so does every later one. Thread-safe; idempotent.
+  void close();
+
  private:
   enum class Idempotency { Safe, Unsafe };
   Result<HttpResponse> execute(std::string_view verb, HttpRequest request, Idempotency idempotency);
@@ -66,6 +70,7 @@ class RestKubeClient final : public KubeClient {
   Clock& clock_;
   RandomSource random_;
   TokenBucket limiter_;
+  std::stop_source closing_;
 };
 
 // Maps a non-2xx response to an Error, reading the API's Status object when present.

@@ -36,6 +36,9 @@ struct Error {
   std::optional<std::chrono::seconds> retry_after;
   // True when the request may have reached the server and been applied.
   bool maybe_applied = false;
+  // True when no answer came within the transport's deadline (a server that accepts
+  // connections but never answers, or never completes TLS).
+  bool timed_out = false;
 
   std::string describe() const;
 };

@@ -94,6 +94,92 @@ TEST(RestKubeClient, ClassifiesFailuresFromTheStatusObject) {
   }
 }
 
+// An API server (or a proxy in front of it) that answers garbage gets a Protocol error naming
+// what is wrong, never an object made of the garbage.
+TEST(RestKubeClient, GarbageWithASuccessCodeIsAnErrorNamingIt) {
+  struct Case {
+    std::string name;
+    std::string body;
+    std::map<std::string, std::string> headers;
+    ErrorKind kind;
+    std::vector<std::string> mentions;
+  };
+  const std::vector<Case> cases = {
+      {"truncated JSON", R"({"metadata":{"name":"a"},"spec":{)", {{"content-type", "application/json"}},
+       ErrorKind::Protocol, {"GET /apis/coordination.k8s.io/v1/namespaces/rr/leases/a", "not JSON"}},
+      {"an HTML page", "<html><body>Please log in</body></html>", {{"content-type", "text/html; charset=utf-8"}},
+       ErrorKind::Protocol, {"text/html", "Please log in"}},
+      {"JSON under a content type that is not JSON", R"({"metadata":{"name":"a"}})", {{"content-type", "text/plain"}},
+       ErrorKind::Protocol, {"text/plain"}},
+      {"a 200 carrying a failure Status", status_body(500, "InternalError", "etcdserver: leader changed"),
+       {{"content-type", "application/json"}}, ErrorKind::Transient, {"etcdserver: leader changed"}},
+      {"a 200 carrying a forbidden Status", status_body(403, "Forbidden", "leases is forbidden"), {},
+       ErrorKind::Forbidden, {"leases is forbidden"}},
+      {"not an object", R"(["a","b"])", {{"content-type", "application/json"}}, ErrorKind::Protocol,
+       {"not a JSON object"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Fixture f;
+    auto client = f.client();
+    f.transport->respond("GET", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 200, c.body, c.headers);
+    auto got = client->get(resources::leases(), "rr", "a");
+    ASSERT_FALSE(got.ok()) << got->dump();
+    EXPECT_EQ(got.error().kind, c.kind) << got.error().describe();
+    for (const auto& m : c.mentions) EXPECT_NE(got.error().message.find(m), std::string::npos) << got.error().message;
+  }
+  // A JSON content type with parameters, and none at all, are fine.
+  for (std::map<std::string, std::string> headers :
+       {std::map<std::string, std::string>{{"content-type", "application/json; charset=utf-8"}},
+        std::map<std::string, std::string>{}}) {
+    Fixture f;
+    auto client = f.client();
+    f.transport->respond("GET", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 200,
+                         R"({"metadata":{"name":"a"}})", headers);
+    EXPECT_TRUE(client->get(resources::leases(), "rr", "a").ok());
+  }
+  // A delete may answer 200 with a Status of success.
+  Fixture f;
+  auto client = f.client();
+  f.transport->respond("DELETE", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 200,
+                       R"({"kind":"Status","apiVersion":"v1","status":"Success"})");
+  EXPECT_TRUE(client->remove(resources::leases(), "rr", "a", {}).ok());
+}
+
+// A request that got no answer within the transport's deadline is not sent again at once:
+// that would keep the caller (and its log line) waiting attempts x deadline. The caller's
+// own retry, with its log line, decides.
+TEST(RestKubeClient, AnAttemptThatTimedOutIsReturnedNotRetried) {
+  Fixture f;
+  auto c = f.client();
+  Error timeout = make_error(ErrorKind::Transient, "transport: no response within 30s");
+  timeout.timed_out = true;
+  f.transport->fail("GET", "/api/v1/nodes", timeout);
+  auto got = c->list(resources::nodes(), "", {});
+  ASSERT_FALSE(got.ok());
+  EXPECT_TRUE(got.error().timed_out);
+  EXPECT_NE(got.error().message.find("no response within 30s"), std::string::npos) << got.error().message;
+  EXPECT_EQ(f.transport->requests().size(), 1u);
+}
+
+// close() is for shutdown: a request waiting to be retried returns Cancelled at once, the
+// transport is told to abort what is in flight, and no request goes out after it.
+TEST(RestKubeClient, CloseCancelsRetriesAndEveryLaterRequest) {
+  Fixture f;
+  auto c = f.client();
+  f.transport->fail("GET", "/api/v1/nodes", make_error(ErrorKind::Transient, "transport: connection refused"));
+  auto pending = std::async(std::launch::async, [&] { return c->list(resources::nodes(), "", {}); });
+  ASSERT_TRUE(f.transport->wait_for_requests(1));
+  ASSERT_TRUE(f.clock.wait_for_sleepers(1));  // backing off before its second attempt
+  c->close();
+  auto got = pending.get();
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().kind, ErrorKind::Cancelled) << got.error().describe();
+  EXPECT_TRUE(f.transport->closed());
+  EXPECT_TRUE(c->get(resources::leases(), "rr", "a").is(ErrorKind::Cancelled));
+  EXPECT_EQ(f.transport->requests().size(), 1u);
+}
+
 TEST(RestKubeClient, ConflictOnUpdateIsReturnedWithoutRetry) {
   Fixture f;
   auto c = f.client();
