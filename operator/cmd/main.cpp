@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <prometheus/registry.h>
@@ -59,6 +61,49 @@ std::string hostname() {
   return buf;
 }
 
+// The last list/watch failure, for /readyz to name while the informers wait to sync.
+class LastApiError {
+ public:
+  void set(std::string message) {
+    std::lock_guard lock(mu_);
+    message_ = std::move(message);
+  }
+  std::string get() const {
+    std::lock_guard lock(mu_);
+    return message_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string message_;
+};
+
+// The leader election flags, checked at start (before any API call) and named as the user wrote them.
+std::optional<std::string> leader_election_flags_error(const Options& o) {
+  kube::LeaderElectionConfig le;
+  le.lease_namespace = o.leader_namespace;
+  le.lease_name = o.leader_name;
+  le.identity = o.identity;
+  le.lease_duration = o.lease_duration;
+  le.renew_deadline = o.renew_deadline;
+  le.retry_period = o.retry_period;
+  le.on_started_leading = [](std::stop_token) {};
+  le.on_stopped_leading = [] {};
+  auto s = kube::validate(le);
+  if (s.ok()) return std::nullopt;
+  std::string message = s.error().message;
+  const std::pair<const char*, const char*> names[] = {
+      {"lease_namespace", "--leader-election-namespace"}, {"lease_name", "--leader-election-id"},
+      {"lease_duration", "--lease-duration"},             {"renew_deadline", "--renew-deadline"},
+      {"retry_period", "--retry-period"},                 {"identity", "--identity"}};
+  for (const auto& [field, flag] : names) {
+    for (size_t at = message.find(field); at != std::string::npos; at = message.find(field, at + 1)) {
+      message.replace(at, std::string_view(field).size(), flag);
+    }
+  }
+  return message;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,8 +112,10 @@ int main(int argc, char** argv) {
   kube::FlagSet flags("rr-operator",
                       "Keeps BGP route-reflector fabrics (RouteReflectorCluster) true on a Calico cluster: reflector\n"
                       "Pods per rack, stable cluster IDs, one Calico BGPPeer per live reflector.");
-  flags.add_string("kubeconfig", &o.kubeconfig, "kubeconfig file; empty: $KUBECONFIG, in-cluster, ~/.kube/config",
-                   "KUBECONFIG");
+  // No env fallback: $KUBECONFIG is kubectl's ':' list, which load_client_config reads (and merges) itself.
+  flags.add_string("kubeconfig", &o.kubeconfig,
+                   "kubeconfig file; empty: $KUBECONFIG (a ':' list, merged as kubectl does), in-cluster, "
+                   "~/.kube/config");
   flags.add_string("context", &o.context, "kubeconfig context; empty: current-context", "RR_CONTEXT");
   flags.add_string("metrics-address", &o.metrics_address, "listen address of /metrics, /healthz, /readyz",
                    "RR_METRICS_ADDRESS");
@@ -78,10 +125,13 @@ int main(int argc, char** argv) {
   flags.add_string("leader-election-id", &o.leader_name, "name of the leader Lease", "RR_LEADER_ELECTION_ID");
   flags.add_string("identity", &o.identity, "this replica's identity in the leader Lease (default: host_pid)",
                    "RR_IDENTITY");
-  flags.add_duration("lease-duration", &o.lease_duration, "leader Lease duration", "RR_LEASE_DURATION");
+  const std::chrono::milliseconds shortest_period(100);
+  flags.add_duration("lease-duration", &o.lease_duration, "leader Lease duration", "RR_LEASE_DURATION",
+                     shortest_period);
   flags.add_duration("renew-deadline", &o.renew_deadline, "a leader that cannot renew within this stops writing",
-                     "RR_RENEW_DEADLINE");
-  flags.add_duration("retry-period", &o.retry_period, "leader election retry period", "RR_RETRY_PERIOD");
+                     "RR_RENEW_DEADLINE", shortest_period);
+  flags.add_duration("retry-period", &o.retry_period, "leader election retry period", "RR_RETRY_PERIOD",
+                     shortest_period);
   flags.add_duration("reflector-startup-grace", &o.startup_grace,
                      "time past the lease duration a new reflector gets to publish its first Lease",
                      "RR_REFLECTOR_STARTUP_GRACE");
@@ -91,9 +141,12 @@ int main(int argc, char** argv) {
   flags.add_duration("stall-timeout", &o.stall_timeout,
                      "/healthz fails when leader election, informer sync or a reconcile makes no progress this long",
                      "RR_STALL_TIMEOUT");
-  flags.add_int("workers", &o.workers, "concurrent reconciles (never two of one fabric)", "RR_WORKERS");
-  flags.add_double("kube-api-qps", &o.qps, "client-side rate limit", "RR_KUBE_API_QPS");
-  flags.add_int("kube-api-burst", &o.burst, "client-side burst", "RR_KUBE_API_BURST");
+  flags.add_int("workers", &o.workers, "concurrent reconciles (never two of one fabric)", "RR_WORKERS",
+                kube::FlagSet::IntRange{1, 64});
+  flags.add_double("kube-api-qps", &o.qps, "client-side rate limit", "RR_KUBE_API_QPS",
+                   kube::FlagSet::DoubleRange{0.1, 100000});
+  flags.add_int("kube-api-burst", &o.burst, "client-side burst", "RR_KUBE_API_BURST",
+                kube::FlagSet::IntRange{1, 100000});
   flags.add_string("calico-api", &o.calico_api, "crd.projectcalico.org/v1 or projectcalico.org/v3", "RR_CALICO_API");
   flags.add_string("reflector-image", &o.reflector_image, "image for fabrics whose spec names none (always allowed)",
                    "RR_REFLECTOR_IMAGE");
@@ -135,6 +188,12 @@ int main(int argc, char** argv) {
               << "\n";
     return 2;
   }
+  if (o.leader_elect) {
+    if (auto bad = leader_election_flags_error(o)) {
+      std::cerr << "rr-operator: " << *bad << "\n";
+      return 2;
+    }
+  }
   kube::Logger log("rr-operator", command_line.format, command_line.level);
   std::stop_source stop;
   auto signals = kube::stop_on_signals(stop, log);
@@ -168,10 +227,26 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> synced{false};
   std::atomic<bool> leading{!o.leader_elect};
+  // A leader still releases its Lease on the way out (bounded by the request deadline);
+  // everyone else stops talking to the API at once, so a request stuck on an API server
+  // that never answers cannot hold up a SIGTERM.
+  std::atomic<bool> holds_lease{false};
+  std::stop_callback close_client(stop.get_token(), [&] {
+    if (!holds_lease) (*client)->close();
+  });
+  struct CloseOnExit {
+    kube::RestKubeClient& client;
+    ~CloseOnExit() { client.close(); }
+  };
+  LastApiError last_api_error;
   kube::Watchdog watchdog(kube::RealClock::instance(), o.stall_timeout);
   auto probes = kube::ProbeServer::start(
       {o.metrics_address, registry, [&watchdog] { return watchdog.check(); },
-       [&] { return synced ? kube::ProbeResult{} : kube::ProbeResult{false, "informers not synced"}; }});
+       [&] {
+         if (synced) return kube::ProbeResult{};
+         std::string last = last_api_error.get();
+         return kube::ProbeResult{false, "informers not synced" + (last.empty() ? "" : "; last API error: " + last)};
+       }});
   if (!probes.ok()) {
     log.error("cannot serve metrics", {{"address", o.metrics_address}, {"error", probes.error().message}});
     return 1;
@@ -191,8 +266,10 @@ int main(int argc, char** argv) {
   copt.on_error = [&log](const std::string& fabric, const kube::Error& e) {
     log.warn("reconcile failed; retrying", {{"fabric", fabric}, {"error", e.describe()}});
   };
-  copt.on_watch_error = [&log](const std::string& what, const kube::Error& e) {
+  copt.on_watch_error = [&log, &last_api_error](const std::string& what, const kube::Error& e) {
+    if (e.kind == kube::ErrorKind::Cancelled) return;  // shutting down
     log.warn("cannot list or watch; retrying", {{"what", what}, {"error", e.describe()}});
+    last_api_error.set(what + ": " + e.describe());
   };
   copt.on_reconciled = [&log](const std::string& fabric, const rr::controller::ReconcileOutcome& out) {
     const auto& c = out.plan.conditions;
@@ -215,6 +292,8 @@ int main(int argc, char** argv) {
              {{"lease", lease}, {"fabric", fabric}, {"field", field}, {"reason", message}});
   };
   rr::controller::FabricController controller(**client, copt, kube::RealClock::instance(), &metrics, &events);
+  // Before the controller's informer threads are joined: none may still wait on the API.
+  CloseOnExit close_on_exit{**client};
 
   auto run_controller = [&](std::stop_token leading_token) {
     controller.start_informers();
@@ -249,6 +328,8 @@ int main(int argc, char** argv) {
   le.watchdog = &watchdog;
   bool lost = false;
   le.on_started_leading = [&](std::stop_token token) {
+    holds_lease = true;
+    if (stop.stop_requested()) return;
     log.info("became leader", {{"lease", o.leader_namespace + "/" + o.leader_name}});
     metrics.set_leader(true);
     leading = true;

@@ -28,7 +28,9 @@ ReflectorAgent::ReflectorAgent(kube::KubeClient& client, AgentOptions options, B
       lease_(client, options_.self, clock) {
   lease_.set_on_result([this](bool ok, const kube::Error* error) {
     metrics_.lease_renewal(ok);
-    if (!ok && error) log_.warn("lease renewal failed; BGP keeps running", {{"error", error->describe()}});
+    if (!ok && error && error->kind != kube::ErrorKind::Cancelled) {
+      log_.warn("lease renewal failed; BGP keeps running", {{"error", error->describe()}});
+    }
   });
 }
 
@@ -45,6 +47,13 @@ void ReflectorAgent::mark_dirty() {
   cv_.notify_all();
 }
 
+kube::Watcher::ErrorSink ReflectorAgent::log_errors(std::string what) {
+  return [this, what](const kube::Error& e) {
+    if (e.kind == kube::ErrorKind::Cancelled) return;  // shutting down
+    log_.warn("cannot list or watch; retrying", {{"what", what}, {"error", e.describe()}});
+  };
+}
+
 void ReflectorAgent::start_fabric_informer() {
   kube::InformerOptions o;
   o.watch.field_selector = "metadata.name=" + options_.self.fabric;
@@ -52,6 +61,7 @@ void ReflectorAgent::start_fabric_informer() {
                                                    clock_);
   auto dirty = [this](auto&&...) { mark_dirty(); };
   fabric_->add_handlers({dirty, dirty, dirty});
+  fabric_->set_error_sink(log_errors("RouteReflectorCluster " + options_.self.fabric));
   fabric_->start();
 }
 
@@ -80,6 +90,7 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
                           if (!(a == b)) mark_dirty();
                         },
                         [this](const std::string&, const planner::NodeInfo&) { mark_dirty(); }});
+  nodes_->set_error_sink(log_errors("nodes of rack " + options_.self.rack));
   nodes_->start();
   scoped_rack_label_ = spec.rack_label;
 
@@ -108,7 +119,10 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
                              liveness_.forget_lease(k);
                              mark_dirty();
                            }});
-    leases_->set_error_sink([this](const kube::Error&) { liveness_.restart_observation(); });
+    leases_->set_error_sink([this, log = log_errors("reflector Leases")](const kube::Error& e) {
+      liveness_.restart_observation();
+      log(e);
+    });
     leases_->start();
   }
   if (!secrets_) {

@@ -62,6 +62,8 @@ class ReflectorAgent {
 
  private:
   void start_fabric_informer();
+  // A watch error sink that logs what cannot be listed or watched, and why (not Cancelled).
+  kube::Watcher::ErrorSink log_errors(std::string what);
   bool start_scoped_informers(const planner::FabricSpec& spec);
   std::optional<planner::FabricSpec> fabric_spec() const;
   void rebuild();

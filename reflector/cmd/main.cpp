@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
                       "Kubernetes API, holds the reflector's Lease, exports BGP session state. Identity comes from\n"
                       "the Pod's environment (RR_POD_NAME, RR_NAMESPACE, RR_NODE_NAME, RR_HOST_IP, RR_FABRIC,\n"
                       "RR_RACK, RR_CLUSTER_ID, RR_POD_UID, RR_BGP_PORT, RR_LEASE_DURATION_SECONDS).");
-  flags.add_string("kubeconfig", &o.kubeconfig, "kubeconfig file; empty: in-cluster", "KUBECONFIG");
+  // No env fallback: $KUBECONFIG is kubectl's ':' list, which load_client_config reads (and merges) itself.
+  flags.add_string("kubeconfig", &o.kubeconfig, "kubeconfig file; empty: $KUBECONFIG (a ':' list), in-cluster");
   flags.add_string("metrics-address", &o.metrics_address,
                    "listen address of /metrics, /healthz, /readyz; empty: the host's address (RR_HOST_IP) on port 9179",
                    "RR_METRICS_ADDRESS");
@@ -66,23 +67,34 @@ int main(int argc, char** argv) {
                    "RR_SCRATCH_DIR");
   flags.add_bool("run-bird", &o.run_bird, "start and supervise BIRD (false: use a BIRD already running)",
                  "RR_RUN_BIRD");
-  flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT");
-  flags.add_duration("session-poll", &o.session_poll, "how often to read BGP session state", "RR_SESSION_POLL");
+  const kube::FlagSet::IntRange port{1, 65535};
+  const kube::FlagSet::IntRange bgp_seconds{0, 65535};  // BIRD's range; 0: the renderer's default
+  flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT", port);
+  flags.add_duration("session-poll", &o.session_poll, "how often to read BGP session state", "RR_SESSION_POLL",
+                     std::chrono::milliseconds(100));
   flags.add_duration("stall-timeout", &o.stall_timeout,
                      "/healthz fails when the main loop (config rebuilds, session polls) makes no progress this long",
-                     "RR_STALL_TIMEOUT");
+                     "RR_STALL_TIMEOUT", std::chrono::seconds(1));
   flags.add_int("connect-retry-seconds", &o.connect_retry, "BGP connect retry time (0: default)",
-                "RR_CONNECT_RETRY_SECONDS");
-  flags.add_int("connect-delay-seconds", &o.connect_delay, "BGP connect delay (0: default)", "RR_CONNECT_DELAY_SECONDS");
+                "RR_CONNECT_RETRY_SECONDS", bgp_seconds);
+  flags.add_int("connect-delay-seconds", &o.connect_delay, "BGP connect delay (0: default)", "RR_CONNECT_DELAY_SECONDS",
+                bgp_seconds);
   flags.add_int("error-wait-min-seconds", &o.error_wait_min, "BGP error wait minimum (0: default)",
-                "RR_ERROR_WAIT_MIN_SECONDS");
+                "RR_ERROR_WAIT_MIN_SECONDS", bgp_seconds);
   flags.add_int("error-wait-max-seconds", &o.error_wait_max, "BGP error wait maximum (0: default)",
-                "RR_ERROR_WAIT_MAX_SECONDS");
+                "RR_ERROR_WAIT_MAX_SECONDS", bgp_seconds);
   kube::add_log_flags(flags, o.log);
   auto command_line = kube::parse_command_line(flags, o.log, "rr-agent", argc, argv);
   if (command_line.exit_code) return *command_line.exit_code;
-  if (o.stall_timeout <= std::chrono::milliseconds::zero()) {
-    std::cerr << "rr-agent: --stall-timeout must be greater than zero\n";
+  rr::bird::BgpTimers timers;
+  if (o.connect_retry) timers.connect_retry_seconds = o.connect_retry;
+  if (o.connect_delay) timers.connect_delay_seconds = o.connect_delay;
+  if (o.error_wait_min) timers.error_wait_min_seconds = o.error_wait_min;
+  if (o.error_wait_max) timers.error_wait_max_seconds = o.error_wait_max;
+  if (timers.error_wait_min_seconds > timers.error_wait_max_seconds) {
+    std::cerr << "rr-agent: --error-wait-min-seconds (" << timers.error_wait_min_seconds
+              << ") is above --error-wait-max-seconds (" << timers.error_wait_max_seconds
+              << (o.error_wait_max ? "" : ", the default") << ")\n";
     return 2;
   }
   kube::Logger log("rr-agent", command_line.format, command_line.level);
@@ -118,6 +130,9 @@ int main(int argc, char** argv) {
     log.error("cannot create Kubernetes client", {{"error", client.error().describe()}});
     return 1;
   }
+  // Nothing the agent does on its way out needs the API: a request stuck on an API server that
+  // never answers must not hold up a SIGTERM.
+  std::stop_callback close_client(stop.get_token(), [&client] { (*client)->close(); });
 
   auto registry = std::make_shared<prometheus::Registry>();
   rr::agent::AgentMetrics metrics(*registry, identity->rack, identity->cluster_id);
@@ -149,14 +164,7 @@ int main(int argc, char** argv) {
   aopts.self = *identity;
   aopts.client_port = o.client_port;
   aopts.session_poll = o.session_poll;
-  if (o.connect_retry || o.connect_delay || o.error_wait_min || o.error_wait_max) {
-    rr::bird::BgpTimers t;
-    if (o.connect_retry) t.connect_retry_seconds = o.connect_retry;
-    if (o.connect_delay) t.connect_delay_seconds = o.connect_delay;
-    if (o.error_wait_min) t.error_wait_min_seconds = o.error_wait_min;
-    if (o.error_wait_max) t.error_wait_max_seconds = o.error_wait_max;
-    aopts.timers = t;
-  }
+  if (o.connect_retry || o.connect_delay || o.error_wait_min || o.error_wait_max) aopts.timers = timers;
   kube::Watchdog watchdog(kube::RealClock::instance(), o.stall_timeout);
   aopts.watchdog = &watchdog;
   rr::agent::ReflectorAgent agent(**client, aopts, driver, control, metrics, log);
