@@ -286,6 +286,15 @@ int main(int argc, char** argv) {
       log.info("Calico API served again", {{"resource", type.describe()}, {"apiVersion", type.api_version()}});
     }
   };
+  copt.on_namespace_access = [&log](const std::string& ns, const std::optional<kube::Error>& refusal) {
+    if (refusal) {
+      log.warn("namespace not watchable; its fabrics report NamespaceNotWatchable until it is (bind rr-operator's "
+               "Role there)",
+               {{"namespace", ns}, {"error", refusal->describe()}});
+    } else {
+      log.info("namespace watchable again", {{"namespace", ns}});
+    }
+  };
   copt.on_forged_lease = [&log](const std::string& lease, const std::string& fabric, const std::string& field,
                                 const std::string& message) {
     log.warn("reflector Lease ignored: its Pod contradicts it",

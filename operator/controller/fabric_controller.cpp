@@ -56,20 +56,39 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     if (!watched.insert(ns).second) continue;
     auto pod_options = opts(reflector_selector() + "," + managed_selector());
     pod_options.watch.ns = ns;
+    // A namespace refused (its Role not bound yet) is looked at again every few seconds, so
+    // its fabrics go on soon after it is granted.
+    pod_options.watch.backoff.max = std::chrono::seconds(5);
     pods_.push_back(std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(), pod_options,
                                                            kube::keep_whole_object, pod_store_, clock));
-    pods_.back()->set_error_sink([this, ns](const kube::Error& e) {
-      if (options_.on_watch_error) options_.on_watch_error("pods in " + ns, e);
-    });
     lease_options.watch.ns = ns;
     leases_.push_back(std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), lease_options,
                                                              kube::keep_whole_object, lease_store_, clock));
-    // While a Lease watch is broken (API down or restarting) nobody's renewals are visible;
-    // that blind time must not expire healthy reflectors.
-    leases_.back()->set_error_sink([this, ns](const kube::Error& e) {
-      liveness_.restart_observation();
-      if (options_.on_watch_error) options_.on_watch_error("leases in " + ns, e);
-    });
+    informer_namespaces_.push_back(ns);
+    // A namespace refused (no Role there: 403) holds its own fabrics only, until a list succeeds.
+    for (auto [informer, resource] : {std::pair{pods_.back().get(), "pods"}, std::pair{leases_.back().get(), "leases"}}) {
+      const bool leases = std::string_view(resource) == "leases";
+      informer->set_error_sink([this, ns, resource, leases](const kube::Error& e) {
+        // While a Lease watch is broken (API down or restarting) nobody's renewals are visible;
+        // that blind time must not expire healthy reflectors. A refusal is no blindness: the API
+        // answers, and it keeps answering so every few seconds, which must not keep every other
+        // namespace's reflectors from ever lapsing.
+        if (!NamespaceAccess::refusal(e)) {
+          if (leases) liveness_.restart_observation();
+          if (options_.on_watch_error) options_.on_watch_error(std::string(resource) + " in " + ns, e);
+          return;
+        }
+        // Said once per change, not per retry; the fabrics there say it in their status.
+        if (!namespaces_.failed(ns, resource, e)) return;
+        if (options_.on_namespace_access) options_.on_namespace_access(ns, e);
+        enqueue_all();
+      });
+      informer->set_list_sink([this, ns, resource] {
+        if (!namespaces_.listed(ns, resource)) return;
+        if (options_.on_namespace_access) options_.on_namespace_access(ns, std::nullopt);
+        enqueue_all();
+      });
+    }
   }
   const bool v3 = options_.reconciler.calico_api == planner::CalicoApi::ProjectCalicoV3;
   const kube::ResourceType& peer_type = v3 ? api::calico_v3_bgp_peers() : api::calico_crd_bgp_peers();
@@ -164,7 +183,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
 
   FabricCaches caches{&fabrics_->store(), &nodes_->store(), pod_store_.get(),
                       lease_store_.get(), &peers_->store(), &bgp_configurations_->store(),
-                      calico_.get()};
+                      calico_.get(), &namespaces_};
   reconciler_ = std::make_unique<FabricReconciler>(caches, client, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }
@@ -172,13 +191,13 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
 FabricController::~FabricController() {
   queue_.shut_down();
   for (auto* i : json_informers()) i->stop();
+  for (const auto& i : pods_) i->stop();
+  for (const auto& i : leases_) i->stop();
   nodes_->stop();
 }
 
 std::vector<kube::Informer<Json>*> FabricController::json_informers() const {
   std::vector<kube::Informer<Json>*> out = {fabrics_.get()};
-  for (const auto& i : pods_) out.push_back(i.get());
-  for (const auto& i : leases_) out.push_back(i.get());
   out.push_back(peers_.get());
   out.push_back(bgp_configurations_.get());
   return out;
@@ -232,15 +251,22 @@ void FabricController::report_forged_lease(const std::string& key, const Json& p
 
 void FabricController::start_informers() {
   for (auto* i : json_informers()) i->start();
+  for (const auto& i : pods_) i->start();
+  for (const auto& i : leases_) i->start();
   nodes_->start();
 }
 
 bool FabricController::wait_for_sync(std::chrono::milliseconds timeout) {
-  // A Calico type the API server does not serve never syncs; the fabrics report it
-  // (CalicoAPIUnavailable) rather than the operator waiting for it.
+  // A Calico type the API server does not serve never syncs, nor does a namespace the operator
+  // may not watch; the fabrics concerned report it (CalicoAPIUnavailable, NamespaceNotWatchable)
+  // rather than every fabric waiting for it.
   for (auto* i : json_informers()) {
     if (calico_->missing(i->watcher().type())) continue;  // false for every type it does not track
     if (!i->wait_for_sync(timeout)) return false;
+  }
+  for (std::size_t n = 0; n < informer_namespaces_.size(); ++n) {
+    if (namespaces_.refused(informer_namespaces_[n])) continue;
+    if (!pods_[n]->wait_for_sync(timeout) || !leases_[n]->wait_for_sync(timeout)) return false;
   }
   return nodes_->wait_for_sync(timeout);
 }

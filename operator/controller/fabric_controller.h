@@ -11,6 +11,7 @@
 #include "api/observed.h"
 #include "controller/applier.h"
 #include "controller/fabric_reconciler.h"
+#include "controller/namespace_access.h"
 #include "kube/liveness_tracker.h"
 #include "controller/operator_metrics.h"
 #include "kube/event_recorder.h"
@@ -29,6 +30,10 @@ struct ControllerOptions {
   // An informer's failed list or watch (logging): `what` is "<resource>" or "<resource> in <namespace>".
   // It retries with backoff; a lasting Forbidden here is missing RBAC.
   std::function<void(const std::string& what, const kube::Error&)> on_watch_error;
+  // Logging: an allowed namespace's Pods or Leases cannot be watched (`refusal` is the 403 or
+  // 404: its Role is not bound there, or it does not exist), or can be again (nullopt). Called
+  // once per change, not per retry; the fabrics there are held (NamespaceNotWatchable).
+  std::function<void(const std::string& ns, const std::optional<kube::Error>& refusal)> on_namespace_access;
   // Logging: a Calico type this operator needs is not served (`error` is the 404), or is
   // again (nullopt). Called once per change, not per retry.
   std::function<void(const kube::ResourceType& type, const std::optional<kube::Error>& error)> on_calico_api;
@@ -64,7 +69,8 @@ class FabricController {
   void observe_lease(const std::string& key, const kube::Json& lease, bool written);
   void report_forged_lease(const std::string& key, const kube::Json& pod, const api::LeaseContradiction& c);
   void work(std::stop_token stop);
-  // Every informer, Nodes last (the largest list: the others' caches are useful sooner).
+  // The cluster-wide informers of JSON objects (fabrics, Calico's types); the per-namespace
+  // Pod and Lease informers are pods_ and leases_.
   std::vector<kube::Informer<kube::Json>*> json_informers() const;
   void publish_metrics();
 
@@ -84,6 +90,8 @@ class FabricController {
   std::shared_ptr<kube::Store<kube::Json>> lease_store_;
   std::vector<std::unique_ptr<kube::Informer<kube::Json>>> pods_;
   std::vector<std::unique_ptr<kube::Informer<kube::Json>>> leases_;
+  std::vector<std::string> informer_namespaces_;  // pods_[n] and leases_[n] watch informer_namespaces_[n]
+  NamespaceAccess namespaces_;                    // which of those the operator may watch
   std::unique_ptr<kube::Informer<kube::Json>> peers_;
   std::unique_ptr<kube::Informer<kube::Json>> bgp_configurations_;
   std::unique_ptr<ApiAvailability> calico_;  // whether the API server serves the two above

@@ -124,6 +124,8 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
     for (const auto& v : refused) message += (message.empty() ? "" : "; ") + v.message;
     return report_held(fabric, refused.front().reason, message);
   }
+  // Without its Pods and Leases in view the plan would start reflectors that may run already.
+  if (caches_.namespaces && caches_.namespaces->refused(spec.ns)) return report_unwatchable(fabric, spec.ns);
   // Without Calico's API there is nothing to peer reflectors through: start none.
   if (std::string missing = caches_.calico ? caches_.calico->describe_missing() : ""; !missing.empty()) {
     return report_held(fabric, planner::Reason::kCalicoAPIUnavailable,
@@ -209,6 +211,23 @@ kube::Result<ReconcileOutcome> FabricReconciler::report_held(const Json& fabric,
   // What it waits for may come without an event this fabric hears of: look again later.
   outcome.requeue_after = std::chrono::seconds(10);
   return outcome;
+}
+
+kube::Result<ReconcileOutcome> FabricReconciler::report_unwatchable(const Json& fabric, const std::string& ns) {
+  // A namespace that does not exist answers 403 too (no Role can be made in it); the operator
+  // may read its allowed Namespaces by name to tell the two apart.
+  auto found = client_.get(kube::resources::namespaces(), "", ns);
+  if (found.is(kube::ErrorKind::NotFound)) {
+    return report_held(fabric, planner::Reason::kNamespaceNotFound,
+                       "spec.namespace: namespace \"" + ns +
+                           "\" does not exist, so its reflector Pods and Leases cannot be watched; create it "
+                           "(rr-operator does not) and bind rr-operator's Role there");
+  }
+  return report_held(fabric, planner::Reason::kNamespaceNotWatchable,
+                     "spec.namespace: rr-operator may not watch reflector Pods and Leases in namespace \"" + ns +
+                         "\" (" + caches_.namespaces->describe(ns) +
+                         "); bind rr-operator's Role there (the Helm chart does for every entry of "
+                         "reflector.namespaces; deploy/rbac.yaml for rr-system)");
 }
 
 planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::FabricSpec& spec,

@@ -10,6 +10,7 @@
 #include "api/fabric_policy.h"
 #include "controller/api_availability.h"
 #include "controller/applier.h"
+#include "controller/namespace_access.h"
 #include "kube/liveness_tracker.h"
 #include "kube/clock.h"
 #include "kube/event_recorder.h"
@@ -26,6 +27,7 @@ struct FabricCaches {
   const kube::Store<kube::Json>* peers = nullptr;               // owned Calico BGPPeers
   const kube::Store<kube::Json>* bgp_configurations = nullptr;  // Calico BGPConfigurations
   const ApiAvailability* calico = nullptr;                      // whether the two above are served
+  const NamespaceAccess* namespaces = nullptr;                  // where pods and leases can be watched
 };
 
 struct ReconcilerOptions {
@@ -61,6 +63,9 @@ class FabricReconciler {
   // Status and an Event only: the fabric is held for `reason`, the topology status it had stays.
   kube::Result<ReconcileOutcome> report_held(const kube::Json& fabric, planner::Reason reason,
                                              const std::string& message);
+  // The fabric's namespace cannot be watched (NamespaceAccess): held, saying whether it does not
+  // exist or the operator lacks its Role there.
+  kube::Result<ReconcileOutcome> report_unwatchable(const kube::Json& fabric, const std::string& ns);
   planner::PlanInput gather(const kube::Json& fabric, const planner::FabricSpec& spec,
                             std::optional<kube::Clock::Duration>& requeue);
   std::vector<planner::FabricClaims> older_fabrics(const planner::FabricSpec& spec) const;

@@ -25,10 +25,14 @@ TMP=$(mktemp -d)
 SUFFIX=$(date +%s)-$RANDOM
 REL=rrchart                          # the chart's objects: rrchart-rr-operator...
 NS=rr-chart-$SUFFIX                  # fresh namespace for the chart's render
+REL3=rrv3                            # the chart with calicoAPI=projectcalico.org/v3 (its RBAC only)
+NS3=rr-chart-v3-$SUFFIX
 cleanup() {
   # Bounded: the instance is this test's own, but leave it as found for a rerun.
   kc delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL" --ignore-not-found --wait=false >/dev/null 2>&1
+  kc delete namespace "$NS3" --ignore-not-found --wait=false >/dev/null 2>&1
+  kc delete clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL3" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete -f "$HERE/prometheus-operator-crds.yaml" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete -k "$ROOT/deploy" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete -f "$ROOT/tests/crds/calico" --ignore-not-found --wait=false >/dev/null 2>&1
@@ -143,6 +147,39 @@ if [[ $? == 1 && $out == *"ServiceAccount rr-system/rr-agent: | namespace rr-sys
   pass "a verb docs/security.md does not list (rr-agent deleting Leases) fails the check, naming the row"
 else
   fail "an extra verb in deploy/rbac.yaml passed the docs/security.md check: $out"
+fi
+
+# ---------------------------------------------------------------- calicoAPI: projectcalico.org/v3
+# The chart grants rights on the Calico API group it is told to use, and on no other; deploy/'s
+# recipe for it (docs/operations.md, "Calico's API server") grants the same as the chart.
+if helm_ template "$REL3" "$ROOT/helm/rr-operator" -n "$NS3" --set calicoAPI=projectcalico.org/v3 >"$TMP/chart-v3.yaml"; then
+  check "calicoAPI=projectcalico.org/v3: rr-operator's flag" \
+    "$(grep -oE -- '--calico-api=[^ "]*' "$TMP/chart-v3.yaml")" "--calico-api=projectcalico.org/v3"
+  calico_groups() { grep -ohE 'apiGroups: \["[a-z.]*projectcalico\.org"\]' "$1" | sort | uniq -c | awk '{print $1, $3}' | paste -sd, -; }
+  check "the API groups of the chart's Calico rules (v3 render / default render)" \
+    "$(calico_groups "$TMP/chart-v3.yaml") / $(calico_groups "$TMP/chart.yaml")" \
+    '2 ["projectcalico.org"] / 2 ["crd.projectcalico.org"]'
+  # deploy/ as docs/operations.md says to install it for Calico's API server.
+  recipe=$(sed -n 's/^ *\(kubectl kustomize deploy\/ | sed .*\) | kubectl apply -f -$/\1/p' "$ROOT/docs/operations.md")
+  if [[ -n $recipe ]] && (cd "$ROOT" && eval "${recipe/kubectl/$K}") >"$TMP/deploy-v3.yaml" 2>"$TMP/recipe.err" &&
+     grep -q -- '--calico-api=projectcalico.org/v3' "$TMP/deploy-v3.yaml"; then
+    if out=$(python3 "$RBAC_TABLES" --compare "$TMP/deploy-v3.yaml" --with "$TMP/chart-v3.yaml" --with-namespace "$NS3" \
+               --with-fullname "$REL3-rr-operator" 2>&1); then
+      pass "deploy/ by docs/operations.md's recipe for projectcalico.org/v3 grants what the chart's v3 render does: $out"
+    else
+      fail "deploy/ by the v3 recipe and the chart's v3 render differ: $out"
+    fi
+  else
+    fail "docs/operations.md's recipe for projectcalico.org/v3 (${recipe:-not found}): $(cat "$TMP/recipe.err" 2>/dev/null)"
+  fi
+else
+  fail "helm template --set calicoAPI=projectcalico.org/v3: $(cat "$TMP/helm.err")"
+fi
+if helm_ template "$REL3" "$ROOT/helm/rr-operator" --set calicoAPI=projectcalico.org/v1 >/dev/null; then
+  fail "calicoAPI=projectcalico.org/v1 (no such API) rendered"
+else
+  grep -q 'calicoAPI must be' "$TMP/helm.err" && pass "an unknown calicoAPI is refused: $(grep -o 'calicoAPI must be.*' "$TMP/helm.err")" \
+    || fail "unknown calicoAPI: $(cat "$TMP/helm.err")"
 fi
 
 # ---------------------------------------------------------------- alerts
@@ -419,6 +456,50 @@ $(can --as="system:serviceaccount:$NS:rr-agent" update leases -n "$NS") $(can --
 $(can --as="$COP" list pods --all-namespaces)"
 check "chart RBAC grants (operator: pods, secrets in its namespace only; agent: leases)" "$(tr -s ' ' <<<"$got")" \
   "yes yes no yes no no"
+
+# calicoAPI=projectcalico.org/v3: Calico's aggregated API server cannot run here, so its rights
+# are what is tested: the render's RBAC applied, and the API server's authorizer asked
+# (SubjectAccessReview) about every verb on both Calico groups' resources.
+sar() { # sar USER VERB GROUP RESOURCE: yes or no, as the authorizer answers
+  kc create -o jsonpath='{.status.allowed}' -f - 2>/dev/null <<EOF | sed -e 's/^true$/yes/' -e 's/^false$/no/'
+{"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+ "spec": {"user": "$1", "groups": ["system:serviceaccounts", "system:authenticated"],
+          "resourceAttributes": {"verb": "$2", "group": "$3", "resource": "$4"}}}
+EOF
+}
+allowed_verbs() { # allowed_verbs USER GROUP RESOURCE: the verbs the authorizer allows, or "none"
+  local v out=()
+  for v in get list watch create update patch delete deletecollection; do
+    [[ $(sar "$1" "$v" "$2" "$3") == yes ]] && out+=("$v")
+  done
+  ((${#out[@]})) && echo "${out[*]}" || echo none
+}
+calico_rights() { # calico_rights USER: the allowed verbs per Calico group and resource
+  local g r
+  for g in projectcalico.org crd.projectcalico.org; do
+    for r in bgppeers bgpconfigurations ippools; do echo "$r.$g: $(allowed_verbs "$1" "$g" "$r")"; done
+  done
+}
+if kc create namespace "$NS3" >/dev/null 2>&1 &&
+   "$H" template "$REL3" "$ROOT/helm/rr-operator" -n "$NS3" --set calicoAPI=projectcalico.org/v3 \
+     --show-only templates/rbac.yaml >"$TMP/chart-v3-rbac.yaml" 2>"$TMP/helm.err" &&
+   out=$(kc apply -f "$TMP/chart-v3-rbac.yaml" 2>&1); then
+  pass "the chart's v3 render's RBAC applied ($(wc -l <<<"$out") objects)"
+else
+  fail "apply the chart's v3 RBAC: ${out:-} $(cat "$TMP/helm.err")"
+fi
+check "calicoAPI=projectcalico.org/v3: the operator's rights on Calico's resources, as the API server decides" \
+  "$(calico_rights "system:serviceaccount:$NS3:$REL3-rr-operator" | paste -sd';' -)" \
+  "bgppeers.projectcalico.org: get list watch create update delete;bgpconfigurations.projectcalico.org: get list watch create patch;\
+ippools.projectcalico.org: none;bgppeers.crd.projectcalico.org: none;bgpconfigurations.crd.projectcalico.org: none;\
+ippools.crd.projectcalico.org: none"
+check "calicoAPI default (crd.projectcalico.org/v1): the operator's rights on Calico's resources" \
+  "$(calico_rights "$COP" | paste -sd';' -)" \
+  "bgppeers.projectcalico.org: none;bgpconfigurations.projectcalico.org: none;ippools.projectcalico.org: none;\
+bgppeers.crd.projectcalico.org: get list watch create update delete;bgpconfigurations.crd.projectcalico.org: get list watch create patch;\
+ippools.crd.projectcalico.org: none"
+check "calicoAPI=projectcalico.org/v3: the agent has no Calico rights" \
+  "$(calico_rights "system:serviceaccount:$NS3:rr-agent" | grep -vc ': none$')" "0"
 
 # The chart's Deployment is deploy/operator.yaml's, up to names, labels and namespace.
 pod_view='.spec as $s | $s.template.spec as $p | $p.containers[0] as $c |

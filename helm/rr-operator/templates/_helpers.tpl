@@ -57,6 +57,17 @@ app.kubernetes.io/component: operator
 {{- end }}
 {{- end }}
 
+{{/*
+The API group of Calico's BGPPeers and BGPConfigurations for calicoAPI: the operator's rights
+are on that group only (it touches no other Calico resource).
+*/}}
+{{- define "rr-operator.calicoGroup" -}}
+{{- if eq .Values.calicoAPI "crd.projectcalico.org/v1" }}crd.projectcalico.org
+{{- else if eq .Values.calicoAPI "projectcalico.org/v3" }}projectcalico.org
+{{- else }}{{ fail (printf "calicoAPI must be crd.projectcalico.org/v1 or projectcalico.org/v3, not %q" .Values.calicoAPI) }}
+{{- end }}
+{{- end }}
+
 {{- define "rr-operator.image" -}}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}

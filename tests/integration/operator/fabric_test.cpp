@@ -856,6 +856,58 @@ TEST_F(OperatorIT, AFabricWhoseNamespaceDoesNotExistSaysSo) {
   (void)client_->remove(kube::resources::namespaces(), "", absent, {});
 }
 
+// Two allowed namespaces, the second without rr-operator's Role (an administrator forgot it):
+// the operator does not wait for a namespace it may not watch. The fabric in the granted
+// namespace reaches Ready, the other is held naming its namespace and the 403, /healthz and
+// /readyz stay ok; binding the Role there is enough for that fabric to go on.
+TEST_F(OperatorIT, ANamespaceWithoutTheOperatorsRoleHoldsOnlyItsOwnFabrics) {
+  AddNodes(1, 2);
+  AddNodes(2, 2);
+  const std::string locked = cp_->create_namespace(*client_, "rrlocked");
+  cleanups_.push_back([this, locked] { (void)client_->remove(kube::resources::namespaces(), "", locked, {}); });
+  const std::string good = "f-" + tag_;
+  const std::string held = "g-" + tag_;
+  Json good_spec = Fabric(good, "10.211.0.0/16");
+  good_spec["spec"]["nodeSelector"] = {{"topology.kubernetes.io/rack", Rack(1)}};
+  Json held_spec = Fabric(held, "10.212.0.0/16");
+  held_spec["spec"]["nodeSelector"] = {{"topology.kubernetes.io/rack", Rack(2)}};
+  held_spec["spec"]["namespace"] = locked;
+  ASSERT_TRUE(client_->create(kFabrics, "", good_spec).ok());
+  ASSERT_TRUE(client_->create(kFabrics, "", held_spec).ok());
+  allowed_namespaces_ = ns_ + "," + locked;
+  auto& op = StartOperator();
+  const std::string url = MetricsUrl(op);
+  ASSERT_FALSE(url.empty()) << op.log();
+
+  ASSERT_TRUE(eventually([&] { return ConditionOf(good, "Ready") == "True/FabricReady"; }, std::chrono::seconds(60)))
+      << ConditionOf(good, "Ready") << "\n" << FabricObject(good).dump(2) << "\n" << op.log();
+  std::string message;
+  ASSERT_TRUE(eventually([&] { return ConditionOf(held, "Ready", &message) == "False/NamespaceNotWatchable"; }))
+      << ConditionOf(held, "Ready") << " " << message << "\n" << op.log();
+  EXPECT_EQ(ConditionOf(held, "Degraded"), "True/NamespaceNotWatchable");
+  for (const std::string& words : {std::string("spec.namespace"), "\"" + locked + "\"", std::string("403"),
+                                   std::string("Role")}) {
+    EXPECT_NE(message.find(words), std::string::npos) << words << " not in: " << message;
+  }
+  EXPECT_TRUE(eventually([&] { return HasEvent(*client_, held, "NamespaceNotWatchable"); }));
+  EXPECT_EQ(rr::testing::http_get(url + "/healthz"), "ok\n") << op.log();
+  EXPECT_EQ(rr::testing::http_get(url + "/readyz"), "ok\n") << op.log();
+  // Logged once, however often the informers retried meanwhile.
+  EXPECT_EQ(LogLinesWith(op.log(), {"namespace not watchable", locked, "403"}), 1) << op.log();
+  auto pods_in = [&](const std::string& ns) {
+    auto r = client_->list(kube::resources::pods(), ns, {});
+    return r.ok() ? r->items.size() : 0u;
+  };
+  EXPECT_EQ(pods_in(locked), 0u);
+
+  GrantOperatorNamespace(locked);
+  EXPECT_TRUE(eventually([&] { return pods_in(locked) == 2u; }, std::chrono::seconds(60))) << op.log();
+  EXPECT_TRUE(eventually([&] { return ConditionOf(held, "Ready") != "False/NamespaceNotWatchable"; }))
+      << ConditionOf(held, "Ready");
+  EXPECT_EQ(ConditionOf(good, "Ready"), "True/FabricReady");
+  EXPECT_EQ(LogLinesWith(op.log(), {"namespace watchable again", locked}), 1) << op.log();
+}
+
 TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {
   AddNodes(1, 2);
   const std::string fabric = "f-" + tag_;

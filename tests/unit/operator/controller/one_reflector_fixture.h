@@ -60,7 +60,11 @@ class OneReflectorControllerTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       forged_log_.push_back(lease + " " + fabric + " " + field);
     };
-    controller_ = std::make_unique<FabricController>(api_, options, clock_, &metrics_, &events_);
+    Json spec = {{"asNumber", 64512},
+                 {"reflectors", {{"perRack", 1}}},
+                 {"lease", {{"durationSeconds", kLeaseSeconds}}}};
+    configure(options, spec);
+    controller_ = std::make_unique<FabricController>(client(), options, clock_, &metrics_, &events_);
     controller_->start_informers();
     ASSERT_TRUE(controller_->wait_for_sync(5000ms));
     running_ = std::jthread([this](std::stop_token stop) { controller_->run(stop); });
@@ -68,12 +72,14 @@ class OneReflectorControllerTest : public ::testing::Test {
                             Json{{"apiVersion", "rr.bgp.dev/v1alpha1"},
                                  {"kind", "RouteReflectorCluster"},
                                  {"metadata", {{"name", kFabric}}},
-                                 {"spec",
-                                  {{"asNumber", 64512},
-                                   {"reflectors", {{"perRack", 1}}},
-                                   {"lease", {{"durationSeconds", kLeaseSeconds}}}}}})
+                                 {"spec", spec}})
                     .ok());
   }
+
+  // For derived fixtures, before the controller starts: the client it talks through (the
+  // fake itself, or a wrapper of it), and its options and the fabric's spec.
+  virtual kube::KubeClient& client() { return api_; }
+  virtual void configure(ControllerOptions& /*options*/, Json& /*spec*/) {}
 
   void TearDown() override {
     running_.request_stop();

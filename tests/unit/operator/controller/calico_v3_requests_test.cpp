@@ -1,0 +1,146 @@
+// --calico-api=projectcalico.org/v3: Calico's aggregated API server cannot run in the tests,
+// so what this mode is tested for is its requests (and, in tests/deploy, its rights): through
+// a fabric's whole life (reflector Ready, its BGPPeer, Calico's mesh off, deletion with the
+// mesh back on first) every BGPPeer and BGPConfiguration request the controller makes goes to
+// /apis/projectcalico.org/v3/..., and none to Calico's CRDs.
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "one_reflector_fixture.h"
+
+namespace rr::controller {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace rr::controller::testing;
+using kube::Json;
+
+// Passes every call to the fake, noting "verb path" of those on Calico's types.
+class CalicoRequestLog final : public kube::KubeClient {
+ public:
+  explicit CalicoRequestLog(kube::KubeClient& inner) : inner_(inner) {}
+
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mu_);
+    return log_;
+  }
+
+  kube::Result<Json> get(const kube::ResourceType& t, const std::string& ns, const std::string& name) override {
+    note("get", t, t.object_path(ns, name));
+    return inner_.get(t, ns, name);
+  }
+  kube::Result<kube::ObjectList> list(const kube::ResourceType& t, const std::string& ns,
+                                      const kube::ListOptions& o) override {
+    note("list", t, t.collection_path(ns));
+    return inner_.list(t, ns, o);
+  }
+  kube::Result<std::unique_ptr<kube::WatchStream>> watch(const kube::ResourceType& t, const std::string& ns,
+                                                         const kube::WatchOptions& o) override {
+    note("watch", t, t.collection_path(ns));
+    return inner_.watch(t, ns, o);
+  }
+  kube::Result<Json> create(const kube::ResourceType& t, const std::string& ns, const Json& obj) override {
+    note("create", t, t.collection_path(ns));
+    return inner_.create(t, ns, obj);
+  }
+  kube::Result<Json> update(const kube::ResourceType& t, const Json& obj) override {
+    note("update", t, t.object_path(kube::namespace_of(obj), kube::name_of(obj)));
+    return inner_.update(t, obj);
+  }
+  kube::Result<Json> update_status(const kube::ResourceType& t, const Json& obj) override {
+    note("update_status", t, t.object_path(kube::namespace_of(obj), kube::name_of(obj)) + "/status");
+    return inner_.update_status(t, obj);
+  }
+  kube::Result<Json> patch(const kube::ResourceType& t, const std::string& ns, const std::string& name,
+                           kube::PatchType pt, const Json& p, const kube::PatchOptions& o) override {
+    note("patch", t, t.object_path(ns, name));
+    return inner_.patch(t, ns, name, pt, p, o);
+  }
+  kube::Status remove(const kube::ResourceType& t, const std::string& ns, const std::string& name,
+                      const kube::DeleteOptions& o) override {
+    note("delete", t, t.object_path(ns, name));
+    return inner_.remove(t, ns, name, o);
+  }
+
+ private:
+  void note(const std::string& verb, const kube::ResourceType& t, const std::string& path) {
+    if (t.plural != "bgppeers" && t.plural != "bgpconfigurations") return;
+    std::lock_guard lock(mu_);
+    log_.push_back(verb + " " + path);
+  }
+
+  kube::KubeClient& inner_;
+  std::mutex mu_;
+  std::vector<std::string> log_;
+};
+
+class CalicoV3RequestsTest : public testing::OneReflectorControllerTest {
+ protected:
+  kube::KubeClient& client() override { return requests_; }
+  void configure(ControllerOptions& options, Json& spec) override {
+    options.reconciler.calico_api = planner::CalicoApi::ProjectCalicoV3;
+    options.reconciler.mesh_settle = 5s;
+    spec["calicoAPI"] = "projectcalico.org/v3";
+  }
+
+  std::optional<bool> mesh() {
+    auto config = api_.peek(api::calico_v3_bgp_configurations(), "", "default");
+    if (!config) return std::nullopt;
+    return (*config)["spec"].value("nodeToNodeMeshEnabled", true);
+  }
+
+  CalicoRequestLog requests_{api_};
+};
+
+TEST_F(CalicoV3RequestsTest, EveryBgpPeerAndBgpConfigurationRequestGoesToProjectCalicoV3) {
+  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
+  ASSERT_TRUE(run_pod(pod_uid()));
+  ASSERT_TRUE(renew(pod_uid()));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  ASSERT_TRUE(eventually([&] {
+    auto peers = api_.list(api::calico_v3_bgp_peers(), "", {});
+    return peers.ok() && peers->items.size() == 1u;
+  })) << "the reflector's BGPPeer";
+  ASSERT_TRUE(eventually([&] { return mesh() == false; })) << "every node covered: Calico's mesh goes off";
+
+  // Deletion: the mesh back on, then (after the settle time) the BGPPeer goes.
+  ASSERT_TRUE(api_.remove(api::route_reflector_clusters(), "", kFabric, {}).ok());
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    clock_.advance(500ms);
+    gone = eventually([&] { return !api_.peek(api::route_reflector_clusters(), "", kFabric); }, 100ms, 5ms);
+  }
+  ASSERT_TRUE(gone) << "the fabric was never finalized";
+  EXPECT_EQ(mesh(), true);
+  EXPECT_TRUE(api_.list(api::calico_v3_bgp_peers(), "", {}).value().items.empty());
+
+  const auto log = requests_.requests();
+  std::vector<std::string> elsewhere;
+  std::copy_if(log.begin(), log.end(), std::back_inserter(elsewhere),
+               [](const std::string& r) { return r.find(" /apis/projectcalico.org/v3/") == std::string::npos; });
+  EXPECT_TRUE(elsewhere.empty()) << "not to projectcalico.org/v3: " << ::testing::PrintToString(elsewhere);
+  auto made = [&](const std::string& request) { return std::count(log.begin(), log.end(), request) > 0; };
+  const bool peer_deleted = std::any_of(log.begin(), log.end(), [](const std::string& r) {
+    return r.rfind("delete /apis/projectcalico.org/v3/bgppeers/", 0) == 0;
+  });
+  for (const std::string& request :
+       {std::string("list /apis/projectcalico.org/v3/bgppeers"), std::string("watch /apis/projectcalico.org/v3/bgppeers"),
+        std::string("create /apis/projectcalico.org/v3/bgppeers"),
+        std::string("list /apis/projectcalico.org/v3/bgpconfigurations"),
+        std::string("watch /apis/projectcalico.org/v3/bgpconfigurations"),
+        std::string("create /apis/projectcalico.org/v3/bgpconfigurations"),
+        std::string("patch /apis/projectcalico.org/v3/bgpconfigurations/default")}) {
+    EXPECT_TRUE(made(request)) << request << " not among: " << ::testing::PrintToString(log);
+  }
+  EXPECT_TRUE(peer_deleted) << "the BGPPeer was never deleted: " << ::testing::PrintToString(log);
+  EXPECT_TRUE(api_.list(api::calico_crd_bgp_peers(), "", {}).value().items.empty());
+  EXPECT_FALSE(api_.peek(api::calico_crd_bgp_configurations(), "", "default").has_value());
+}
+
+}  // namespace
+}  // namespace rr::controller
