@@ -46,6 +46,8 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                                                               api::node_info_from, clock);
   pod_store_ = std::make_shared<kube::Store<Json>>();
   lease_store_ = std::make_shared<kube::Store<Json>>();
+  role_store_ = std::make_shared<kube::Store<Json>>();
+  binding_store_ = std::make_shared<kube::Store<Json>>();
   // The Lease watch reconnects within 2 s of the API coming back (not after a 30 s backoff):
   // every failed attempt restarts the liveness clocks, so reconnecting fast bounds the
   // blind time a Lease must bridge (see its error sink).
@@ -70,6 +72,15 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
       liveness_.restart_observation();
       if (options_.on_watch_error) options_.on_watch_error("leases in " + ns, e);
     });
+    for (auto [type, store] : {std::pair{&api::roles(), role_store_}, std::pair{&api::role_bindings(), binding_store_}}) {
+      auto rbac_options = opts(managed_selector());
+      rbac_options.watch.ns = ns;
+      rbac_.push_back(std::make_unique<kube::Informer<Json>>(client, *type, rbac_options, kube::keep_whole_object,
+                                                             store, clock));
+      rbac_.back()->set_error_sink([this, ns, type](const kube::Error& e) {
+        if (options_.on_watch_error) options_.on_watch_error(type->plural + " in " + ns, e);
+      });
+    }
   }
   const bool v3 = options_.reconciler.calico_api == planner::CalicoApi::ProjectCalicoV3;
   const kube::ResourceType& peer_type = v3 ? api::calico_v3_bgp_peers() : api::calico_crd_bgp_peers();
@@ -134,6 +145,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   };
   for (auto& pods : pods_) pods->add_handlers(owner_handlers(true));
   peers_->add_handlers(owner_handlers(false));
+  for (auto& rbac : rbac_) rbac->add_handlers(owner_handlers(false));  // an edit by hand is put back
   // Leases are written by agents: read type-checked (kube::lease_record_from), never with
   // Json::value(), which throws on a field of the wrong type and would end the informer thread.
   for (auto& leases : leases_) {
@@ -165,6 +177,8 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   FabricCaches caches{&fabrics_->store(), &nodes_->store(), pod_store_.get(),
                       lease_store_.get(), &peers_->store(), &bgp_configurations_->store(),
                       calico_.get()};
+  caches.roles = role_store_.get();
+  caches.role_bindings = binding_store_.get();
   reconciler_ = std::make_unique<FabricReconciler>(caches, client, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }
@@ -179,6 +193,7 @@ std::vector<kube::Informer<Json>*> FabricController::json_informers() const {
   std::vector<kube::Informer<Json>*> out = {fabrics_.get()};
   for (const auto& i : pods_) out.push_back(i.get());
   for (const auto& i : leases_) out.push_back(i.get());
+  for (const auto& i : rbac_) out.push_back(i.get());
   out.push_back(peers_.get());
   out.push_back(bgp_configurations_.get());
   return out;

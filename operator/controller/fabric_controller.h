@@ -84,6 +84,10 @@ class FabricController {
   std::shared_ptr<kube::Store<kube::Json>> lease_store_;
   std::vector<std::unique_ptr<kube::Informer<kube::Json>>> pods_;
   std::vector<std::unique_ptr<kube::Informer<kube::Json>>> leases_;
+  // The fabrics' agent Secrets Roles and RoleBindings, one informer per allowed namespace each.
+  std::shared_ptr<kube::Store<kube::Json>> role_store_;
+  std::shared_ptr<kube::Store<kube::Json>> binding_store_;
+  std::vector<std::unique_ptr<kube::Informer<kube::Json>>> rbac_;
   std::unique_ptr<kube::Informer<kube::Json>> peers_;
   std::unique_ptr<kube::Informer<kube::Json>> bgp_configurations_;
   std::unique_ptr<ApiAvailability> calico_;  // whether the API server serves the two above

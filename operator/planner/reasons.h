@@ -18,6 +18,7 @@
   X(Conflict)                   \
   X(CalicoAPIUnavailable)       \
   X(NamespaceNotFound)          \
+  X(AgentSecretsNotGranted)     \
   X(ClusterIDPoolExhausted)     \
   X(NoEligibleHosts)            \
   X(NoRacks)                    \
