@@ -37,6 +37,7 @@ struct Options {
   bool run_bird = true;
   int client_port = 179;
   std::chrono::milliseconds session_poll{2000};
+  std::chrono::milliseconds secret_refresh{30000};
   std::chrono::milliseconds stall_timeout{60000};
   int connect_retry = 0;  // 0 = BIRD's defaults via the renderer's
   int connect_delay = 0;
@@ -68,6 +69,9 @@ int main(int argc, char** argv) {
                  "RR_RUN_BIRD");
   flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT");
   flags.add_duration("session-poll", &o.session_poll, "how often to read BGP session state", "RR_SESSION_POLL");
+  flags.add_duration("secret-refresh", &o.secret_refresh,
+                     "how often to read the password Secrets the fabric names again (by name; at once on a spec change)",
+                     "RR_SECRET_REFRESH");
   flags.add_duration("stall-timeout", &o.stall_timeout,
                      "/healthz fails when the main loop (config rebuilds, session polls) makes no progress this long",
                      "RR_STALL_TIMEOUT");
@@ -81,9 +85,11 @@ int main(int argc, char** argv) {
   kube::add_log_flags(flags, o.log);
   auto command_line = kube::parse_command_line(flags, o.log, "rr-agent", argc, argv);
   if (command_line.exit_code) return *command_line.exit_code;
-  if (o.stall_timeout <= std::chrono::milliseconds::zero()) {
-    std::cerr << "rr-agent: --stall-timeout must be greater than zero\n";
-    return 2;
+  for (auto [flag, value] : {std::pair{"--stall-timeout", o.stall_timeout}, std::pair{"--secret-refresh", o.secret_refresh}}) {
+    if (value <= std::chrono::milliseconds::zero()) {
+      std::cerr << "rr-agent: " << flag << " must be greater than zero\n";
+      return 2;
+    }
   }
   kube::Logger log("rr-agent", command_line.format, command_line.level);
   auto identity = rr::agent::identity_from_env([](const char* n) { return std::getenv(n); });
@@ -149,6 +155,7 @@ int main(int argc, char** argv) {
   aopts.self = *identity;
   aopts.client_port = o.client_port;
   aopts.session_poll = o.session_poll;
+  aopts.secret_refresh = o.secret_refresh;
   if (o.connect_retry || o.connect_delay || o.error_wait_min || o.error_wait_max) {
     rr::bird::BgpTimers t;
     if (o.connect_retry) t.connect_retry_seconds = o.connect_retry;
