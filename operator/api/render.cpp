@@ -227,6 +227,44 @@ std::string_view to_string(planner::CalicoApi api) {
   return api == planner::CalicoApi::ProjectCalicoV3 ? "projectcalico.org/v3" : "crd.projectcalico.org/v1";
 }
 
+std::set<std::string> password_secret_names(const planner::FabricSpec& spec) {
+  std::set<std::string> names;
+  if (spec.bgp.password) names.insert(spec.bgp.password->name);
+  for (const auto& p : spec.external_peers) {
+    if (p.password) names.insert(p.password->name);
+  }
+  return names;
+}
+
+std::string agent_secrets_role_name(const std::string& fabric) { return "rr-agent-secrets-" + fabric; }
+
+std::optional<AgentSecretAccess> render_agent_secret_access(const planner::FabricSpec& spec) {
+  const auto names = password_secret_names(spec);
+  if (names.empty()) return std::nullopt;  // never a rule without resourceNames: that is every Secret
+  const std::string name = agent_secrets_role_name(spec.name);
+  const std::string rbac_group = "rbac.authorization.k8s.io";
+  const Json metadata = {{"name", name},
+                         {"namespace", spec.ns},
+                         {"labels", {{str(kManagedByLabel), str(kManagedByValue)}, {str(kClusterLabel), spec.name}}},
+                         {"ownerReferences", owner_reference(spec)}};
+  AgentSecretAccess out;
+  out.role = {{"apiVersion", rbac_group + "/v1"},
+              {"kind", "Role"},
+              {"metadata", metadata},
+              {"rules", Json::array({{{"apiGroups", Json::array({""})},
+                                      {"resources", Json::array({"secrets"})},
+                                      {"verbs", Json::array({"get"})},
+                                      {"resourceNames", names}}})}};
+  out.binding = {{"apiVersion", rbac_group + "/v1"},
+                 {"kind", "RoleBinding"},
+                 {"metadata", metadata},
+                 {"roleRef", {{"apiGroup", rbac_group}, {"kind", "Role"}, {"name", name}}},
+                 {"subjects", Json::array({{{"kind", "ServiceAccount"},
+                                            {"name", str(kAgentServiceAccount)},
+                                            {"namespace", spec.ns}}})}};
+  return out;
+}
+
 std::string_view to_string(planner::ReflectorState state) {
   switch (state) {
     case planner::ReflectorState::Pending: return "Pending";

@@ -3,6 +3,8 @@
 // order is deterministic (nlohmann::json sorts keys), so renders compare
 // byte for byte with the golden files in tests/unit/operator/api/testdata.
 
+#include <optional>
+#include <set>
 #include <string>
 
 #include "api/match.h"
@@ -23,6 +25,23 @@ kube::Json render_bgp_peer(const planner::FabricSpec& spec, const planner::Desir
 // for creating it when it does not exist (otherwise merge-patch its spec). It
 // carries no ownerReference: deleting a fabric must not delete it.
 kube::Json render_bgp_configuration(planner::CalicoApi api, bool node_to_node_mesh_enabled);
+
+// The password Secrets a spec names (spec.bgp.passwordSecretRef, spec.externalPeers[].passwordSecretRef),
+// sorted, each once.
+std::set<std::string> password_secret_names(const planner::FabricSpec& spec);
+
+// The name of the fabric's agent Secrets Role and of its RoleBinding, in spec.ns.
+std::string agent_secrets_role_name(const std::string& fabric);
+
+// What lets the fabric's agents (ServiceAccount rr-agent in spec.ns) read its passwords and no
+// other Secret: a Role with one rule (secrets, get, resourceNames = password_secret_names) and
+// its RoleBinding, both owned by the fabric and labelled as its. nullopt when the spec names no
+// Secret: a rule without resourceNames would grant every Secret of the namespace.
+struct AgentSecretAccess {
+  kube::Json role;
+  kube::Json binding;
+};
+std::optional<AgentSecretAccess> render_agent_secret_access(const planner::FabricSpec& spec);
 
 // The fabric's status. A condition keeps its lastTransitionTime from
 // previous_status (the object's current .status) while its status is

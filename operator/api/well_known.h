@@ -40,6 +40,16 @@ inline const kube::ResourceType& calico_v3_bgp_configurations() {
   static const kube::ResourceType t{"projectcalico.org", "v3", "bgpconfigurations", "BGPConfiguration", false};
   return t;
 }
+// RBAC: the per-fabric Role (and its RoleBinding) that lets the fabric's agents get the
+// password Secrets its spec names, and nothing else.
+inline const kube::ResourceType& roles() {
+  static const kube::ResourceType t{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
+  return t;
+}
+inline const kube::ResourceType& role_bindings() {
+  static const kube::ResourceType t{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true};
+  return t;
+}
 // The cluster-wide BGPConfiguration that holds nodeToNodeMeshEnabled.
 inline constexpr std::string_view kDefaultBgpConfiguration = "default";
 

@@ -157,6 +157,71 @@ kube::Status Applier::apply_peers(const planner::FabricSpec& spec, const planner
   return first_error;
 }
 
+kube::Status Applier::apply_agent_secret_access(const planner::FabricSpec& spec, const std::vector<Json>& live_roles,
+                                                const std::vector<Json>& live_bindings) {
+  const auto want = api::render_agent_secret_access(spec);
+  const std::string name = api::agent_secrets_role_name(spec.name);
+  kube::Status first_error;
+  auto note = [&](kube::Status s) {
+    if (!s.ok() && first_error.ok()) first_error = s;
+  };
+  // The live object `want` describes: the fabric's, in spec.ns, of that name.
+  auto current = [&](const std::vector<Json>& live) -> const Json* {
+    if (!want) return nullptr;
+    for (const auto& o : live) {
+      if (owned_by(o, spec.name) && kube::namespace_of(o) == spec.ns && kube::name_of(o) == name) return &o;
+    }
+    return nullptr;
+  };
+  auto remove = [&](const kube::ResourceType& type, const Json& o) {
+    kube::DeleteOptions opts;
+    opts.precondition_uid = kube::uid_of(o);
+    auto s = deleted(client_.remove(type, kube::namespace_of(o), kube::name_of(o), opts));
+    if (s.ok()) wrote("delete");
+    note(s);
+  };
+  // The fabric's others: none wanted, or left in a namespace the spec moved away from.
+  auto remove_others = [&](const kube::ResourceType& type, const std::vector<Json>& live) {
+    const Json* keep = current(live);
+    for (const auto& o : live) {
+      if (owned_by(o, spec.name) && &o != keep && !o["metadata"].contains("deletionTimestamp")) remove(type, o);
+    }
+  };
+  // Creates `desired`, or updates `live` when what the update would set differs.
+  auto put = [&](const kube::ResourceType& type, const Json& desired, const Json* live,
+                 std::initializer_list<const char*> fields) {
+    if (!live) {
+      auto r = client_.create(type, spec.ns, desired);
+      if (r.ok()) wrote("create");
+      if (!r.ok() && !r.is(ErrorKind::AlreadyExists)) note(status_of(r));
+      return;
+    }
+    const Json& meta = (*live)["metadata"];
+    bool same = meta.value("labels", Json::object()) == desired["metadata"]["labels"] &&
+                meta.value("ownerReferences", Json::array()) == desired["metadata"]["ownerReferences"];
+    for (const char* f : fields) same = same && live->value(f, Json()) == desired[f];
+    if (same) return;
+    Json update = desired;
+    update["metadata"]["resourceVersion"] = kube::resource_version_of(*live);
+    auto r = client_.update(type, update);
+    if (r.ok()) wrote("update");
+    note(status_of(r));
+  };
+  // Unbind before the Role goes; write the Role (the names) before binding it.
+  remove_others(api::role_bindings(), live_bindings);
+  remove_others(api::roles(), live_roles);
+  if (!want) return first_error;
+  put(api::roles(), want->role, current(live_roles), {"rules"});
+  if (!first_error.ok()) return first_error;  // no binding to a Role that is not as wanted
+  const Json* binding = current(live_bindings);
+  if (binding && binding->value("roleRef", Json()) != want->binding["roleRef"]) {
+    remove(api::role_bindings(), *binding);  // roleRef is immutable: the next reconcile creates it anew
+    return first_error;
+  }
+  put(api::role_bindings(), want->binding, binding, {"subjects"});
+  return first_error;
+}
+
 kube::Status Applier::apply_mesh(const planner::FabricSpec& spec, bool enabled, const Json* live_default) {
   const auto& type = configuration_type(spec);
   const std::string name(api::kDefaultBgpConfiguration);

@@ -27,6 +27,13 @@ class Applier {
   // Makes the fabric's BGPPeers exactly the plan's: create, update, delete owned extras.
   kube::Status apply_peers(const planner::FabricSpec& spec, const planner::Plan& plan,
                            const std::vector<kube::Json>& live_peers);
+  // Makes the fabric's agent Secrets Role and RoleBinding (api::render_agent_secret_access)
+  // exist in spec.ns as rendered, or not at all when the spec names no Secret, and deletes
+  // the fabric's others (left in a namespace the spec moved away from). live_*: the fabric's
+  // Roles and RoleBindings, any namespace. The Role is written before its binding and
+  // deleted after it.
+  kube::Status apply_agent_secret_access(const planner::FabricSpec& spec, const std::vector<kube::Json>& live_roles,
+                                         const std::vector<kube::Json>& live_bindings);
   // Sets Calico's nodeToNodeMeshEnabled on the "default" BGPConfiguration.
   kube::Status apply_mesh(const planner::FabricSpec& spec, bool enabled, const kube::Json* live_default);
   // Writes status only when it differs from the live one.

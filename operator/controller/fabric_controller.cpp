@@ -46,6 +46,8 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                                                               api::node_info_from, clock);
   pod_store_ = std::make_shared<kube::Store<Json>>();
   lease_store_ = std::make_shared<kube::Store<Json>>();
+  role_store_ = std::make_shared<kube::Store<Json>>();
+  binding_store_ = std::make_shared<kube::Store<Json>>();
   // The Lease watch reconnects within 2 s of the API coming back (not after a 30 s backoff):
   // every failed attempt restarts the liveness clocks, so reconnecting fast bounds the
   // blind time a Lease must bridge (see its error sink).
@@ -54,20 +56,29 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   std::set<std::string> watched;
   for (const auto& ns : options_.reconciler.policy.namespaces) {
     if (!watched.insert(ns).second) continue;
+    NamespaceInformers& n = namespaced_.emplace_back();
+    n.ns = ns;
     auto pod_options = opts(reflector_selector() + "," + managed_selector());
     pod_options.watch.ns = ns;
     // A namespace refused (its Role not bound yet) is looked at again every few seconds, so
     // its fabrics go on soon after it is granted.
     pod_options.watch.backoff.max = std::chrono::seconds(5);
-    pods_.push_back(std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(), pod_options,
-                                                           kube::keep_whole_object, pod_store_, clock));
+    n.pods = std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(), pod_options,
+                                                    kube::keep_whole_object, pod_store_, clock);
     lease_options.watch.ns = ns;
-    leases_.push_back(std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), lease_options,
-                                                             kube::keep_whole_object, lease_store_, clock));
-    informer_namespaces_.push_back(ns);
+    n.leases = std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), lease_options,
+                                                      kube::keep_whole_object, lease_store_, clock);
+    auto rbac_options = opts(managed_selector());
+    rbac_options.watch.ns = ns;
+    rbac_options.watch.backoff.max = std::chrono::seconds(5);
+    n.roles = std::make_unique<kube::Informer<Json>>(client, api::roles(), rbac_options, kube::keep_whole_object,
+                                                     role_store_, clock);
+    n.role_bindings = std::make_unique<kube::Informer<Json>>(client, api::role_bindings(), rbac_options,
+                                                             kube::keep_whole_object, binding_store_, clock);
     // A namespace refused (no Role there: 403) holds its own fabrics only, until a list succeeds.
-    for (auto [informer, resource] : {std::pair{pods_.back().get(), "pods"}, std::pair{leases_.back().get(), "leases"}}) {
-      const bool leases = std::string_view(resource) == "leases";
+    for (auto* informer : n.all()) {
+      const std::string resource = informer->watcher().type().plural;
+      const bool leases = informer == n.leases.get();
       informer->set_error_sink([this, ns, resource, leases](const kube::Error& e) {
         // While a Lease watch is broken (API down or restarting) nobody's renewals are visible;
         // that blind time must not expire healthy reflectors. A refusal is no blindness: the API
@@ -75,7 +86,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
         // namespace's reflectors from ever lapsing.
         if (!NamespaceAccess::refusal(e)) {
           if (leases) liveness_.restart_observation();
-          if (options_.on_watch_error) options_.on_watch_error(std::string(resource) + " in " + ns, e);
+          if (options_.on_watch_error) options_.on_watch_error(resource + " in " + ns, e);
           return;
         }
         // Said once per change, not per retry; the fabrics there say it in their status.
@@ -151,12 +162,16 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     };
     return h;
   };
-  for (auto& pods : pods_) pods->add_handlers(owner_handlers(true));
   peers_->add_handlers(owner_handlers(false));
+  for (auto& n : namespaced_) {
+    n.pods->add_handlers(owner_handlers(true));
+    n.roles->add_handlers(owner_handlers(false));  // an edit by hand is put back
+    n.role_bindings->add_handlers(owner_handlers(false));
+  }
   // Leases are written by agents: read type-checked (kube::lease_record_from), never with
   // Json::value(), which throws on a field of the wrong type and would end the informer thread.
-  for (auto& leases : leases_) {
-    auto* informer = leases.get();
+  for (auto& n : namespaced_) {
+    auto* informer = n.leases.get();
     informer->add_handlers({[this, informer](const std::string& k, const Json& o) {
                            // Before this informer synced: its initial list, found, not seen written.
                            observe_lease(k, o, informer->has_synced());
@@ -184,6 +199,8 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   FabricCaches caches{&fabrics_->store(), &nodes_->store(), pod_store_.get(),
                       lease_store_.get(), &peers_->store(), &bgp_configurations_->store(),
                       calico_.get(), &namespaces_};
+  caches.roles = role_store_.get();
+  caches.role_bindings = binding_store_.get();
   reconciler_ = std::make_unique<FabricReconciler>(caches, client, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }
@@ -191,8 +208,9 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
 FabricController::~FabricController() {
   queue_.shut_down();
   for (auto* i : json_informers()) i->stop();
-  for (const auto& i : pods_) i->stop();
-  for (const auto& i : leases_) i->stop();
+  for (const auto& n : namespaced_) {
+    for (auto* i : n.all()) i->stop();
+  }
   nodes_->stop();
 }
 
@@ -251,8 +269,9 @@ void FabricController::report_forged_lease(const std::string& key, const Json& p
 
 void FabricController::start_informers() {
   for (auto* i : json_informers()) i->start();
-  for (const auto& i : pods_) i->start();
-  for (const auto& i : leases_) i->start();
+  for (const auto& n : namespaced_) {
+    for (auto* i : n.all()) i->start();
+  }
   nodes_->start();
 }
 
@@ -264,9 +283,11 @@ bool FabricController::wait_for_sync(std::chrono::milliseconds timeout) {
     if (calico_->missing(i->watcher().type())) continue;  // false for every type it does not track
     if (!i->wait_for_sync(timeout)) return false;
   }
-  for (std::size_t n = 0; n < informer_namespaces_.size(); ++n) {
-    if (namespaces_.refused(informer_namespaces_[n])) continue;
-    if (!pods_[n]->wait_for_sync(timeout) || !leases_[n]->wait_for_sync(timeout)) return false;
+  for (const auto& n : namespaced_) {
+    if (namespaces_.refused(n.ns)) continue;
+    for (auto* i : n.all()) {
+      if (!i->wait_for_sync(timeout)) return false;
+    }
   }
   return nodes_->wait_for_sync(timeout);
 }

@@ -70,7 +70,7 @@ class FabricController {
   void report_forged_lease(const std::string& key, const kube::Json& pod, const api::LeaseContradiction& c);
   void work(std::stop_token stop);
   // The cluster-wide informers of JSON objects (fabrics, Calico's types); the per-namespace
-  // Pod and Lease informers are pods_ and leases_.
+  // ones are in namespaced_.
   std::vector<kube::Informer<kube::Json>*> json_informers() const;
   void publish_metrics();
 
@@ -84,14 +84,26 @@ class FabricController {
   kube::WorkQueue queue_;
   std::unique_ptr<kube::Informer<kube::Json>> fabrics_;
   std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes_;
-  // Reflector Pods and Leases: one informer per allowed namespace (ReconcilerOptions::policy),
-  // each pair filling one store, so the operator needs Pod and Lease rights in those namespaces only.
+  // What the operator watches in each allowed namespace (ReconcilerOptions::policy), so that
+  // it needs rights in those namespaces only: reflector Pods and Leases, and the Roles and
+  // RoleBindings that let agents read their fabric's password Secrets. Each kind fills one
+  // store shared by every namespace.
+  struct NamespaceInformers {
+    std::string ns;
+    std::unique_ptr<kube::Informer<kube::Json>> pods;
+    std::unique_ptr<kube::Informer<kube::Json>> leases;
+    std::unique_ptr<kube::Informer<kube::Json>> roles;
+    std::unique_ptr<kube::Informer<kube::Json>> role_bindings;
+    std::vector<kube::Informer<kube::Json>*> all() const {
+      return {pods.get(), leases.get(), roles.get(), role_bindings.get()};
+    }
+  };
   std::shared_ptr<kube::Store<kube::Json>> pod_store_;
   std::shared_ptr<kube::Store<kube::Json>> lease_store_;
-  std::vector<std::unique_ptr<kube::Informer<kube::Json>>> pods_;
-  std::vector<std::unique_ptr<kube::Informer<kube::Json>>> leases_;
-  std::vector<std::string> informer_namespaces_;  // pods_[n] and leases_[n] watch informer_namespaces_[n]
-  NamespaceAccess namespaces_;                    // which of those the operator may watch
+  std::shared_ptr<kube::Store<kube::Json>> role_store_;
+  std::shared_ptr<kube::Store<kube::Json>> binding_store_;
+  std::vector<NamespaceInformers> namespaced_;
+  NamespaceAccess namespaces_;  // which allowed namespaces the operator may watch
   std::unique_ptr<kube::Informer<kube::Json>> peers_;
   std::unique_ptr<kube::Informer<kube::Json>> bgp_configurations_;
   std::unique_ptr<ApiAvailability> calico_;  // whether the API server serves the two above

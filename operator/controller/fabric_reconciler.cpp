@@ -158,6 +158,22 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
     }
     if (auto s = applier_.delete_leases(lapsed_leases(spec, plan)); applied.ok()) applied = s;
     if (auto s = applier_.apply_peers(spec, plan, peers); applied.ok()) applied = s;
+    // The agents read exactly the Secrets the spec names (docs/security.md). A refusal (the
+    // operator lacks RBAC rights there) is the fabric's status to report, not a retry loop.
+    auto access = applier_.apply_agent_secret_access(spec, owned(caches_.roles, spec.name),
+                                                     owned(caches_.role_bindings, spec.name));
+    if (access.is(kube::ErrorKind::Forbidden)) {
+      outcome.plan = planner::agent_secrets_not_granted(
+          std::move(outcome.plan),
+          "cannot write Role " + spec.ns + "/" + api::agent_secrets_role_name(spec.name) +
+              " and its RoleBinding, which let the reflectors (ServiceAccount " + std::string(api::kAgentServiceAccount) +
+              ") get the password Secrets: " + access.error().message +
+              " (rr-operator needs roles and rolebindings rights in namespace " + spec.ns +
+              ", deploy/rbac.yaml Role rr-operator)");
+      keep_min(requeue, std::chrono::seconds(10));  // no informer sees RBAC being granted
+    } else if (applied.ok()) {
+      applied = access;
+    }
     if (plan.node_to_node_mesh) {
       auto config = default_bgp_configuration();
       if (auto s = applier_.apply_mesh(spec, *plan.node_to_node_mesh, config.get()); applied.ok()) {
@@ -330,12 +346,7 @@ std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner
 }
 
 kube::Status FabricReconciler::read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in) {
-  std::set<std::string> names;
-  if (spec.bgp.password) names.insert(spec.bgp.password->name);
-  for (const auto& p : spec.external_peers) {
-    if (p.password) names.insert(p.password->name);
-  }
-  for (const auto& name : names) {
+  for (const auto& name : api::password_secret_names(spec)) {
     // Read directly: a cluster-wide Secret informer would need far wider RBAC and memory.
     auto secret = client_.get(kube::resources::secrets(), spec.ns, name);
     if (secret.is(kube::ErrorKind::NotFound)) {
@@ -400,8 +411,16 @@ kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric) {
     outcome.requeue_after = std::chrono::milliseconds(200);
     return outcome;  // until every reflector is gone (terminating ones included)
   }
-  // The agents are gone; their Leases go too (without waiting: nothing renews them any more).
+  // The agents are gone; their Leases go too (without waiting: nothing renews them any more),
+  // and so does their access to the password Secrets (binding first).
   if (auto s = applier_.delete_owned(kube::resources::leases(), spec.name, leases); !s.ok()) return s.error();
+  if (auto s = applier_.delete_owned(api::role_bindings(), spec.name, owned(caches_.role_bindings, spec.name));
+      !s.ok()) {
+    return s.error();
+  }
+  if (auto s = applier_.delete_owned(api::roles(), spec.name, owned(caches_.roles, spec.name)); !s.ok()) {
+    return s.error();
+  }
   if (auto s = applier_.remove_finalizer(fabric); !s.ok()) return s.error();
   return outcome;
 }

@@ -28,6 +28,8 @@ struct FabricCaches {
   const kube::Store<kube::Json>* bgp_configurations = nullptr;  // Calico BGPConfigurations
   const ApiAvailability* calico = nullptr;                      // whether the two above are served
   const NamespaceAccess* namespaces = nullptr;                  // where pods and leases can be watched
+  const kube::Store<kube::Json>* roles = nullptr;               // owned Roles (agent Secret access), all namespaces
+  const kube::Store<kube::Json>* role_bindings = nullptr;       // their RoleBindings
 };
 
 struct ReconcilerOptions {

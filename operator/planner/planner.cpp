@@ -96,6 +96,16 @@ Plan namespace_not_found(Plan plan, const FabricSpec& spec) {
   return plan;
 }
 
+Plan agent_secrets_not_granted(Plan plan, const std::string& message) {
+  plan.problems.push_back({"passwordSecretRef", message});
+  const std::string text = join_problems(plan.problems);
+  for (auto& c : plan.conditions) {
+    if (c.type == "Ready") c = condition("Ready", false, Reason::kAgentSecretsNotGranted, text);
+    if (c.type == "Degraded") c = condition("Degraded", true, Reason::kAgentSecretsNotGranted, text);
+  }
+  return plan;
+}
+
 bool labels_match(const Labels& selector, const Labels& labels) {
   for (const auto& [k, v] : selector) {
     auto it = labels.find(k);

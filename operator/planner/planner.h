@@ -14,6 +14,10 @@ Plan held(Reason reason, const std::string& message);
 // `plan`, blocked because spec.namespace does not exist: the API answered 404 to creating a
 // reflector Pod there. Its status says so, naming the field, instead of what is merely pending.
 Plan namespace_not_found(Plan plan, const FabricSpec& spec);
+// `plan`, applied, except that the Role letting the fabric's agents read its password Secrets
+// could not be written (`message`: which object, and the API's answer, e.g. 403). Ready and
+// Degraded say so; the reflectors keep running, without their passwords until it is granted.
+Plan agent_secrets_not_granted(Plan plan, const std::string& message);
 
 // Calico's node-to-node mesh for the whole cluster, from every Node and every fabric's
 // coverage. With the mesh on (`mesh_enabled`), it goes off only when every Calico node

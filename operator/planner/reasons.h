@@ -19,6 +19,7 @@
   X(CalicoAPIUnavailable)       \
   X(NamespaceNotFound)          \
   X(NamespaceNotWatchable)      \
+  X(AgentSecretsNotGranted)     \
   X(ClusterIDPoolExhausted)     \
   X(NoEligibleHosts)            \
   X(NoRacks)                    \

@@ -25,7 +25,8 @@ ReflectorAgent::ReflectorAgent(kube::KubeClient& client, AgentOptions options, B
       log_(log),
       clock_(clock),
       liveness_(clock, std::chrono::seconds(0)),
-      lease_(client, options_.self, clock) {
+      lease_(client, options_.self, clock),
+      secrets_(client, options_.self.ns, log) {
   lease_.set_on_result([this](bool ok, const kube::Error* error) {
     metrics_.lease_renewal(ok);
     if (!ok && error && error->kind != kube::ErrorKind::Cancelled) {
@@ -35,7 +36,7 @@ ReflectorAgent::ReflectorAgent(kube::KubeClient& client, AgentOptions options, B
 }
 
 ReflectorAgent::~ReflectorAgent() {
-  for (auto* i : {secrets_.get(), leases_.get(), fabric_.get()}) {
+  for (auto* i : {leases_.get(), fabric_.get()}) {
     if (i) i->stop();
   }
   if (nodes_) nodes_->stop();
@@ -80,7 +81,6 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
     nodes_->stop();
     nodes_.reset();
   }
-  auto dirty = [this](auto&&...) { mark_dirty(); };
   kube::InformerOptions node_options;
   node_options.watch.label_selector = spec.rack_label + "=" + options_.self.rack;
   nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(client_, kube::resources::nodes(), node_options,
@@ -125,14 +125,6 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
     });
     leases_->start();
   }
-  if (!secrets_) {
-    kube::InformerOptions secret_options;
-    secret_options.watch.ns = options_.self.ns;
-    secrets_ = std::make_unique<kube::Informer<Json>>(client_, kube::resources::secrets(), secret_options,
-                                                      kube::keep_whole_object, clock_);
-    secrets_->add_handlers({dirty, dirty, dirty});
-    secrets_->start();
-  }
   return true;
 }
 
@@ -148,7 +140,17 @@ void ReflectorAgent::rebuild() {
     return;
   }
   start_scoped_informers(*spec);
-  if (!nodes_->has_synced() || !leases_->has_synced() || !secrets_->has_synced()) return;
+  if (!nodes_->has_synced() || !leases_->has_synced()) return;
+  {
+    // The passwords are read by the Secret thread (GETs that may hang while the API does must
+    // not stall this loop): at once for a new spec generation, and a rebuild waits for that.
+    std::lock_guard lock(secret_mu_);
+    if (secrets_wanted_generation_ != spec->generation) {
+      secrets_wanted_generation_ = spec->generation;
+      secret_cv_.notify_all();
+    }
+    if (secrets_read_generation_ != spec->generation) return;  // it marks the agent dirty once read
+  }
 
   AgentInputs in;
   in.self = options_.self;
@@ -158,9 +160,7 @@ void ReflectorAgent::rebuild() {
   in.mesh = mesh_now();
   built_mesh_ = in.mesh;
   next_resync_ = clock_.now() + options_.resync_period;
-  for (const auto& secret : secrets_->store().list()) {
-    for (auto& [key, value] : kube::decoded_secret_data(*secret)) in.secrets[kube::name_of(*secret) + "/" + key] = value;
-  }
+  in.secrets = secrets_.values();
   auto built = build_reflector_config(in);
   if (!built.ok()) {
     std::lock_guard lock(mu_);
@@ -240,6 +240,32 @@ bool ReflectorAgent::rebuild_due(kube::Clock::TimePoint now) {
   return now >= next_resync_ || mesh_now() != built_mesh_;
 }
 
+void ReflectorAgent::read_secrets(std::stop_token stop) {
+  std::stop_callback wake(stop, [this] {
+    std::lock_guard lock(secret_mu_);
+    secret_cv_.notify_all();
+  });
+  while (!stop.stop_requested()) {
+    bool asked;
+    {
+      std::unique_lock lock(secret_mu_);
+      // Every --secret-refresh, or at once when a rebuild saw a spec generation not read for yet.
+      asked = secret_cv_.wait_for(lock, options_.secret_refresh, [&] {
+        return stop.stop_requested() || secrets_wanted_generation_ != secrets_read_generation_;
+      });
+    }
+    if (stop.stop_requested()) return;
+    auto spec = fabric_spec();
+    if (!spec) continue;
+    const bool changed = secrets_.refresh(*spec);
+    {
+      std::lock_guard lock(secret_mu_);
+      secrets_read_generation_ = spec->generation;
+    }
+    if (changed || asked) mark_dirty();
+  }
+}
+
 void ReflectorAgent::poll_sessions() {
   auto protocols = control_.show_protocols_all();
   std::lock_guard lock(mu_);
@@ -262,6 +288,7 @@ void ReflectorAgent::run(std::stop_token stop) {
         },
         s);
   });
+  std::jthread secret_thread([this](std::stop_token s) { read_secrets(s); });
   std::stop_callback wake(stop, [this] {
     std::lock_guard lock(mu_);
     cv_.notify_all();
@@ -291,6 +318,7 @@ void ReflectorAgent::run(std::stop_token stop) {
     }
   }
   lease_thread.request_stop();
+  secret_thread.request_stop();
 }
 
 kube::ProbeResult ReflectorAgent::ready() const {

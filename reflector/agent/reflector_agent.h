@@ -1,6 +1,7 @@
 #pragma once
 // rr-agent's core: watches the API for the reflector's fabric, its rack's
-// Nodes, the fabric's reflector Leases and the password Secrets; rebuilds
+// Nodes and the fabric's reflector Leases, reads the password Secrets the
+// fabric names by name (SecretReader: never a list or watch); rebuilds
 // BIRD's config when any of them changes (and BIRD reloads without touching
 // unchanged sessions); holds the reflector's Lease with session counts; and
 // exports session state. BGP keeps running when the API does not answer.
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,6 +19,7 @@
 #include "agent/bird_driver.h"
 #include "agent/identity.h"
 #include "agent/lease_keeper.h"
+#include "agent/secret_reader.h"
 #include "bird/control_client.h"
 #include "kube/informer.h"
 #include "kube/liveness_tracker.h"
@@ -38,6 +41,9 @@ struct AgentOptions {
   std::chrono::milliseconds rebuild_period{1000};
   // A whole rebuild at least this often, even when nothing seems to have changed.
   std::chrono::milliseconds resync_period{30000};
+  // How often the named password Secrets are read again (GET each); at once, too, when the
+  // fabric's spec changes (--secret-refresh).
+  std::chrono::milliseconds secret_refresh{30000};
   std::string default_image;
   // Optional (/healthz): the main loop beats it every time round, so a rebuild or a
   // session poll that hangs shows.
@@ -72,6 +78,9 @@ class ReflectorAgent {
   // The other reflectors to mesh with now (their Leases fresh as this agent observed them).
   std::vector<planner::ReflectorLease> mesh_now();
   void poll_sessions();
+  // The Secret thread: reads the named password Secrets every secret_refresh and whenever a
+  // rebuild asks for a new spec generation; marks the agent dirty when they changed.
+  void read_secrets(std::stop_token stop);
 
   kube::KubeClient& client_;
   AgentOptions options_;
@@ -86,7 +95,7 @@ class ReflectorAgent {
   std::unique_ptr<kube::Informer<kube::Json>> fabric_;
   std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes_;
   std::unique_ptr<kube::Informer<kube::Json>> leases_;
-  std::unique_ptr<kube::Informer<kube::Json>> secrets_;
+  SecretReader secrets_;
   std::string scoped_rack_label_;
 
   mutable std::mutex mu_;
@@ -104,6 +113,12 @@ class ReflectorAgent {
   // Run-loop thread only.
   std::vector<planner::ReflectorLease> built_mesh_;  // the mesh of the last rebuild
   kube::Clock::TimePoint next_resync_{};
+  // The Secret thread (read_secrets) and the rebuilds agree on which spec generation the
+  // passwords were read for.
+  std::mutex secret_mu_;
+  std::condition_variable secret_cv_;
+  std::optional<std::int64_t> secrets_wanted_generation_;
+  std::optional<std::int64_t> secrets_read_generation_;
   std::atomic<int> applies_{0};
 };
 

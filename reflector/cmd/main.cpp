@@ -37,6 +37,7 @@ struct Options {
   bool run_bird = true;
   int client_port = 179;
   std::chrono::milliseconds session_poll{2000};
+  std::chrono::milliseconds secret_refresh{30000};
   std::chrono::milliseconds stall_timeout{60000};
   int connect_retry = 0;  // 0 = BIRD's defaults via the renderer's
   int connect_delay = 0;
@@ -72,6 +73,9 @@ int main(int argc, char** argv) {
   flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT", port);
   flags.add_duration("session-poll", &o.session_poll, "how often to read BGP session state", "RR_SESSION_POLL",
                      std::chrono::milliseconds(100));
+  flags.add_duration("secret-refresh", &o.secret_refresh,
+                     "how often to read the password Secrets the fabric names again (by name; at once on a spec change)",
+                     "RR_SECRET_REFRESH", std::chrono::seconds(1));
   flags.add_duration("stall-timeout", &o.stall_timeout,
                      "/healthz fails when the main loop (config rebuilds, session polls) makes no progress this long",
                      "RR_STALL_TIMEOUT", std::chrono::seconds(1));
@@ -164,6 +168,7 @@ int main(int argc, char** argv) {
   aopts.self = *identity;
   aopts.client_port = o.client_port;
   aopts.session_poll = o.session_poll;
+  aopts.secret_refresh = o.secret_refresh;
   if (o.connect_retry || o.connect_delay || o.error_wait_min || o.error_wait_max) aopts.timers = timers;
   kube::Watchdog watchdog(kube::RealClock::instance(), o.stall_timeout);
   aopts.watchdog = &watchdog;

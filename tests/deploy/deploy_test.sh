@@ -348,9 +348,11 @@ $(can --as=$OP get secrets -n rr-system) $(can --as=$OP get secrets -n default) 
 $(can --as=$OP delete nodes) $(can --as=$AG update leases -n rr-system) $(can --as=$AG watch secrets -n rr-system) \
 $(can --as=$AG create pods -n rr-system) $(can --as=$AG get secrets -n default) \
 $(can --as=$OP create pods -n default) $(can --as=$OP list pods --all-namespaces) $(can --as=$OP watch leases --all-namespaces) \
-$(can --as=$OP create leases -n kube-system) $(can --as=$OP list nodes)"
-check "RBAC grants (operator: pods, leases, secrets in rr-system only; bgppeers, status, nodes cluster-wide; agent: leases, secrets)" \
-  "$(tr -s ' ' <<<"$got")" "yes yes yes yes yes no no no yes yes no no no no no no yes"
+$(can --as=$OP create leases -n kube-system) $(can --as=$OP list nodes) \
+$(can --as=$AG get secrets -n rr-system) $(can --as=$AG list secrets -n rr-system) \
+$(can --as=$OP create roles -n rr-system) $(can --as=$OP update rolebindings -n rr-system) $(can --as=$OP create roles -n default)"
+check "RBAC grants (operator: pods, leases, secrets, roles in rr-system only; bgppeers, status, nodes cluster-wide; agent: leases, no secrets)" \
+  "$(tr -s ' ' <<<"$got")" "yes yes yes yes yes no no no yes no no no no no no no yes no no yes yes no"
 
 # kube-controller-manager makes the Pods (the ServiceAccount admission plugin checks the
 # service account exists); they stay Pending without a scheduler.
@@ -453,9 +455,10 @@ check "chart RoleBindings bind the chart's ServiceAccounts" \
 COP=system:serviceaccount:$NS:$REL-rr-operator
 got="$(can --as="$COP" create pods -n "$NS") $(can --as="$COP" get secrets -n "$NS") $(can --as="$COP" get secrets -n rr-system) \
 $(can --as="system:serviceaccount:$NS:rr-agent" update leases -n "$NS") $(can --as="$COP" create pods -n rr-system) \
-$(can --as="$COP" list pods --all-namespaces)"
-check "chart RBAC grants (operator: pods, secrets in its namespace only; agent: leases)" "$(tr -s ' ' <<<"$got")" \
-  "yes yes no yes no no"
+$(can --as="$COP" list pods --all-namespaces) $(can --as="system:serviceaccount:$NS:rr-agent" get secrets -n "$NS") \
+$(can --as="$COP" create roles -n "$NS") $(can --as="$COP" create rolebindings -n rr-system)"
+check "chart RBAC grants (operator: pods, secrets, roles in its namespace only; agent: leases, no secrets)" \
+  "$(tr -s ' ' <<<"$got")" "yes yes no yes no no no yes no"
 
 # calicoAPI=projectcalico.org/v3: Calico's aggregated API server cannot run here, so its rights
 # are what is tested: the render's RBAC applied, and the API server's authorizer asked

@@ -122,11 +122,13 @@ class AgentExitIT : public ::testing::Test {
   std::string BirdConfig() const { return dir_ + "/bird.conf"; }
 
   // An empty `metrics_address` passes no --metrics-address: the agent's default.
-  ChildProcess& StartAgent(const std::string& kubeconfig, const std::string& metrics_address) {
+  ChildProcess& StartAgent(const std::string& kubeconfig, const std::string& metrics_address,
+                           const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {RR_AGENT_BIN,          "--kubeconfig",  kubeconfig,  "--bird-config",
                                      BirdConfig(),          "--bird-socket", run_.file("bird.ctl"), "--scratch-dir",
                                      run_.path(),           "--client-port", "11180"};
     if (!metrics_address.empty()) argv.insert(argv.end(), {"--metrics-address", metrics_address});
+    argv.insert(argv.end(), extra.begin(), extra.end());
     std::map<std::string, std::string> env = {
         {"RR_POD_NAME", "rr-exit"},     {"RR_NAMESPACE", ns_}, {"RR_NODE_NAME", "host-exit"},
         {"RR_HOST_IP", address_},       {"RR_FABRIC", "exit"}, {"RR_RACK", "r1"},
@@ -154,6 +156,15 @@ TEST_F(AgentExitIT, AMissingKubeconfigEndsTheProcessWithAnErrorNamingIt) {
   auto line = agent.wait_for_log("cannot load Kubernetes client configuration", 0ms);
   ASSERT_TRUE(line.has_value()) << agent.log();
   EXPECT_NE(line->find(missing), std::string::npos) << *line;
+}
+
+// The named password Secrets are read again every --secret-refresh: zero would be a busy loop.
+TEST_F(AgentExitIT, AZeroSecretRefreshIsRefusedAtStartNamingTheFlag) {
+  auto& agent = StartAgent(cp_->kubeconfig(), "127.0.0.1:0", {"--secret-refresh", "0s"});
+  auto status = agent.wait_for_exit(kExitLimit);
+  ASSERT_TRUE(status.has_value()) << "still running after " << kExitLimit.count() << " s:\n" << agent.log();
+  EXPECT_EQ(*status, 2) << agent.log();
+  EXPECT_NE(agent.log().find("--secret-refresh: \"0s\" is too short: at least 1s"), std::string::npos) << agent.log();
 }
 
 TEST_F(AgentExitIT, AnErrorAfterBirdStartedEndsTheProcessAndItsBird) {

@@ -1014,3 +1014,86 @@ TEST_F(OperatorIT, AForgedLeaseNeverMovesABGPPeerAndIsReported) {
 }
 
 }  // namespace
+
+// rr-agent reads its fabric's password Secrets by name, through the Role rr-operator keeps per
+// fabric (docs/security.md): with deploy/'s RBAC as shipped, in rr-system where deploy/ runs
+// both, the agent's own token may get the Secret its fabric names and is refused any other
+// Secret of the namespace (here one standing for a ServiceAccount token Secret), and loses the
+// first once the fabric stops naming it. RBAC lets rr-operator write that Role only because it
+// holds `get` on Secrets there itself (rr-operator-secrets): this runs it under that token.
+TEST_F(OperatorIT, TheAgentMayGetOnlyTheSecretsItsFabricNames) {
+  const std::string ns = "rr-system";
+  const std::string named = "bgp-auth-" + tag_;
+  const std::string other = "rr-operator-token-" + tag_;
+  for (const auto& [name, key] : {std::pair{named, "password"}, std::pair{other, "token"}}) {
+    ASSERT_TRUE(client_->create(kube::resources::secrets(), ns,
+                                Json{{"apiVersion", "v1"},
+                                     {"kind", "Secret"},
+                                     {"metadata", {{"name", name}}},
+                                     {"stringData", {{key, "s3cret-" + tag_}}}})
+                    .ok());
+    cleanups_.push_back([this, ns, name = name] { (void)client_->remove(kube::resources::secrets(), ns, name, {}); });
+  }
+  // The agent's identity: a token of ServiceAccount rr-system/rr-agent, as its Pod mounts one.
+  const kube::ResourceType token_request{"", "v1", "serviceaccounts/rr-agent/token", "TokenRequest", true};
+  auto token = client_->create(token_request, ns,
+                               Json{{"apiVersion", "authentication.k8s.io/v1"},
+                                    {"kind", "TokenRequest"},
+                                    {"spec", {{"expirationSeconds", 3600}}}});
+  ASSERT_TRUE(token.ok()) << token.error().describe();
+  auto agent = cp_->client_with_token((*token)["status"]["token"].get<std::string>());
+  auto agent_get = [&](const std::string& name) { return agent->get(kube::resources::secrets(), ns, name); };
+  ASSERT_TRUE(agent_get(named).is(ErrorKind::Forbidden)) << "before any fabric names it, the agent may not read it";
+
+  AddNodes(1, 2);
+  const std::string fabric = "f-" + tag_;
+  Json spec = Fabric(fabric, "10.211.0.0/16");
+  spec["spec"]["namespace"] = ns;
+  spec["spec"]["bgp"] = {{"passwordSecretRef", {{"name", named}, {"key", "password"}}}};
+  auto created = client_->create(kFabrics, "", spec);
+  ASSERT_TRUE(created.ok()) << created.error().describe();
+  allowed_namespaces_.clear();  // deploy/ as shipped: rr-system only
+  auto& op = StartOperator({"--leader-elect=false", "--allowed-namespaces", ns, "--allowed-reflector-images",
+                            "rr-agent:test"});
+
+  std::string message;
+  ASSERT_TRUE(eventually([&] { return agent_get(named).ok(); }, std::chrono::seconds(60)))
+      << agent_get(named).error().describe() << "\nReady: " << ConditionOf(fabric, "Ready", &message) << " " << message
+      << "\n" << op.log();
+  EXPECT_EQ(kube::decoded_secret_data(*agent_get(named)).at("password"), "s3cret-" + tag_);
+  auto refused = agent_get(other);
+  EXPECT_TRUE(refused.is(ErrorKind::Forbidden)) << (refused.ok() ? "the agent read " + other : refused.error().describe());
+  EXPECT_TRUE(agent->list(kube::resources::secrets(), ns, {}).is(ErrorKind::Forbidden)) << "no list, no watch";
+
+  const std::string role_name = "rr-agent-secrets-" + fabric;
+  auto role = client_->get({"rbac.authorization.k8s.io", "v1", "roles", "Role", true}, ns, role_name);
+  ASSERT_TRUE(role.ok()) << role.error().describe();
+  EXPECT_EQ((*role)["rules"], Json::parse(R"([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"],
+                                               "resourceNames": [")" + named + R"("]}])"));
+  ASSERT_EQ((*role)["metadata"]["ownerReferences"].size(), 1u);
+  EXPECT_EQ((*role)["metadata"]["ownerReferences"][0]["uid"], kube::uid_of(*created));
+  EXPECT_NE(ConditionOf(fabric, "Degraded", &message), "True/AgentSecretsNotGranted") << message;
+
+  // The fabric stops naming the Secret: the agents lose it, and no Role is left granting anything.
+  ASSERT_TRUE(client_->patch(kFabrics, "", fabric, kube::PatchType::Merge, Json{{"spec", {{"bgp", nullptr}}}}, {}).ok());
+  EXPECT_TRUE(eventually([&] { return agent_get(named).is(ErrorKind::Forbidden); }, std::chrono::seconds(60)))
+      << op.log();
+  EXPECT_TRUE(eventually([&] {
+    return client_->get({"rbac.authorization.k8s.io", "v1", "roles", "Role", true}, ns, role_name)
+        .is(ErrorKind::NotFound);
+  }));
+
+  // Named again, then the fabric goes: its Role goes with it.
+  ASSERT_TRUE(client_->patch(kFabrics, "", fabric, kube::PatchType::Merge,
+                             Json{{"spec", {{"bgp", {{"passwordSecretRef", {{"name", named}, {"key", "password"}}}}}}}},
+                             {})
+                  .ok());
+  ASSERT_TRUE(eventually([&] { return agent_get(named).ok(); }, std::chrono::seconds(60))) << op.log();
+  ASSERT_TRUE(client_->remove(kFabrics, "", fabric, {}).ok());
+  EXPECT_TRUE(eventually([&] { return client_->get(kFabrics, "", fabric).is(ErrorKind::NotFound); },
+                         std::chrono::seconds(60)))
+      << op.log();
+  EXPECT_TRUE(agent_get(named).is(ErrorKind::Forbidden));
+  EXPECT_TRUE(client_->get({"rbac.authorization.k8s.io", "v1", "roles", "Role", true}, ns, role_name)
+                  .is(ErrorKind::NotFound));
+}

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -334,6 +335,35 @@ TEST(RenderTest, PeerDifferences) {
     c.change_live(live);
     EXPECT_EQ(peer_matches(live, render_bgp_peer(spec, peer)), c.want);
   }
+}
+
+// The agents' Secret access: exactly the Secrets the spec names, never a rule without resourceNames.
+TEST(RenderTest, AgentSecretsRoleGrantsGetOnExactlyTheNamedSecrets) {
+  auto spec = parse(Json::parse(R"({
+    "bgp": {"passwordSecretRef": {"name": "bgp-auth", "key": "password"}},
+    "externalPeers": [
+      {"name": "edge-1", "address": "192.0.2.1", "asNumber": 65000, "passwordSecretRef": {"name": "edge-auth", "key": "e1"}},
+      {"name": "edge-2", "address": "192.0.2.2", "asNumber": 65000, "passwordSecretRef": {"name": "bgp-auth", "key": "e2"}},
+      {"name": "edge-3", "address": "192.0.2.3", "asNumber": 65000}]})"));
+  EXPECT_EQ(password_secret_names(spec), (std::set<std::string>{"bgp-auth", "edge-auth"}));
+  auto access = render_agent_secret_access(spec);
+  ASSERT_TRUE(access);
+  expect_golden("role_agent_secrets.json", access->role);
+  expect_golden("rolebinding_agent_secrets.json", access->binding);
+  const Json& rules = access->role["rules"];
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0]["verbs"], Json::array({"get"}));
+  EXPECT_EQ(rules[0]["resourceNames"], Json::array({"bgp-auth", "edge-auth"}));
+  EXPECT_EQ(access->binding["roleRef"]["name"], access->role["metadata"]["name"]);
+  EXPECT_EQ(access->binding["subjects"][0]["name"], "rr-agent");
+  EXPECT_EQ(access->binding["subjects"][0]["namespace"], spec.ns);
+}
+
+TEST(RenderTest, NoAgentSecretsRoleWhenNoSecretIsNamed) {
+  // A rule with empty resourceNames grants every Secret of the namespace: never render one.
+  auto spec = parse(Json::parse(R"({"externalPeers": [{"name": "edge-1", "address": "192.0.2.1", "asNumber": 65000}]})"));
+  EXPECT_TRUE(password_secret_names(spec).empty());
+  EXPECT_FALSE(render_agent_secret_access(spec).has_value());
 }
 
 }  // namespace

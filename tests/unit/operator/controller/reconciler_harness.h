@@ -74,19 +74,31 @@ struct Harness {
                                                    kube::keep_whole_object, clock);
     configs = std::make_unique<kube::Informer<Json>>(api, api::calico_crd_bgp_configurations(), opts(""),
                                                      kube::keep_whole_object, clock);
-    FabricCaches caches{&fabrics->store(), &nodes->store(), &pods->store(),
-                        &leases->store(),  &peers->store(), &configs->store()};
-    reconciler = std::make_unique<FabricReconciler>(caches, api, applier, liveness, events.get(), clock, options);
+    roles = std::make_unique<kube::Informer<Json>>(api, api::roles(), opts(managed), kube::keep_whole_object, clock);
+    bindings = std::make_unique<kube::Informer<Json>>(api, api::role_bindings(), opts(managed),
+                                                      kube::keep_whole_object, clock);
+    reconciler = std::make_unique<FabricReconciler>(caches(), api, applier, liveness, events.get(), clock, options);
+  }
+  // The caches as FabricController hands them over.
+  FabricCaches caches() const {
+    FabricCaches c{&fabrics->store(), &nodes->store(), &pods->store(),
+                   &leases->store(),  &peers->store(), &configs->store()};
+    c.roles = &roles->store();
+    c.role_bindings = &bindings->store();
+    return c;
+  }
+  std::vector<kube::Informer<Json>*> json_informers() const {
+    return {fabrics.get(), pods.get(), leases.get(), peers.get(), configs.get(), roles.get(), bindings.get()};
   }
   ~Harness() {
-    for (auto* i : {fabrics.get(), pods.get(), leases.get(), peers.get(), configs.get()}) i->stop();
+    for (auto* i : json_informers()) i->stop();
     nodes->stop();
   }
   void start() {
-    for (auto* i : {fabrics.get(), pods.get(), leases.get(), peers.get(), configs.get()}) i->start();
+    for (auto* i : json_informers()) i->start();
     nodes->start();
-    ASSERT_TRUE(fabrics->wait_for_sync(5000ms) && nodes->wait_for_sync(5000ms) && pods->wait_for_sync(5000ms) &&
-                leases->wait_for_sync(5000ms) && peers->wait_for_sync(5000ms) && configs->wait_for_sync(5000ms));
+    for (auto* i : json_informers()) ASSERT_TRUE(i->wait_for_sync(5000ms));
+    ASSERT_TRUE(nodes->wait_for_sync(5000ms));
   }
   // Reconciles until `done` holds, moving fake time on between passes (requeues, settle times)
   // and giving the informers real time to catch up. Bounded.
@@ -106,7 +118,7 @@ struct Harness {
   kube::LivenessTracker liveness{clock, 120s};
   Applier applier{api};
   std::unique_ptr<kube::EventRecorder> events;
-  std::unique_ptr<kube::Informer<Json>> fabrics, pods, leases, peers, configs;
+  std::unique_ptr<kube::Informer<Json>> fabrics, pods, leases, peers, configs, roles, bindings;
   std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes;
   std::unique_ptr<FabricReconciler> reconciler;
 };
