@@ -23,15 +23,6 @@ using bird::parse_ip;
 
 Family family_of(const std::string& text) { return parse_ip(text).first; }
 
-std::string_view role_word(bird::PeerRole role) {
-  switch (role) {
-    case bird::PeerRole::Client: return "client";
-    case bird::PeerRole::Mesh: return "mesh peer";
-    case bird::PeerRole::External: return "external peer";
-  }
-  return "peer";
-}
-
 bool usable_password(const std::string& p) {
   if (p.empty() || p.size() > kMaxPasswordLength) return false;
   return std::all_of(p.begin(), p.end(), [](char ch) {
@@ -79,7 +70,7 @@ class PeerSet {
 
   // Adds the peer unless its endpoint is taken or unusable (with a warning).
   void add(bird::Peer peer) {
-    const std::string who = std::string(role_word(peer.role)) + " \"" + peer.name + "\"";
+    const std::string who = std::string(bird::describe(peer.role)) + " \"" + peer.name + "\"";
     const auto [family, canonical] = parse_ip(peer.address);
     if (family == Family::None) {
       warnings_.push_back(who + " skipped: address \"" + peer.address + "\" is not an IP address");

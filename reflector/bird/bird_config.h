@@ -8,11 +8,22 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rr::bird {
 
 enum class PeerRole { Client, Mesh, External };
+
+// How messages name a peer of this role: "client", "mesh peer", "external peer".
+constexpr std::string_view describe(PeerRole role) {
+  switch (role) {
+    case PeerRole::Client: return "client";
+    case PeerRole::Mesh: return "mesh peer";
+    case PeerRole::External: return "external peer";
+  }
+  return "peer";
+}
 
 struct BgpTimers {
   int hold_seconds = 90;

@@ -46,15 +46,6 @@ std::string bird_safe_text(std::string_view s) {
 
 bool printable_without_quotes(std::string_view s) { return bird_safe_text(s) == s; }
 
-std::string_view role_word(PeerRole role) {
-  switch (role) {
-    case PeerRole::Client: return "client";
-    case PeerRole::Mesh: return "mesh";
-    case PeerRole::External: return "external";
-  }
-  return "peer";
-}
-
 // The local address of a session with a neighbor of this family, or "".
 // The port a session of this role is reached on here.
 int local_port_for(const ReflectorConfig& c, PeerRole role) {
@@ -87,7 +78,7 @@ kube::Error invalid(std::string message) {
 }
 
 std::string describe_peer(const Peer& p) {
-  return std::string(role_word(p.role)) + " peer \"" + bird_safe_text(p.name) + "\"";
+  return std::string(describe(p.role)) + " \"" + bird_safe_text(p.name) + "\"";
 }
 
 bool valid_port(int port) { return port >= 1 && port <= 65535; }
@@ -119,7 +110,7 @@ kube::Status validate_timers(const ReflectorConfig& c) {
 
 kube::Status validate_peer(const ReflectorConfig& c, const Peer& p) {
   const std::string who = describe_peer(p);
-  if (p.name.empty()) return invalid(std::string(role_word(p.role)) + " peer with an empty name");
+  if (p.name.empty()) return invalid(std::string(describe(p.role)) + " with an empty name");
   if (!printable_without_quotes(p.name)) {
     return invalid(who + ": name must be printable ASCII without '\"' or '\\'");
   }
