@@ -136,6 +136,42 @@ class OperatorIT : public ::testing::Test {
     return *operators_.back();
   }
 
+  // A client authenticated as ServiceAccount ns/name, through a token as its Pod mounts one.
+  std::unique_ptr<kube::RestKubeClient> ServiceAccountClient(const std::string& ns, const std::string& name) {
+    const kube::ResourceType token_request{"", "v1", "serviceaccounts/" + name + "/token", "TokenRequest", true};
+    kube::Result<Json> token = kube::make_error(ErrorKind::NotFound, "");
+    for (int i = 0; i < 50 && !token.ok(); ++i) {  // a new ServiceAccount may take a moment to be served
+      token = client_->create(token_request, ns,
+                              Json{{"apiVersion", "authentication.k8s.io/v1"},
+                                   {"kind", "TokenRequest"},
+                                   {"spec", {{"expirationSeconds", 3600}}}});
+      if (!token.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(token.ok()) << token.error().describe();
+    if (!token.ok()) return nullptr;
+    return cp_->client_with_token((*token)["status"]["token"].get<std::string>());
+  }
+
+  // Two nodes of one rack, and a fabric with reflectors in `ns` whose bgp.passwordSecretRef names
+  // key "password" of Secret `secret`.
+  kube::Result<Json> CreateFabricWithPassword(const std::string& fabric, const std::string& pool, const std::string& ns,
+                                              const std::string& secret) {
+    AddNodes(1, 2);
+    Json spec = Fabric(fabric, pool);
+    spec["spec"]["namespace"] = ns;
+    spec["spec"]["bgp"] = {{"passwordSecretRef", {{"name", secret}, {"key", "password"}}}};
+    return client_->create(kFabrics, "", spec);
+  }
+
+  // The operator as deploy/ ships it (allowed `ns` only, its Roles there), plus `extra` flags.
+  ChildProcess& StartOperatorAsShipped(const std::string& ns, const std::vector<std::string>& extra = {}) {
+    allowed_namespaces_.clear();
+    std::vector<std::string> argv = {"--leader-elect=false", "--allowed-namespaces", ns, "--allowed-reflector-images",
+                                     "rr-agent:test"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return StartOperator(argv);
+  }
+
   std::string MetricsUrl(ChildProcess& op) {
     auto line = op.wait_for_log("serving /metrics", std::chrono::seconds(20));
     if (!line) return "";
@@ -1036,26 +1072,15 @@ TEST_F(OperatorIT, TheAgentMayGetOnlyTheSecretsItsFabricNames) {
     cleanups_.push_back([this, ns, name = name] { (void)client_->remove(kube::resources::secrets(), ns, name, {}); });
   }
   // The agent's identity: a token of ServiceAccount rr-system/rr-agent, as its Pod mounts one.
-  const kube::ResourceType token_request{"", "v1", "serviceaccounts/rr-agent/token", "TokenRequest", true};
-  auto token = client_->create(token_request, ns,
-                               Json{{"apiVersion", "authentication.k8s.io/v1"},
-                                    {"kind", "TokenRequest"},
-                                    {"spec", {{"expirationSeconds", 3600}}}});
-  ASSERT_TRUE(token.ok()) << token.error().describe();
-  auto agent = cp_->client_with_token((*token)["status"]["token"].get<std::string>());
+  auto agent = ServiceAccountClient(ns, "rr-agent");
+  ASSERT_TRUE(agent);
   auto agent_get = [&](const std::string& name) { return agent->get(kube::resources::secrets(), ns, name); };
   ASSERT_TRUE(agent_get(named).is(ErrorKind::Forbidden)) << "before any fabric names it, the agent may not read it";
 
-  AddNodes(1, 2);
   const std::string fabric = "f-" + tag_;
-  Json spec = Fabric(fabric, "10.211.0.0/16");
-  spec["spec"]["namespace"] = ns;
-  spec["spec"]["bgp"] = {{"passwordSecretRef", {{"name", named}, {"key", "password"}}}};
-  auto created = client_->create(kFabrics, "", spec);
+  auto created = CreateFabricWithPassword(fabric, "10.211.0.0/16", ns, named);
   ASSERT_TRUE(created.ok()) << created.error().describe();
-  allowed_namespaces_.clear();  // deploy/ as shipped: rr-system only
-  auto& op = StartOperator({"--leader-elect=false", "--allowed-namespaces", ns, "--allowed-reflector-images",
-                            "rr-agent:test"});
+  auto& op = StartOperatorAsShipped(ns);
 
   std::string message;
   ASSERT_TRUE(eventually([&] { return agent_get(named).ok(); }, std::chrono::seconds(60)))
@@ -1110,12 +1135,16 @@ TEST_F(OperatorIT, CalicoNodeMayGetTheCopyOfItsFabricsPasswordAndNothingElse) {
   cleanups_.push_back([this, calico_ns] { (void)client_->remove(kube::resources::namespaces(), "", calico_ns, {}); });
   // The chart's Role and RoleBinding for rr-operator there, as `helm template` renders them.
   const std::string root = repo_root();
-  std::string helm = std::getenv("RR_HELM") ? std::getenv("RR_HELM") : run_command(root + "/scripts/fetch-helm.sh");
+  std::string helm = std::getenv("RR_HELM") ? std::getenv("RR_HELM") : rr::testing::run_command(root + "/scripts/fetch-helm.sh");
   helm.erase(helm.find_last_not_of(" \n") + 1);
   const std::string rendered = cp_->dir() + "/calico-passwords-rbac-" + tag_ + ".yaml";
-  run_command(helm + " template rr-operator " + root + "/helm/rr-operator -n rr-system --set calico.passwordCopies.namespace=" +
-              calico_ns + " --show-only templates/calico-passwords-rbac.yaml > " + rendered);
-  run_command(cp_->kubectl() + " apply -f " + rendered);
+  // helm logs to stderr, which run_command joins to stdout: only the render goes to the file.
+  rr::testing::run_command("(" + helm + " template rr-operator " + root +
+                           "/helm/rr-operator -n rr-system --set calico.passwordCopies.namespace=" + calico_ns +
+                           " --show-only templates/calico-passwords-rbac.yaml 2>/dev/null) > " + rendered);
+  ASSERT_FALSE(::testing::Test::HasFailure()) << "helm template failed";
+  rr::testing::run_command(cp_->kubectl() + " apply -f " + rendered);
+  ASSERT_FALSE(::testing::Test::HasFailure()) << "the chart's Role for rr-operator in " << calico_ns << " not applied";
   const kube::ResourceType service_accounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
   ASSERT_TRUE(client_->create(service_accounts, calico_ns,
                               Json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "calico-node"}}}})
@@ -1134,30 +1163,15 @@ TEST_F(OperatorIT, CalicoNodeMayGetTheCopyOfItsFabricsPasswordAndNothingElse) {
     });
   }
   // calico-node's identity: a token of its ServiceAccount, as its Pod mounts one.
-  const kube::ResourceType token_request{"", "v1", "serviceaccounts/calico-node/token", "TokenRequest", true};
-  kube::Result<Json> token = kube::make_error(ErrorKind::NotFound, "");
-  for (int i = 0; i < 50 && !token.ok(); ++i) {  // the ServiceAccount may take a moment to be served
-    token = client_->create(token_request, calico_ns,
-                            Json{{"apiVersion", "authentication.k8s.io/v1"},
-                                 {"kind", "TokenRequest"},
-                                 {"spec", {{"expirationSeconds", 3600}}}});
-    if (!token.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(token.ok()) << token.error().describe();
-  auto calico_node = cp_->client_with_token((*token)["status"]["token"].get<std::string>());
+  auto calico_node = ServiceAccountClient(calico_ns, "calico-node");
+  ASSERT_TRUE(calico_node);
   const std::string copy = "rr-bgp-passwords-";
   auto calico_get = [&](const std::string& name) { return calico_node->get(kube::resources::secrets(), calico_ns, name); };
 
-  AddNodes(1, 2);
   const std::string fabric = "f-" + tag_;
-  Json spec = Fabric(fabric, "10.212.0.0/16");
-  spec["spec"]["namespace"] = ns;
-  spec["spec"]["bgp"] = {{"passwordSecretRef", {{"name", source}, {"key", "password"}}}};
-  auto created = client_->create(kFabrics, "", spec);
+  auto created = CreateFabricWithPassword(fabric, "10.212.0.0/16", ns, source);
   ASSERT_TRUE(created.ok()) << created.error().describe();
-  allowed_namespaces_.clear();  // deploy/ as shipped: rr-system only
-  auto& op = StartOperator({"--leader-elect=false", "--allowed-namespaces", ns, "--allowed-reflector-images",
-                            "rr-agent:test", "--calico-password-namespace", calico_ns});
+  auto& op = StartOperatorAsShipped(ns, {"--calico-password-namespace", calico_ns});
 
   const std::string copy_name = copy + fabric;
   const std::string role_name = "rr-calico-node-passwords-" + fabric;

@@ -144,13 +144,7 @@ TEST_F(CalicoPasswordCopyTest, TheCopyFollowsTheSourceAndTheBgpPeerNamesIt) {
 TEST_F(CalicoPasswordCopyTest, TheFinalizerDeletesTheCopy) {
   RunTheReflector();
   ASSERT_TRUE(eventually([&] { return copy() && role() && binding(); }));
-  ASSERT_TRUE(api_.remove(api::route_reflector_clusters(), "", kFabric, {}).ok());
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    clock_.advance(500ms);
-    gone = eventually([&] { return !api_.peek(api::route_reflector_clusters(), "", kFabric); }, 100ms, 5ms);
-  }
-  ASSERT_TRUE(gone) << "the fabric was never finalized";
+  ASSERT_TRUE(delete_fabric()) << "the fabric was never finalized";
   EXPECT_FALSE(copy()) << "the finalizer deletes it, not only the garbage collector";
   EXPECT_FALSE(role());
   EXPECT_FALSE(binding());

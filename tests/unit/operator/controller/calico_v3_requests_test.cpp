@@ -53,13 +53,7 @@ TEST_F(CalicoV3RequestsTest, EveryBgpPeerAndBgpConfigurationRequestGoesToProject
   ASSERT_TRUE(eventually([&] { return mesh() == false; })) << "every node covered: Calico's mesh goes off";
 
   // Deletion: the mesh back on, then (after the settle time) the BGPPeer goes.
-  ASSERT_TRUE(api_.remove(api::route_reflector_clusters(), "", kFabric, {}).ok());
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    clock_.advance(500ms);
-    gone = eventually([&] { return !api_.peek(api::route_reflector_clusters(), "", kFabric); }, 100ms, 5ms);
-  }
-  ASSERT_TRUE(gone) << "the fabric was never finalized";
+  ASSERT_TRUE(delete_fabric()) << "the fabric was never finalized";
   EXPECT_EQ(mesh(), true);
   EXPECT_TRUE(api_.list(api::calico_v3_bgp_peers(), "", {}).value().items.empty());
 
