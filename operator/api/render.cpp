@@ -238,30 +238,77 @@ std::set<std::string> password_secret_names(const planner::FabricSpec& spec) {
 
 std::string agent_secrets_role_name(const std::string& fabric) { return "rr-agent-secrets-" + fabric; }
 
-std::optional<AgentSecretAccess> render_agent_secret_access(const planner::FabricSpec& spec) {
-  const auto names = password_secret_names(spec);
-  if (names.empty()) return std::nullopt;  // never a rule without resourceNames: that is every Secret
-  const std::string name = agent_secrets_role_name(spec.name);
+namespace {
+
+// A Role granting get on exactly `secrets` in `ns`, and its binding to ServiceAccount
+// `service_account` of that namespace; both named `name`, owned by the fabric and labelled as its.
+SecretReaderAccess render_secret_reader(const planner::FabricSpec& spec, const std::string& name, const std::string& ns,
+                                        const std::set<std::string>& secrets, const std::string& service_account) {
   const std::string rbac_group = "rbac.authorization.k8s.io";
   const Json metadata = {{"name", name},
-                         {"namespace", spec.ns},
+                         {"namespace", ns},
                          {"labels", {{str(kManagedByLabel), str(kManagedByValue)}, {str(kClusterLabel), spec.name}}},
                          {"ownerReferences", owner_reference(spec)}};
-  AgentSecretAccess out;
+  SecretReaderAccess out;
   out.role = {{"apiVersion", rbac_group + "/v1"},
               {"kind", "Role"},
               {"metadata", metadata},
               {"rules", Json::array({{{"apiGroups", Json::array({""})},
                                       {"resources", Json::array({"secrets"})},
                                       {"verbs", Json::array({"get"})},
-                                      {"resourceNames", names}}})}};
+                                      {"resourceNames", secrets}}})}};
   out.binding = {{"apiVersion", rbac_group + "/v1"},
                  {"kind", "RoleBinding"},
                  {"metadata", metadata},
                  {"roleRef", {{"apiGroup", rbac_group}, {"kind", "Role"}, {"name", name}}},
-                 {"subjects", Json::array({{{"kind", "ServiceAccount"},
-                                            {"name", str(kAgentServiceAccount)},
-                                            {"namespace", spec.ns}}})}};
+                 {"subjects", Json::array({{{"kind", "ServiceAccount"}, {"name", service_account}, {"namespace", ns}}})}};
+  return out;
+}
+
+}  // namespace
+
+std::optional<AgentSecretAccess> render_agent_secret_access(const planner::FabricSpec& spec) {
+  const auto names = password_secret_names(spec);
+  if (names.empty()) return std::nullopt;  // never a rule without resourceNames: that is every Secret
+  return render_secret_reader(spec, agent_secrets_role_name(spec.name), spec.ns, names, str(kAgentServiceAccount));
+}
+
+std::vector<planner::SecretKeyRef> calico_password_refs(const planner::FabricSpec& spec) {
+  std::vector<planner::SecretKeyRef> out;
+  if (spec.bgp.password) out.push_back(*spec.bgp.password);  // the one password every BGPPeer names
+  return out;
+}
+
+std::string calico_passwords_secret_name(const std::string& fabric) { return "rr-bgp-passwords-" + fabric; }
+std::string calico_passwords_role_name(const std::string& fabric) { return "rr-calico-node-passwords-" + fabric; }
+
+planner::SecretKeyRef calico_password_copy_ref(const std::string& fabric, const planner::SecretKeyRef& source) {
+  return {calico_passwords_secret_name(fabric), source.name + "." + source.key};
+}
+
+std::optional<CalicoPasswordCopy> render_calico_password_copy(const planner::FabricSpec& spec,
+                                                              const CalicoPasswordTarget& target,
+                                                              const std::map<std::string, std::string>& values) {
+  const auto refs = calico_password_refs(spec);
+  if (refs.empty() || target.ns.empty()) return std::nullopt;
+  const std::string secret_name = calico_passwords_secret_name(spec.name);
+  Json data = Json::object();
+  for (const auto& ref : refs) {
+    const std::string key = calico_password_copy_ref(spec.name, ref).key;
+    if (auto it = values.find(key); it != values.end()) data[key] = it->second;
+  }
+  CalicoPasswordCopy out;
+  static_cast<SecretReaderAccess&>(out) = render_secret_reader(spec, calico_passwords_role_name(spec.name), target.ns,
+                                                               {secret_name}, target.service_account);
+  out.secret = {{"apiVersion", "v1"},
+                {"kind", "Secret"},
+                {"type", "Opaque"},
+                {"metadata",
+                 {{"name", secret_name},
+                  {"namespace", target.ns},
+                  {"labels", {{str(kManagedByLabel), str(kManagedByValue)}, {str(kClusterLabel), spec.name}}},
+                  {"ownerReferences", owner_reference(spec)}}},
+                {"data", std::move(data)}};
   return out;
 }
 

@@ -46,6 +46,8 @@ struct Options {
   std::string reflector_image = "rr-agent:0.1.0";
   std::vector<std::string> allowed_images;      // besides reflector_image
   std::vector<std::string> allowed_namespaces;  // empty: {leader_namespace}, this operator's own
+  std::string calico_password_namespace;         // empty: no copies of BGP passwords for calico-node
+  std::string calico_node_service_account = "calico-node";
   kube::LogFlags log;
 };
 
@@ -159,6 +161,15 @@ int main(int argc, char** argv) {
                         "NamespaceNotAllowed); reflector Pods and Leases are watched there only, so rr-operator "
                         "needs their Role in each; empty: the --leader-election-namespace",
                         "RR_ALLOWED_NAMESPACES");
+  flags.add_string("calico-password-namespace", &o.calico_password_namespace,
+                   "calico-node's namespace (e.g. calico-system): keep there, per fabric, a copy of the password "
+                   "Secret its BGPPeers name (rr-bgp-passwords-<fabric>) and a Role letting calico-node get it; "
+                   "rr-operator needs secrets, roles and rolebindings rights there. Empty: off, the BGPPeers "
+                   "name the Secret in spec.namespace",
+                   "RR_CALICO_PASSWORD_NAMESPACE");
+  flags.add_string("calico-node-service-account", &o.calico_node_service_account,
+                   "calico-node's ServiceAccount in --calico-password-namespace, granted get on the copies",
+                   "RR_CALICO_NODE_SERVICE_ACCOUNT");
   kube::add_log_flags(flags, o.log);
   auto command_line = kube::parse_command_line(flags, o.log, "rr-operator", argc, argv);
   if (command_line.exit_code) return *command_line.exit_code;
@@ -177,6 +188,16 @@ int main(int argc, char** argv) {
       std::cerr << "rr-operator: --allowed-namespaces: \"" << ns << "\" is not a namespace name\n";
       return 2;
     }
+  }
+  if (!o.calico_password_namespace.empty() && !rr::api::is_dns_label(o.calico_password_namespace)) {
+    std::cerr << "rr-operator: --calico-password-namespace: \"" << o.calico_password_namespace
+              << "\" is not a namespace name\n";
+    return 2;
+  }
+  if (!rr::api::is_dns_subdomain(o.calico_node_service_account)) {
+    std::cerr << "rr-operator: --calico-node-service-account: \"" << o.calico_node_service_account
+              << "\" is not a ServiceAccount name\n";
+    return 2;
   }
   if (o.reflector_image.empty()) {
     std::cerr << "rr-operator: --reflector-image must not be empty\n";
@@ -223,7 +244,8 @@ int main(int argc, char** argv) {
                         {"identity", o.identity},
                         {"allowed-namespaces", join(o.allowed_namespaces)},
                         {"reflector-image", o.reflector_image},
-                        {"allowed-reflector-images", join(o.allowed_images)}});
+                        {"allowed-reflector-images", join(o.allowed_images)},
+                        {"calico-password-namespace", o.calico_password_namespace}});
 
   std::atomic<bool> synced{false};
   std::atomic<bool> leading{!o.leader_elect};
@@ -261,6 +283,7 @@ int main(int argc, char** argv) {
   copt.reconciler.default_image = o.reflector_image;
   copt.reconciler.policy.namespaces = o.allowed_namespaces;
   copt.reconciler.policy.images = o.allowed_images;
+  copt.reconciler.calico_passwords = {o.calico_password_namespace, o.calico_node_service_account};
   copt.workers = o.workers;
   copt.watchdog = &watchdog;
   copt.on_error = [&log](const std::string& fabric, const kube::Error& e) {

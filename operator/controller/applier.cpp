@@ -222,6 +222,87 @@ kube::Status Applier::apply_agent_secret_access(const planner::FabricSpec& spec,
   return first_error;
 }
 
+kube::Status Applier::apply_calico_password_copy(const std::string& fabric, const api::CalicoPasswordTarget& target,
+                                                 const std::optional<api::CalicoPasswordCopy>& want) {
+  if (target.ns.empty()) return {};  // off: nothing is read or written there
+  // Each failure names the object it concerns (never a value: those live only in `want`).
+  auto about = [&](const kube::ResourceType& type, const std::string& name, kube::Error e) -> kube::Status {
+    e.message = type.kind + " " + target.ns + "/" + name + ": " + e.message;
+    return e;
+  };
+  // Read by name: no informer watches calico-node's namespace. nullopt: absent.
+  auto read = [&](const kube::ResourceType& type, const std::string& name) -> kube::Result<std::optional<Json>> {
+    auto r = client_.get(type, target.ns, name);
+    if (r.is(ErrorKind::NotFound)) return std::optional<Json>();
+    if (!r.ok()) return about(type, name, r.error()).error();
+    if (!owned_by(*r, fabric)) {
+      return about(type, name,
+                   kube::make_error(ErrorKind::Invalid, "exists and is not this fabric's (labels " +
+                                                            std::string(api::kManagedByLabel) + ", " +
+                                                            std::string(api::kClusterLabel) + "); rr-operator leaves it"))
+          .error();
+    }
+    return std::optional<Json>(std::move(r.value()));
+  };
+  auto remove = [&](const kube::ResourceType& type, const std::string& name) -> kube::Status {
+    auto live = read(type, name);
+    // Absent, not the fabric's, or not readable: nothing of ours to delete.
+    if (live.is(ErrorKind::Forbidden) || live.is(ErrorKind::Invalid) || (live.ok() && !*live)) return {};
+    if (!live.ok()) return live.error();
+    kube::DeleteOptions opts;
+    opts.precondition_uid = kube::uid_of(**live);
+    auto s = deleted(client_.remove(type, target.ns, name, opts));
+    if (!s.ok()) return about(type, name, s.error());
+    wrote("delete");
+    return {};
+  };
+  // Creates `desired`, or updates the live object when `fields`, labels or owner differ.
+  auto put = [&](const kube::ResourceType& type, const Json& desired,
+                 std::initializer_list<const char*> fields) -> kube::Status {
+    const std::string name = kube::name_of(desired);
+    auto live = read(type, name);
+    if (!live.ok()) return live.error();
+    if (!*live) {
+      auto r = client_.create(type, target.ns, desired);
+      if (!r.ok() && !r.is(ErrorKind::AlreadyExists)) return about(type, name, r.error());
+      if (r.ok()) wrote("create");
+      return {};
+    }
+    const Json& current = **live;
+    const Json& meta = current["metadata"];
+    bool same = meta.value("labels", Json::object()) == desired["metadata"]["labels"] &&
+                meta.value("ownerReferences", Json::array()) == desired["metadata"]["ownerReferences"];
+    for (const char* f : fields) same = same && current.value(f, Json::object()) == desired[f];
+    if (same) return {};
+    if (current.value("roleRef", Json()) != desired.value("roleRef", Json())) {
+      // roleRef is immutable: the binding is made anew.
+      if (auto s = remove(type, name); !s.ok()) return s;
+      auto r = client_.create(type, target.ns, desired);
+      if (!r.ok()) return about(type, name, r.error());
+      wrote("create");
+      return {};
+    }
+    Json update = desired;
+    update["metadata"]["resourceVersion"] = kube::resource_version_of(current);
+    auto r = client_.update(type, update);
+    if (!r.ok()) return about(type, name, r.error());
+    wrote("update");
+    return {};
+  };
+  const std::string role = api::calico_passwords_role_name(fabric);
+  if (!want) {
+    // Unbind first; the Secret goes last.
+    if (auto s = remove(api::role_bindings(), role); !s.ok()) return s;
+    if (auto s = remove(api::roles(), role); !s.ok()) return s;
+    return remove(kube::resources::secrets(), api::calico_passwords_secret_name(fabric));
+  }
+  // The Secret and the Role (the name it grants) before the binding: never a binding to a Role
+  // that is not as wanted.
+  if (auto s = put(kube::resources::secrets(), want->secret, {"type", "data"}); !s.ok()) return s;
+  if (auto s = put(api::roles(), want->role, {"rules"}); !s.ok()) return s;
+  return put(api::role_bindings(), want->binding, {"subjects"});
+}
+
 kube::Status Applier::apply_mesh(const planner::FabricSpec& spec, bool enabled, const Json* live_default) {
   const auto& type = configuration_type(spec);
   const std::string name(api::kDefaultBgpConfiguration);

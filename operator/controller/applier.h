@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "api/render.h"
 #include "kube/kube_client.h"
 #include "planner/types.h"
 
@@ -34,6 +36,14 @@ class Applier {
   // deleted after it.
   kube::Status apply_agent_secret_access(const planner::FabricSpec& spec, const std::vector<kube::Json>& live_roles,
                                          const std::vector<kube::Json>& live_bindings);
+  // Makes the fabric's copy of the BGPPeers' password in calico-node's namespace (target.ns),
+  // its Role and its RoleBinding exactly `want` (api::render_calico_password_copy), or deletes
+  // them when nullopt. No informer watches there: each is read by name, written only where it
+  // differs, and left alone when it is not this fabric's. The Secret and Role are written before
+  // the binding, deleted after it. A failure's message names the object. Off (target.ns empty):
+  // no request at all.
+  kube::Status apply_calico_password_copy(const std::string& fabric, const api::CalicoPasswordTarget& target,
+                                          const std::optional<api::CalicoPasswordCopy>& want);
   // Sets Calico's nodeToNodeMeshEnabled on the "default" BGPConfiguration.
   kube::Status apply_mesh(const planner::FabricSpec& spec, bool enabled, const kube::Json* live_default);
   // Writes status only when it differs from the live one.

@@ -138,10 +138,17 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
 
   std::optional<kube::Clock::Duration> requeue;
   planner::PlanInput input = gather(fabric, spec, requeue);
-  if (auto s = read_secrets(spec, input); !s.ok()) return s.error();
+  std::map<std::string, std::string> calico_values;  // password values: this reconcile's, never kept or logged
+  if (auto s = read_secrets(spec, input, calico_values); !s.ok()) return s.error();
   ReconcileOutcome outcome;
   outcome.plan = planner::plan(input);
   const planner::Plan& plan = outcome.plan;
+  if (!options_.calico_passwords.ns.empty()) {
+    // calico-node reads a BGPPeer's password in its own namespace: the BGPPeers name the copy.
+    for (auto& peer : outcome.plan.peers) {
+      if (peer.password) peer.password = api::calico_password_copy_ref(spec.name, *peer.password);
+    }
+  }
 
   kube::Status applied;
   if (!plan.hold) {
@@ -157,6 +164,22 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
       applied = {};
     }
     if (auto s = applier_.delete_leases(lapsed_leases(spec, plan)); applied.ok()) applied = s;
+    // The copy before the BGPPeers that name it. A refusal (no Role there, or an object of that
+    // name that is not the fabric's) is the fabric's status to report, not a retry loop.
+    auto copied = applier_.apply_calico_password_copy(
+        spec.name, options_.calico_passwords,
+        api::render_calico_password_copy(spec, options_.calico_passwords, calico_values));
+    if (copied.is(kube::ErrorKind::Forbidden) || copied.is(kube::ErrorKind::Invalid)) {
+      outcome.plan = planner::calico_passwords_not_copied(
+          std::move(outcome.plan),
+          "cannot keep the copy of the BGP password that calico-node (ServiceAccount " +
+              options_.calico_passwords.service_account + ") reads in namespace " + options_.calico_passwords.ns +
+              ": " + copied.error().message + " (rr-operator needs secrets, roles and rolebindings rights there: "
+              "the Helm chart's calico.passwordCopies.namespace, docs/operations.md)");
+      keep_min(requeue, std::chrono::seconds(10));  // no informer sees RBAC being granted
+    } else if (applied.ok()) {
+      applied = copied;
+    }
     if (auto s = applier_.apply_peers(spec, plan, peers); applied.ok()) applied = s;
     // The agents read exactly the Secrets the spec names (docs/security.md). A refusal (the
     // operator lacks RBAC rights there) is the fabric's status to report, not a retry loop.
@@ -345,7 +368,8 @@ std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner
   return out;
 }
 
-kube::Status FabricReconciler::read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in) {
+kube::Status FabricReconciler::read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in,
+                                            std::map<std::string, std::string>& calico_values) {
   for (const auto& name : api::password_secret_names(spec)) {
     // Read directly: a cluster-wide Secret informer would need far wider RBAC and memory.
     auto secret = client_.get(kube::resources::secrets(), spec.ns, name);
@@ -359,6 +383,12 @@ kube::Status FabricReconciler::read_secrets(const planner::FabricSpec& spec, pla
     } else {
       auto found = api::secret_keys_from(*secret);
       in.secret_keys.insert(found.begin(), found.end());
+      if (options_.calico_passwords.ns.empty()) continue;
+      const Json data = secret->value("data", Json::object());
+      for (const auto& ref : api::calico_password_refs(spec)) {
+        if (ref.name != name || !data.is_object() || !data.contains(ref.key) || !data[ref.key].is_string()) continue;
+        calico_values[api::calico_password_copy_ref(spec.name, ref).key] = data[ref.key].get<std::string>();
+      }
     }
   }
   return {};
@@ -419,6 +449,10 @@ kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric) {
     return s.error();
   }
   if (auto s = applier_.delete_owned(api::roles(), spec.name, owned(caches_.roles, spec.name)); !s.ok()) {
+    return s.error();
+  }
+  // calico-node's copy of the password (one not readable there is left to the garbage collector).
+  if (auto s = applier_.apply_calico_password_copy(spec.name, options_.calico_passwords, std::nullopt); !s.ok()) {
     return s.error();
   }
   if (auto s = applier_.remove_finalizer(fabric); !s.ok()) return s.error();

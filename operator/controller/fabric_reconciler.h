@@ -3,6 +3,7 @@
 // world from the informer caches (never from the event that woke it), asks the
 // pure planner what should exist, and lets the Applier write the difference.
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,6 +44,10 @@ struct ReconcilerOptions {
   // Deleting a fabric that turned Calico's mesh back on waits until the mesh has been on this
   // long (calico-node's BIRD brings the mesh sessions up) before its BGPPeers go.
   kube::Clock::Duration mesh_settle = std::chrono::seconds(15);
+  // Where copies of the BGPPeers' password Secrets are kept for calico-node
+  // (--calico-password-namespace, --calico-node-service-account). Empty namespace: off, and the
+  // BGPPeers name the Secret in spec.namespace itself.
+  api::CalicoPasswordTarget calico_passwords;
 };
 
 struct ReconcileOutcome {
@@ -78,7 +83,10 @@ class FabricReconciler {
   // The password Secrets' keys into `in`; those absent or forbidden to read into
   // in.unreadable_secrets (the planner names the field). Any other failure is
   // returned: a hiccup of the API must not read as an invalid spec.
-  kube::Status read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in);
+  // calico_values: the base64 values of the keys the BGPPeers name (api::calico_password_refs),
+  // by their key in the copy, for this reconcile's api::render_calico_password_copy only.
+  kube::Status read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in,
+                            std::map<std::string, std::string>& calico_values);
   // The cached BGPConfiguration "default", held by the caller (never by the reconciler:
   // two workers reconcile at once).
   std::shared_ptr<const kube::Json> default_bgp_configuration() const;

@@ -96,14 +96,27 @@ Plan namespace_not_found(Plan plan, const FabricSpec& spec) {
   return plan;
 }
 
-Plan agent_secrets_not_granted(Plan plan, const std::string& message) {
-  plan.problems.push_back({"passwordSecretRef", message});
+namespace {
+
+// `plan`, applied, but degraded by a problem of `field`: Ready is False and Degraded True for `reason`.
+Plan degraded_by(Plan plan, const std::string& field, Reason reason, const std::string& message) {
+  plan.problems.push_back({field, message});
   const std::string text = join_problems(plan.problems);
   for (auto& c : plan.conditions) {
-    if (c.type == "Ready") c = condition("Ready", false, Reason::kAgentSecretsNotGranted, text);
-    if (c.type == "Degraded") c = condition("Degraded", true, Reason::kAgentSecretsNotGranted, text);
+    if (c.type == "Ready") c = condition("Ready", false, reason, text);
+    if (c.type == "Degraded") c = condition("Degraded", true, reason, text);
   }
   return plan;
+}
+
+}  // namespace
+
+Plan agent_secrets_not_granted(Plan plan, const std::string& message) {
+  return degraded_by(std::move(plan), "passwordSecretRef", Reason::kAgentSecretsNotGranted, message);
+}
+
+Plan calico_passwords_not_copied(Plan plan, const std::string& message) {
+  return degraded_by(std::move(plan), "spec.bgp.passwordSecretRef", Reason::kCalicoPasswordsNotCopied, message);
 }
 
 bool labels_match(const Labels& selector, const Labels& labels) {

@@ -18,6 +18,10 @@ Plan namespace_not_found(Plan plan, const FabricSpec& spec);
 // could not be written (`message`: which object, and the API's answer, e.g. 403). Ready and
 // Degraded say so; the reflectors keep running, without their passwords until it is granted.
 Plan agent_secrets_not_granted(Plan plan, const std::string& message);
+// `plan`, applied, except that the copy of the BGPPeers' password in calico-node's namespace
+// (--calico-password-namespace), its Role or RoleBinding could not be written (`message`: which
+// object, and the API's answer). Ready and Degraded say so; the BGPPeers name the copy regardless.
+Plan calico_passwords_not_copied(Plan plan, const std::string& message);
 
 // Calico's node-to-node mesh for the whole cluster, from every Node and every fabric's
 // coverage. With the mesh on (`mesh_enabled`), it goes off only when every Calico node

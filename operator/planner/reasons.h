@@ -20,6 +20,7 @@
   X(NamespaceNotFound)          \
   X(NamespaceNotWatchable)      \
   X(AgentSecretsNotGranted)     \
+  X(CalicoPasswordsNotCopied)   \
   X(ClusterIDPoolExhausted)     \
   X(NoEligibleHosts)            \
   X(NoRacks)                    \

@@ -27,11 +27,13 @@ REL=rrchart                          # the chart's objects: rrchart-rr-operator.
 NS=rr-chart-$SUFFIX                  # fresh namespace for the chart's render
 REL3=rrv3                            # the chart with calicoAPI=projectcalico.org/v3 (its RBAC only)
 NS3=rr-chart-v3-$SUFFIX
+NSC=rr-chart-calico-$SUFFIX          # calico-node's namespace for calico.passwordCopies
 cleanup() {
   # Bounded: the instance is this test's own, but leave it as found for a rerun.
   kc delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete namespace "$NS3" --ignore-not-found --wait=false >/dev/null 2>&1
+  kc delete namespace "$NSC" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL3" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete -f "$HERE/prometheus-operator-crds.yaml" --ignore-not-found --wait=false >/dev/null 2>&1
   kc delete -k "$ROOT/deploy" --ignore-not-found --wait=false >/dev/null 2>&1
@@ -463,17 +465,17 @@ check "chart RBAC grants (operator: pods, secrets, roles in its namespace only; 
 # calicoAPI=projectcalico.org/v3: Calico's aggregated API server cannot run here, so its rights
 # are what is tested: the render's RBAC applied, and the API server's authorizer asked
 # (SubjectAccessReview) about every verb on both Calico groups' resources.
-sar() { # sar USER VERB GROUP RESOURCE: yes or no, as the authorizer answers
+sar() { # sar USER VERB GROUP RESOURCE [NAMESPACE]: yes or no, as the authorizer answers
   kc create -o jsonpath='{.status.allowed}' -f - 2>/dev/null <<EOF | sed -e 's/^true$/yes/' -e 's/^false$/no/'
 {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
  "spec": {"user": "$1", "groups": ["system:serviceaccounts", "system:authenticated"],
-          "resourceAttributes": {"verb": "$2", "group": "$3", "resource": "$4"}}}
+          "resourceAttributes": {"verb": "$2", "group": "$3", "resource": "$4", "namespace": "${5:-}"}}}
 EOF
 }
-allowed_verbs() { # allowed_verbs USER GROUP RESOURCE: the verbs the authorizer allows, or "none"
+allowed_verbs() { # allowed_verbs USER GROUP RESOURCE [NAMESPACE]: the verbs the authorizer allows, or "none"
   local v out=()
   for v in get list watch create update patch delete deletecollection; do
-    [[ $(sar "$1" "$v" "$2" "$3") == yes ]] && out+=("$v")
+    [[ $(sar "$1" "$v" "$2" "$3" "${4:-}") == yes ]] && out+=("$v")
   done
   ((${#out[@]})) && echo "${out[*]}" || echo none
 }
@@ -503,6 +505,39 @@ bgppeers.crd.projectcalico.org: get list watch create update delete;bgpconfigura
 ippools.crd.projectcalico.org: none"
 check "calicoAPI=projectcalico.org/v3: the agent has no Calico rights" \
   "$(calico_rights "system:serviceaccount:$NS3:rr-agent" | grep -vc ': none$')" "0"
+
+# calico.passwordCopies.namespace (off by default): only then a Role for rr-operator in calico-node's
+# namespace (copies of BGP password Secrets, and the Role letting calico-node get them), and the flags.
+if out=$(helm_ template "$REL" "$ROOT/helm/rr-operator" -n "$NS" --set "calico.passwordCopies.namespace=$NSC" \
+           --set calico.passwordCopies.serviceAccount=calico-node-sa); then
+  got=$(grep -A3 -E '^kind: (Role|RoleBinding)$' <<<"$out" | grep -E '^  namespace: ' | grep -c " $NSC$")
+  check "calico.passwordCopies.namespace: one Role and one RoleBinding for rr-operator there" "$got" "2"
+  check "calico.passwordCopies: rr-operator's flags" \
+    "$(grep -oE -- '--calico-(password-namespace|node-service-account)=[^ "]*' <<<"$out" | paste -sd' ' -)" \
+    "--calico-password-namespace=$NSC --calico-node-service-account=calico-node-sa"
+  grep -qE -- '^ +- --calico-password-namespace=' "$TMP/chart.yaml" && fail "the default render passes --calico-password-namespace" \
+    || pass "the default render keeps no password copies (no flag)"
+  grep -q 'calico-passwords' "$TMP/chart.yaml" && fail "the default render has the calico-passwords Role" \
+    || pass "the default render has no Role for password copies"
+else
+  fail "helm template calico.passwordCopies.namespace: $(cat "$TMP/helm.err")"
+fi
+if kc create namespace "$NSC" >/dev/null 2>&1 &&
+   "$H" template "$REL" "$ROOT/helm/rr-operator" -n "$NS" --set "calico.passwordCopies.namespace=$NSC" \
+     --show-only templates/calico-passwords-rbac.yaml >"$TMP/chart-calico-rbac.yaml" 2>"$TMP/helm.err" &&
+   out=$(kc apply -f "$TMP/chart-calico-rbac.yaml" 2>&1); then
+  pass "the chart's calico.passwordCopies RBAC applied ($(wc -l <<<"$out") objects)"
+else
+  fail "apply the chart's calico.passwordCopies RBAC: ${out:-} $(cat "$TMP/helm.err")"
+fi
+check "calico.passwordCopies: the operator's rights in calico-node's namespace, as the API server decides" \
+  "$(for r in secrets roles rolebindings; do
+       g=; [[ $r != secrets ]] && g=rbac.authorization.k8s.io
+       echo "$r: $(allowed_verbs "$COP" "$g" "$r" "$NSC")"
+     done | paste -sd';' -)" \
+  "secrets: get create update delete;roles: get create update delete;rolebindings: get create update delete"
+check "calico.passwordCopies: no Secret rights in other namespaces beyond the defaults" \
+  "$(can --as="$COP" create secrets -n "$NS") $(can --as="$COP" create secrets -n rr-system)" "no no"
 
 # The chart's Deployment is deploy/operator.yaml's, up to names, labels and namespace.
 pod_view='.spec as $s | $s.template.spec as $p | $p.containers[0] as $c |

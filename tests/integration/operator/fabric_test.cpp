@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -133,6 +134,42 @@ class OperatorIT : public ::testing::Test {
     std::string log = cp_->dir() + "/logs/operator-" + tag_ + "-" + std::to_string(operators_.size()) + ".log";
     operators_.push_back(std::make_unique<ChildProcess>(argv, log));
     return *operators_.back();
+  }
+
+  // A client authenticated as ServiceAccount ns/name, through a token as its Pod mounts one.
+  std::unique_ptr<kube::RestKubeClient> ServiceAccountClient(const std::string& ns, const std::string& name) {
+    const kube::ResourceType token_request{"", "v1", "serviceaccounts/" + name + "/token", "TokenRequest", true};
+    kube::Result<Json> token = kube::make_error(ErrorKind::NotFound, "");
+    for (int i = 0; i < 50 && !token.ok(); ++i) {  // a new ServiceAccount may take a moment to be served
+      token = client_->create(token_request, ns,
+                              Json{{"apiVersion", "authentication.k8s.io/v1"},
+                                   {"kind", "TokenRequest"},
+                                   {"spec", {{"expirationSeconds", 3600}}}});
+      if (!token.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(token.ok()) << token.error().describe();
+    if (!token.ok()) return nullptr;
+    return cp_->client_with_token((*token)["status"]["token"].get<std::string>());
+  }
+
+  // Two nodes of one rack, and a fabric with reflectors in `ns` whose bgp.passwordSecretRef names
+  // key "password" of Secret `secret`.
+  kube::Result<Json> CreateFabricWithPassword(const std::string& fabric, const std::string& pool, const std::string& ns,
+                                              const std::string& secret) {
+    AddNodes(1, 2);
+    Json spec = Fabric(fabric, pool);
+    spec["spec"]["namespace"] = ns;
+    spec["spec"]["bgp"] = {{"passwordSecretRef", {{"name", secret}, {"key", "password"}}}};
+    return client_->create(kFabrics, "", spec);
+  }
+
+  // The operator as deploy/ ships it (allowed `ns` only, its Roles there), plus `extra` flags.
+  ChildProcess& StartOperatorAsShipped(const std::string& ns, const std::vector<std::string>& extra = {}) {
+    allowed_namespaces_.clear();
+    std::vector<std::string> argv = {"--leader-elect=false", "--allowed-namespaces", ns, "--allowed-reflector-images",
+                                     "rr-agent:test"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return StartOperator(argv);
   }
 
   std::string MetricsUrl(ChildProcess& op) {
@@ -1035,26 +1072,15 @@ TEST_F(OperatorIT, TheAgentMayGetOnlyTheSecretsItsFabricNames) {
     cleanups_.push_back([this, ns, name = name] { (void)client_->remove(kube::resources::secrets(), ns, name, {}); });
   }
   // The agent's identity: a token of ServiceAccount rr-system/rr-agent, as its Pod mounts one.
-  const kube::ResourceType token_request{"", "v1", "serviceaccounts/rr-agent/token", "TokenRequest", true};
-  auto token = client_->create(token_request, ns,
-                               Json{{"apiVersion", "authentication.k8s.io/v1"},
-                                    {"kind", "TokenRequest"},
-                                    {"spec", {{"expirationSeconds", 3600}}}});
-  ASSERT_TRUE(token.ok()) << token.error().describe();
-  auto agent = cp_->client_with_token((*token)["status"]["token"].get<std::string>());
+  auto agent = ServiceAccountClient(ns, "rr-agent");
+  ASSERT_TRUE(agent);
   auto agent_get = [&](const std::string& name) { return agent->get(kube::resources::secrets(), ns, name); };
   ASSERT_TRUE(agent_get(named).is(ErrorKind::Forbidden)) << "before any fabric names it, the agent may not read it";
 
-  AddNodes(1, 2);
   const std::string fabric = "f-" + tag_;
-  Json spec = Fabric(fabric, "10.211.0.0/16");
-  spec["spec"]["namespace"] = ns;
-  spec["spec"]["bgp"] = {{"passwordSecretRef", {{"name", named}, {"key", "password"}}}};
-  auto created = client_->create(kFabrics, "", spec);
+  auto created = CreateFabricWithPassword(fabric, "10.211.0.0/16", ns, named);
   ASSERT_TRUE(created.ok()) << created.error().describe();
-  allowed_namespaces_.clear();  // deploy/ as shipped: rr-system only
-  auto& op = StartOperator({"--leader-elect=false", "--allowed-namespaces", ns, "--allowed-reflector-images",
-                            "rr-agent:test"});
+  auto& op = StartOperatorAsShipped(ns);
 
   std::string message;
   ASSERT_TRUE(eventually([&] { return agent_get(named).ok(); }, std::chrono::seconds(60)))
@@ -1096,4 +1122,86 @@ TEST_F(OperatorIT, TheAgentMayGetOnlyTheSecretsItsFabricNames) {
   EXPECT_TRUE(agent_get(named).is(ErrorKind::Forbidden));
   EXPECT_TRUE(client_->get({"rbac.authorization.k8s.io", "v1", "roles", "Role", true}, ns, role_name)
                   .is(ErrorKind::NotFound));
+}
+
+// --calico-password-namespace (issue 12, item 2): under the RBAC the chart renders with
+// calico.passwordCopies.namespace set (and deploy/'s for the rest), the operator keeps in
+// calico-node's namespace the copy of the password its BGPPeers name, and a Role and binding
+// with which calico-node's ServiceAccount may get that copy and nothing else there; deleting
+// the fabric removes all three.
+TEST_F(OperatorIT, CalicoNodeMayGetTheCopyOfItsFabricsPasswordAndNothingElse) {
+  const std::string ns = "rr-system";
+  const std::string calico_ns = cp_->create_namespace(*client_, "calico");
+  cleanups_.push_back([this, calico_ns] { (void)client_->remove(kube::resources::namespaces(), "", calico_ns, {}); });
+  // The chart's Role and RoleBinding for rr-operator there, as `helm template` renders them.
+  const std::string root = repo_root();
+  std::string helm = std::getenv("RR_HELM") ? std::getenv("RR_HELM") : rr::testing::run_command(root + "/scripts/fetch-helm.sh");
+  helm.erase(helm.find_last_not_of(" \n") + 1);
+  const std::string rendered = cp_->dir() + "/calico-passwords-rbac-" + tag_ + ".yaml";
+  // helm logs to stderr, which run_command joins to stdout: only the render goes to the file.
+  rr::testing::run_command("(" + helm + " template rr-operator " + root +
+                           "/helm/rr-operator -n rr-system --set calico.passwordCopies.namespace=" + calico_ns +
+                           " --show-only templates/calico-passwords-rbac.yaml 2>/dev/null) > " + rendered);
+  ASSERT_FALSE(::testing::Test::HasFailure()) << "helm template failed";
+  rr::testing::run_command(cp_->kubectl() + " apply -f " + rendered);
+  ASSERT_FALSE(::testing::Test::HasFailure()) << "the chart's Role for rr-operator in " << calico_ns << " not applied";
+  const kube::ResourceType service_accounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
+  ASSERT_TRUE(client_->create(service_accounts, calico_ns,
+                              Json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "calico-node"}}}})
+                  .ok());
+  const std::string source = "bgp-auth-" + tag_;
+  const std::string other = "calico-other-" + tag_;
+  for (const auto& [where, name] : {std::pair{ns, source}, std::pair{calico_ns, other}}) {
+    ASSERT_TRUE(client_->create(kube::resources::secrets(), where,
+                                Json{{"apiVersion", "v1"},
+                                     {"kind", "Secret"},
+                                     {"metadata", {{"name", name}}},
+                                     {"stringData", {{"password", "s3cret-" + tag_}, {"other", "not-for-calico"}}}})
+                    .ok());
+    cleanups_.push_back([this, where = where, name = name] {
+      (void)client_->remove(kube::resources::secrets(), where, name, {});
+    });
+  }
+  // calico-node's identity: a token of its ServiceAccount, as its Pod mounts one.
+  auto calico_node = ServiceAccountClient(calico_ns, "calico-node");
+  ASSERT_TRUE(calico_node);
+  const std::string copy = "rr-bgp-passwords-";
+  auto calico_get = [&](const std::string& name) { return calico_node->get(kube::resources::secrets(), calico_ns, name); };
+
+  const std::string fabric = "f-" + tag_;
+  auto created = CreateFabricWithPassword(fabric, "10.212.0.0/16", ns, source);
+  ASSERT_TRUE(created.ok()) << created.error().describe();
+  auto& op = StartOperatorAsShipped(ns, {"--calico-password-namespace", calico_ns});
+
+  const std::string copy_name = copy + fabric;
+  const std::string role_name = "rr-calico-node-passwords-" + fabric;
+  std::string message;
+  ASSERT_TRUE(eventually([&] { return calico_get(copy_name).ok(); }, std::chrono::seconds(60)))
+      << calico_get(copy_name).error().describe() << "\nDegraded: " << ConditionOf(fabric, "Degraded", &message) << " "
+      << message << "\n" << op.log();
+  const auto data = kube::decoded_secret_data(*calico_get(copy_name));
+  EXPECT_EQ(data, (std::map<std::string, std::string>{{source + ".password", "s3cret-" + tag_}}))
+      << "exactly the key the BGPPeers name";
+  auto refused = calico_get(other);
+  EXPECT_TRUE(refused.is(ErrorKind::Forbidden)) << (refused.ok() ? "calico-node read " + other : refused.error().describe());
+  EXPECT_TRUE(calico_node->list(kube::resources::secrets(), calico_ns, {}).is(ErrorKind::Forbidden)) << "no list";
+  EXPECT_TRUE(calico_node->get(kube::resources::secrets(), ns, source).is(ErrorKind::Forbidden))
+      << "nor the source in the fabric's namespace";
+  const kube::ResourceType roles{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
+  const kube::ResourceType bindings{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true};
+  auto copied = client_->get(kube::resources::secrets(), calico_ns, copy_name);
+  ASSERT_TRUE(copied.ok());
+  ASSERT_EQ((*copied)["metadata"]["ownerReferences"].size(), 1u);
+  EXPECT_EQ((*copied)["metadata"]["ownerReferences"][0]["uid"], kube::uid_of(*created));
+  EXPECT_NE(ConditionOf(fabric, "Degraded", &message), "True/CalicoPasswordsNotCopied") << message;
+  EXPECT_EQ(op.log().find("s3cret-" + tag_), std::string::npos) << "the operator logged the password";
+
+  // The fabric goes: so do the copy, its Role and binding.
+  ASSERT_TRUE(client_->remove(kFabrics, "", fabric, {}).ok());
+  EXPECT_TRUE(eventually([&] { return client_->get(kFabrics, "", fabric).is(ErrorKind::NotFound); },
+                         std::chrono::seconds(60)))
+      << op.log();
+  EXPECT_TRUE(client_->get(kube::resources::secrets(), calico_ns, copy_name).is(ErrorKind::NotFound));
+  EXPECT_TRUE(client_->get(roles, calico_ns, role_name).is(ErrorKind::NotFound));
+  EXPECT_TRUE(client_->get(bindings, calico_ns, role_name).is(ErrorKind::NotFound));
 }

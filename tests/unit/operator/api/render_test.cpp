@@ -366,5 +366,45 @@ TEST(RenderTest, NoAgentSecretsRoleWhenNoSecretIsNamed) {
   EXPECT_FALSE(render_agent_secret_access(spec).has_value());
 }
 
+// The copy of the BGPPeers' passwords that calico-node reads in its own namespace
+// (--calico-password-namespace): one Secret per fabric holding exactly the referenced keys,
+// and get on that Secret alone for calico-node's ServiceAccount.
+TEST(RenderTest, CalicoPasswordCopyHoldsExactlyTheBgpPeersKeysAndGrantsGetOnItAlone) {
+  auto spec = parse(Json::parse(R"({
+    "bgp": {"passwordSecretRef": {"name": "bgp-auth", "key": "password"}},
+    "externalPeers": [
+      {"name": "edge-1", "address": "192.0.2.1", "asNumber": 65000, "passwordSecretRef": {"name": "edge-auth", "key": "e1"}}]})"));
+  // Only what a BGPPeer names: the external peers' passwords are BIRD's (the agents'), not calico-node's.
+  ASSERT_EQ(calico_password_refs(spec), (std::vector<planner::SecretKeyRef>{{"bgp-auth", "password"}}));
+  const planner::SecretKeyRef copy_ref = calico_password_copy_ref(spec.name, {"bgp-auth", "password"});
+  EXPECT_EQ(copy_ref.name, "rr-bgp-passwords-fabric");
+  EXPECT_EQ(copy_ref.key, "bgp-auth.password");
+
+  const CalicoPasswordTarget target{"calico-system", "calico-node"};
+  auto copy = render_calico_password_copy(spec, target, {{"bgp-auth.password", "c2VjcmV0"}, {"edge-auth.e1", "ZWRnZQ=="}});
+  ASSERT_TRUE(copy);
+  expect_golden("secret_calico_passwords.json", copy->secret);
+  expect_golden("role_calico_passwords.json", copy->role);
+  expect_golden("rolebinding_calico_passwords.json", copy->binding);
+  EXPECT_EQ(copy->secret["data"], (Json{{"bgp-auth.password", "c2VjcmV0"}})) << "only the keys a BGPPeer names";
+  EXPECT_EQ(copy->secret["type"], "Opaque");
+  EXPECT_EQ(copy->secret["metadata"]["namespace"], "calico-system");
+  const Json& rules = copy->role["rules"];
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0]["verbs"], Json::array({"get"}));
+  EXPECT_EQ(rules[0]["resourceNames"], Json::array({"rr-bgp-passwords-fabric"}));
+  EXPECT_EQ(copy->role["metadata"]["name"], "rr-calico-node-passwords-fabric");
+  EXPECT_EQ(copy->binding["roleRef"]["name"], copy->role["metadata"]["name"]);
+  EXPECT_EQ(copy->binding["subjects"],
+            Json::parse(R"([{"kind": "ServiceAccount", "name": "calico-node", "namespace": "calico-system"}])"));
+}
+
+TEST(RenderTest, NoCalicoPasswordCopyWhenNoBgpPeerNamesAPassword) {
+  auto spec = parse(Json::parse(R"({"externalPeers": [
+      {"name": "edge-1", "address": "192.0.2.1", "asNumber": 65000, "passwordSecretRef": {"name": "edge-auth", "key": "e1"}}]})"));
+  EXPECT_TRUE(calico_password_refs(spec).empty());
+  EXPECT_FALSE(render_calico_password_copy(spec, {"calico-system", "calico-node"}, {{"edge-auth.e1", "ZWRnZQ=="}}));
+}
+
 }  // namespace
 }  // namespace rr::api

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "one_reflector_fixture.h"
+#include "request_log.h"
 
 namespace rr::controller {
 namespace {
@@ -19,65 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using namespace rr::controller::testing;
 using kube::Json;
-
-// Passes every call to the fake, noting "verb path" of those on Calico's types.
-class CalicoRequestLog final : public kube::KubeClient {
- public:
-  explicit CalicoRequestLog(kube::KubeClient& inner) : inner_(inner) {}
-
-  std::vector<std::string> requests() {
-    std::lock_guard lock(mu_);
-    return log_;
-  }
-
-  kube::Result<Json> get(const kube::ResourceType& t, const std::string& ns, const std::string& name) override {
-    note("get", t, t.object_path(ns, name));
-    return inner_.get(t, ns, name);
-  }
-  kube::Result<kube::ObjectList> list(const kube::ResourceType& t, const std::string& ns,
-                                      const kube::ListOptions& o) override {
-    note("list", t, t.collection_path(ns));
-    return inner_.list(t, ns, o);
-  }
-  kube::Result<std::unique_ptr<kube::WatchStream>> watch(const kube::ResourceType& t, const std::string& ns,
-                                                         const kube::WatchOptions& o) override {
-    note("watch", t, t.collection_path(ns));
-    return inner_.watch(t, ns, o);
-  }
-  kube::Result<Json> create(const kube::ResourceType& t, const std::string& ns, const Json& obj) override {
-    note("create", t, t.collection_path(ns));
-    return inner_.create(t, ns, obj);
-  }
-  kube::Result<Json> update(const kube::ResourceType& t, const Json& obj) override {
-    note("update", t, t.object_path(kube::namespace_of(obj), kube::name_of(obj)));
-    return inner_.update(t, obj);
-  }
-  kube::Result<Json> update_status(const kube::ResourceType& t, const Json& obj) override {
-    note("update_status", t, t.object_path(kube::namespace_of(obj), kube::name_of(obj)) + "/status");
-    return inner_.update_status(t, obj);
-  }
-  kube::Result<Json> patch(const kube::ResourceType& t, const std::string& ns, const std::string& name,
-                           kube::PatchType pt, const Json& p, const kube::PatchOptions& o) override {
-    note("patch", t, t.object_path(ns, name));
-    return inner_.patch(t, ns, name, pt, p, o);
-  }
-  kube::Status remove(const kube::ResourceType& t, const std::string& ns, const std::string& name,
-                      const kube::DeleteOptions& o) override {
-    note("delete", t, t.object_path(ns, name));
-    return inner_.remove(t, ns, name, o);
-  }
-
- private:
-  void note(const std::string& verb, const kube::ResourceType& t, const std::string& path) {
-    if (t.plural != "bgppeers" && t.plural != "bgpconfigurations") return;
-    std::lock_guard lock(mu_);
-    log_.push_back(verb + " " + path);
-  }
-
-  kube::KubeClient& inner_;
-  std::mutex mu_;
-  std::vector<std::string> log_;
-};
 
 class CalicoV3RequestsTest : public testing::OneReflectorControllerTest {
  protected:
@@ -94,7 +36,9 @@ class CalicoV3RequestsTest : public testing::OneReflectorControllerTest {
     return (*config)["spec"].value("nodeToNodeMeshEnabled", true);
   }
 
-  CalicoRequestLog requests_{api_};
+  RequestLog requests_{api_, [](const kube::ResourceType& t) {
+    return t.plural == "bgppeers" || t.plural == "bgpconfigurations";
+  }};
 };
 
 TEST_F(CalicoV3RequestsTest, EveryBgpPeerAndBgpConfigurationRequestGoesToProjectCalicoV3) {
@@ -109,13 +53,7 @@ TEST_F(CalicoV3RequestsTest, EveryBgpPeerAndBgpConfigurationRequestGoesToProject
   ASSERT_TRUE(eventually([&] { return mesh() == false; })) << "every node covered: Calico's mesh goes off";
 
   // Deletion: the mesh back on, then (after the settle time) the BGPPeer goes.
-  ASSERT_TRUE(api_.remove(api::route_reflector_clusters(), "", kFabric, {}).ok());
-  bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
-    clock_.advance(500ms);
-    gone = eventually([&] { return !api_.peek(api::route_reflector_clusters(), "", kFabric); }, 100ms, 5ms);
-  }
-  ASSERT_TRUE(gone) << "the fabric was never finalized";
+  ASSERT_TRUE(delete_fabric()) << "the fabric was never finalized";
   EXPECT_EQ(mesh(), true);
   EXPECT_TRUE(api_.list(api::calico_v3_bgp_peers(), "", {}).value().items.empty());
 

@@ -146,6 +146,17 @@ class OneReflectorControllerTest : public ::testing::Test {
     return "";
   }
 
+  // Deletes the fabric and moves fake time on until its finalizer has let it go (bounded).
+  bool delete_fabric() {
+    if (!api_.remove(api::route_reflector_clusters(), "", kFabric, {}).ok()) return false;
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      clock_.advance(500ms);
+      gone = eventually([&] { return !api_.peek(api::route_reflector_clusters(), "", kFabric); }, 100ms, 5ms);
+    }
+    return gone;
+  }
+
   int count(const std::string& entry) {
     int n = 0;
     for (const auto& e : api_.write_log()) n += e == entry;
