@@ -145,7 +145,7 @@ TEST_F(OperatorExitIT, AStallTimeoutAStandbyCouldNotMeetIsRefusedNamingTheFlags)
 
 TEST_F(OperatorExitIT, ALeaderWhoseLeaseIsTakenOverExitsNonZero) {
   auto& leader = StartLeader("replica-a");
-  ASSERT_TRUE(leader.wait_for_log("became leader", 20s).has_value()) << leader.log();
+  ASSERT_TRUE(leader.wait_for_log("became leader", 60s).has_value()) << leader.log();
 
   // Another holder takes the Lease over (as after a partition the old leader did not notice).
   ASSERT_TRUE(rr::testing::eventually(
@@ -177,8 +177,8 @@ TEST_F(OperatorExitIT, ALeaderWhoseLeaseIsTakenOverExitsNonZero) {
 
 TEST_F(OperatorExitIT, ALeaderCutOffFromTheApiPastTheRenewDeadlineExitsNonZero) {
   auto& leader = StartLeader("replica-a");
-  ASSERT_TRUE(leader.wait_for_log("became leader", 20s).has_value()) << leader.log();
-  ASSERT_TRUE(leader.wait_for_log("caches synced", 20s).has_value()) << leader.log();
+  ASSERT_TRUE(leader.wait_for_log("became leader", 60s).has_value()) << leader.log();
+  ASSERT_TRUE(leader.wait_for_log("caches synced", 60s).has_value()) << leader.log();
 
   cp_->stop_apiserver();  // every renewal fails from now on
   const auto cut = std::chrono::steady_clock::now();
@@ -207,7 +207,7 @@ TEST_F(OperatorExitIT, HealthzNamesALeaderElectionStuckInACallToAFrozenApi) {
   auto serving = leader.wait_for_log("serving /metrics", 20s);
   ASSERT_TRUE(serving.has_value()) << leader.log();
   const std::string healthz = serving->substr(serving->find("url=") + 4) + "/healthz";
-  ASSERT_TRUE(leader.wait_for_log("caches synced", 20s).has_value()) << leader.log();
+  ASSERT_TRUE(leader.wait_for_log("caches synced", 60s).has_value()) << leader.log();
   EXPECT_EQ(Probe(healthz), "200 ok") << "a healthy leader";
 
   const pid_t apiserver = ApiserverPid();
@@ -231,7 +231,7 @@ TEST_F(OperatorExitIT, HealthzNamesALeaderElectionStuckInACallToAFrozenApi) {
 
 TEST_F(OperatorExitIT, SigtermStillStopsALeaderCleanlyWithCodeZero) {
   auto& leader = StartLeader("replica-a");
-  ASSERT_TRUE(leader.wait_for_log("became leader", 20s).has_value()) << leader.log();
+  ASSERT_TRUE(leader.wait_for_log("became leader", 60s).has_value()) << leader.log();
   const int status = leader.stop(kExitLimit);
   EXPECT_EQ(status, 0) << leader.log();
   const std::string log = leader.log();
