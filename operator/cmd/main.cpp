@@ -80,8 +80,8 @@ class LastApiError {
   std::string message_;
 };
 
-// The leader election flags, checked at start (before any API call) and named as the user wrote them.
-std::optional<std::string> leader_election_flags_error(const Options& o) {
+// The leader election settings the flags give (callbacks and watchdog are main's).
+kube::LeaderElectionConfig leader_election_config(const Options& o) {
   kube::LeaderElectionConfig le;
   le.lease_namespace = o.leader_namespace;
   le.lease_name = o.leader_name;
@@ -89,6 +89,12 @@ std::optional<std::string> leader_election_flags_error(const Options& o) {
   le.lease_duration = o.lease_duration;
   le.renew_deadline = o.renew_deadline;
   le.retry_period = o.retry_period;
+  return le;
+}
+
+// Those settings, checked at start (before any API call) and named as the user wrote them.
+std::optional<std::string> leader_election_flags_error(const Options& o) {
+  kube::LeaderElectionConfig le = leader_election_config(o);
   le.on_started_leading = [](std::stop_token) {};
   le.on_stopped_leading = [] {};
   auto s = kube::validate(le);
@@ -349,13 +355,7 @@ int main(int argc, char** argv) {
     log.info("stopped");
     return 0;
   }
-  kube::LeaderElectionConfig le;
-  le.lease_namespace = o.leader_namespace;
-  le.lease_name = o.leader_name;
-  le.identity = o.identity;
-  le.lease_duration = o.lease_duration;
-  le.renew_deadline = o.renew_deadline;
-  le.retry_period = o.retry_period;
+  kube::LeaderElectionConfig le = leader_election_config(o);
   le.release_on_cancel = true;
   le.watchdog = &watchdog;
   bool lost = false;
