@@ -49,6 +49,21 @@ std::string affinity_node(const Json& pod) {
   return {};
 }
 
+// The literal value of env `name` of the reflector container, as the operator rendered it.
+std::string reflector_env(const Json& pod, std::string_view name) {
+  const Json* containers = json::find_path(pod, {"spec", "containers"});
+  if (containers == nullptr || !containers->is_array()) return {};
+  for (const auto& container : *containers) {
+    if (json::string_at(container, "name") != kReflectorContainer) continue;
+    const Json* env = json::find(container, "env");
+    if (env == nullptr || !env->is_array()) return {};
+    for (const auto& var : *env) {
+      if (json::string_at(var, "name") == name) return json::string_at(var, "value");
+    }
+  }
+  return {};
+}
+
 planner::PodPhase phase_from(const std::string& phase) {
   if (phase.empty() || phase == "Pending") return planner::PodPhase::Pending;
   if (phase == "Running") return planner::PodPhase::Running;
@@ -75,10 +90,11 @@ std::optional<planner::NodeInfo> node_info_from(const Json& node) {
   }
   if (const Json* addresses = json::find_path(node, {"status", "addresses"}); addresses && addresses->is_array()) {
     for (const auto& a : *addresses) {
-      if (json::string_at(a, "type") == "InternalIP") {
-        info.internal_ip = json::string_at(a, "address");
-        if (!info.internal_ip.empty()) break;
-      }
+      if (json::string_at(a, "type") != "InternalIP") continue;
+      std::string address = json::string_at(a, "address");
+      if (address.empty()) continue;
+      if (info.internal_ip.empty()) info.internal_ip = address;
+      if (info.internal_ipv6.empty() && is_ipv6_address(address)) info.internal_ipv6 = std::move(address);
     }
   }
   info.bgp_ipv4 = strip_prefix_length(annotation(node, kCalicoIPv4Annotation));
@@ -98,6 +114,7 @@ std::optional<planner::ReflectorPod> reflector_pod_from(const Json& pod) {
     out.host_ip = json::string_at(*status, "hostIP");
     out.phase = phase_from(json::string_at(*status, "phase"));
   }
+  if (std::string v6 = reflector_env(pod, kEnvHostIPv6); is_ipv6_address(v6)) out.host_ipv6 = std::move(v6);
   out.ready = json::condition_status(pod, "Ready") == "True";
   out.deleting = json::find_path(pod, {"metadata", "deletionTimestamp"}) != nullptr;
   return out;
@@ -110,6 +127,7 @@ std::optional<planner::ReflectorLease> reflector_lease_from(const Json& lease) {
   out.rack = annotation(lease, kRackAnnotation);
   out.cluster_id = annotation(lease, kClusterIdAnnotation);
   out.address = annotation(lease, kAddressAnnotation);
+  out.address_v6 = annotation(lease, kAddressV6Annotation);
   out.port = int_annotation(lease, kPortAnnotation, out.port, 1, 65535);
   out.sessions_established = int_annotation(lease, kSessionsEstablishedAnnotation, 0, 0, 1 << 30);
   out.sessions_total = int_annotation(lease, kSessionsTotalAnnotation, 0, 0, 1 << 30);
@@ -130,7 +148,7 @@ std::optional<LeaseContradiction> lease_contradiction(const Json& lease, const J
     const char* field;
     std::string said;
     std::string truth;
-    const char* source;
+    std::string source;
   };
   const Claim claims[] = {
       {"fabric", label(lease, kClusterLabel), label(pod, kClusterLabel), "its Pod's label"},
@@ -138,6 +156,8 @@ std::optional<LeaseContradiction> lease_contradiction(const Json& lease, const J
       {"clusterID", annotation(lease, kClusterIdAnnotation), annotation(pod, kClusterIdAnnotation),
        "its Pod's annotation"},
       {"address", annotation(lease, kAddressAnnotation), host_ip, "the kubelet's status.hostIP"},
+      {"addressV6", annotation(lease, kAddressV6Annotation), reflector_env(pod, kEnvHostIPv6),
+       "its Pod's " + std::string(kEnvHostIPv6)},
   };
   for (const auto& c : claims) {
     if (c.said == c.truth || (std::string_view(c.field) == "address" && c.truth.empty())) continue;

@@ -16,12 +16,13 @@
 namespace rr::api {
 
 // nullopt when the object has no name. Keeps labels, the Ready condition,
-// spec.unschedulable, taints, the first InternalIP and Calico's BGP addresses
+// spec.unschedulable, taints, the first InternalIP, the first IPv6 InternalIP and Calico's BGP addresses
 // without their prefix length ("10.0.0.5/24" -> "10.0.0.5").
 std::optional<planner::NodeInfo> node_info_from(const kube::Json& node);
 
 // nullopt when the object has no name. The node is spec.nodeName, or before
-// binding the value of the required node affinity on metadata.name.
+// binding the value of the required node affinity on metadata.name. host_ipv6 is the
+// reflector container's RR_HOST_IPV6 as the operator rendered it (when an IPv6 address).
 std::optional<planner::ReflectorPod> reflector_pod_from(const kube::Json& pod);
 
 // nullopt when the object has no name. Numbers the annotations do not parse
@@ -37,13 +38,15 @@ struct LeaseContradiction {
   std::string field;
   std::string message;
 };
-inline constexpr const char* kLeaseContradictionFields[] = {"holder", "fabric", "rack", "clusterID", "address"};
+inline constexpr const char* kLeaseContradictionFields[] = {"holder", "fabric", "rack", "clusterID", "address",
+                                                            "addressV6"};
 
 // Checks the Lease against the Pod it is named after, in this order: holderIdentity
 // is the Pod's UID (or its name: agents of the previous version), the fabric label,
 // the rack and cluster-ID annotations equal the Pod's rack label and cluster-ID
-// annotation, and the address annotation the Pod's status.hostIP once the kubelet
-// reported one. nullopt when all agree. A Lease held by someone else says nothing
+// annotation, the address annotation the Pod's status.hostIP once the kubelet
+// reported one, and the address-v6 annotation the Pod's RR_HOST_IPV6 (both empty
+// on a single-stack fabric). nullopt when all agree. A Lease held by someone else says nothing
 // more: its other fields are not checked.
 std::optional<LeaseContradiction> lease_contradiction(const kube::Json& lease, const kube::Json& pod);
 

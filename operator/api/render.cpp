@@ -145,6 +145,9 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
       {"volumeMounts", volume_mounts()},
   };
   if (!spec.image_pull_policy.empty()) container["imagePullPolicy"] = spec.image_pull_policy;
+  // Dual stack: no downward API field gives a host's IPv6 address on Kubernetes 1.20, and the
+  // Pod is pinned to its host anyway: the address the planner took from the Node, literally.
+  if (!desired.host_ipv6.empty()) container["env"].push_back(value_env(kEnvHostIPv6, desired.host_ipv6));
   return container;
 }
 
@@ -370,6 +373,7 @@ kube::Json render_status(const planner::Plan& plan, const planner::FabricSpec& s
       // Unknown yet (a Pod not scheduled or not running): left out, since the schema wants an IP.
       if (!r.node.empty()) entry["node"] = r.node;
       if (!r.address.empty()) entry["address"] = r.address;
+      if (!r.address_v6.empty()) entry["addressV6"] = r.address_v6;
       reflectors.push_back(std::move(entry));
       sessions_total += r.sessions_total;
     }

@@ -66,6 +66,9 @@ inline constexpr std::string_view kRackLabel = "rr.bgp.dev/rack";
 
 // On the agent's Lease (written by the agent) and, cluster-id only, on the reflector Pod.
 inline constexpr std::string_view kAddressAnnotation = "rr.bgp.dev/address";
+// A dual-stack fabric's reflector: its IPv6 address (RR_HOST_IPV6), which the other
+// reflectors' IPv6 mesh sessions reach. The operator never writes a BGPPeer from it.
+inline constexpr std::string_view kAddressV6Annotation = "rr.bgp.dev/address-v6";
 inline constexpr std::string_view kPortAnnotation = "rr.bgp.dev/port";
 inline constexpr std::string_view kRackAnnotation = "rr.bgp.dev/rack";
 inline constexpr std::string_view kClusterIdAnnotation = "rr.bgp.dev/cluster-id";
@@ -104,6 +107,9 @@ inline constexpr std::string_view kEnvPodUid = "RR_POD_UID";
 inline constexpr std::string_view kEnvNamespace = "RR_NAMESPACE";
 inline constexpr std::string_view kEnvNodeName = "RR_NODE_NAME";
 inline constexpr std::string_view kEnvHostIP = "RR_HOST_IP";
+// spec.bgp.ipv6: the host's IPv6 address, a literal the operator renders from the Node
+// (planner::host_ipv6_of); the same address its "<pod>-v6" BGPPeer names.
+inline constexpr std::string_view kEnvHostIPv6 = "RR_HOST_IPV6";
 inline constexpr std::string_view kEnvFabric = "RR_FABRIC";
 inline constexpr std::string_view kEnvRack = "RR_RACK";
 inline constexpr std::string_view kEnvClusterId = "RR_CLUSTER_ID";

@@ -4,7 +4,10 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
+
+#include <arpa/inet.h>
 
 #include "planner/ipv4.h"
 #include "planner/names.h"
@@ -38,6 +41,24 @@ ReflectorState state_of(const ReflectorPod& pod, const ReflectorLease* lease) {
 // What the kubelet reports, never the Lease: the agent writes its Lease, and a compromised
 // one could name any address there and point the whole rack's BGPPeers at it.
 std::string address_of(const ReflectorPod& pod) { return pod.host_ip; }
+
+bool is_ipv6_literal(const std::string& address) {
+  in6_addr bytes{};
+  return address.find(':') != std::string::npos && inet_pton(AF_INET6, address.c_str(), &bytes) == 1;
+}
+
+// The BGPPeers of a live reflector: its IPv4 one (the kubelet's status.hostIP) and, in a
+// dual-stack fabric, "<pod>-v6" at the IPv6 address the Pod was created with (its agent
+// listens there, whatever the Node says now).
+void add_peers(const FabricSpec& spec, const std::string& rack, const ReflectorPod& pod, std::vector<DesiredPeer>& out) {
+  const std::string selector = client_selector(spec, rack, pod.node);
+  out.push_back(DesiredPeer{pod.name, pod.name, rack, selector, peer_ip(address_of(pod), spec.port), spec.as_number,
+                            spec.bgp.password});
+  if (spec.bgp.ipv6 && !pod.host_ipv6.empty()) {
+    out.push_back(DesiredPeer{ipv6_peer_name(pod.name), pod.name, rack, selector, peer_ip(pod.host_ipv6, spec.port),
+                              spec.as_number, spec.bgp.password});
+  }
+}
 
 Condition condition(std::string type, bool status, Reason reason, std::string message) {
   return Condition{std::move(type), status, reason, std::move(message)};
@@ -140,10 +161,19 @@ bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint) {
   return false;
 }
 
+std::string host_ipv6_of(const NodeInfo& node) {
+  if (is_ipv6_literal(node.internal_ipv6)) return node.internal_ipv6;
+  if (is_ipv6_literal(node.bgp_ipv6)) return node.bgp_ipv6;
+  return {};
+}
+
+std::string ipv6_peer_name(const std::string& pod) { return pod + "-v6"; }
+
 bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeInfo& node) {
   auto it = node.labels.find(spec.rack_label);
   if (it == node.labels.end() || it->second != rack) return false;
   if (!node.ready || node.unschedulable) return false;
+  if (spec.bgp.ipv6 && host_ipv6_of(node).empty()) return false;  // its reflector could not serve IPv6
   if (!labels_match(spec.node_selector, node.labels)) return false;  // within the fabric's scope
   if (!labels_match(spec.reflector_node_selector, node.labels)) return false;
   for (const auto& taint : node.taints) {
@@ -306,6 +336,20 @@ Plan plan(const PlanInput& in) {
     node_names.insert(n->name);
     if (!n->ready) not_ready_nodes.insert(n->name);
   }
+  // Dual stack: a reflector's Pod carries its host's IPv6 address as the Node reports it now;
+  // a change there rolls the Pod (its spec hash changes). A host gone keeps what the Pod has.
+  std::unordered_map<std::string_view, const NodeInfo*> hosts;
+  if (spec.bgp.ipv6) {
+    for (const auto& p : in.pods) hosts.emplace(p.node, nullptr);
+    for (const auto& n : in.nodes) {
+      if (auto it = hosts.find(n->name); it != hosts.end()) it->second = n.get();
+    }
+  }
+  auto desired_ipv6 = [&](const ReflectorPod& p) -> std::string {
+    if (!spec.bgp.ipv6) return {};
+    auto it = hosts.find(p.node);
+    return it != hosts.end() && it->second != nullptr ? host_ipv6_of(*it->second) : p.host_ipv6;
+  };
   std::map<std::string, RackWork> racks;
   for (const auto& node : in.nodes) {
     if (!labels_match(spec.node_selector, node->labels)) continue;
@@ -454,7 +498,8 @@ Plan plan(const PlanInput& in) {
       if (remove) out.pods_to_delete.push_back(p->name);
       status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p), state,
                                                   lease ? lease->sessions_established : 0,
-                                                  lease ? lease->sessions_total : 0});
+                                                  lease ? lease->sessions_total : 0,
+                                                  spec.bgp.ipv6 ? p->host_ipv6 : std::string()});
     }
     // Scale down: drop not-ready ones first, then the last by name.
     if (static_cast<int>(kept.size()) > status.reflectors_wanted) {
@@ -475,13 +520,11 @@ Plan plan(const PlanInput& in) {
       }
     }
     for (const auto* p : kept) {
-      out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id});
+      out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id, desired_ipv6(*p)});
       const ReflectorLease* lease = lease_of(*p);
-      std::string address = address_of(*p);
-      if (lease && lease->fresh && !address.empty()) {
+      if (lease && lease->fresh && !address_of(*p).empty()) {
         if (p->ready) ++status.reflectors_ready;
-        out.peers.push_back(DesiredPeer{p->name, p->name, rack, client_selector(spec, rack, p->node),
-                                        peer_ip(address, spec.port), spec.as_number, spec.bgp.password});
+        add_peers(spec, rack, *p, out.peers);
       }
     }
     int missing = status.reflectors_wanted - static_cast<int>(kept.size()) - returning;
@@ -500,16 +543,19 @@ Plan plan(const PlanInput& in) {
       for (const auto* host : candidates) {
         if (missing == 0) break;
         std::string name = reflector_pod_name(spec.name, rack, host->name);
-        out.pods.push_back(DesiredPod{name, rack, host->name, work.cluster_id});
+        out.pods.push_back(DesiredPod{name, rack, host->name, work.cluster_id,
+                                      spec.bgp.ipv6 ? host_ipv6_of(*host) : std::string()});
         busy_hosts.insert(host->name);
-        status.reflectors.push_back(ReflectorStatus{name, host->name, "", ReflectorState::Pending, 0, 0});
+        status.reflectors.push_back(ReflectorStatus{name, host->name, "", ReflectorState::Pending, 0, 0, ""});
         changes = true;
         --missing;
       }
       if (missing > 0) {
         degraded.push_back({"spec.reflectors.nodeSelector",
                             "rack " + rack + " has " + std::to_string(candidates.size()) + " free eligible hosts (Ready, " +
-                                "schedulable, tolerated, matching the selector) for " + std::to_string(missing) +
+                                "schedulable, tolerated, matching the selector" +
+                                (spec.bgp.ipv6 ? ", with an IPv6 address for spec.bgp.ipv6" : "") + ") for " +
+                                std::to_string(missing) +
                                 " more reflectors"});
       }
     }
@@ -524,13 +570,9 @@ Plan plan(const PlanInput& in) {
         }
         continue;
       }
-      out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id});
+      out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id, desired_ipv6(*p)});
       const ReflectorLease* lease = lease_of(*p);
-      std::string address = address_of(*p);
-      if (lease && lease->fresh && !address.empty()) {
-        out.peers.push_back(DesiredPeer{p->name, p->name, rack, client_selector(spec, rack, p->node),
-                                        peer_ip(address, spec.port), spec.as_number, spec.bgp.password});
-      }
+      if (lease && lease->fresh && !address_of(*p).empty()) add_peers(spec, rack, *p, out.peers);
     }
     std::sort(status.reflectors.begin(), status.reflectors.end(),
               [](const auto& a, const auto& b) { return a.pod < b.pod; });

@@ -39,6 +39,12 @@ bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint);
 bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeInfo& node);
 // The Calico selector for the clients of a reflector in `rack` (hosted on `host`).
 std::string client_selector(const FabricSpec& spec, const std::string& rack, const std::string& host);
+// A host's IPv6 BGP address for a dual-stack fabric's reflector: its first IPv6 InternalIP
+// (what the kubelet reports), else Calico's projectcalico.org/IPv6Address; empty when neither
+// is an IPv6 address. With spec.bgp.ipv6, a host without one is not eligible.
+std::string host_ipv6_of(const NodeInfo& node);
+// The BGPPeer that points a dual-stack fabric's nodes at reflector `pod`'s IPv6 address.
+std::string ipv6_peer_name(const std::string& pod);
 // "IP", "IP:port" or "[IPv6]:port" as Calico's peerIP takes it.
 std::string peer_ip(const std::string& address, int port);
 

@@ -119,7 +119,8 @@ struct NodeInfo {
   bool ready = false;
   bool unschedulable = false;
   std::vector<Taint> taints;
-  std::string internal_ip;
+  std::string internal_ip;    // the first InternalIP the kubelet reports, of either family
+  std::string internal_ipv6;  // the first IPv6 InternalIP (dual-stack nodes report both)
   std::string bgp_ipv4;  // projectcalico.org/IPv4Address without the prefix length
   std::string bgp_ipv6;
   bool operator==(const NodeInfo&) const = default;
@@ -140,6 +141,7 @@ struct ReflectorPod {
   // The controller's verdict: the reflector stopped renewing its Lease (or
   // never created one) within the lease duration plus a start-up grace.
   bool lapsed = false;
+  std::string host_ipv6 = {};  // the IPv6 address it was created with (its RR_HOST_IPV6), if any
   bool operator==(const ReflectorPod&) const = default;
 };
 
@@ -163,6 +165,7 @@ struct ReflectorLease {
   // The controller's verdict that the reflector is gone: the Lease lapsed, or
   // the Pod never produced a Lease within a start-up grace period.
   bool expired = false;
+  std::string address_v6 = {};  // a dual-stack fabric's reflector: its IPv6 address, for the IPv6 mesh
   bool operator==(const ReflectorLease&) const = default;
 };
 
@@ -232,6 +235,7 @@ struct DesiredPod {
   std::string rack;
   std::string node;
   std::string cluster_id;
+  std::string host_ipv6 = {};  // spec.bgp.ipv6: the host's IPv6 address (host_ipv6_of), else empty
   bool operator==(const DesiredPod&) const = default;
 };
 
@@ -257,6 +261,7 @@ struct ReflectorStatus {
   ReflectorState state = ReflectorState::Pending;
   int sessions_established = 0;
   int sessions_total = 0;
+  std::string address_v6 = {};  // spec.bgp.ipv6: the IPv6 address the operator gave the Pod
   bool operator==(const ReflectorStatus&) const = default;
 };
 

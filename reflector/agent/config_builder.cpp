@@ -205,14 +205,21 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
       out.warnings.push_back("mesh peer \"" + lease->name + "\" skipped: its Lease has no address");
       continue;
     }
-    bird::Peer p;
-    p.role = bird::PeerRole::Mesh;
-    p.name = lease->name;
-    p.address = lease->address;
-    p.port = lease->port + mesh_offset;
-    p.as_number = spec.as_number;
-    p.password = *fabric_password;
-    peers.add(std::move(p));
+    auto mesh = [&](std::string name, const std::string& address) {
+      bird::Peer p;
+      p.role = bird::PeerRole::Mesh;
+      p.name = std::move(name);
+      p.address = address;
+      p.port = lease->port + mesh_offset;
+      p.as_number = spec.as_number;
+      p.password = *fabric_password;
+      peers.add(std::move(p));
+    };
+    mesh(lease->name, lease->address);
+    // Dual stack: IPv6 routes cross racks on an IPv6 session of their own, as calico-node's.
+    if (spec.bgp.ipv6 && !lease->address_v6.empty() && peers.v6_sessions()) {
+      mesh(ipv6_session_name(lease->name), lease->address_v6);
+    }
   }
 
   for (size_t i = 0; i < spec.external_peers.size(); ++i) {
@@ -246,7 +253,7 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
     if (!is_client_node(in, *node)) continue;
     const std::string v4 = pick_address(node->bgp_ipv4, node->internal_ip, Family::V4, node->name, out.warnings);
     const std::string v6 =
-        spec.bgp.ipv6 ? pick_address(node->bgp_ipv6, node->internal_ip, Family::V6, node->name, out.warnings) : "";
+        spec.bgp.ipv6 ? pick_address(node->bgp_ipv6, node->internal_ipv6, Family::V6, node->name, out.warnings) : "";
     if (v4.empty() && v6.empty()) {
       out.warnings.push_back("client \"" + node->name + "\" skipped: no BGP address (Calico annotation or InternalIP)");
       continue;

@@ -10,7 +10,8 @@
 //    calico-node BGP). Address: Calico's IPv4Address annotation, else InternalIP;
 //    with IPv6 on, also an IPv6 session to IPv6Address (else an IPv6 InternalIP).
 //  - Mesh: every other reflector Lease of the fabric (non-client iBGP), on the Lease's
-//    port, or one above it in Colocated placement (planner::mesh_port).
+//    port, or one above it in Colocated placement (planner::mesh_port); with IPv6 on,
+//    also an IPv6 session "<lease>/v6" to its address-v6 annotation.
 //  - External: the fabric's external peers whose racks list is empty or names
 //    this rack; iBGP ones are route-reflector clients unless they say not,
 //    eBGP ones carry their exportPrefixes.

@@ -75,11 +75,11 @@ kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const ch
   id.cluster_id = env.ipv4(api::kEnvClusterId);
   id.port = env.integer(api::kEnvBgpPort, id.port, 1, 65535);
   id.lease_duration_seconds = env.integer(api::kEnvLeaseDurationSeconds, id.lease_duration_seconds, 1, 3600);
-  if (auto v6 = env.optional(kEnvHostIPv6)) {
+  if (auto v6 = env.optional(api::kEnvHostIPv6)) {
     if (api::is_ipv6_address(*v6)) {
       id.address_v6 = *v6;
     } else {
-      env.problem(std::string(kEnvHostIPv6) + "=\"" + *v6 + "\" is not an IPv6 address");
+      env.problem(std::string(api::kEnvHostIPv6) + "=\"" + *v6 + "\" is not an IPv6 address");
     }
   }
   if (!env.problems().empty()) {

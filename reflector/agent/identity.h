@@ -10,11 +10,6 @@
 
 namespace rr::agent {
 
-// Optional: the host's IPv6 address for IPv6 sessions of a dual-stack fabric.
-// Kubernetes 1.20 has no status.hostIPs, so the operator does not set it yet;
-// a Pod spec (or a test) may.
-inline constexpr std::string_view kEnvHostIPv6 = "RR_HOST_IPV6";
-
 struct AgentIdentity {
   std::string pod;
   // The Pod's UID: the Lease's holderIdentity, so that the operator counts this

@@ -63,6 +63,11 @@ kube::Json LeaseKeeper::desired(const kube::Json& base, const LeaseReport& repor
   labels[std::string(api::kRackLabel)] = self_.rack;
   kube::Json& annotations = object_at(metadata, "annotations");
   annotations[std::string(api::kAddressAnnotation)] = self_.address;
+  if (self_.address_v6.empty()) {
+    annotations.erase(std::string(api::kAddressV6Annotation));
+  } else {
+    annotations[std::string(api::kAddressV6Annotation)] = self_.address_v6;
+  }
   annotations[std::string(api::kPortAnnotation)] = std::to_string(self_.port);
   annotations[std::string(api::kRackAnnotation)] = self_.rack;
   annotations[std::string(api::kClusterIdAnnotation)] = self_.cluster_id;

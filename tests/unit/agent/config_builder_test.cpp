@@ -441,16 +441,48 @@ TEST(ConfigBuilder, Ipv6Clients) {
   in.spec.bgp.ipv6 = true;
   in.self.address_v6 = "fd00::1";
   edit(in, 1).bgp_ipv6 = "fd00::2";
-  edit(in, 2).internal_ip = "fd00::3";  // IPv6-only node: its InternalIP serves the IPv6 session
+  // IPv6-only node, as api::node_info_from reads it: its InternalIP serves the IPv6 session.
+  edit(in, 2).internal_ip = "fd00::3";
+  edit(in, 2).internal_ipv6 = "fd00::3";
   in.nodes.push_back(shared(node("node-4", "r1", "10.0.0.4")));
+  // Dual stack without Calico's annotation: the kubelet's IPv6 InternalIP beside the IPv4 one.
+  planner::NodeInfo dual = node("node-5", "r1", "10.0.0.5");
+  dual.internal_ipv6 = "fd00::5";
+  in.nodes.push_back(shared(dual));
   BuildResult r = build_ok(in);
   EXPECT_TRUE(r.config.ipv6);
   EXPECT_EQ(r.config.listen_address_v6, "fd00::1");
-  EXPECT_EQ(names(r, PeerRole::Client), (std::vector<std::string>{"node-2", "node-2/v6", "node-3/v6", "node-4"}));
+  EXPECT_EQ(names(r, PeerRole::Client),
+            (std::vector<std::string>{"node-2", "node-2/v6", "node-3/v6", "node-4", "node-5", "node-5/v6"}));
   EXPECT_EQ(find_peer(r, PeerRole::Client, "node-2/v6")->address, "fd00::2");
   EXPECT_EQ(find_peer(r, PeerRole::Client, "node-3/v6")->address, "fd00::3");
+  EXPECT_EQ(find_peer(r, PeerRole::Client, "node-5/v6")->address, "fd00::5");
   EXPECT_NE(bird::protocol_name(PeerRole::Client, "node-2"), bird::protocol_name(PeerRole::Client, "node-2/v6"));
   EXPECT_TRUE(r.warnings.empty()) << ::testing::PrintToString(r.warnings);
+}
+
+// IPv6 routes cross racks on IPv6 mesh sessions, to the address each reflector's Lease
+// publishes (rr.bgp.dev/address-v6), on the same port as its IPv4 one.
+TEST(ConfigBuilder, Ipv6MeshReachesTheOtherReflectorsIpv6Addresses) {
+  AgentInputs in = inputs();
+  in.spec.bgp.ipv6 = true;
+  in.self.address_v6 = "fd00::1";
+  auto v6 = [](planner::ReflectorLease l, std::string address) {
+    l.address_v6 = std::move(address);
+    return l;
+  };
+  in.mesh = {v6(lease("rr-fab-r1-0", "10.0.0.1"), "fd00::1"), v6(lease("rr-fab-r2-0", "10.0.1.5", 1179, "r2"), "fd00:1::5"),
+             lease("rr-fab-r3-0", "10.0.2.5", 179, "r3")};
+  BuildResult r = build_ok(in);
+  EXPECT_EQ(names(r, PeerRole::Mesh), (std::vector<std::string>{"rr-fab-r2-0", "rr-fab-r2-0/v6", "rr-fab-r3-0"}));
+  const Peer* mesh6 = find_peer(r, PeerRole::Mesh, "rr-fab-r2-0/v6");
+  ASSERT_NE(mesh6, nullptr);
+  EXPECT_EQ(mesh6->address, "fd00:1::5");
+  EXPECT_EQ(mesh6->port, 1179);
+
+  in.spec.bgp.ipv6 = false;  // single stack: the published IPv6 addresses are not used
+  r = build_ok(in);
+  EXPECT_EQ(names(r, PeerRole::Mesh), (std::vector<std::string>{"rr-fab-r2-0", "rr-fab-r3-0"}));
 }
 
 TEST(ConfigBuilder, Ipv6SessionsNeedAnIpv6HostAddress) {

@@ -79,6 +79,7 @@ TEST_F(LeaseKeeperTest, CreatesTheLeaseWithLabelsAnnotationsAndSpec) {
   EXPECT_EQ(annotation(lease, api::kSessionsEstablishedAnnotation), "3");
   EXPECT_EQ(annotation(lease, api::kSessionsTotalAnnotation), "5");
   EXPECT_EQ(annotation(lease, api::kConfigErrorAnnotation), "line 4: syntax error");
+  EXPECT_EQ(annotation(lease, api::kAddressV6Annotation), "<absent>") << "a single-stack reflector";
   const Json& spec = lease["spec"];
   EXPECT_EQ(spec["holderIdentity"], "rr-fab-r1-0");
   EXPECT_EQ(spec["leaseDurationSeconds"], 15);
@@ -88,6 +89,19 @@ TEST_F(LeaseKeeperTest, CreatesTheLeaseWithLabelsAnnotationsAndSpec) {
   EXPECT_FALSE(lease["metadata"].contains("ownerReferences"));
   EXPECT_EQ(keeper_.renewals_ok(), 1);
   EXPECT_TRUE(keeper_.healthy());
+}
+
+// The other reflectors' IPv6 mesh sessions reach a dual-stack reflector at this address.
+TEST(LeaseKeeperDualStackTest, PublishesTheIPv6Address) {
+  FakeClock clock;
+  FakeKubeClient api{clock};
+  AgentIdentity self = identity();
+  self.address_v6 = "fd00::1";
+  LeaseKeeper keeper{api, self, clock, [] { return 0.0; }};
+  ASSERT_TRUE(keeper.renew({0, 0, ""}).ok());
+  auto lease = api.peek(leases(), "rr-system", "rr-fab-r1-0");
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(annotation(*lease, api::kAddressV6Annotation), "fd00::1");
 }
 
 TEST_F(LeaseKeeperTest, RenewalMovesRenewTimeAndKeepsTheTerm) {

@@ -38,6 +38,7 @@ TEST(ApiObservedTest, NodeKeepsWhatThePlannerNeeds) {
   want.unschedulable = true;
   want.taints = {{"node.kubernetes.io/unschedulable", "", "NoSchedule"}, {"dedicated", "network", "NoExecute"}};
   want.internal_ip = "192.168.1.5";
+  want.internal_ipv6 = "fd00::5";  // the kubelet reports both of a dual-stack node
   want.bgp_ipv4 = "10.0.0.5";
   want.bgp_ipv6 = "fd00::5";
   EXPECT_EQ(*node, want);
@@ -66,7 +67,21 @@ TEST(ApiObservedTest, NodeCases) {
        named([](auto& n) { n.bgp_ipv4 = "10.0.0.6"; })},
       {"only an IPv6 InternalIP",
        Json::parse(R"({"metadata": {"name": "n"}, "status": {"addresses": [{"type": "InternalIP", "address": "fd00::7"}]}})"),
-       named([](auto& n) { n.internal_ip = "fd00::7"; })},
+       named([](auto& n) {
+         n.internal_ip = "fd00::7";
+         n.internal_ipv6 = "fd00::7";
+       })},
+      {"dual stack, IPv6 listed first: internal_ip is the first, internal_ipv6 the IPv6 one",
+       Json::parse(R"({"metadata": {"name": "n"}, "status": {"addresses": [
+         {"type": "ExternalIP", "address": "2001:db8::1"}, {"type": "InternalIP", "address": "fd00::8"},
+         {"type": "InternalIP", "address": "10.0.0.8"}, {"type": "InternalIP", "address": "fd00::9"}]}})"),
+       named([](auto& n) {
+         n.internal_ip = "fd00::8";
+         n.internal_ipv6 = "fd00::8";
+       })},
+      {"an InternalIP that is not an address is no IPv6 address",
+       Json::parse(R"({"metadata": {"name": "n"}, "status": {"addresses": [{"type": "InternalIP", "address": "fd00::zz"}]}})"),
+       named([](auto& n) { n.internal_ip = "fd00::zz"; })},
       {"wrong types read as absent",
        Json::parse(R"({"metadata": {"name": "n", "labels": {"a": 1, "b": "x"}, "annotations": ["x"]},
                        "spec": {"unschedulable": "yes", "taints": {"key": "k"}},
@@ -105,7 +120,7 @@ TEST(ApiObservedTest, PodCases) {
     Json pod;
     planner::ReflectorPod want;
   };
-  const planner::ReflectorPod base{"fabric-r1-0", "r1", "node-a", "10.255.0.1", "", planner::PodPhase::Pending, false, false};
+  const planner::ReflectorPod base{"fabric-r1-0", "r1", "node-a", "10.255.0.1", "", planner::PodPhase::Pending, false, false, false, ""};
   auto patched = [](const char* patch) { return reflector_pod().patch(Json::parse(patch)); };
   auto want = [&](auto change) {
     planner::ReflectorPod p = base;
@@ -149,6 +164,15 @@ TEST(ApiObservedTest, PodCases) {
          p.rack = "";
          p.cluster_id = "";
        })},
+      {"dual stack: the reflector container's RR_HOST_IPV6",
+       patched(R"([{"op": "add", "path": "/spec/containers", "value": [
+         {"name": "sidecar", "env": [{"name": "RR_HOST_IPV6", "value": "fd00::66"}]},
+         {"name": "reflector", "env": [{"name": "RR_HOST_IP", "valueFrom": {}}, {"name": "RR_HOST_IPV6", "value": "fd00::5"}]}]}])"),
+       want([](auto& p) { p.host_ipv6 = "fd00::5"; })},
+      {"an RR_HOST_IPV6 that is not an IPv6 address is none",
+       patched(R"([{"op": "add", "path": "/spec/containers", "value": [
+         {"name": "reflector", "env": [{"name": "RR_HOST_IPV6", "value": "10.0.0.5"}]}]}])"),
+       base},
       {"affinity of the wrong shape", patched(R"([{"op": "replace", "path": "/spec/affinity", "value": {"nodeAffinity": [1]}}])"),
        want([](auto& p) { p.node = ""; })},
   };
@@ -173,13 +197,16 @@ TEST(ApiObservedTest, LeaseCarriesTheAgentsAnnotations) {
        {{"rr.bgp.dev/rack", "r1"}, {"rr.bgp.dev/cluster-id", "10.255.0.1"}, {"rr.bgp.dev/address", "192.168.1.5"},
         {"rr.bgp.dev/port", "1179"}, {"rr.bgp.dev/sessions-established", "41"}, {"rr.bgp.dev/sessions-total", "42"},
         {"rr.bgp.dev/config-error", "syntax error, line 3"}},
-       {"fabric-r1-0", "r1", "10.255.0.1", "192.168.1.5", 1179, 41, 42, "syntax error, line 3", false, false}},
-      {"nothing yet", Json::object(), {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false}},
+       {"fabric-r1-0", "r1", "10.255.0.1", "192.168.1.5", 1179, 41, 42, "syntax error, line 3", false, false, ""}},
+      {"a dual-stack reflector's IPv6 address",
+       {{"rr.bgp.dev/address", "192.168.1.5"}, {"rr.bgp.dev/address-v6", "fd00::5"}},
+       {"fabric-r1-0", "", "", "192.168.1.5", 179, 0, 0, "", false, false, "fd00::5"}},
+      {"nothing yet", Json::object(), {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false, ""}},
       {"garbage numbers keep their defaults",
        {{"rr.bgp.dev/port", "http"}, {"rr.bgp.dev/sessions-established", "-3"}, {"rr.bgp.dev/sessions-total", "4x"}},
-       {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false}},
-      {"port out of range", {{"rr.bgp.dev/port", "70000"}}, {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false}},
-      {"annotation of the wrong type", {{"rr.bgp.dev/rack", 1}}, {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false}},
+       {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false, ""}},
+      {"port out of range", {{"rr.bgp.dev/port", "70000"}}, {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false, ""}},
+      {"annotation of the wrong type", {{"rr.bgp.dev/rack", 1}}, {"fabric-r1-0", "", "", "", 179, 0, 0, "", false, false, ""}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -232,6 +259,22 @@ TEST(ApiObservedTest, LeaseContradictionsAgainstThePodTheLeaseIsNamedAfter) {
        [](Json& l, Json&) { l["metadata"]["annotations"]["rr.bgp.dev/cluster-id"] = "10.255.0.9"; }, "clusterID"},
       {"another address",
        [](Json& l, Json&) { l["metadata"]["annotations"]["rr.bgp.dev/address"] = "203.0.113.66"; }, "address"},
+      {"an IPv6 address the Pod was not given",
+       [](Json& l, Json&) { l["metadata"]["annotations"]["rr.bgp.dev/address-v6"] = "2001:db8::66"; }, "addressV6"},
+      {"the IPv6 address the operator gave the Pod",
+       [](Json& l, Json& p) {
+         l["metadata"]["annotations"]["rr.bgp.dev/address-v6"] = "fd00::1";
+         p["spec"] = Json::parse(R"({"containers": [{"name": "reflector",
+                                      "env": [{"name": "RR_HOST_IPV6", "value": "fd00::1"}]}]})");
+       },
+       ""},
+      {"another IPv6 address than the Pod's",
+       [](Json& l, Json& p) {
+         l["metadata"]["annotations"]["rr.bgp.dev/address-v6"] = "2001:db8::66";
+         p["spec"] = Json::parse(R"({"containers": [{"name": "reflector",
+                                      "env": [{"name": "RR_HOST_IPV6", "value": "fd00::1"}]}]})");
+       },
+       "addressV6"},
       {"an address while the kubelet has reported none: nothing to check it against",
        [](Json& l, Json& p) {
          l["metadata"]["annotations"]["rr.bgp.dev/address"] = "203.0.113.66";

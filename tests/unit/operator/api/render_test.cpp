@@ -58,7 +58,7 @@ planner::FabricSpec colocated_spec() {
     "lease": {"durationSeconds": 30}})"));
 }
 
-const planner::DesiredPod kPod{"fabric-r1-0", "r1", "node-a", "10.255.0.1"};
+const planner::DesiredPod kPod{"fabric-r1-0", "r1", "node-a", "10.255.0.1", ""};
 
 TEST(RenderTest, PodDedicatedOnPort179) { expect_golden("pod_dedicated_179.json", render_reflector_pod(dedicated_spec(), kPod)); }
 
@@ -111,6 +111,25 @@ TEST(RenderTest, PodHasTheAgentListenOnTheHostsAddressOnly) {
   EXPECT_EQ(render_reflector_pod(dedicated_spec(), kPod)["spec"]["hostNetwork"], true);
 }
 
+// Kubernetes 1.20 has no downward API field for a host's IPv6 address; the Pod is pinned
+// to its host, so the operator writes the address it took from the Node.
+TEST(RenderTest, DualStackPodGetsItsHostsIPv6AddressAsALiteral) {
+  planner::DesiredPod pod = kPod;
+  std::vector<Json> v6;
+  auto collect = [&](const Json& rendered) {
+    v6.clear();
+    for (const auto& e : rendered["spec"]["containers"][0]["env"]) {
+      if (e["name"] == "RR_HOST_IPV6") v6.push_back(e);
+    }
+  };
+  collect(render_reflector_pod(dedicated_spec(), pod));
+  EXPECT_TRUE(v6.empty()) << "a single-stack Pod has no RR_HOST_IPV6";
+  pod.host_ipv6 = "fd00::a";
+  collect(render_reflector_pod(dedicated_spec(), pod));
+  ASSERT_EQ(v6.size(), 1u);
+  EXPECT_EQ(v6[0], Json({{"name", "RR_HOST_IPV6"}, {"value", "fd00::a"}}));
+}
+
 TEST(RenderTest, BgpPeerCrdV1WithPassword) {
   auto spec = parse({{"bgp", {{"passwordSecretRef", {{"name", "fabric-bgp"}, {"key", "password"}}}}}});
   planner::DesiredPeer peer{"fabric-r1-0", "fabric-r1-0", "r1", "topology.kubernetes.io/rack == 'r1'", "192.168.1.5", 64512,
@@ -137,11 +156,11 @@ planner::Plan two_rack_plan() {
   planner::Plan plan;
   plan.racks = {
       {"r1", "10.255.0.1", 12, 2, 2,
-       {{"fabric-r1-0", "node-a", "192.168.1.5", planner::ReflectorState::Ready, 13, 13},
-        {"fabric-r1-1", "node-b", "192.168.1.6", planner::ReflectorState::Ready, 12, 13}}},
+       {{"fabric-r1-0", "node-a", "192.168.1.5", planner::ReflectorState::Ready, 13, 13, ""},
+        {"fabric-r1-1", "node-b", "192.168.1.6", planner::ReflectorState::Ready, 12, 13, ""}}},
       {"r2", "10.255.0.2", 8, 2, 1,
-       {{"fabric-r2-0", "node-c", "192.168.2.5", planner::ReflectorState::Ready, 9, 9},
-        {"fabric-r2-1", "", "", planner::ReflectorState::Pending, 0, 0}}},
+       {{"fabric-r2-0", "node-c", "192.168.2.5", planner::ReflectorState::Ready, 9, 9, ""},
+        {"fabric-r2-1", "", "", planner::ReflectorState::Pending, 0, 0, ""}}},
   };
   plan.conditions = {{"Ready", false, planner::Reason::kReflectorsNotReady, "1 of 4 reflectors is not ready"},
                      {"Progressing", true, planner::Reason::kReflectorsNotReady, "waiting for fabric-r2-1"},
@@ -262,6 +281,8 @@ TEST(RenderTest, PodDifferences) {
       {"live image changed", none_desired, [](Json& p) { p["spec"]["containers"][0]["image"] = "other:1"; }, Match::Replace},
       {"cluster ID changed", [](auto&, auto& d) { d.cluster_id = "10.255.0.9"; }, none_live, Match::Replace},
       {"node changed", [](auto&, auto& d) { d.node = "node-z"; }, none_live, Match::Replace},
+      {"host IPv6 address given (bgp.ipv6 turned on)", [](auto&, auto& d) { d.host_ipv6 = "fd00::1"; }, none_live,
+       Match::Replace},
       {"port changed", [](auto& s, auto&) { s.port = 1179; }, none_live, Match::Replace},
       {"toleration added", [](auto& s, auto&) { s.tolerations.push_back({"k", "Exists", "", "NoSchedule", {}}); }, none_live,
        Match::Replace},

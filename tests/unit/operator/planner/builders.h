@@ -65,6 +65,16 @@ class NodeBuilder {
     n_.internal_ip = std::move(ip);
     return *this;
   }
+  // A dual-stack node: the kubelet reports an IPv6 InternalIP too.
+  NodeBuilder& ipv6(std::string ip) {
+    n_.internal_ipv6 = std::move(ip);
+    return *this;
+  }
+  // Calico's projectcalico.org/IPv6Address (prefix length stripped).
+  NodeBuilder& calico_ipv6(std::string ip) {
+    n_.bgp_ipv6 = std::move(ip);
+    return *this;
+  }
   NodeInfo build() const { return n_; }
   operator NodeInfo() const { return n_; }  // NOLINT: builder converts implicitly
 

@@ -1103,5 +1103,120 @@ TEST(PlannerHelpersTest, PeerIp) {
   }
 }
 
+// Dual stack (spec.bgp.ipv6): the host's IPv6 address comes from the Node (the kubelet's
+// InternalIP, else Calico's annotation), goes to the Pod, and from the Pod (never the Lease)
+// to a second BGPPeer "<pod>-v6"; a host without one cannot serve and is not eligible.
+TEST(PlannerDualStackTest, ReflectorsGetTheirHostsIPv6AddressAndASecondPeer) {
+  auto dual = [](bool ipv6, int port = 179) {
+    FabricSpec spec = fabric();
+    spec.bgp.ipv6 = ipv6;
+    spec.port = port;
+    spec.per_rack = 1;
+    return spec;
+  };
+  struct DCase {
+    std::string name;
+    FabricSpec spec;
+    std::function<void(Cluster&)> build;
+    Strings want_pods;   // "node v6" of the desired Pods
+    Strings want_peers;  // "name peerIP"
+    std::string want_status_v6;
+  };
+  const std::string pod = reflector_pod_name("fab", "a", "a-n0");
+  const std::vector<DCase> cases = {
+      {"a new reflector gets the host's IPv6 InternalIP",
+       dual(true),
+       [](Cluster& c) { c.add(node("a-n0", "a").eligible().ip("10.0.1.1").ipv6("fd00::1")); },
+       {"a-n0 fd00::1"}, {}, ""},
+      {"without an IPv6 InternalIP, Calico's IPv6Address",
+       dual(true),
+       [](Cluster& c) { c.add(node("a-n0", "a").eligible().ip("10.0.1.1").calico_ipv6("fd00::7")); },
+       {"a-n0 fd00::7"}, {}, ""},
+      {"a host with no IPv6 address is not eligible for a dual-stack fabric",
+       dual(true),
+       [](Cluster& c) {
+         c.add(node("a-n0", "a").eligible().ip("10.0.1.1").calico_ipv6("not-an-address"));
+         c.add(node("a-n1", "a").eligible().ip("10.0.1.2").ipv6("fd00::2"));
+       },
+       {"a-n1 fd00::2"}, {}, ""},
+      {"a single-stack fabric passes no IPv6 address",
+       dual(false),
+       [](Cluster& c) { c.add(node("a-n0", "a").eligible().ip("10.0.1.1").ipv6("fd00::1")); },
+       {"a-n0 "}, {}, ""},
+      {"a live reflector: its IPv4 peer and its -v6 peer at the address its Pod was created with",
+       dual(true),
+       [](Cluster& c) {
+         c.add(node("a-n0", "a").eligible().ip("10.0.1.1").ipv6("fd00::1"));
+         c.record("a", "10.255.0.1");
+         auto r = c.reflector("a", "a-n0", "10.255.0.1").live();
+         r.pod().host_ipv6 = "fd00::1";
+         r.lease().address_v6 = "2001:db8::66";  // the agent's word: never a peer
+       },
+       {"a-n0 fd00::1"}, {pod + " 10.0.1.1", pod + "-v6 fd00::1"}, "fd00::1"},
+      {"off port 179 the IPv6 peerIP is bracketed",
+       dual(true, 1790),
+       [](Cluster& c) {
+         c.add(node("a-n0", "a").eligible().ip("10.0.1.1").ipv6("fd00::1"));
+         c.record("a", "10.255.0.1");
+         c.reflector("a", "a-n0", "10.255.0.1").live().pod().host_ipv6 = "fd00::1";
+       },
+       {"a-n0 fd00::1"}, {pod + " 10.0.1.1:1790", pod + "-v6 [fd00::1]:1790"}, "fd00::1"},
+      {"a reflector created before IPv6 was on: IPv4 peer only, and a Pod that wants the address (a roll)",
+       dual(true),
+       [](Cluster& c) {
+         c.add(node("a-n0", "a").eligible().ip("10.0.1.1").ipv6("fd00::1"));
+         c.record("a", "10.255.0.1");
+         c.reflector("a", "a-n0", "10.255.0.1").live();
+       },
+       {"a-n0 fd00::1"}, {pod + " 10.0.1.1"}, ""},
+      {"IPv6 turned off: the -v6 peer goes and the Pod no longer wants the address",
+       dual(false),
+       [](Cluster& c) {
+         c.add(node("a-n0", "a").eligible().ip("10.0.1.1").ipv6("fd00::1"));
+         c.record("a", "10.255.0.1");
+         c.reflector("a", "a-n0", "10.255.0.1").live().pod().host_ipv6 = "fd00::1";
+       },
+       {"a-n0 "}, {pod + " 10.0.1.1"}, ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Cluster cluster(c.spec);
+    c.build(cluster);
+    const PlanInput in = cluster.input();
+    const Plan p = plan(in);
+    for (const auto& v : testing::invariant_violations(in, p)) ADD_FAILURE() << "invariant: " << v;
+    Strings pods, peers;
+    for (const auto& d : p.pods) pods.push_back(d.node + " " + d.host_ipv6);
+    for (const auto& d : p.peers) peers.push_back(d.name + " " + d.peer_ip);
+    EXPECT_EQ(pods, c.want_pods);
+    EXPECT_EQ(peers, c.want_peers);
+    std::string status_v6;
+    for (const auto& rack : p.racks) {
+      for (const auto& r : rack.reflectors) status_v6 += r.address_v6;
+    }
+    EXPECT_EQ(status_v6, c.want_status_v6);
+  }
+}
+
+TEST(PlannerDualStackTest, NoEligibleHostsSaysAnIPv6AddressIsNeeded) {
+  FabricSpec spec = fabric();
+  spec.bgp.ipv6 = true;
+  spec.per_rack = 1;
+  Cluster c(spec);
+  c.add(node("a-n0", "a").eligible().ip("10.0.1.1"));
+  const Plan p = plan(c.input());
+  EXPECT_TRUE(p.pods.empty());
+  const Condition* degraded = testing::find_condition(p, "Degraded");
+  ASSERT_NE(degraded, nullptr);
+  EXPECT_NE(degraded->message.find("with an IPv6 address for spec.bgp.ipv6"), std::string::npos) << degraded->message;
+}
+
+TEST(PlannerHelpersTest, HostIPv6Of) {
+  EXPECT_EQ(host_ipv6_of(node("n", "a").ipv6("fd00::1").calico_ipv6("fd00::2")), "fd00::1");
+  EXPECT_EQ(host_ipv6_of(node("n", "a").calico_ipv6("fd00::2")), "fd00::2");
+  EXPECT_EQ(host_ipv6_of(node("n", "a").ipv6("10.0.0.1").calico_ipv6("garbage")), "");
+  EXPECT_EQ(ipv6_peer_name("fab-a-1234abcd"), "fab-a-1234abcd-v6");
+}
+
 }  // namespace
 }  // namespace rr::planner
