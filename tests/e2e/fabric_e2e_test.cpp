@@ -4,7 +4,8 @@
 // Every test brings up its own fabric (3 racks x 3 nodes, 6 reflectors) and asserts
 // what BGP (the stand-ins' route tables) and the API say. One test at a time.
 // The nodes are network namespaces when run as root (RR_E2E_NETWORK=loopback
-// forces 127.0.N.x addresses); FabricE2ELoopback always runs on loopback.
+// forces 127.0.N.x addresses); FabricE2ELoopback always runs on loopback,
+// FabricE2EDualStack (IPv6 too) always in namespaces.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 #include "fabric_harness.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
+#include "support/reflector_simulator.h"
 
 namespace {
 
@@ -198,10 +200,11 @@ class FabricE2E : public ::testing::Test {
     auto network = FabricNetwork::create(*mode, &why);
     ASSERT_TRUE(network) << "the fabric's network cannot be made: " << why;
     std::cout << "network: " << network->describe() << "\n";
-    h_ = std::make_unique<FabricHarness>(dir_, *client_, cp_->kubeconfig(), RR_AGENT_BIN, std::move(network));
+    h_ = std::make_unique<FabricHarness>(dir_, *client_, cp_->kubeconfig(), RR_AGENT_BIN, std::move(network),
+                                         Options());
     ASSERT_TRUE(h_->create_nodes());
     StartOperators();
-    auto created = client_->create(kFabrics, "", h_->fabric_manifest(lease_seconds_));
+    auto created = client_->create(kFabrics, "", Manifest());
     ASSERT_TRUE(created.ok()) << created.error().describe();
     h_->start_ticking();
   }
@@ -218,6 +221,8 @@ class FabricE2E : public ::testing::Test {
   }
 
   virtual std::optional<NetworkMode> Mode() const { return network_mode_from_environment(); }
+  virtual FabricOptions Options() const { return {}; }
+  virtual Json Manifest() const { return h_->fabric_manifest(lease_seconds_); }
   virtual void StartOperators() { h_->start_operator(RR_OPERATOR_BIN, {"--log-level", "debug"}); }
 
   // Whatever an earlier (failed) test left: the fabric, nodes, reflector Pods, Leases, BGPPeers, mesh setting.
@@ -370,6 +375,207 @@ class FabricE2ELoopback : public FabricE2E {
 TEST_F(FabricE2ELoopback, ConvergesOnLoopbackAddresses) {
   ASSERT_EQ(h_->network().bgp_port(), 1179);
   ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  ExpectWholeFabric();
+}
+
+// A dual-stack fabric: every node also has an IPv6 address (its Node's second InternalIP,
+// no Calico IPv6Address annotation) and an IPv6 pod CIDR, and spec.bgp.ipv6 is on. IPv6
+// needs distinct addresses on one link, so this runs in network namespaces only: without
+// root it fails, it does not skip.
+class FabricE2EDualStack : public FabricE2E {
+ protected:
+  std::optional<NetworkMode> Mode() const override { return NetworkMode::Namespaces; }
+  FabricOptions Options() const override {
+    FabricOptions options;
+    options.dual_stack = true;
+    return options;
+  }
+  Json Manifest() const override {
+    Json manifest = FabricE2E::Manifest();
+    manifest["spec"]["bgp"]["ipv6"] = true;
+    return manifest;
+  }
+
+  std::optional<FabricNode> NodeNamed(const std::string& name) const {
+    for (const auto& n : h_->nodes()) {
+      if (n.name == name) return n;
+    }
+    return std::nullopt;
+  }
+
+  // "" when every reflector Pod carries RR_HOST_IPV6 as a literal value equal to its host's
+  // IPv6 address, else what differs.
+  std::string HostIpv6Problems() {
+    std::string problems;
+    auto pods = Pods();
+    if (pods.size() != 6) problems += std::to_string(pods.size()) + " reflector Pods, not 6; ";
+    for (const auto& p : pods) {
+      std::string node = p["spec"].value("nodeName", "");
+      if (node.empty()) node = rr::testing::pod_affinity_node(p);
+      auto host = NodeNamed(node);
+      const std::string want = host ? host->ipv6 : "(no such node)";
+      const std::string got = rr::testing::pod_env_value(p, "RR_HOST_IPV6");  // literal values only
+      if (got != want) {
+        problems += kube::name_of(p) + " on " + node + ": RR_HOST_IPV6 \"" + got + "\", want \"" + want + "\"; ";
+      }
+    }
+    return problems;
+  }
+
+  // The reflectors the fabric's status calls Ready: pod -> node.
+  std::map<std::string, std::string> ReadyReflectors() {
+    std::map<std::string, std::string> out;
+    for (const auto& rack : h_->fabric().value("status", Json::object()).value("racks", Json::array())) {
+      for (const auto& r : rack.value("reflectors", Json::array())) {
+        if (r.value("state", "") == "Ready") out[r.value("pod", "")] = r.value("node", "");
+      }
+    }
+    return out;
+  }
+
+  static bool IsV6PeerName(const std::string& name) {
+    return name.size() > 3 && name.compare(name.size() - 3, 3, "-v6") == 0;
+  }
+
+  // "" when each of the 6 Ready reflectors has, beside its IPv4 BGPPeer <pod>, a BGPPeer
+  // <pod>-v6 whose peerIP is its host's IPv6 address (port 179: bare), with the same
+  // nodeSelector and AS, and there are no other -v6 BGPPeers.
+  std::string V6PeerProblems() {
+    std::map<std::string, Json> peers;
+    for (auto& p : Peers()) peers[kube::name_of(p)] = p;
+    const auto ready = ReadyReflectors();
+    std::string problems;
+    if (ready.size() != 6) problems += std::to_string(ready.size()) + " Ready reflectors, not 6; ";
+    int v6_peers = 0;
+    for (const auto& [name, peer] : peers) v6_peers += IsV6PeerName(name);
+    if (v6_peers != static_cast<int>(ready.size())) {
+      problems += std::to_string(v6_peers) + " -v6 BGPPeers for " + std::to_string(ready.size()) + " Ready reflectors; ";
+    }
+    for (const auto& [pod, node] : ready) {
+      auto host = NodeNamed(node);
+      auto v4 = peers.find(pod);
+      auto v6 = peers.find(pod + "-v6");
+      if (!host) {
+        problems += pod + ": host " + node + " is not a fabric node; ";
+      } else if (v4 == peers.end() || v6 == peers.end()) {
+        problems += pod + ": BGPPeers " + (v4 == peers.end() ? "" : pod + " ") + (v6 == peers.end() ? "" : pod + "-v6 ") +
+                    "only; ";
+      } else {
+        const Json& s4 = v4->second["spec"];
+        const Json& s6 = v6->second["spec"];
+        if (s6.value("peerIP", "") != host->ipv6) {
+          problems += pod + "-v6: peerIP " + s6.value("peerIP", "") + ", want " + host->ipv6 + "; ";
+        }
+        if (s6.value("nodeSelector", "") != s4.value("nodeSelector", "")) {
+          problems += pod + "-v6: nodeSelector \"" + s6.value("nodeSelector", "") + "\", IPv4 peer's \"" +
+                      s4.value("nodeSelector", "") + "\"; ";
+        }
+        if (s6.value("asNumber", 0u) != s4.value("asNumber", 0u)) problems += pod + "-v6: another asNumber; ";
+      }
+    }
+    return problems;
+  }
+
+  // "" when every client node holds every other client node's IPv6 pod CIDR (its rack's and
+  // the other racks'), else what is missing.
+  std::string MissingV6Routes() {
+    std::string missing;
+    const auto nodes = h_->client_nodes();
+    for (const auto& n : nodes) {
+      for (const auto& other : nodes) {
+        if (other.name != n.name && !h_->route(n.name, other.cidr_v6)) missing += n.name + " lacks " + other.cidr_v6 + "; ";
+      }
+    }
+    return missing;
+  }
+
+  // The other client nodes' IPv6 pod CIDRs that client nodes still hold ("" when none).
+  std::string HeldV6Routes() {
+    std::string held;
+    const auto nodes = h_->client_nodes();
+    for (const auto& n : nodes) {
+      for (const auto& other : nodes) {
+        if (other.name != n.name && h_->route(n.name, other.cidr_v6)) held += n.name + " holds " + other.cidr_v6 + "; ";
+      }
+    }
+    return held;
+  }
+
+  std::string V6Diagnostics() {
+    std::string out = "BGPPeers:";
+    for (const auto& p : Peers()) out += " " + kube::name_of(p) + "=" + p["spec"].value("peerIP", "");
+    auto clients = h_->client_nodes();
+    if (!clients.empty()) {
+      const std::string& node = clients.front().name;
+      out += "\n" + node + ":\n" + h_->stand_in_birdc(node, "show protocols") + h_->stand_in_birdc(node, "show route");
+    }
+    return out + "\n" + Diagnostics();
+  }
+};
+
+// Issue G.10, bgp.ipv6 end to end: the operator gives each reflector its host's IPv6
+// address and writes a second BGPPeer per reflector for it; every node's IPv6 pod CIDR
+// reaches every other node over IPv6 sessions, with the originating node's IPv6 address as
+// next hop, within a rack through its reflectors and across racks through the reflectors'
+// IPv6 mesh. Turned off, the -v6 BGPPeers and the IPv6 routes go and the IPv4 routes stay.
+TEST_F(FabricE2EDualStack, Ipv6PodCidrsReflectOverIpv6AndIpv6OffWithdrawsOnlyThem) {
+  ASSERT_TRUE(h_->add_node(1, 4)) << "a second client node in rack 1, for reflection within a rack";
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+
+  ASSERT_TRUE(eventually([&] { return HostIpv6Problems().empty(); }, std::chrono::seconds(30),
+                         std::chrono::milliseconds(500)))
+      << HostIpv6Problems();
+  ASSERT_TRUE(eventually([&] { return V6PeerProblems().empty(); }, std::chrono::seconds(30),
+                         std::chrono::milliseconds(500)))
+      << V6PeerProblems() << "\n" << V6Diagnostics();
+  ASSERT_TRUE(eventually([&] { return MissingV6Routes().empty(); }, std::chrono::seconds(60),
+                         std::chrono::milliseconds(500)))
+      << MissingV6Routes() << "\n" << V6Diagnostics();
+
+  const auto clients = h_->client_nodes();
+  ASSERT_EQ(clients.size(), 4u);
+  for (const auto& n : clients) {
+    for (const auto& other : clients) {
+      if (other.name == n.name) continue;
+      SCOPED_TRACE(n.name + " learning " + other.cidr_v6 + " of " + other.name);
+      auto route = h_->route(n.name, other.cidr_v6);
+      ASSERT_TRUE(route);
+      // A multihop IPv6 session carries the global next hop only.
+      EXPECT_EQ(route->next_hop, other.ipv6) << "the originating node's IPv6 address";
+      EXPECT_TRUE(route->reachable) << "the IPv6 next hop resolves over eth0";
+      EXPECT_EQ(route->originator_id, other.ip) << "originated by that node (its router ID)";
+      // Within a rack one cluster (its reflectors); across racks two: the IPv6 mesh carried it.
+      EXPECT_EQ(route->cluster_list.size(), other.rack == n.rack ? 1u : 2u);
+    }
+  }
+  std::cout << "dual stack: " << clients.size() << " nodes hold each other's IPv6 pod CIDRs over IPv6\n";
+
+  // Turning IPv6 off rolls the reflector Pods (RR_HOST_IPV6 leaves their spec). What a roll
+  // does to routes is not this test's subject: the watch only reports it.
+  RouteWatch watch(*h_);
+  auto off = client_->patch(kFabrics, "", kFabric, kube::PatchType::Merge,
+                            Json{{"spec", {{"bgp", {{"ipv6", false}}}}}}, {});
+  ASSERT_TRUE(off.ok()) << off.error().describe();
+  const auto off_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] {
+    auto peers = Peers();
+    return std::none_of(peers.begin(), peers.end(), [](const Json& p) { return IsV6PeerName(kube::name_of(p)); });
+  }, std::chrono::seconds(30), std::chrono::milliseconds(500)))
+      << "the -v6 BGPPeers stay\n" << V6Diagnostics();
+  ASSERT_TRUE(eventually([&] { return HeldV6Routes().empty(); }, std::chrono::seconds(60),
+                         std::chrono::milliseconds(500)))
+      << "IPv6 routes not withdrawn: " << HeldV6Routes() << "\n" << V6Diagnostics();
+  std::cout << "IPv6 off: BGPPeers and routes gone after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - off_at).count()
+            << " ms\n";
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  watch.stop();
+  const auto losses = watch.losses();
+  std::cout << "while the reflector Pods rolled: " << losses.size() << " IPv4 route losses in " << watch.polls()
+            << " polls" << (losses.empty() ? "" : ", first: " + losses.front()) << "\n";
+  EXPECT_EQ(HeldV6Routes(), "") << "IPv6 routes came back";
+  EXPECT_TRUE(h_->route(node_name(1, 3), pod_cidr(1, 4))) << "IPv4 within rack 1";
+  EXPECT_TRUE(h_->route(node_name(1, 4), pod_cidr(1, 3))) << "IPv4 within rack 1";
   ExpectWholeFabric();
 }
 

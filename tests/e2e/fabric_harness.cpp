@@ -30,6 +30,9 @@ const std::string kRackLabel = "topology.kubernetes.io/rack";
 
 std::string node_name(int rack, int n) { return "rack" + std::to_string(rack) + "-node" + std::to_string(n); }
 std::string pod_cidr(int rack, int n) { return "10." + std::to_string(rack) + "." + std::to_string(n) + ".0/24"; }
+std::string pod_cidr_v6(int rack, int n) {
+  return "fd77:100:" + std::to_string(rack) + ":" + std::to_string(n) + "::/64";
+}
 std::string rack_name(int rack) { return "rack-" + std::to_string(rack); }
 bool is_reflector_host(int n) { return n <= 2; }
 
@@ -106,10 +109,24 @@ bool selector_matches(const std::string& selector, const std::map<std::string, s
   return true;
 }
 
+PeerEndpoint parse_peer_ip(const std::string& peer_ip) {
+  PeerEndpoint out{peer_ip, 179};
+  if (!peer_ip.empty() && peer_ip.front() == '[') {  // [IPv6]:port
+    const auto close = peer_ip.find("]:");
+    if (close == std::string::npos) return out;  // not Calico's form: no session will match it
+    out.address = peer_ip.substr(1, close - 1);
+    out.port = std::atoi(peer_ip.substr(close + 2).c_str());
+  } else if (auto colon = peer_ip.rfind(':'); colon != std::string::npos && peer_ip.find('.') != std::string::npos) {
+    out.address = peer_ip.substr(0, colon);  // IPv4:port (a bare IPv6 address has colons and no dot)
+    out.port = std::atoi(peer_ip.substr(colon + 1).c_str());
+  }
+  return out;
+}
+
 FabricHarness::FabricHarness(std::string dir, kube::KubeClient& client, std::string kubeconfig,
-                             std::string agent_binary, std::unique_ptr<FabricNetwork> network)
+                             std::string agent_binary, std::unique_ptr<FabricNetwork> network, FabricOptions options)
     : dir_(std::move(dir)), client_(client), kubeconfig_(std::move(kubeconfig)),
-      agent_binary_(std::move(agent_binary)), network_(std::move(network)) {}
+      agent_binary_(std::move(agent_binary)), network_(std::move(network)), options_(options) {}
 
 FabricHarness::~FabricHarness() { shutdown(); }
 
@@ -147,23 +164,36 @@ bool FabricHarness::create_nodes() {
 
 bool FabricHarness::add_node(int rack, int n) {
   if (!network_) return false;
+  if (options_.dual_stack && !network_->supports_ipv6()) {
+    std::cerr << "fabric: a dual-stack fabric needs nodes with IPv6 addresses, which this network ("
+              << network_->describe() << ") has not: run as root (network namespaces)\n";
+    return false;
+  }
   std::string error;
   if (!network_->add_node(node_name(rack, n), rack, n, &error)) {
     std::cerr << "fabric: " << error << "\n";
     return false;
   }
   const std::string ip = network_->node_ip(rack, n);
+  const std::string ipv6 = options_.dual_stack ? network_->node_ipv6(rack, n) : "";
   std::map<std::string, std::string> labels = {{kDemoLabel, "true"}, {kRackLabel, rack_name(rack)}};
   if (is_reflector_host(n)) labels["rr.bgp.dev/reflector"] = "true";
   Json node = rr::testing::make_node(node_name(rack, n), labels, ip);
   node["spec"]["podCIDR"] = pod_cidr(rack, n);
+  if (!ipv6.empty()) {
+    // As a dual-stack kubelet reports it: the IPv6 InternalIP after the IPv4 one. No Calico
+    // IPv6Address annotation: the InternalIP alone must do.
+    auto& addresses = node["status"]["addresses"];
+    addresses.insert(addresses.begin() + 1, Json{{"type", "InternalIP"}, {"address", ipv6}});
+  }
   rr::testing::create_ready_node(client_, node);
   if (!client_.get(kube::resources::nodes(), "", node_name(rack, n)).ok()) {
     std::cerr << "fabric: Node " << node_name(rack, n) << " was not created\n";
     return false;
   }
   std::lock_guard lock(mu_);
-  nodes_.push_back({rack, n, node_name(rack, n), ip, pod_cidr(rack, n), is_reflector_host(n)});
+  nodes_.push_back({rack, n, node_name(rack, n), ip, pod_cidr(rack, n), ipv6,
+                    ipv6.empty() ? "" : pod_cidr_v6(rack, n), is_reflector_host(n)});
   node_ips_[node_name(rack, n)] = ip;
   labels["kubernetes.io/hostname"] = node_name(rack, n);
   node_labels_[node_name(rack, n)] = labels;
@@ -288,6 +318,12 @@ bool FabricHarness::has_stand_in(const std::string& node) const {
   return speakers_.count(node) > 0;
 }
 
+std::string FabricHarness::stand_in_birdc(const std::string& node, const std::string& command) const {
+  std::lock_guard lock(speakers_mu_);
+  auto it = speakers_.find(node);
+  return it == speakers_.end() ? "" : it->second->birdc(command);
+}
+
 BirdSpeaker* FabricHarness::stand_in(const std::string& node) {
   std::lock_guard lock(speakers_mu_);
   auto it = speakers_.find(node);
@@ -410,16 +446,7 @@ void FabricHarness::start_agent(const Json& pod, const std::string& node, const 
   const std::string name = kube::name_of(pod);
   const std::string d = dir_ + "/pods/" + name;
   std::filesystem::create_directories(d + "/scratch");
-  std::map<std::string, std::string> env;
-  for (const char* key : {"RR_FABRIC", "RR_RACK", "RR_CLUSTER_ID", "RR_BGP_PORT", "RR_LEASE_DURATION_SECONDS"}) {
-    env[key] = rr::testing::pod_env_value(pod, key);
-  }
-  // What the downward API fills in on a real node.
-  env["RR_POD_NAME"] = name;
-  env["RR_POD_UID"] = kube::uid_of(pod);
-  env["RR_NAMESPACE"] = kNamespace;
-  env["RR_NODE_NAME"] = node;
-  env["RR_HOST_IP"] = ip;
+  const std::map<std::string, std::string> env = container_env(pod, node, ip);
   std::vector<std::string> argv = {agent_binary_, "--kubeconfig", kubeconfig_, "--metrics-address", "127.0.0.1:0",
                                    "--bird-binary", network_->bird_binary(node, d), "--bird-config", d + "/bird.conf", "--bird-socket", d + "/bird.ctl",
                                    "--scratch-dir", d + "/scratch", "--client-port", std::to_string(network_->bgp_port()), "--connect-retry-seconds", "2",
@@ -427,6 +454,36 @@ void FabricHarness::start_agent(const Json& pod, const std::string& node, const 
                                    "--error-wait-max-seconds", "5"};
   agents_[name] = std::make_unique<ChildProcess>(argv, d + "/agent.log", env);
   agent_uids_[name] = kube::uid_of(pod);
+}
+
+std::map<std::string, std::string> FabricHarness::container_env(const Json& pod, const std::string& node,
+                                                                const std::string& host_ip) const {
+  // The fields of the downward API a reflector Pod may name, as they are on its node.
+  const std::map<std::string, std::string> fields = {
+      {"metadata.name", kube::name_of(pod)}, {"metadata.uid", kube::uid_of(pod)},
+      {"metadata.namespace", pod["metadata"].value("namespace", kNamespace)}, {"spec.nodeName", node},
+      {"status.hostIP", host_ip}, {"status.podIP", host_ip}};  // host network: the Pod's IP is the host's
+  std::map<std::string, std::string> env;
+  for (const auto& c : pod["spec"].value("containers", Json::array())) {
+    for (const auto& e : c.value("env", Json::array())) {
+      const std::string key = e.value("name", "");
+      if (key.empty()) continue;
+      if (e.contains("value")) {
+        env[key] = e.value("value", "");  // a literal, as written
+        continue;
+      }
+      const std::string path =
+          e.value("valueFrom", Json::object()).value("fieldRef", Json::object()).value("fieldPath", "");
+      auto field = fields.find(path);
+      if (field != fields.end()) {
+        env[key] = field->second;
+      } else {
+        std::cerr << "fabric: " << kube::name_of(pod) << ": env " << key << " comes from " << e.dump()
+                  << ", which this kubelet cannot fill in; left unset\n";
+      }
+    }
+  }
+  return env;
 }
 
 void FabricHarness::stop_agent(const std::string& pod) {
@@ -458,21 +515,22 @@ bool FabricHarness::sync_stand_ins() {
     c.interface = network_->interface();
     c.as_number = kAs;
     c.announce = {fn.cidr};
+    if (!fn.ipv6.empty()) {
+      c.address_v6 = fn.ipv6;
+      c.announce.push_back(fn.cidr_v6);
+    }
     std::set<std::string> seen;
     for (const auto& peer : peers->items) {
       const Json spec = peer.value("spec", Json::object());
       if (spec.contains("node") && spec.value("node", "") != node) continue;
       if (!selector_matches(spec.value("nodeSelector", ""), node_labels_[node])) continue;
-      std::string address = spec.value("peerIP", "");
-      int port = 179;
-      if (auto colon = address.rfind(':'); colon != std::string::npos && address.find('.') != std::string::npos) {
-        port = std::atoi(address.substr(colon + 1).c_str());
-        address = address.substr(0, colon);
-      }
-      if (address.empty() || address == c.address || !seen.insert(address).second) continue;
+      const auto [address, port] = parse_peer_ip(spec.value("peerIP", ""));
+      if (address.empty() || address == c.address || address == c.address_v6 || !seen.insert(address).second) continue;
+      // An IPv6 peer of a node without IPv6 is left out, as calico-node without an IPv6 address does.
+      if (rr::testing::is_ipv6(address) && c.address_v6.empty()) continue;
       std::string proto = "to_" + address + "_" + std::to_string(port);
       for (char& ch : proto) {
-        if (ch == '.') ch = '_';
+        if (ch == '.' || ch == ':') ch = '_';
       }
       c.peers.push_back(SpeakerPeer{proto, address, port, spec.value("asNumber", kAs), "", true});
     }

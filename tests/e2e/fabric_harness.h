@@ -7,6 +7,7 @@
 // rr-agent (with its own BIRD 2) for each of them, and runs a calico-node
 // stand-in (a BIRD speaker announcing the node's pod CIDR) on every node that
 // hosts no reflector, peering exactly as the operator's Calico BGPPeers say.
+// Dual stack (FabricOptions), nodes have an IPv6 address and pod CIDR as well.
 // The nodes are network namespaces or loopback addresses (FabricNetwork);
 // every loop is bounded; shutdown() (or the destructor) stops every process it
 // started and removes the network.
@@ -42,6 +43,8 @@ extern const std::string kRackLabel;
 
 std::string node_name(int rack, int n);
 std::string pod_cidr(int rack, int n);
+// A dual-stack node's IPv6 pod CIDR: fd77:100:R:n::/64.
+std::string pod_cidr_v6(int rack, int n);
 std::string rack_name(int rack);
 bool is_reflector_host(int n);
 
@@ -49,17 +52,32 @@ std::string shell(const std::string& command);
 // Calico's selector as the operator writes it: `k == 'v' && k2 != 'v2'`, has(k), all().
 bool selector_matches(const std::string& selector, const std::map<std::string, std::string>& labels);
 
+struct PeerEndpoint {
+  std::string address;
+  int port = 179;
+};
+// Calico's peerIP: "IPv4", "IPv4:port", "IPv6" or "[IPv6]:port" (no port: 179).
+PeerEndpoint parse_peer_ip(const std::string& peer_ip);
+
+struct FabricOptions {
+  // Every node also has an IPv6 address, listed in its Node as a second InternalIP; stand-ins
+  // announce an IPv6 pod CIDR too and open an IPv6 session to every IPv6 BGPPeer selecting
+  // them. Needs a network with IPv6 (namespaces, i.e. root).
+  bool dual_stack = false;
+};
+
 struct FabricNode {
   int rack = 0;
   int n = 0;
   std::string name, ip, cidr;
+  std::string ipv6, cidr_v6;  // dual stack only, else ""
   bool reflector_host = false;
 };
 
 class FabricHarness {
  public:
   FabricHarness(std::string dir, kube::KubeClient& client, std::string kubeconfig, std::string agent_binary,
-                std::unique_ptr<FabricNetwork> network);
+                std::unique_ptr<FabricNetwork> network, FabricOptions options = {});
   ~FabricHarness();
   FabricHarness(const FabricHarness&) = delete;
   FabricHarness& operator=(const FabricHarness&) = delete;
@@ -70,9 +88,10 @@ class FabricHarness {
 
   const FabricNetwork& network() const { return *network_; }
   std::string node_ip(int rack, int n) const { return network_->node_ip(rack, n); }
+  const FabricOptions& options() const { return options_; }
 
   // The namespace and kRacks x kNodesPerRack nodes. False, with the reason on stderr, when a
-  // node's network or API object cannot be made.
+  // node's network or API object cannot be made (or dual stack was asked of a network without IPv6).
   bool create_nodes();
   // One more node (its network and API Node; a stand-in follows on the next tick unless it may
   // host reflectors).
@@ -107,6 +126,8 @@ class FabricHarness {
   // (or no stand-in yet).
   std::optional<rr::testing::RouteInfo> route(const std::string& node, const std::string& prefix) const;
   bool has_stand_in(const std::string& node) const;
+  // Thread-safe: birdc's answer from a stand-in ("" if none yet).
+  std::string stand_in_birdc(const std::string& node, const std::string& command) const;
   // Not safe while ticking: the stand-in itself (the demo's birdc output).
   rr::testing::BirdSpeaker* stand_in(const std::string& node);
 
@@ -128,6 +149,9 @@ class FabricHarness {
  private:
   bool play_kubelet();
   void start_agent(const kube::Json& pod, const std::string& node, const std::string& ip);
+  // The rr-agent container's environment as a kubelet makes it from the Pod.
+  std::map<std::string, std::string> container_env(const kube::Json& pod, const std::string& node,
+                                                   const std::string& host_ip) const;
   void stop_agent(const std::string& pod);
   bool sync_stand_ins();
 
@@ -138,6 +162,7 @@ class FabricHarness {
   std::map<std::string, std::string> node_ips_;
   std::map<std::string, std::map<std::string, std::string>> node_labels_;
   std::unique_ptr<FabricNetwork> network_;  // declared before every process: outlives them
+  FabricOptions options_;
   std::map<std::string, std::unique_ptr<rr::testing::ChildProcess>> operators_;  // by identity
 
   mutable std::mutex mu_;  // tick(), agents_, agent_uids_, frozen_, dead_uids_, nodes_

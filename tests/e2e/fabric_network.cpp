@@ -39,6 +39,8 @@ class LoopbackNetwork final : public FabricNetwork {
   std::string node_ip(int rack, int n) const override {
     return "127.0." + std::to_string(rack) + "." + std::to_string(10 + n);
   }
+  bool supports_ipv6() const override { return false; }
+  std::string node_ipv6(int, int) const override { return ""; }
   bool add_node(const std::string&, int, int, std::string*) override { return true; }
   std::vector<std::string> launcher(const std::string&) const override { return {}; }
   std::string bird_binary(const std::string&, const std::string&) const override { return kBird; }
@@ -58,7 +60,9 @@ class NamespaceNetwork final : public FabricNetwork {
   static std::unique_ptr<FabricNetwork> create(std::string* error) {
     auto hub = NetworkNamespace::create(error);
     if (!hub) return nullptr;
-    if (!run_each({{kIp, "-n", hub->name(), "link", "add", kBridge, "type", "bridge"},
+    // No multicast snooping: IPv6 neighbour discovery reaches every port whatever MLD
+    // reports the bridge saw or missed while nodes were being wired.
+    if (!run_each({{kIp, "-n", hub->name(), "link", "add", kBridge, "type", "bridge", "mcast_snooping", "0"},
                    {kIp, "-n", hub->name(), "link", "set", "dev", kBridge, "up"}},
                   "making the fabric's bridge in " + hub->name(), error)) {
       return nullptr;
@@ -68,12 +72,17 @@ class NamespaceNetwork final : public FabricNetwork {
 
   NetworkMode mode() const override { return NetworkMode::Namespaces; }
   std::string describe() const override {
-    return "network namespaces: each node is a namespace with eth0 (10.77.R.x/16) on a bridge in " + hub_->name() +
-           ", BGP on port 179";
+    return "network namespaces: each node is a namespace with eth0 (10.77.R.x/16, fd77::R:x/64) on a bridge in " +
+           hub_->name() + ", BGP on port 179";
   }
   int bgp_port() const override { return 179; }
   std::string node_ip(int rack, int n) const override {
     return "10.77." + std::to_string(rack) + "." + std::to_string(10 + n);
+  }
+  bool supports_ipv6() const override { return true; }
+  // The last group is hex: node 3 of rack 1 is fd77::1:13, as 10.77.1.13.
+  std::string node_ipv6(int rack, int n) const override {
+    return "fd77::" + std::to_string(rack) + ":" + std::to_string(10 + n);
   }
 
   bool add_node(const std::string& name, int rack, int n, std::string* error) override {
@@ -84,6 +93,8 @@ class NamespaceNetwork final : public FabricNetwork {
                     "netns", ns->name()},
                    {kIp, "-n", hub_->name(), "link", "set", "dev", port, "master", kBridge, "up"},
                    {kIp, "-n", ns->name(), "addr", "add", node_ip(rack, n) + "/16", "dev", kNodeInterface},
+                   // nodad: usable at once (a tentative address cannot be bound), as the IPv4 one.
+                   {kIp, "-n", ns->name(), "addr", "add", node_ipv6(rack, n) + "/64", "dev", kNodeInterface, "nodad"},
                    {kIp, "-n", ns->name(), "link", "set", "dev", kNodeInterface, "up"}},
                   "wiring node " + name + " (" + ns->name() + ")", error)) {
       return false;

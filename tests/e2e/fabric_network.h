@@ -3,7 +3,8 @@
 //
 // Namespaces (root): every node is a network namespace of its own with one
 // interface, eth0, on a bridge inside a hub namespace; nodes have 10.77.R.x/16
-// addresses and BGP runs on its standard port 179, as between real machines.
+// and fd77::R:x/64 addresses (dual stack, one link: every next hop is on-link)
+// and BGP runs on its standard port 179, as between real machines.
 // The BIRDs of a node (its reflector's or its calico-node stand-in's) run inside
 // that node's namespace; rr-agent and rr-operator stay in the host namespace,
 // where they reach the kube-apiserver on 127.0.0.1, and drive BIRD through its
@@ -11,7 +12,7 @@
 //
 // Loopback (anyone): every node is a distinct 127.0.R.x address on the host's lo
 // and BGP runs on port 1179 (no privilege needed), each BIRD strictly bound to
-// its node's address.
+// its node's address. IPv4 only: ::1 is the one IPv6 loopback address.
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +42,10 @@ class FabricNetwork {
   virtual std::string describe() const = 0;
   virtual int bgp_port() const = 0;
   virtual std::string node_ip(int rack, int n) const = 0;
+  // Whether nodes also have an IPv6 address (node_ipv6).
+  virtual bool supports_ipv6() const = 0;
+  // The node's IPv6 address, canonical as BIRD and the operator print it ("" without IPv6).
+  virtual std::string node_ipv6(int rack, int n) const = 0;
   // Brings up node `name`'s network; false, with the reason in *error, when it cannot.
   virtual bool add_node(const std::string& name, int rack, int n, std::string* error) = 0;
   // The argv prefix that runs a command on node `name` (`ip netns exec NS`; empty on loopback).

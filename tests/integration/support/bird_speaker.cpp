@@ -25,27 +25,41 @@ BirdSpeaker::~BirdSpeaker() {
 }
 
 void BirdSpeaker::write_config() {
+  std::vector<std::string> announce4, announce6;
+  for (const auto& prefix : config_.announce) (is_ipv6(prefix) ? announce6 : announce4).push_back(prefix);
+  const bool dual_stack = !config_.address_v6.empty();
   std::ostringstream c;
   c << "router id " << config_.address << ";\n"
     << "log stderr all;\n"
     << "protocol device {}\n";
   if (!config_.interface.empty()) {
-    c << "protocol direct {\n  ipv4;\n  interface \"" << config_.interface << "\";\n}\n";
+    c << "protocol direct {\n  ipv4;\n" << (dual_stack ? "  ipv6;\n" : "") << "  interface \"" << config_.interface
+      << "\";\n}\n";
   }
-  if (!config_.announce.empty()) {
-    c << "protocol static announced {\n  ipv4;\n";
-    for (const auto& p : config_.announce) c << "  route " << p << " blackhole;\n";
+  auto statics = [&](const std::string& name, const std::string& channel, const std::vector<std::string>& prefixes) {
+    if (prefixes.empty()) return;
+    c << "protocol static " << name << " {\n  " << channel << ";\n";
+    for (const auto& p : prefixes) c << "  route " << p << " blackhole;\n";
     c << "}\n";
-  }
+  };
+  statics("announced", "ipv4", announce4);
+  statics("announced6", "ipv6", announce6);
+  const std::string exported = config_.interface.empty() ? "all" : "where source = RTS_STATIC";
   for (const auto& p : config_.peers) {
+    const bool v6 = is_ipv6(p.address);
+    if (v6 && !dual_stack) {
+      c << "# " << p.name << " (" << p.address << "): no session, this speaker has no IPv6 address\n";
+      continue;
+    }
     c << "protocol bgp " << p.name << " {\n"
-      << "  local " << config_.address << " port " << config_.port << " as " << config_.as_number << ";\n"
+      << "  local " << (v6 ? config_.address_v6 : config_.address) << " port " << config_.port << " as "
+      << config_.as_number << ";\n"
       << "  strict bind yes;\n"
       << "  neighbor " << p.address << " port " << p.port << " as " << p.as_number << ";\n"
       << (p.multihop && p.as_number != config_.as_number ? "  multihop;\n" : "")
       << (p.password.empty() ? "" : "  password \"" + p.password + "\";\n")
       << "  connect delay time 1; connect retry time 2; error wait time 1,10;\n"
-      << "  ipv4 { import all; export " << (config_.interface.empty() ? "all" : "where source = RTS_STATIC") << "; };\n"
+      << "  " << (v6 ? "ipv6" : "ipv4") << " { import all; export " << exported << "; };\n"
       << "}\n";
   }
   std::ofstream(dir_ + "/bird.conf") << c.str();
@@ -94,6 +108,8 @@ std::optional<RouteInfo> parse_route(const std::string& text) {
   if (!found) return std::nullopt;
   return r;
 }
+
+bool is_ipv6(const std::string& address_or_prefix) { return address_or_prefix.find(':') != std::string::npos; }
 
 std::optional<RouteInfo> BirdSpeaker::route(const std::string& prefix) const {
   return parse_route(birdc("show route all " + prefix));
