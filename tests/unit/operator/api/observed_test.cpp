@@ -237,6 +237,14 @@ TEST(ApiObservedTest, LeaseContradictionsAgainstThePodTheLeaseIsNamedAfter) {
     std::function<void(Json& lease, Json& pod)> edit;
     std::string field;  // "" = no contradiction
   };
+  // A Pod the operator gave RR_HOST_IPV6=fd00::1, and a Lease claiming `lease_v6`.
+  auto dual_stack = [](std::string lease_v6) {
+    return [lease_v6](Json& l, Json& p) {
+      l["metadata"]["annotations"]["rr.bgp.dev/address-v6"] = lease_v6;
+      p["spec"] = Json::parse(R"({"containers": [{"name": "reflector",
+                                   "env": [{"name": "RR_HOST_IPV6", "value": "fd00::1"}]}]})");
+    };
+  };
   const std::vector<Case> cases = {
       {"the agent's own report", [](Json&, Json&) {}, ""},
       {"an agent of the previous version holds it under the Pod's name",
@@ -261,20 +269,8 @@ TEST(ApiObservedTest, LeaseContradictionsAgainstThePodTheLeaseIsNamedAfter) {
        [](Json& l, Json&) { l["metadata"]["annotations"]["rr.bgp.dev/address"] = "203.0.113.66"; }, "address"},
       {"an IPv6 address the Pod was not given",
        [](Json& l, Json&) { l["metadata"]["annotations"]["rr.bgp.dev/address-v6"] = "2001:db8::66"; }, "addressV6"},
-      {"the IPv6 address the operator gave the Pod",
-       [](Json& l, Json& p) {
-         l["metadata"]["annotations"]["rr.bgp.dev/address-v6"] = "fd00::1";
-         p["spec"] = Json::parse(R"({"containers": [{"name": "reflector",
-                                      "env": [{"name": "RR_HOST_IPV6", "value": "fd00::1"}]}]})");
-       },
-       ""},
-      {"another IPv6 address than the Pod's",
-       [](Json& l, Json& p) {
-         l["metadata"]["annotations"]["rr.bgp.dev/address-v6"] = "2001:db8::66";
-         p["spec"] = Json::parse(R"({"containers": [{"name": "reflector",
-                                      "env": [{"name": "RR_HOST_IPV6", "value": "fd00::1"}]}]})");
-       },
-       "addressV6"},
+      {"the IPv6 address the operator gave the Pod", dual_stack("fd00::1"), ""},
+      {"another IPv6 address than the Pod's", dual_stack("2001:db8::66"), "addressV6"},
       {"an address while the kubelet has reported none: nothing to check it against",
        [](Json& l, Json& p) {
          l["metadata"]["annotations"]["rr.bgp.dev/address"] = "203.0.113.66";
