@@ -18,12 +18,14 @@
 #       (scripts/kube-images.sh) and every ${RR_CACHE_DIR:-/var/cache/rr-operator}/images/*.tar
 #       into every node, waits until every Node is Ready and untainted and the default
 #       ServiceAccount exists, and prints DIR/env. The owner defaults to the parent
-#       process; a watchdog stops the cluster within ~1 s of the owner's death.
+#       process; a watchdog stops the cluster within ~1 s of the owner's death, and
+#       restarts a node's kubelet or kube-proxy that exits on its own (as systemd would).
 #   stop DIR [--keep-logs]   stop everything start made (processes, mounts, network
 #                            namespaces, cgroups, bridge, routes), remove DIR
 #   import DIR TAR...        import image archives (docker-archive or OCI) into every node
-#   kubelet-stop DIR NODE    stop NODE's kubelet only: its containers keep running and the
-#                            Node goes NotReady after the node monitor's grace period
+#   kubelet-stop DIR NODE    stop NODE's kubelet only (held down until kubelet-start): its
+#                            containers keep running and the Node goes NotReady after the
+#                            node monitor's grace period
 #   kubelet-start DIR NODE   start it again with the same configuration
 #   env DIR                  print DIR/env
 #   cleanup-stale            stop every registered cluster whose owner is dead
@@ -283,8 +285,13 @@ cleanup_stale() {
   done
 }
 
+# The watchdog stops the cluster once its owner is gone, and restarts a node's kubelet or
+# kube-proxy that exits on its own, as systemd's Restart=always does on a real node (a
+# kubelet that crashes is restarted there; a test that wants a dead kubelet says so with
+# kubelet-stop, which holds it down). Each restart is logged with the daemon's last fatal
+# line, in logs/watchdog.log and in the node's logs/restarts.log.
 cmd_watchdog() {                         # __watchdog DIR K (runs detached)
-  local dir=$1 k=$2 owner
+  local dir=$1 k=$2 owner round=0
   owner=$(cat "$REG/$k/owner" 2>/dev/null) || exit 0
   while :; do
     [[ -d $REG/$k && $(cat "$REG/$k/dir" 2>/dev/null) == "$dir" ]] || exit 0
@@ -292,7 +299,37 @@ cmd_watchdog() {                         # __watchdog DIR K (runs detached)
       echo "$(date -Is) owner ${owner%% *} is gone: stopping $dir"
       exec "$SELF" stop "$dir" --keep-logs
     fi
+    supervise_nodes "$dir" "$k" || echo "$(date -Is) supervising the nodes failed; trying again"
+    # Rounds done, for whoever must know that a round has passed since some event.
+    echo $((++round)) >"$dir/logs/watchdog.rounds"
     sleep 1
+  done
+}
+# fatal_lines LOG: the lines a Go daemon prints when it dies (panic, runtime throw, klog fatal).
+fatal_lines() {
+  grep -E '^(panic: |fatal error: |F[0-9]{4} )' "$1" 2>/dev/null | tail -n 3 || true
+}
+# supervise_nodes DIR K: restart every node daemon that was started, is not held, and is gone.
+supervise_nodes() {
+  local dir=$1 k=$2 nd i rt daemon
+  [[ -f $dir/bin-dir && -f $dir/pause-image ]] || return 0
+  for nd in "$dir"/nodes/node-*; do
+    [[ -d $nd ]] || continue
+    i=${nd##*/node-}; rt=$(runtime_of "$k" "$i")
+    for daemon in kubelet kube-proxy; do
+      # Only what start_node already spawned, and never a kubelet that kubelet-stop holds.
+      grep -q "^$daemon " "$rt/pids" 2>/dev/null || continue
+      [[ $daemon == kubelet && -e $nd/kubelet.held ]] && continue
+      daemon_gone "$k" "$i" "$daemon" || continue
+      # Registry or owner gone meanwhile: a stop is under way; start nothing.
+      [[ -d $REG/$k ]] || return 0
+      local why; why=$(fatal_lines "$nd/logs/$daemon.log")
+      echo "$(date -Is) node-$i: $daemon exited (${why:-no fatal line in its log}); restarting it" |
+        tee -a "$nd/logs/restarts.log"
+      NODE_DIR=$nd BIN_DIR=$(cat "$dir/bin-dir") PAUSE_IMAGE=$(cat "$dir/pause-image")
+      echo "==== $(date -Is) restarted by the watchdog" >>"$nd/logs/$daemon.log"
+      if [[ $daemon == kubelet ]]; then spawn_kubelet "$k" "$i"; else spawn_kube_proxy "$k" "$i"; fi
+    done
   done
 }
 
@@ -487,11 +524,27 @@ spawn_kubelet() {
     --root-dir="$rt/kubelet" --cert-dir="$rt/kubelet/pki" --volume-plugin-dir="$rt/kubelet/volume-plugins" \
     --hostname-override="node-$i" --node-ip="$(net_of "$k").0.$((10 + i))" --pod-infra-container-image="$PAUSE_IMAGE" --v=1
 }
-# kubelet_pids K I: the live kubelet processes of node I.
-kubelet_pids() {
-  local k=$1 i=$2 pid cg; cg=$(cgroup_of "$k" "$i")
-  for pid in $(awk '$1=="kubelet" {print $2}' "$(runtime_of "$k" "$i")/pids" 2>/dev/null); do
-    grep -qx "$pid" <<<"$(cg_pids "$cg")" && echo "$pid"
+spawn_kube_proxy() {                     # spawn_kube_proxy K I (NODE_DIR, BIN_DIR set)
+  spawn_node "$1" "$2" kube-proxy "$BIN_DIR/kube-proxy" --config="$NODE_DIR/kube-proxy.yaml" --v=1
+}
+# daemon_pids K I NAME: the live processes spawn_node started as NAME on node I.
+daemon_pids() {
+  local k=$1 i=$2 name=$3 pid cg live; cg=$(cgroup_of "$k" "$i")
+  live=$(cg_pids "$cg")
+  for pid in $(awk -v n="$name" '$1==n {print $2}' "$(runtime_of "$k" "$i")/pids" 2>/dev/null); do
+    grep -qx "$pid" <<<"$live" && echo "$pid"
+  done
+  return 0
+}
+kubelet_pids() { daemon_pids "$1" "$2" kubelet; }
+# daemon_gone K I NAME: no process spawn_node started as NAME lives (a spawn that has not yet
+# moved itself into the node's cgroup counts as alive).
+daemon_gone() {
+  local pid
+  [[ -z $(daemon_pids "$@") ]] || return 1
+  for pid in $(awk -v n="$3" '$1==n {print $2}' "$(runtime_of "$1" "$2")/pids" 2>/dev/null); do
+    [[ $(cat "/proc/$pid/cgroup" 2>/dev/null) == *"pids:/$(cgroup_of "$1" "$2")"* ]] && return 1
+    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"cgroup.procs"* ]] && return 1
   done
   return 0
 }
@@ -505,6 +558,7 @@ cmd_kubelet() {
   [[ $node =~ ^node-([0-9]+)$ && -d $dir/nodes/$node ]] || die "no node $node in $dir"
   i=${BASH_REMATCH[1]}
   if [[ $action == stop ]]; then
+    touch "$dir/nodes/$node/kubelet.held"    # the watchdog restarts no held kubelet
     for pid in $(kubelet_pids "$k" "$i"); do kill -TERM "$pid" 2>/dev/null || true; done
     wait_until 30 "the kubelet of $node to exit" kubelet_gone "$k" "$i" ||
       die "the kubelet of $node did not exit"
@@ -514,6 +568,7 @@ cmd_kubelet() {
     NODE_DIR=$dir/nodes/$node
     BIN_DIR=$(cat "$dir/bin-dir"); PAUSE_IMAGE=$(cat "$dir/pause-image")
     spawn_kubelet "$k" "$i"
+    rm -f "$dir/nodes/$node/kubelet.held"
     log "$node: kubelet started"
   fi
 }
@@ -570,7 +625,7 @@ start_node() {                           # start_node K I N (runs in a subshell)
       die "$name: could not import $tar"
   done
   spawn_kubelet "$k" "$i"
-  spawn_node "$k" "$i" kube-proxy "$BIN_DIR/kube-proxy" --config="$NODE_DIR/kube-proxy.yaml" --v=1
+  spawn_kube_proxy "$k" "$i"
   log "$name: containerd, kubelet and kube-proxy started in $(( $(now_ms) - t0 )) ms"
 }
 
@@ -698,6 +753,8 @@ subjectAltName=IP:$net.0.$((10 + i)),DNS:node-$i"
       "${k8s[@]}" get nodes -o wide >&2 || true
       for ((i = 1; i <= nodes; i++)); do
         log "node-$i kubelet log tail:"; tail -n 15 "$dir/nodes/node-$i/logs/kubelet.log" >&2 || true
+        log "node-$i kubelet fatal lines: $(fatal_lines "$dir/nodes/node-$i/logs/kubelet.log")"
+        cat "$dir/nodes/node-$i/logs/restarts.log" >&2 2>/dev/null || true
       done
       die "only $ready of $nodes nodes became Ready within ${timeout}s"
     fi

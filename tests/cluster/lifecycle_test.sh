@@ -64,6 +64,30 @@ if "$CLUSTER" import "$DIR" "$WORK/import.tar" >/dev/null 2>"$WORK/import.err" &
   pass "import loaded $TAG into node-1's containerd"
 else fail "import of $TAG: $(cat "$WORK/import.err")"; fi
 
+# A kubelet that dies on its own is restarted, as systemd does on a real node; one that
+# kubelet-stop holds down stays down for as long as it is held.
+kubelet_pid() { pgrep -f -- "--root-dir=/var/lib/rr-kube-cluster/c$K/node-1/kubelet " | while read -r p; do
+  [[ $(cat "/proc/$p/comm" 2>/dev/null) == kubelet ]] && echo "$p"; done; }
+rounds() { cat "$DIR/logs/watchdog.rounds" 2>/dev/null || echo 0; }
+restarts() { grep -c "kubelet exited" "$DIR/nodes/node-1/logs/restarts.log" 2>/dev/null || echo 0; }
+first=$(kubelet_pid)
+if [[ -n $first ]] && kill -KILL "$first"; then
+  n=0; until { p=$(kubelet_pid); [[ -n $p && $p != "$first" ]]; } || ((n++ > 120)); do sleep 0.5; done
+  if [[ -n $p && $p != "$first" ]] && (($(restarts) == 1)); then
+    pass "a killed kubelet was restarted by the watchdog (pid $first -> $p), and the restart logged"
+  else fail "after kill -9 of kubelet $first: kubelet '$p', restarts logged $(restarts)"; fi
+else fail "no kubelet of node-1 found to kill"; fi
+if "$CLUSTER" kubelet-stop "$DIR" node-1 >/dev/null 2>"$WORK/kstop.err"; then
+  r0=$(rounds); n=0
+  until (($(rounds) >= r0 + 3)) || ((n++ > 120)); do sleep 0.5; done
+  if (($(rounds) >= r0 + 3)) && [[ -z $(kubelet_pid) ]] && (($(restarts) == 1)); then
+    pass "a kubelet held by kubelet-stop stayed down through $(($(rounds) - r0)) watchdog rounds"
+  else fail "held kubelet: rounds $r0 -> $(rounds), kubelet '$(kubelet_pid)', restarts $(restarts)"; fi
+  if "$CLUSTER" kubelet-start "$DIR" node-1 >/dev/null 2>"$WORK/kstart.err" && [[ -n $(kubelet_pid) ]]; then
+    pass "kubelet-start brought it back"
+  else fail "kubelet-start: $(cat "$WORK/kstart.err")"; fi
+else fail "kubelet-stop: $(cat "$WORK/kstop.err")"; fi
+
 # The owner dies: the watchdog stops the cluster.
 kill "$OWNER_PID"; wait "$OWNER_PID" 2>/dev/null; OWNER_PID=""
 stopped() { [[ ! -e /tmp/rr-kube-cluster/instances/$K && -z $(slot_state "$K") ]]; }
