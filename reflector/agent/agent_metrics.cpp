@@ -7,6 +7,18 @@
 namespace rr::agent {
 namespace {
 
+// BIRD's last error says the peer is not there at all: nothing answers at its address. Not a
+// peer that answers and closes ("Connection closed": a client whose configuration does not
+// know this reflector yet), which comes up soon.
+bool peer_unreachable(std::string_view last_error) {
+  if (!last_error.starts_with("Socket:")) return false;
+  for (std::string_view cause : {"Connection refused", "No route to host", "Network is unreachable",
+                                 "Host is unreachable", "Connection timed out"}) {
+    if (last_error.find(cause) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 using prometheus::Labels;
 
 std::string role_label(bird::PeerRole role) {
@@ -105,6 +117,7 @@ SessionCounts AgentMetrics::update_sessions(const std::vector<bird::ProtocolStat
     prefixes_exported_.Add(labels).Set(routes.exported);
     ++counts.total;
     if (up) ++counts.established;
+    if (!up && state != states.end() && peer_unreachable(state->second->last_error)) ++counts.unreachable;
   }
   return counts;
 }

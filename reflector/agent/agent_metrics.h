@@ -21,6 +21,8 @@ namespace rr::agent {
 struct SessionCounts {
   int established = 0;
   int total = 0;
+  // Not established, and BIRD's last error for it is a socket error: tried, peer not there.
+  int unreachable = 0;
 };
 
 class AgentMetrics {

@@ -26,7 +26,8 @@ ReflectorAgent::ReflectorAgent(kube::KubeClient& client, AgentOptions options, B
       clock_(clock),
       liveness_(clock, std::chrono::seconds(0)),
       lease_(client, options_.self, clock),
-      secrets_(client, options_.self.ns, log) {
+      secrets_(client, options_.self.ns, log),
+      warm_up_(options_.ready_grace) {
   lease_.set_on_result([this](bool ok, const kube::Error* error) {
     metrics_.lease_renewal(ok);
     if (!ok && error && error->kind != kube::ErrorKind::Cancelled) {
@@ -190,12 +191,14 @@ void ReflectorAgent::rebuild() {
     case ApplyOutcome::Unchanged:
       running_ = config;
       configured_ = true;
+      warm_up_.configured(clock_.now());
       config_error_.clear();  // what BIRD runs is what the API asks for
       break;
     case ApplyOutcome::Reconfigured:
       ++applies_;
       running_ = config;
       configured_ = true;
+      warm_up_.configured(clock_.now());
       config_error_.clear();
       metrics_.reconfiguration("success");
       log_.info("BIRD reconfigured", {{"peers", std::to_string(config.peers.size())}});
@@ -276,6 +279,7 @@ void ReflectorAgent::poll_sessions() {
     return;
   }
   sessions_ = metrics_.update_sessions(*protocols, running_);
+  if (configured_) warm_up_.polled(sessions_, clock_.now());
 }
 
 void ReflectorAgent::run(std::stop_token stop) {
@@ -326,6 +330,7 @@ kube::ProbeResult ReflectorAgent::ready() const {
   if (!bird_up_) return {false, "BIRD is not answering on its control socket"};
   if (!configured_) return {false, "BIRD has not loaded a configuration built from the API yet"};
   if (!lease_.healthy()) return {false, "cannot renew the Lease: the Kubernetes API is unreachable (BGP keeps running)"};
+  if (!warm_up_.warm()) return {false, warm_up_.waiting_for()};
   return {};
 }
 

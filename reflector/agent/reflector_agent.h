@@ -20,6 +20,7 @@
 #include "agent/identity.h"
 #include "agent/lease_keeper.h"
 #include "agent/secret_reader.h"
+#include "agent/warm_up.h"
 #include "bird/control_client.h"
 #include "kube/informer.h"
 #include "kube/liveness_tracker.h"
@@ -45,6 +46,9 @@ struct AgentOptions {
   // fabric's spec changes (--secret-refresh).
   std::chrono::milliseconds secret_refresh{30000};
   std::string default_image;
+  // /readyz waits for the BGP sessions of a new reflector at most this long after its first
+  // configuration (WarmUp).
+  std::chrono::milliseconds ready_grace{60000};
   // Optional (/healthz): the main loop beats it every time round, so a rebuild or a
   // session poll that hangs shows.
   kube::Watchdog* watchdog = nullptr;
@@ -61,7 +65,8 @@ class ReflectorAgent {
   // Nudges a rebuild (informer handlers call this).
   void mark_dirty();
 
-  // BIRD runs a config we built, and the API heard from us within the lease duration.
+  // BIRD runs a config we built, its sessions came up (WarmUp), and the API heard from us
+  // within the lease duration.
   kube::ProbeResult ready() const;
   SessionCounts sessions() const;
   int applies() const { return applies_; }
@@ -108,6 +113,7 @@ class ReflectorAgent {
   bool apply_failed_ = false;
   bool bird_up_ = false;
   SessionCounts sessions_;
+  WarmUp warm_up_;
   std::string config_error_;
   std::string last_warning_digest_;
   // Run-loop thread only.

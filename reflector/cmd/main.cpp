@@ -37,6 +37,7 @@ struct Options {
   bool run_bird = true;
   int client_port = 179;
   std::chrono::milliseconds session_poll{2000};
+  std::chrono::milliseconds ready_grace{60000};
   std::chrono::milliseconds secret_refresh{30000};
   std::chrono::milliseconds stall_timeout{60000};
   int connect_retry = 0;  // 0 = BIRD's defaults via the renderer's
@@ -73,6 +74,10 @@ int main(int argc, char** argv) {
   flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT", port);
   flags.add_duration("session-poll", &o.session_poll, "how often to read BGP session state", "RR_SESSION_POLL",
                      std::chrono::milliseconds(100));
+  flags.add_duration("ready-grace", &o.ready_grace,
+                     "/readyz waits for the BGP sessions of a new reflector (each Established or its peer unreachable) "
+                     "at most this long after the first configuration",
+                     "RR_READY_GRACE", std::chrono::milliseconds(0));
   flags.add_duration("secret-refresh", &o.secret_refresh,
                      "how often to read the password Secrets the fabric names again (by name; at once on a spec change)",
                      "RR_SECRET_REFRESH", std::chrono::seconds(1));
@@ -168,6 +173,7 @@ int main(int argc, char** argv) {
   aopts.self = *identity;
   aopts.client_port = o.client_port;
   aopts.session_poll = o.session_poll;
+  aopts.ready_grace = o.ready_grace;
   aopts.secret_refresh = o.secret_refresh;
   if (o.connect_retry || o.connect_delay || o.error_wait_min || o.error_wait_max) aopts.timers = timers;
   kube::Watchdog watchdog(kube::RealClock::instance(), o.stall_timeout);

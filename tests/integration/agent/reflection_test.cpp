@@ -100,7 +100,7 @@ class ReflectionIT : public ::testing::Test {
   }
 
   ChildProcess& StartAgent(const std::string& pod, const std::string& rack, const std::string& address,
-                           const std::string& cluster_id) {
+                           const std::string& cluster_id, const std::vector<std::string>& extra_args = {}) {
     std::string d = dir_ + "/" + pod;
     std::filesystem::create_directories(d + "/scratch");
     sockets_[pod] = std::make_unique<rr::testing::ShortTempDir>("rr-agent");
@@ -111,6 +111,7 @@ class ReflectionIT : public ::testing::Test {
                                      "--connect-retry-seconds", "2", "--connect-delay-seconds", "1",
                                      "--error-wait-min-seconds", "1", "--error-wait-max-seconds", "5",
                                      "--session-poll", "500ms", "--log-level", "debug"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     std::map<std::string, std::string> env = {{"RR_POD_NAME", pod},          {"RR_NAMESPACE", ns_},
                                               {"RR_NODE_NAME", "host-" + pod}, {"RR_HOST_IP", address},
                                               {"RR_FABRIC", fabric()},       {"RR_RACK", rack},
@@ -219,6 +220,45 @@ TEST_F(ReflectionIT, AddingAClientLeavesExistingSessionsUntouched) {
       << ra.log();
   EXPECT_EQ(since("a1"), before) << "the existing client's session was reset by the reload";
   EXPECT_EQ(speakers_["a1"]->session_state("rr0"), "Established");
+}
+
+// A new reflector joins the rotation (Pod Ready, so a rollout may take the next one of its
+// rack) only once its clients are up with it: a client whose BIRD answers but does not know
+// this reflector yet (its Calico config not rendered yet) holds /readyz back; a node where
+// nothing listens does not. Once Ready, a client that joins later does not unready it.
+TEST_F(ReflectionIT, ANewReflectorIsReadyOnlyOnceItsClientsAreUpWithIt) {
+  CreateFabric();
+  AddNode("a1-" + tag_, "rack-a", ip(1, 11));
+  AddNode("a2-" + tag_, "rack-a", ip(1, 12));  // no BIRD at a2: refused, nothing to wait for
+  // a1 answers on the port (BIRD listens while it has a BGP peer), but does not peer with the
+  // reflector yet: it turns the reflector's connections away.
+  auto& a1 = AddSpeaker("a1", ip(1, 11), {ip(1, 99)});
+  auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1", {"--ready-grace", "1h"});
+  const std::string url = AgentUrl(ra);
+  ASSERT_FALSE(url.empty()) << ra.log();
+
+  std::string readyz;
+  ASSERT_TRUE(eventually([&] {
+    readyz = rr::testing::http_get(url + "/readyz");
+    return readyz.find("0 of 2 BGP sessions Established, 1 peers unreachable") != std::string::npos;
+  })) << readyz << ReflectorBirdc("ra", "show protocols all") << ra.log();
+  EXPECT_NE(a1.session_state("rr1"), "Established");
+
+  auto config = a1.config();
+  config.peers.push_back(SpeakerPeer{"rr1", ip(1, 1), kPort, 64512, "", true});
+  a1.reconfigure(config);
+  ASSERT_TRUE(eventually([&] { return (readyz = rr::testing::http_get(url + "/readyz")) == "ok\n"; },
+                         std::chrono::seconds(45)))
+      << readyz << ReflectorBirdc("ra", "show protocols all");
+  EXPECT_EQ(a1.session_state("rr1"), "Established") << "Ready before the client's session was up";
+
+  // A third client that answers without peering: the reflector now carries a session that is
+  // not up (the Lease says so), and stays Ready.
+  AddNode("a3-" + tag_, "rack-a", ip(1, 13));
+  AddSpeaker("a3", ip(1, 13), {ip(1, 99)});
+  ASSERT_TRUE(eventually([&] { return LeaseAnnotation("ra", "rr.bgp.dev/sessions-total") == "3"; }))
+      << ra.log();
+  EXPECT_EQ(rr::testing::http_get(url + "/readyz"), "ok\n");
 }
 
 // The one input that changes with time alone: another reflector's Lease that is no

@@ -142,6 +142,8 @@ TEST_F(AgentMetricsTest, OneSeriesPerConfiguredSessionFromShowProtocolsAll) {
   const SessionCounts counts = metrics_.update_sessions(captured_protocols(), config_with(fabric_peers()));
   EXPECT_EQ(counts.established, 2);
   EXPECT_EQ(counts.total, 6);
+  // rr2 (Active, "Socket: Connection refused"): tried, and nothing answers there.
+  EXPECT_EQ(counts.unreachable, 1);
 
   struct Case {
     std::string name, peer, address, role;
