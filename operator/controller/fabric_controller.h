@@ -60,6 +60,8 @@ class FabricController {
 
   int writes() const { return applier_.writes(); }
   const kube::Store<planner::NodeInfo>& nodes() const { return nodes_->store(); }
+  // Every reflector Lease of the allowed namespaces, as the informers last saw it.
+  const kube::Store<kube::Json>& leases() const { return *lease_store_; }
 
  private:
   void enqueue_all();

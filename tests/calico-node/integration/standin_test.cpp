@@ -96,24 +96,9 @@ class StandinIT : public ::testing::Test {
                              "/scripts/fetch-bird1.sh");
     rr::testing::run_command(cp->kubectl() + " apply -f " + rr::testing::repo_root() +
                              "/tests/calico-node/daemonset.yaml");
-    auto admin = cp->admin_client();
-    const kube::ResourceType token_request{"", "v1", "serviceaccounts/calico-node-standin/token", "TokenRequest", true};
-    kube::Result<Json> token = kube::make_error(kube::ErrorKind::NotFound, "");
-    for (int i = 0; i < 50 && !token.ok(); ++i) {
-      token = admin->create(token_request, kStandinNamespace,
-                            Json{{"apiVersion", "authentication.k8s.io/v1"},
-                                 {"kind", "TokenRequest"},
-                                 {"spec", {{"expirationSeconds", 7200}}}});
-      if (!token.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_TRUE(token.ok()) << token.error().describe();
-    kubeconfig_ = cp->dir() + "/calico-node-standin.kubeconfig";
-    std::ofstream(kubeconfig_) << "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: "
-                               << cp->server() << "\n    certificate-authority: " << cp->var("RR_KUBE_CA")
-                               << "\nusers:\n- name: standin\n  user:\n    token: "
-                               << (*token)["status"]["token"].get<std::string>()
-                               << "\ncontexts:\n- name: sa\n  context:\n    cluster: local\n    user: standin\n"
-                                  "current-context: sa\n";
+    const std::string token = cp->service_account_token(kStandinNamespace, "calico-node-standin");
+    ASSERT_FALSE(token.empty());
+    kubeconfig_ = cp->write_token_kubeconfig(cp->dir() + "/calico-node-standin.kubeconfig", token);
   }
 
   void SetUp() override {

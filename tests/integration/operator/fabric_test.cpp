@@ -44,23 +44,9 @@ class OperatorIT : public ::testing::Test {
     const std::string root = repo_root();
     rr::testing::run_command(cp->kubectl() + " apply -f " + root + "/deploy/namespace.yaml -f " + root + "/deploy/rbac.yaml");
     // The operator runs with exactly deploy/'s ClusterRole, through a service-account token.
-    auto admin = cp->admin_client();
-    const kube::ResourceType token_request{"", "v1", "serviceaccounts/rr-operator/token", "TokenRequest", true};
-    kube::Result<Json> token = kube::make_error(ErrorKind::NotFound, "");
-    for (int i = 0; i < 50 && !token.ok(); ++i) {
-      token = admin->create(token_request, "rr-system",
-                            Json{{"apiVersion", "authentication.k8s.io/v1"},
-                                 {"kind", "TokenRequest"},
-                                 {"spec", {{"expirationSeconds", 7200}}}});
-      if (!token.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_TRUE(token.ok()) << token.error().describe();
-    kubeconfig_ = cp->dir() + "/operator-sa.kubeconfig";
-    std::ofstream out(kubeconfig_);
-    out << "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: " << cp->server()
-        << "\n    certificate-authority: " << cp->var("RR_KUBE_CA") << "\nusers:\n- name: rr-operator\n  user:\n    token: "
-        << (*token)["status"]["token"].get<std::string>()
-        << "\ncontexts:\n- name: sa\n  context:\n    cluster: local\n    user: rr-operator\ncurrent-context: sa\n";
+    const std::string token = cp->service_account_token("rr-system", "rr-operator");
+    ASSERT_FALSE(token.empty());
+    kubeconfig_ = cp->write_token_kubeconfig(cp->dir() + "/operator-sa.kubeconfig", token);
   }
 
   void SetUp() override {
@@ -138,18 +124,8 @@ class OperatorIT : public ::testing::Test {
 
   // A client authenticated as ServiceAccount ns/name, through a token as its Pod mounts one.
   std::unique_ptr<kube::RestKubeClient> ServiceAccountClient(const std::string& ns, const std::string& name) {
-    const kube::ResourceType token_request{"", "v1", "serviceaccounts/" + name + "/token", "TokenRequest", true};
-    kube::Result<Json> token = kube::make_error(ErrorKind::NotFound, "");
-    for (int i = 0; i < 50 && !token.ok(); ++i) {  // a new ServiceAccount may take a moment to be served
-      token = client_->create(token_request, ns,
-                              Json{{"apiVersion", "authentication.k8s.io/v1"},
-                                   {"kind", "TokenRequest"},
-                                   {"spec", {{"expirationSeconds", 3600}}}});
-      if (!token.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_TRUE(token.ok()) << token.error().describe();
-    if (!token.ok()) return nullptr;
-    return cp_->client_with_token((*token)["status"]["token"].get<std::string>());
+    const std::string token = cp_->service_account_token(ns, name, 3600);
+    return token.empty() ? nullptr : cp_->client_with_token(token);
   }
 
   // Two nodes of one rack, and a fabric with reflectors in `ns` whose bgp.passwordSecretRef names
@@ -325,6 +301,109 @@ TEST_F(OperatorIT, FabricReachesReadyThenMakesNoWrites) {
                                       "result=\"success\"")
                 .value_or(0),
             0);
+}
+
+// `kubectl rr status` as a user allowed only to read RouteReflectorClusters: it shows what the
+// operator wrote into the status (the JSON output is that status, verbatim), each rack's
+// reflectors, the unhealthy fabric first, and exit codes a script can use.
+TEST_F(OperatorIT, KubectlRrStatusShowsTheStatusToAReadOnlyUser) {
+  for (int r = 1; r <= 2; ++r) AddNodes(r, 2);
+  const std::string fabric = "f-" + tag_;
+  const std::string empty = "g-" + tag_;  // selects no node: never Ready
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.211.0.0/16")).ok());
+  Json none = Fabric(empty, "10.212.0.0/16");
+  none["spec"]["nodeSelector"] = {{"rr-test", "nobody-" + tag_}};
+  ASSERT_TRUE(client_->create(kFabrics, "", none).ok());
+  auto& op = StartOperator();
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready") == "True/FabricReady"; }, std::chrono::seconds(60)))
+      << ConditionOf(fabric, "Ready") << "\n" << op.log();
+  ASSERT_TRUE(eventually([&] { return ConditionOf(empty, "Ready").rfind("False/", 0) == 0; })) << op.log();
+
+  // A viewer: get and list RouteReflectorClusters, nothing else.
+  const kube::ResourceType cluster_roles{"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false};
+  const kube::ResourceType cluster_bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                                            "ClusterRoleBinding", false};
+  const std::string viewer = "rr-viewer-" + tag_;
+  ASSERT_TRUE(client_->create(kube::resources::service_accounts(), ns_,
+                              Json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", viewer}}}})
+                  .ok());
+  ASSERT_TRUE(client_->create(cluster_roles, "",
+                              Json{{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "ClusterRole"},
+                                   {"metadata", {{"name", viewer}}},
+                                   {"rules", Json::array({{{"apiGroups", {"rr.bgp.dev"}},
+                                                           {"resources", {"routereflectorclusters"}},
+                                                           {"verbs", {"get", "list"}}}})}})
+                  .ok());
+  ASSERT_TRUE(client_->create(cluster_bindings, "",
+                              Json{{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "ClusterRoleBinding"},
+                                   {"metadata", {{"name", viewer}}},
+                                   {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"},
+                                                {"name", viewer}}},
+                                   {"subjects", Json::array({{{"kind", "ServiceAccount"}, {"name", viewer},
+                                                              {"namespace", ns_}}})}})
+                  .ok());
+  cleanups_.push_back([this, viewer, cluster_roles, cluster_bindings] {
+    (void)client_->remove(cluster_bindings, "", viewer, {});
+    (void)client_->remove(cluster_roles, "", viewer, {});
+  });
+  const std::string token = cp_->service_account_token(ns_, viewer, 3600);
+  ASSERT_FALSE(token.empty());
+  const std::string kubeconfig = cp_->write_token_kubeconfig(cp_->dir() + "/viewer-" + tag_ + ".kubeconfig", token);
+  auto kubectl_rr = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {KUBECTL_RR_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--kubeconfig", kubeconfig});
+    return rr::testing::run_argv(argv);
+  };
+  // The viewer really is read-only: listing Pods is refused.
+  auto viewer_client = cp_->client_with_token(token);
+  ASSERT_TRUE(viewer_client);
+  EXPECT_FALSE(viewer_client->list(kube::resources::pods(), ns_, {}).ok());
+
+  auto ready = kubectl_rr({"status", fabric});
+  EXPECT_EQ(ready.status, 0) << ready.output;
+  EXPECT_NE(ready.output.find("FABRIC " + fabric + ": Ready=True (FabricReady, for "), std::string::npos)
+      << ready.output;
+  const Json status = FabricObject(fabric)["status"];
+  ASSERT_EQ(status["racks"].size(), 2u) << status.dump(2);
+  for (const auto& rack : status["racks"]) {
+    EXPECT_NE(ready.output.find(rack.value("name", "") + "  " + rack.value("clusterID", "")), std::string::npos)
+        << ready.output;
+    for (const auto& r : rack["reflectors"]) {
+      EXPECT_NE(ready.output.find(r.value("pod", "") + "  " + r.value("node", "")), std::string::npos)
+          << ready.output;
+    }
+  }
+
+  // -o json is the status as the API holds it (no second account of it).
+  auto json = kubectl_rr({"status", fabric, "-o", "json"});
+  ASSERT_EQ(json.status, 0) << json.output;
+  Json shown = Json::parse(json.output, nullptr, false);
+  ASSERT_TRUE(shown.is_array() && shown.size() == 1u) << json.output;
+  Json now = FabricObject(fabric)["status"];
+  for (Json* s : {&now, &shown[0]["status"]}) {
+    for (auto& rack : (*s)["racks"]) {
+      for (auto& r : rack["reflectors"]) r.erase("sessionsEstablished");  // counts move as leases renew
+    }
+    s->erase("sessionsEstablished");
+  }
+  EXPECT_EQ(shown[0]["status"]["racks"], now["racks"]);
+  EXPECT_EQ(shown[0]["status"]["conditions"], now["conditions"]);
+
+  // Every fabric: the one that is not Ready first, and exit code 1.
+  auto all = kubectl_rr({"status"});
+  EXPECT_EQ(all.status, 1) << all.output;
+  const auto at_empty = all.output.find("FABRIC " + empty + ": Ready=False");
+  ASSERT_NE(at_empty, std::string::npos) << all.output;
+  EXPECT_LT(at_empty, all.output.find("FABRIC " + fabric + ":")) << all.output;
+
+  // Errors a script can tell apart: an unknown fabric, a bad flag.
+  auto missing = kubectl_rr({"status", "no-such-" + tag_});
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("no-such-" + tag_), std::string::npos) << missing.output;
+  auto bad = kubectl_rr({"status", "-o", "yaml-ish"});
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("-o: 'yaml-ish' is not table or json"), std::string::npos) << bad.output;
 }
 
 TEST_F(OperatorIT, LapsedReflectorLosesItsPeerAndIsReplaced) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -101,6 +102,31 @@ std::unique_ptr<kube::RestKubeClient> ControlPlane::client_with_token(const std:
   auto client = kube::RestKubeClient::connect(token_config(token));
   EXPECT_TRUE(client.ok()) << client.error().describe();
   return client.ok() ? std::move(client.value()) : nullptr;
+}
+
+std::string ControlPlane::service_account_token(const std::string& ns, const std::string& name, int seconds) const {
+  auto admin = admin_client();
+  if (!admin) return "";
+  const kube::ResourceType token_request{"", "v1", "serviceaccounts/" + name + "/token", "TokenRequest", true};
+  kube::Result<kube::Json> token = kube::make_error(kube::ErrorKind::NotFound, "not requested");
+  for (int i = 0; i < 50 && !token.ok(); ++i) {
+    token = admin->create(token_request, ns,
+                          kube::Json{{"apiVersion", "authentication.k8s.io/v1"},
+                                     {"kind", "TokenRequest"},
+                                     {"spec", {{"expirationSeconds", seconds}}}});
+    if (!token.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(token.ok()) << "TokenRequest for " << ns << "/" << name << ": " << token.error().describe();
+  return token.ok() ? (*token)["status"]["token"].get<std::string>() : "";
+}
+
+std::string ControlPlane::write_token_kubeconfig(const std::string& path, const std::string& token) const {
+  std::ofstream(path) << "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: " << server()
+                      << "\n    certificate-authority: " << var("RR_KUBE_CA")
+                      << "\nusers:\n- name: token\n  user:\n    token: " << token
+                      << "\ncontexts:\n- name: token\n  context:\n    cluster: local\n    user: token\n"
+                         "current-context: token\n";
+  return path;
 }
 
 void ControlPlane::install_crds(bool with_calico) const {

@@ -31,6 +31,11 @@ class ControlPlane {
   kube::ClientConfig token_config(const std::string& token) const;  // bearer token, same CA
   std::unique_ptr<kube::RestKubeClient> admin_client(kube::RestClientOptions options = {}) const;
   std::unique_ptr<kube::RestKubeClient> client_with_token(const std::string& token) const;
+  // A token of ServiceAccount ns/name, as its Pod would mount one (TokenRequest, retried while a
+  // new ServiceAccount is not yet served); "" and a test failure when none is issued.
+  std::string service_account_token(const std::string& ns, const std::string& name, int seconds = 7200) const;
+  // A kubeconfig at `path` that authenticates with `token` (the same server and CA); returns `path`.
+  std::string write_token_kubeconfig(const std::string& path, const std::string& token) const;
 
   // kube-apiserver only; etcd keeps the data.
   void stop_apiserver() const;
