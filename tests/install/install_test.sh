@@ -19,6 +19,9 @@
 #     a client node has an Established session to its rack's reflector and learns another
 #     rack's pod CIDR through the reflectors;
 #   - no 403 in the operator's or the agents' logs, and the agents renew their Leases;
+#   - (helm) with spec.bgp.passwordSecretRef and the chart's calico.passwordCopies, the copy in
+#     calico-node's namespace, both BIRDs with the password, the session up with TCP MD5, and
+#     the password in no log, status or Event; the copy goes with the fabric;
 #   - deleting the fabric removes its Pods and BGPPeers and turns the mesh back on, and the
 #     uninstall removes the operator.
 # Only this script's kubectl and helm use admin's credentials. Every wait is a bounded poll.
@@ -100,7 +103,10 @@ must "full mesh: $CLIENT_A learns $CLIENT_B's pod CIDR ${CIDR_OF[$CLIENT_B]}" 12
 # ---------------------------------------------------------------- 2. install rr-operator
 install_operator() {
   if [[ $MODE == helm ]]; then
-    helm_install_operator "$NS" "$OPERATOR_IMAGE" "$AGENT_IMAGE" "$ROOT" || return 1
+    # With the copies of the BGP password that calico-node reads in its own namespace (step 5b).
+    helm_install_operator "$NS" "$OPERATOR_IMAGE" "$AGENT_IMAGE" "$ROOT" \
+      --set calico.passwordCopies.namespace="$CALICO_NS" \
+      --set calico.passwordCopies.serviceAccount=calico-node-standin || return 1
   else
     # What a user with a local registry writes: an overlay of deploy/ that names the images
     # (and the reflector image, which is an argument of the operator).
@@ -266,11 +272,58 @@ for p in $(jq -r '.items[].metadata.name' "$TMP/rr.json" "$TMP/op.json"); do
 done
 ((forbidden)) || pass "no 403 in the logs of the operator and the agents"
 
+# ---------------------------------------------------------------- 5b. a BGP password (helm)
+# spec.bgp.passwordSecretRef, and the chart's calico.passwordCopies: rr-operator keeps the copy
+# calico-node reads in its own namespace; both BIRDs get the password (TCP MD5: a session with
+# it on one side only never comes up), and it shows in no log, status or Event.
+COPY=rr-bgp-passwords-$FABRIC
+if [[ $MODE == helm ]]; then
+  PASSWORD=pw-$RANDOM-$RANDOM-$RANDOM
+  kc create secret generic bgp-auth -n "$NS" --from-literal=password="$PASSWORD" >/dev/null ||
+    fail "create Secret $NS/bgp-auth"
+  kc patch routereflectorcluster "$FABRIC" --type=merge \
+    -p '{"spec":{"bgp":{"passwordSecretRef":{"name":"bgp-auth","key":"password"}}}}' >/dev/null ||
+    fail "set spec.bgp.passwordSecretRef"
+  copy_holds_password() {
+    [[ $(kc get secret "$COPY" -n "$CALICO_NS" -o jsonpath='{.data.bgp-auth\.password}' 2>/dev/null | base64 -d) == "$PASSWORD" ]]
+  }
+  must "rr-operator keeps the copy $CALICO_NS/$COPY (key bgp-auth.password)" 120 copy_holds_password
+  peers_name_copy() {
+    peers | jq -e --arg c "$COPY" '(.items | length) > 0 and all(.items[];
+      .spec.password.secretKeyRef.name == $c and .spec.password.secretKeyRef.key == "bgp-auth.password")' >/dev/null
+  }
+  must "every BGPPeer names the copy" 120 peers_name_copy
+  rr_has_password() {
+    local p
+    for p in $(reflectors | jq -r '.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name'); do
+      [[ $(kc exec -n "$NS" "$p" -- grep -c 'password "' /etc/bird/bird.conf 2>/dev/null) =~ ^[1-9] ]] || return 1
+    done
+  }
+  must "every reflector's BIRD 2 has the password (read by its agent through the fabric's Role)" 180 rr_has_password
+  standin_has_password() {
+    local pod; pod=$(standin_pod "$CLIENT_A") || return 1
+    [[ $(kc exec -n "$CALICO_NS" "$pod" -- grep -c 'password "' /etc/bird/bird.cfg 2>/dev/null) =~ ^[1-9] ]]
+  }
+  must "the stand-in's BIRD 1.6 on $CLIENT_A has the password (from the copy)" 180 standin_has_password
+  must "with TCP MD5 on both ends: $CLIENT_A's session to $rr_ip Established" 240 session_up "$CLIENT_A" "$rr_ip"
+  must "with TCP MD5: $CLIENT_A learns $CLIENT_B's pod CIDR through the reflectors" 180 learns "$CLIENT_A" "${CIDR_OF[$CLIENT_B]}"
+  leaked=0
+  for p in $(reflectors | jq -r '.items[].metadata.name') $(operator_pods | jq -r '.items[].metadata.name'); do
+    kc logs -n "$NS" "$p" 2>/dev/null | grep -qF "$PASSWORD" && { leaked=1; fail "the password is in the log of $p"; }
+  done
+  for what in "routereflectorcluster $FABRIC -o json" "events -n $NS -o json" "events -o json"; do
+    # shellcheck disable=SC2086
+    kc get $what 2>/dev/null | grep -qF "$PASSWORD" && { leaked=1; fail "the password is in kubectl get $what"; }
+  done
+  ((leaked)) || pass "the password is in no log, status or Event"
+fi
+
 # ---------------------------------------------------------------- 6. delete the fabric, uninstall
 kc delete routereflectorcluster "$FABRIC" --wait=false >/dev/null || fail "delete the fabric"
 must "fabric deleted" 180 gone routereflectorcluster "$FABRIC"
 must "no reflector Pods left" 180 gone pods -n "$NS" -l "rr.bgp.dev/cluster=$FABRIC"
 must "no BGPPeers left" 120 gone bgppeers.crd.projectcalico.org -l "rr.bgp.dev/cluster=$FABRIC"
+[[ $MODE == helm ]] && must "the password copy $CALICO_NS/$COPY is removed with the fabric" 60 gone secret "$COPY" -n "$CALICO_NS"
 must "the node-to-node mesh is back on" 120 mesh_is true
 must "full mesh again: $CLIENT_A learns $CLIENT_B's pod CIDR" 180 learns "$CLIENT_A" "${CIDR_OF[$CLIENT_B]}"
 
