@@ -46,7 +46,7 @@ Json full_spec() {
     "calicoAPI": "projectcalico.org/v3"})");
 }
 
-TEST(ApiFabricSpecTest, EmptySpecTakesTheCrdDefaults) {
+TEST(ContractFabricSpecTest, EmptySpecTakesTheCrdDefaults) {
   const FabricSpec want;
   for (const auto& [name, object] : std::vector<std::pair<std::string, Json>>{
            {"spec {}", fabric(Json::object())},
@@ -81,7 +81,7 @@ TEST(ApiFabricSpecTest, EmptySpecTakesTheCrdDefaults) {
   }
 }
 
-TEST(ApiFabricSpecTest, ReadsIdentityAndEveryField) {
+TEST(ContractFabricSpecTest, ReadsIdentityAndEveryField) {
   Json object = fabric(full_spec());
   object["metadata"]["deletionTimestamp"] = "2024-01-02T04:00:00Z";
   auto spec = parse_fabric(object);
@@ -121,7 +121,7 @@ TEST(ApiFabricSpecTest, ReadsIdentityAndEveryField) {
   EXPECT_EQ(spec->calico_api, CalicoApi::ProjectCalicoV3);
 }
 
-TEST(ApiFabricSpecTest, EdgeValuesAreAccepted) {
+TEST(ContractFabricSpecTest, EdgeValuesAreAccepted) {
   struct Case {
     std::string name;
     Json spec;
@@ -148,7 +148,7 @@ TEST(ApiFabricSpecTest, EdgeValuesAreAccepted) {
   }
 }
 
-TEST(ApiFabricSpecTest, DefaultImageComesFromTheOperator) {
+TEST(ContractFabricSpecTest, DefaultImageComesFromTheOperator) {
   auto spec = parse_fabric(fabric(Json::object()), "registry.example/rr-agent:0.1.0");
   ASSERT_TRUE(spec.ok());
   EXPECT_EQ(spec->image, "registry.example/rr-agent:0.1.0");
@@ -157,7 +157,7 @@ TEST(ApiFabricSpecTest, DefaultImageComesFromTheOperator) {
   EXPECT_EQ(explicit_image->image, "mine:1");
 }
 
-TEST(ApiFabricSpecTest, EveryInvalidSpecNamesItsField) {
+TEST(ContractFabricSpecTest, EveryInvalidSpecNamesItsField) {
   struct Case {
     std::string name;
     Json object;
@@ -355,7 +355,7 @@ TEST(ApiFabricSpecTest, EveryInvalidSpecNamesItsField) {
   }
 }
 
-TEST(ApiFabricSpecTest, ReportsEveryProblemAtOnce) {
+TEST(ContractFabricSpecTest, ReportsEveryProblemAtOnce) {
   auto spec = parse_fabric(fabric({{"asNumber", 0}, {"reflectors", {{"port", 0}}}, {"lease", {{"durationSeconds", 1}}}}));
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.error().message,
@@ -385,7 +385,7 @@ void for_each_value(const Json& value, const std::string& path,
   }
 }
 
-TEST(ApiFabricSpecTest, WrongJsonTypesNeverThrowAndNameTheField) {
+TEST(ContractFabricSpecTest, WrongJsonTypesNeverThrowAndNameTheField) {
   const Json original = fabric(full_spec());
   ASSERT_TRUE(parse_fabric(original).ok());
   const std::vector<Json> replacements = {nullptr, true, 0, -1, 1.5, 1e300, "text", Json::array(), Json::object(),
