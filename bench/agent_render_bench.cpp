@@ -54,7 +54,7 @@ extern char** environ;
 namespace {
 
 using rr::agent::AgentInputs;
-using rr::planner::NodeInfo;
+using rr::contract::NodeInfo;
 
 constexpr const char* kBird = "/usr/sbin/bird";
 constexpr int kPort = 11179;
@@ -117,7 +117,7 @@ AgentInputs make_inputs(int clients) {
   // The rack's other reflector and two of another rack (the fabric's mesh), plus self.
   const char* const names[] = {"rr-r0042-a", "rr-r0042-b", "rr-r0043-a", "rr-r0043-b"};
   for (int r = 0; r < 4; ++r) {
-    rr::planner::ReflectorLease l;
+    rr::contract::ReflectorLease l;
     l.name = names[r];
     l.rack = r < 2 ? "r0042" : "r0043";
     l.cluster_id = r < 2 ? "10.255.0.42" : "10.255.0.43";

@@ -6,17 +6,17 @@
 #include <cstdlib>
 #include <memory>
 
-#include "api/fabric_spec.h"
 #include "api/observed.h"
 #include "api/render.h"
+#include "contract/fabric_spec.h"
 #include "fuzz_support.h"
 #include "planner/planner.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const kube::Json rrc = kube::Json::parse(rr::fuzz::as_text(data, size), nullptr, /*allow_exceptions=*/false);
   if (rrc.is_discarded()) return 0;
-  (void)rr::api::parse_fabric(rrc, "registry.example/rr-agent:fuzz");
-  auto parsed = rr::api::parse_fabric(rrc);
+  (void)rr::contract::parse_fabric(rrc, "registry.example/rr-agent:fuzz");
+  auto parsed = rr::contract::parse_fabric(rrc);
   if (!parsed.ok()) {
     if (parsed.error().kind != kube::ErrorKind::Invalid || parsed.error().message.empty()) std::abort();
     return 0;

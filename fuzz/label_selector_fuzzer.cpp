@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "api/fabric_spec.h"
-#include "api/validation.h"
+#include "contract/fabric_spec.h"
+#include "contract/validation.h"
 #include "fuzz_support.h"
 #include "planner/planner.h"
 
@@ -26,12 +26,12 @@ bool has_selector_syntax(std::string_view s) {
 }
 
 void check_key(std::string_view key) {
-  if (!rr::api::is_label_key(key)) return;
+  if (!rr::contract::is_label_key(key)) return;
   if (key.empty() || key.size() > 253 + 1 + 63 || has_selector_syntax(key)) std::abort();
 }
 
 void check_value(std::string_view value) {
-  if (!rr::api::is_label_value(value)) return;
+  if (!rr::contract::is_label_value(value)) return;
   if (value.size() > 63 || has_selector_syntax(value)) std::abort();
 }
 
@@ -51,8 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string rack_label(lines[0]);
   check_key(rack_label);
-  (void)rr::api::is_dns_label(rack_label);
-  (void)rr::api::is_dns_subdomain(rack_label);
+  (void)rr::contract::is_dns_label(rack_label);
+  (void)rr::contract::is_dns_subdomain(rack_label);
 
   kube::Json rrc = {{"apiVersion", "rr.bgp.dev/v1alpha1"},
                     {"kind", "RouteReflectorCluster"},
@@ -61,13 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                      {{"rackLabel", rack_label},
                       {"nodeSelector", selector},
                       {"reflectors", {{"nodeSelector", selector}, {"placement", "Colocated"}, {"port", 1179}}}}}};
-  auto spec = rr::api::parse_fabric(rrc);
+  auto spec = rr::contract::parse_fabric(rrc);
   if (!spec.ok()) return 0;
   // Accepted: every key and value must be safe to splice into selector text.
-  if (!rr::api::is_label_key(spec->rack_label)) std::abort();
+  if (!rr::contract::is_label_key(spec->rack_label)) std::abort();
   for (const auto* labels : {&spec->node_selector, &spec->reflector_node_selector}) {
     for (const auto& [k, v] : *labels) {
-      if (!rr::api::is_label_key(k) || !rr::api::is_label_value(v)) std::abort();
+      if (!rr::contract::is_label_key(k) || !rr::contract::is_label_value(v)) std::abort();
     }
   }
   // The Calico selector: quotes balanced, one "==" requirement for the rack and one per

@@ -2,14 +2,15 @@
 
 #include <string>
 
-#include "api/json_fields.h"
-#include "api/quantity.h"
-#include "api/well_known.h"
+#include "contract/json_fields.h"
+#include "contract/quantity.h"
+#include "contract/well_known.h"
 
 namespace rr::api {
 namespace {
 
 using kube::Json;
+using namespace contract;  // the well-known names, json:: and quantities
 
 enum class Context { Plain, Resources, Quantities };
 

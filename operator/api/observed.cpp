@@ -1,34 +1,15 @@
 #include "api/observed.h"
 
-#include "api/json_fields.h"
-#include "api/validation.h"
-#include "api/well_known.h"
-#include "kube/liveness_tracker.h"
+#include "contract/json_fields.h"
+#include "contract/liveness_tracker.h"
+#include "contract/validation.h"
+#include "contract/well_known.h"
 
 namespace rr::api {
 namespace {
 
 using kube::Json;
-
-std::string annotation(const Json& obj, std::string_view key) {
-  const Json* value = json::find_path(obj, {"metadata", "annotations", key});
-  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
-}
-std::string label(const Json& obj, std::string_view key) {
-  const Json* value = json::find_path(obj, {"metadata", "labels", key});
-  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
-}
-
-std::string strip_prefix_length(std::string address) {
-  auto slash = address.find('/');
-  if (slash != std::string::npos) address.resize(slash);
-  return address;
-}
-
-int int_annotation(const Json& obj, std::string_view key, int fallback, std::int64_t min, std::int64_t max) {
-  auto value = json::parse_int(annotation(obj, key));
-  return value && *value >= min && *value <= max ? static_cast<int>(*value) : fallback;
-}
+using namespace contract;  // the well-known names, json:: and the address checks
 
 // The node a Pod is pinned to by required node affinity (matchFields metadata.name In [node]).
 std::string affinity_node(const Json& pod) {
@@ -74,40 +55,12 @@ planner::PodPhase phase_from(const std::string& phase) {
 
 }  // namespace
 
-std::optional<planner::NodeInfo> node_info_from(const Json& node) {
-  planner::NodeInfo info;
-  info.name = kube::name_of(node);
-  if (info.name.empty()) return std::nullopt;
-  info.labels = kube::labels_of(node);
-  info.ready = json::condition_status(node, "Ready") == "True";
-  const Json* spec = json::find(node, "spec");
-  info.unschedulable = spec != nullptr && json::bool_at(*spec, "unschedulable").value_or(false);
-  if (const Json* taints = spec != nullptr ? json::find(*spec, "taints") : nullptr; taints && taints->is_array()) {
-    for (const auto& t : *taints) {
-      planner::Taint taint{json::string_at(t, "key"), json::string_at(t, "value"), json::string_at(t, "effect")};
-      if (!taint.key.empty()) info.taints.push_back(std::move(taint));
-    }
-  }
-  if (const Json* addresses = json::find_path(node, {"status", "addresses"}); addresses && addresses->is_array()) {
-    for (const auto& a : *addresses) {
-      if (json::string_at(a, "type") != "InternalIP") continue;
-      std::string address = json::string_at(a, "address");
-      if (address.empty()) continue;
-      if (info.internal_ip.empty()) info.internal_ip = address;
-      if (info.internal_ipv6.empty() && is_ipv6_address(address)) info.internal_ipv6 = std::move(address);
-    }
-  }
-  info.bgp_ipv4 = strip_prefix_length(annotation(node, kCalicoIPv4Annotation));
-  info.bgp_ipv6 = strip_prefix_length(annotation(node, kCalicoIPv6Annotation));
-  return info;
-}
-
 std::optional<planner::ReflectorPod> reflector_pod_from(const Json& pod) {
   planner::ReflectorPod out;
   out.name = kube::name_of(pod);
   if (out.name.empty()) return std::nullopt;
-  out.rack = label(pod, kRackLabel);
-  out.cluster_id = annotation(pod, kClusterIdAnnotation);
+  out.rack = json::label_at(pod, kRackLabel);
+  out.cluster_id = json::annotation_at(pod, kClusterIdAnnotation);
   if (const Json* spec = json::find(pod, "spec")) out.node = json::string_at(*spec, "nodeName");
   if (out.node.empty()) out.node = affinity_node(pod);
   if (const Json* status = json::find(pod, "status")) {
@@ -120,24 +73,9 @@ std::optional<planner::ReflectorPod> reflector_pod_from(const Json& pod) {
   return out;
 }
 
-std::optional<planner::ReflectorLease> reflector_lease_from(const Json& lease) {
-  planner::ReflectorLease out;
-  out.name = kube::name_of(lease);
-  if (out.name.empty()) return std::nullopt;
-  out.rack = annotation(lease, kRackAnnotation);
-  out.cluster_id = annotation(lease, kClusterIdAnnotation);
-  out.address = annotation(lease, kAddressAnnotation);
-  out.address_v6 = annotation(lease, kAddressV6Annotation);
-  out.port = int_annotation(lease, kPortAnnotation, out.port, 1, 65535);
-  out.sessions_established = int_annotation(lease, kSessionsEstablishedAnnotation, 0, 0, 1 << 30);
-  out.sessions_total = int_annotation(lease, kSessionsTotalAnnotation, 0, 0, 1 << 30);
-  out.config_error = annotation(lease, kConfigErrorAnnotation);
-  return out;
-}
-
 std::optional<LeaseContradiction> lease_contradiction(const Json& lease, const Json& pod) {
   auto quote = [](const std::string& s) { return "\"" + s + "\""; };
-  const std::string holder = kube::lease_record_from(lease).holder;
+  const std::string holder = lease_record_from(lease).holder;
   const std::string uid = kube::uid_of(pod);
   if (holder != uid && holder != kube::name_of(pod)) {
     return LeaseContradiction{"holder", "held by " + quote(holder) + ", not by its Pod's UID " + quote(uid)};
@@ -151,12 +89,12 @@ std::optional<LeaseContradiction> lease_contradiction(const Json& lease, const J
     std::string source;
   };
   const Claim claims[] = {
-      {"fabric", label(lease, kClusterLabel), label(pod, kClusterLabel), "its Pod's label"},
-      {"rack", annotation(lease, kRackAnnotation), label(pod, kRackLabel), "its Pod's label"},
-      {"clusterID", annotation(lease, kClusterIdAnnotation), annotation(pod, kClusterIdAnnotation),
+      {"fabric", json::label_at(lease, kClusterLabel), json::label_at(pod, kClusterLabel), "its Pod's label"},
+      {"rack", json::annotation_at(lease, kRackAnnotation), json::label_at(pod, kRackLabel), "its Pod's label"},
+      {"clusterID", json::annotation_at(lease, kClusterIdAnnotation), json::annotation_at(pod, kClusterIdAnnotation),
        "its Pod's annotation"},
-      {"address", annotation(lease, kAddressAnnotation), host_ip, "the kubelet's status.hostIP"},
-      {"addressV6", annotation(lease, kAddressV6Annotation), reflector_env(pod, kEnvHostIPv6),
+      {"address", json::annotation_at(lease, kAddressAnnotation), host_ip, "the kubelet's status.hostIP"},
+      {"addressV6", json::annotation_at(lease, kAddressV6Annotation), reflector_env(pod, kEnvHostIPv6),
        "its Pod's " + std::string(kEnvHostIPv6)},
   };
   for (const auto& c : claims) {

@@ -10,25 +10,20 @@
 #include <string>
 #include <vector>
 
+#include "contract/observed.h"
 #include "kube/object.h"
 #include "planner/types.h"
 
 namespace rr::api {
 
-// nullopt when the object has no name. Keeps labels, the Ready condition,
-// spec.unschedulable, taints, the first InternalIP, the first IPv6 InternalIP and Calico's BGP addresses
-// without their prefix length ("10.0.0.5/24" -> "10.0.0.5").
-std::optional<planner::NodeInfo> node_info_from(const kube::Json& node);
+// node_info_from and reflector_lease_from are the agent's too: contract/observed.h.
+using contract::node_info_from;
+using contract::reflector_lease_from;
 
 // nullopt when the object has no name. The node is spec.nodeName, or before
 // binding the value of the required node affinity on metadata.name. host_ipv6 is the
 // reflector container's RR_HOST_IPV6 as the operator rendered it (when an IPv6 address).
 std::optional<planner::ReflectorPod> reflector_pod_from(const kube::Json& pod);
-
-// nullopt when the object has no name. Numbers the annotations do not parse
-// as keep their defaults (port 179, sessions 0); fresh/expired stay false: the
-// controller judges them from when it saw renewals.
-std::optional<planner::ReflectorLease> reflector_lease_from(const kube::Json& lease);
 
 // Something a reflector's Lease says that its Pod contradicts. The agent writes
 // the Lease, so a compromised agent can write anything there (another Pod's Lease

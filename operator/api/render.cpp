@@ -3,13 +3,14 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "api/json_fields.h"
-#include "api/well_known.h"
+#include "contract/json_fields.h"
+#include "contract/well_known.h"
 
 namespace rr::api {
 namespace {
 
 using kube::Json;
+using namespace contract;  // the well-known names, json:: and quantities
 
 std::string str(std::string_view s) { return std::string(s); }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "api/well_known.h"
+#include "contract/well_known.h"
 #include "cli/status_view.h"
 #include "kube/client_config.h"
 #include "kube/rest_kube_client.h"
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     std::cerr << "kubectl-rr: cannot create a Kubernetes client: " << client.error().describe() << "\n";
     return kUsageOrApiError;
   }
-  const auto& type = rr::api::route_reflector_clusters();
+  const auto& type = rr::contract::route_reflector_clusters();
   std::vector<kube::Json> fabrics;
   if (!args->name.empty()) {
     auto one = (*client)->get(type, "", args->name);

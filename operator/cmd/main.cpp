@@ -9,7 +9,7 @@
 
 #include <prometheus/registry.h>
 
-#include "api/validation.h"
+#include "contract/validation.h"
 #include "controller/fabric_controller.h"
 #include "controller/operator_metrics.h"
 #include "kube/client_config.h"
@@ -190,17 +190,17 @@ int main(int argc, char** argv) {
   }
   if (o.allowed_namespaces.empty()) o.allowed_namespaces = {o.leader_namespace};
   for (const auto& ns : o.allowed_namespaces) {
-    if (!rr::api::is_dns_label(ns)) {
+    if (!rr::contract::is_dns_label(ns)) {
       std::cerr << "rr-operator: --allowed-namespaces: \"" << ns << "\" is not a namespace name\n";
       return 2;
     }
   }
-  if (!o.calico_password_namespace.empty() && !rr::api::is_dns_label(o.calico_password_namespace)) {
+  if (!o.calico_password_namespace.empty() && !rr::contract::is_dns_label(o.calico_password_namespace)) {
     std::cerr << "rr-operator: --calico-password-namespace: \"" << o.calico_password_namespace
               << "\" is not a namespace name\n";
     return 2;
   }
-  if (!rr::api::is_dns_subdomain(o.calico_node_service_account)) {
+  if (!rr::contract::is_dns_subdomain(o.calico_node_service_account)) {
     std::cerr << "rr-operator: --calico-node-service-account: \"" << o.calico_node_service_account
               << "\" is not a ServiceAccount name\n";
     return 2;

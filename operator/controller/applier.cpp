@@ -3,7 +3,7 @@
 #include <map>
 
 #include "api/render.h"
-#include "api/well_known.h"
+#include "contract/well_known.h"
 
 namespace rr::controller {
 namespace {
@@ -12,12 +12,12 @@ using kube::ErrorKind;
 using kube::Json;
 
 const kube::ResourceType& peer_type(const planner::FabricSpec& spec) {
-  return spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? api::calico_v3_bgp_peers()
-                                                                 : api::calico_crd_bgp_peers();
+  return spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? contract::calico_v3_bgp_peers()
+                                                                 : contract::calico_crd_bgp_peers();
 }
 const kube::ResourceType& configuration_type(const planner::FabricSpec& spec) {
-  return spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? api::calico_v3_bgp_configurations()
-                                                                 : api::calico_crd_bgp_configurations();
+  return spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? contract::calico_v3_bgp_configurations()
+                                                                 : contract::calico_crd_bgp_configurations();
 }
 
 // 404 on delete means someone else finished the job.
@@ -36,9 +36,9 @@ kube::Status status_of(const kube::Result<T>& r) {
 
 bool owned_by(const Json& object, const std::string& fabric) {
   auto labels = kube::labels_of(object);
-  auto managed = labels.find(std::string(api::kManagedByLabel));
-  auto cluster = labels.find(std::string(api::kClusterLabel));
-  return managed != labels.end() && managed->second == api::kManagedByValue && cluster != labels.end() &&
+  auto managed = labels.find(std::string(contract::kManagedByLabel));
+  auto cluster = labels.find(std::string(contract::kClusterLabel));
+  return managed != labels.end() && managed->second == contract::kManagedByValue && cluster != labels.end() &&
          cluster->second == fabric;
 }
 
@@ -208,17 +208,17 @@ kube::Status Applier::apply_agent_secret_access(const planner::FabricSpec& spec,
     note(status_of(r));
   };
   // Unbind before the Role goes; write the Role (the names) before binding it.
-  remove_others(api::role_bindings(), live_bindings);
-  remove_others(api::roles(), live_roles);
+  remove_others(contract::role_bindings(), live_bindings);
+  remove_others(contract::roles(), live_roles);
   if (!want) return first_error;
-  put(api::roles(), want->role, current(live_roles), {"rules"});
+  put(contract::roles(), want->role, current(live_roles), {"rules"});
   if (!first_error.ok()) return first_error;  // no binding to a Role that is not as wanted
   const Json* binding = current(live_bindings);
   if (binding && binding->value("roleRef", Json()) != want->binding["roleRef"]) {
-    remove(api::role_bindings(), *binding);  // roleRef is immutable: the next reconcile creates it anew
+    remove(contract::role_bindings(), *binding);  // roleRef is immutable: the next reconcile creates it anew
     return first_error;
   }
-  put(api::role_bindings(), want->binding, binding, {"subjects"});
+  put(contract::role_bindings(), want->binding, binding, {"subjects"});
   return first_error;
 }
 
@@ -238,8 +238,8 @@ kube::Status Applier::apply_calico_password_copy(const std::string& fabric, cons
     if (!owned_by(*r, fabric)) {
       return about(type, name,
                    kube::make_error(ErrorKind::Invalid, "exists and is not this fabric's (labels " +
-                                                            std::string(api::kManagedByLabel) + ", " +
-                                                            std::string(api::kClusterLabel) + "); rr-operator leaves it"))
+                                                            std::string(contract::kManagedByLabel) + ", " +
+                                                            std::string(contract::kClusterLabel) + "); rr-operator leaves it"))
           .error();
     }
     return std::optional<Json>(std::move(r.value()));
@@ -292,20 +292,20 @@ kube::Status Applier::apply_calico_password_copy(const std::string& fabric, cons
   const std::string role = api::calico_passwords_role_name(fabric);
   if (!want) {
     // Unbind first; the Secret goes last.
-    if (auto s = remove(api::role_bindings(), role); !s.ok()) return s;
-    if (auto s = remove(api::roles(), role); !s.ok()) return s;
+    if (auto s = remove(contract::role_bindings(), role); !s.ok()) return s;
+    if (auto s = remove(contract::roles(), role); !s.ok()) return s;
     return remove(kube::resources::secrets(), api::calico_passwords_secret_name(fabric));
   }
   // The Secret and the Role (the name it grants) before the binding: never a binding to a Role
   // that is not as wanted.
   if (auto s = put(kube::resources::secrets(), want->secret, {"type", "data"}); !s.ok()) return s;
-  if (auto s = put(api::roles(), want->role, {"rules"}); !s.ok()) return s;
-  return put(api::role_bindings(), want->binding, {"subjects"});
+  if (auto s = put(contract::roles(), want->role, {"rules"}); !s.ok()) return s;
+  return put(contract::role_bindings(), want->binding, {"subjects"});
 }
 
 kube::Status Applier::apply_mesh(const planner::FabricSpec& spec, bool enabled, const Json* live_default) {
   const auto& type = configuration_type(spec);
-  const std::string name(api::kDefaultBgpConfiguration);
+  const std::string name(contract::kDefaultBgpConfiguration);
   if (live_default) {
     const Json& s = (*live_default).value("spec", Json::object());
     if (s.contains("nodeToNodeMeshEnabled") && s["nodeToNodeMeshEnabled"].is_boolean() &&
@@ -339,7 +339,7 @@ kube::Status Applier::apply_status(const Json& fabric, const Json& status) {
       if (!status.contains(key)) patch["status"][key] = nullptr;  // fields the new status drops
     }
   }
-  auto r = client_.patch(api::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch,
+  auto r = client_.patch(contract::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch,
                          {"", false, true});
   if (r.ok()) wrote("patch");
   return status_of(r);
@@ -348,11 +348,11 @@ kube::Status Applier::apply_status(const Json& fabric, const Json& status) {
 kube::Status Applier::add_finalizer(const Json& fabric) {
   Json finalizers = fabric["metadata"].value("finalizers", Json::array());
   for (const auto& f : finalizers) {
-    if (f == api::kMeshRestoreFinalizer) return {};
+    if (f == contract::kMeshRestoreFinalizer) return {};
   }
-  finalizers.push_back(std::string(api::kMeshRestoreFinalizer));
+  finalizers.push_back(std::string(contract::kMeshRestoreFinalizer));
   Json patch = {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", kube::resource_version_of(fabric)}}}};
-  auto r = client_.patch(api::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch, {});
+  auto r = client_.patch(contract::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch, {});
   if (r.ok()) wrote("patch");
   return status_of(r);
 }
@@ -361,7 +361,7 @@ kube::Status Applier::remove_finalizer(const Json& fabric) {
   Json finalizers = Json::array();
   bool had = false;
   for (const auto& f : fabric["metadata"].value("finalizers", Json::array())) {
-    if (f == api::kMeshRestoreFinalizer) {
+    if (f == contract::kMeshRestoreFinalizer) {
       had = true;
     } else {
       finalizers.push_back(f);
@@ -369,7 +369,7 @@ kube::Status Applier::remove_finalizer(const Json& fabric) {
   }
   if (!had) return {};
   Json patch = {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", kube::resource_version_of(fabric)}}}};
-  auto r = client_.patch(api::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch, {});
+  auto r = client_.patch(contract::route_reflector_clusters(), "", kube::name_of(fabric), kube::PatchType::Merge, patch, {});
   if (r.ok()) wrote("patch");
   if (!r.ok() && r.is(ErrorKind::NotFound)) return {};
   return status_of(r);

@@ -6,7 +6,7 @@
 
 #include "api/observed.h"
 #include "api/render.h"
-#include "api/well_known.h"
+#include "contract/well_known.h"
 
 namespace rr::controller {
 namespace {
@@ -14,10 +14,10 @@ namespace {
 using kube::Json;
 
 std::string reflector_selector() {
-  return std::string(api::kNameLabel) + "=" + std::string(api::kNameValue);
+  return std::string(contract::kNameLabel) + "=" + std::string(contract::kNameValue);
 }
 std::string managed_selector() {
-  return std::string(api::kManagedByLabel) + "=" + std::string(api::kManagedByValue);
+  return std::string(contract::kManagedByLabel) + "=" + std::string(contract::kManagedByValue);
 }
 
 }  // namespace
@@ -40,7 +40,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     o.resync_period = options_.resync_period;
     return o;
   };
-  fabrics_ = std::make_unique<kube::Informer<Json>>(client, api::route_reflector_clusters(), opts(""),
+  fabrics_ = std::make_unique<kube::Informer<Json>>(client, contract::route_reflector_clusters(), opts(""),
                                                     kube::keep_whole_object, clock);
   nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(client, kube::resources::nodes(), opts(""),
                                                               api::node_info_from, clock);
@@ -71,9 +71,9 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     auto rbac_options = opts(managed_selector());
     rbac_options.watch.ns = ns;
     rbac_options.watch.backoff.max = std::chrono::seconds(5);
-    n.roles = std::make_unique<kube::Informer<Json>>(client, api::roles(), rbac_options, kube::keep_whole_object,
+    n.roles = std::make_unique<kube::Informer<Json>>(client, contract::roles(), rbac_options, kube::keep_whole_object,
                                                      role_store_, clock);
-    n.role_bindings = std::make_unique<kube::Informer<Json>>(client, api::role_bindings(), rbac_options,
+    n.role_bindings = std::make_unique<kube::Informer<Json>>(client, contract::role_bindings(), rbac_options,
                                                              kube::keep_whole_object, binding_store_, clock);
     // A namespace refused (no Role there: 403) holds its own fabrics only, until a list succeeds.
     for (auto* informer : n.all()) {
@@ -102,9 +102,9 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     }
   }
   const bool v3 = options_.reconciler.calico_api == planner::CalicoApi::ProjectCalicoV3;
-  const kube::ResourceType& peer_type = v3 ? api::calico_v3_bgp_peers() : api::calico_crd_bgp_peers();
+  const kube::ResourceType& peer_type = v3 ? contract::calico_v3_bgp_peers() : contract::calico_crd_bgp_peers();
   const kube::ResourceType& configuration_type =
-      v3 ? api::calico_v3_bgp_configurations() : api::calico_crd_bgp_configurations();
+      v3 ? contract::calico_v3_bgp_configurations() : contract::calico_crd_bgp_configurations();
   // Calico's API may not be served yet (its CRDs installed after the operator): it is looked
   // for every few seconds, not every 30, so the fabrics go on soon after it appears.
   auto calico_options = [&](std::string label_selector) {
@@ -168,7 +168,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     n.roles->add_handlers(owner_handlers(false));  // an edit by hand is put back
     n.role_bindings->add_handlers(owner_handlers(false));
   }
-  // Leases are written by agents: read type-checked (kube::lease_record_from), never with
+  // Leases are written by agents: read type-checked (contract::lease_record_from), never with
   // Json::value(), which throws on a field of the wrong type and would end the informer thread.
   for (auto& n : namespaced_) {
     auto* informer = n.leases.get();
@@ -183,7 +183,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                            // reconciler's requeue at the Lease's expiry. Reported state does.
                            if (kube::annotations_of(old) != kube::annotations_of(o) ||
                                kube::labels_of(old) != kube::labels_of(o) ||
-                               kube::lease_record_from(old).holder != kube::lease_record_from(o).holder) {
+                               contract::lease_record_from(old).holder != contract::lease_record_from(o).holder) {
                              enqueue_owner(o);
                            }
                          },
@@ -229,7 +229,7 @@ void FabricController::enqueue_all() {
 
 void FabricController::enqueue_owner(const Json& object) {
   auto labels = kube::labels_of(object);
-  auto it = labels.find(std::string(api::kClusterLabel));
+  auto it = labels.find(std::string(contract::kClusterLabel));
   if (it != labels.end()) queue_.add(it->second);
 }
 
@@ -239,7 +239,7 @@ void FabricController::observe_lease(const std::string& key, const Json& lease, 
       // Another holder's Lease of this name that we did not see written (found at start-up), or
       // a predecessor's (an earlier Pod of this name, its agent perhaps still running), is no
       // forgery: the tracker keeps those renewals apart from this Pod's (liveness_tracker.h).
-      const std::string holder = kube::lease_record_from(lease).holder;
+      const std::string holder = contract::lease_record_from(lease).holder;
       const bool predecessor = c->field == "holder" && (!written || liveness_.former_pod_uid(key, holder));
       if (!predecessor) {
         report_forged_lease(key, *pod, *c);
@@ -248,13 +248,13 @@ void FabricController::observe_lease(const std::string& key, const Json& lease, 
     }
   }
   // No Pod of its name (yet, or any more): it counts for no Pod; it goes once lapsed.
-  liveness_.observe_lease(key, kube::lease_record_from(lease));
+  liveness_.observe_lease(key, contract::lease_record_from(lease));
 }
 
 void FabricController::report_forged_lease(const std::string& key, const Json& pod, const api::LeaseContradiction& c) {
   // The Pod's fabric label is the operator's; the Lease's could be anything.
   const auto labels = kube::labels_of(pod);
-  const auto it = labels.find(std::string(api::kClusterLabel));
+  const auto it = labels.find(std::string(contract::kClusterLabel));
   const std::string fabric = it != labels.end() ? it->second : std::string();
   if (metrics_) metrics_->forged_lease(c.field);
   if (options_.on_forged_lease) options_.on_forged_lease(key, fabric, c.field, c.message);

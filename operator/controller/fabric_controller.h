@@ -7,12 +7,12 @@
 #include <stop_token>
 #include <string>
 
-#include "controller/api_availability.h"
 #include "api/observed.h"
+#include "contract/liveness_tracker.h"
+#include "controller/api_availability.h"
 #include "controller/applier.h"
 #include "controller/fabric_reconciler.h"
 #include "controller/namespace_access.h"
-#include "kube/liveness_tracker.h"
 #include "controller/operator_metrics.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -81,7 +81,7 @@ class FabricController {
   kube::Clock& clock_;
   OperatorMetrics* metrics_;
   kube::EventRecorder* events_;
-  kube::LivenessTracker liveness_;
+  contract::LivenessTracker liveness_;
   Applier applier_;
   kube::WorkQueue queue_;
   std::unique_ptr<kube::Informer<kube::Json>> fabrics_;

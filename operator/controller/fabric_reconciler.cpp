@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <set>
 
-#include "api/fabric_spec.h"
 #include "api/observed.h"
 #include "api/render.h"
-#include "api/well_known.h"
+#include "contract/fabric_spec.h"
+#include "contract/well_known.h"
 #include "planner/planner.h"
 
 namespace rr::controller {
@@ -38,7 +38,7 @@ void keep_min(std::optional<kube::Clock::Duration>& current, kube::Clock::Durati
 }  // namespace
 
 FabricReconciler::FabricReconciler(FabricCaches caches, kube::KubeClient& client, Applier& applier,
-                                   kube::LivenessTracker& liveness, kube::EventRecorder* events, kube::Clock& clock,
+                                   contract::LivenessTracker& liveness, kube::EventRecorder* events, kube::Clock& clock,
                                    ReconcilerOptions options)
     : caches_(caches),
       client_(client),
@@ -59,7 +59,7 @@ void FabricReconciler::record(const Json& fabric, const std::string& type, const
 
 std::shared_ptr<const Json> FabricReconciler::default_bgp_configuration() const {
   if (!caches_.bgp_configurations) return nullptr;
-  return caches_.bgp_configurations->get(std::string(api::kDefaultBgpConfiguration));
+  return caches_.bgp_configurations->get(std::string(contract::kDefaultBgpConfiguration));
 }
 
 kube::Clock::Duration FabricReconciler::observe_mesh(bool enabled) {
@@ -78,7 +78,7 @@ std::vector<planner::FabricCoverage> FabricReconciler::other_fabrics_coverage(co
     if (kube::name_of(*other) == self) continue;
     // A fabric being deleted serves nothing; one with an invalid spec selects nothing we can know.
     if ((*other)["metadata"].contains("deletionTimestamp")) continue;
-    auto spec = api::parse_fabric(*other, options_.default_image);
+    auto spec = contract::parse_fabric(*other, options_.default_image);
     if (!spec.ok() || !api::check_policy(*spec, policy_).empty()) continue;
     planner::FabricCoverage c;
     c.name = spec->name;
@@ -89,7 +89,7 @@ std::vector<planner::FabricCoverage> FabricReconciler::other_fabrics_coverage(co
     }
     for (const auto& peer : owned(caches_.peers, spec->name)) {
       auto labels = kube::labels_of(peer);
-      auto rack = labels.find(std::string(api::kRackLabel));
+      auto rack = labels.find(std::string(contract::kRackLabel));
       if (rack != labels.end()) c.served_racks.insert(rack->second);
     }
     if (spec->placement == planner::Placement::Dedicated) {
@@ -110,7 +110,7 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
   // Deletion first: it must finish whatever the spec says (an invalid spec, another calicoAPI).
   if (fabric.value("metadata", Json::object()).contains("deletionTimestamp")) return finalize(fabric);
 
-  auto parsed = api::parse_fabric(fabric, options_.default_image);
+  auto parsed = contract::parse_fabric(fabric, options_.default_image);
   if (!parsed.ok()) return report_held(fabric, planner::Reason::kInvalidSpec, parsed.error().message);
   planner::FabricSpec spec = std::move(parsed.value());
   const std::string calico_api(api::to_string(options_.calico_api));
@@ -189,7 +189,7 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
       outcome.plan = planner::agent_secrets_not_granted(
           std::move(outcome.plan),
           "cannot write Role " + spec.ns + "/" + api::agent_secrets_role_name(spec.name) +
-              " and its RoleBinding, which let the reflectors (ServiceAccount " + std::string(api::kAgentServiceAccount) +
+              " and its RoleBinding, which let the reflectors (ServiceAccount " + std::string(contract::kAgentServiceAccount) +
               ") get the password Secrets: " + access.error().message +
               " (rr-operator needs roles and rolebindings rights in namespace " + spec.ns +
               ", deploy/rbac.yaml Role rr-operator)");
@@ -280,7 +280,7 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
   if (caches_.leases) {
     for (const auto& obj : caches_.leases->list()) {
       auto labels = kube::labels_of(*obj);
-      auto it = labels.find(std::string(api::kClusterLabel));
+      auto it = labels.find(std::string(contract::kClusterLabel));
       if (it == labels.end() || it->second != spec.name || kube::namespace_of(*obj) != spec.ns) continue;
       auto lease = api::reflector_lease_from(*obj);
       if (!lease) continue;
@@ -349,7 +349,7 @@ std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner
   if (!self) return out;
   for (const auto& other : caches_.fabrics->list()) {
     if (kube::name_of(*other) == spec.name || !older(*other, *self)) continue;
-    auto other_spec = api::parse_fabric(*other, options_.default_image);
+    auto other_spec = contract::parse_fabric(*other, options_.default_image);
     // An invalid fabric claims nothing, nor does one held by the policy.
     if (!other_spec.ok() || !api::check_policy(*other_spec, policy_).empty()) continue;
     planner::FabricClaims claims;
@@ -398,7 +398,7 @@ kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric) {
   ReconcileOutcome outcome;
   // Only the fabric's identity counts here; the spec adds what it can (an invalid one nothing).
   planner::FabricSpec spec;
-  if (auto parsed = api::parse_fabric(fabric, options_.default_image); parsed.ok()) spec = std::move(parsed.value());
+  if (auto parsed = contract::parse_fabric(fabric, options_.default_image); parsed.ok()) spec = std::move(parsed.value());
   spec.name = kube::name_of(fabric);
   const Json raw = fabric.value("spec", Json::object());
   if (raw.contains("manageNodeToNodeMesh") && raw["manageNodeToNodeMesh"].is_boolean()) {
@@ -429,8 +429,8 @@ kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric) {
   }
   std::vector<Json> pods = owned(caches_.pods, spec.name);
   std::vector<Json> leases = owned(caches_.leases, spec.name);
-  const auto& peer_type = spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? api::calico_v3_bgp_peers()
-                                                                                  : api::calico_crd_bgp_peers();
+  const auto& peer_type = spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? contract::calico_v3_bgp_peers()
+                                                                                  : contract::calico_crd_bgp_peers();
   if (auto s = applier_.delete_owned(peer_type, spec.name, peers); !s.ok()) return s.error();
   if (!peers.empty()) {
     outcome.requeue_after = std::chrono::milliseconds(200);
@@ -444,11 +444,11 @@ kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric) {
   // The agents are gone; their Leases go too (without waiting: nothing renews them any more),
   // and so does their access to the password Secrets (binding first).
   if (auto s = applier_.delete_owned(kube::resources::leases(), spec.name, leases); !s.ok()) return s.error();
-  if (auto s = applier_.delete_owned(api::role_bindings(), spec.name, owned(caches_.role_bindings, spec.name));
+  if (auto s = applier_.delete_owned(contract::role_bindings(), spec.name, owned(caches_.role_bindings, spec.name));
       !s.ok()) {
     return s.error();
   }
-  if (auto s = applier_.delete_owned(api::roles(), spec.name, owned(caches_.roles, spec.name)); !s.ok()) {
+  if (auto s = applier_.delete_owned(contract::roles(), spec.name, owned(caches_.roles, spec.name)); !s.ok()) {
     return s.error();
   }
   // calico-node's copy of the password (one not readable there is left to the garbage collector).

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "api/fabric_policy.h"
+#include "contract/liveness_tracker.h"
 #include "controller/api_availability.h"
 #include "controller/applier.h"
 #include "controller/namespace_access.h"
-#include "kube/liveness_tracker.h"
 #include "kube/clock.h"
 #include "kube/event_recorder.h"
 #include "kube/store.h"
@@ -58,7 +58,7 @@ struct ReconcileOutcome {
 
 class FabricReconciler {
  public:
-  FabricReconciler(FabricCaches caches, kube::KubeClient& client, Applier& applier, kube::LivenessTracker& liveness,
+  FabricReconciler(FabricCaches caches, kube::KubeClient& client, Applier& applier, contract::LivenessTracker& liveness,
                    kube::EventRecorder* events, kube::Clock& clock, ReconcilerOptions options);
 
   kube::Result<ReconcileOutcome> reconcile(const std::string& fabric_name);
@@ -99,7 +99,7 @@ class FabricReconciler {
   FabricCaches caches_;
   kube::KubeClient& client_;
   Applier& applier_;
-  kube::LivenessTracker& liveness_;
+  contract::LivenessTracker& liveness_;
   kube::EventRecorder* events_;
   kube::Clock& clock_;
   ReconcilerOptions options_;

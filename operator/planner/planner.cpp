@@ -140,14 +140,6 @@ Plan calico_passwords_not_copied(Plan plan, const std::string& message) {
   return degraded_by(std::move(plan), "spec.bgp.passwordSecretRef", Reason::kCalicoPasswordsNotCopied, message);
 }
 
-bool labels_match(const Labels& selector, const Labels& labels) {
-  for (const auto& [k, v] : selector) {
-    auto it = labels.find(k);
-    if (it == labels.end() || it->second != v) return false;
-  }
-  return true;
-}
-
 bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint) {
   if (taint.effect == "PreferNoSchedule") return true;  // a preference, never a barrier
   for (const auto& t : tolerations) {

@@ -31,8 +31,6 @@ Plan calico_passwords_not_copied(Plan plan, const std::string& message);
 MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nodes,
                          const std::vector<FabricCoverage>& fabrics, bool mesh_enabled);
 
-// Equality-based label selection: every selector pair must be present.
-bool labels_match(const Labels& selector, const Labels& labels);
 // Whether the tolerations allow scheduling onto a node with this taint.
 bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint);
 // Whether a node may host a reflector of this fabric in this rack.

@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "bird/config_renderer.h"
-#include "planner/planner.h"
+#include "contract/types.h"
 
 namespace rr::agent {
 namespace {
@@ -34,7 +34,7 @@ bool usable_password(const std::string& p) {
 // The password a reference names; nullopt when there is no reference. The
 // messages name the Secret and key, never the value.
 kube::Result<std::optional<std::string>> resolve_password(const AgentInputs& in,
-                                                          const std::optional<planner::SecretKeyRef>& ref,
+                                                          const std::optional<contract::SecretKeyRef>& ref,
                                                           const std::string& field) {
   if (!ref) return std::optional<std::string>();
   auto it = in.secrets.find(secret_map_key(*ref));
@@ -130,14 +130,14 @@ std::vector<const T*> sorted_by_name(const std::vector<std::shared_ptr<const T>>
   return out;
 }
 
-bool is_client_node(const AgentInputs& in, const planner::NodeInfo& node) {
+bool is_client_node(const AgentInputs& in, const contract::NodeInfo& node) {
   // A Dedicated host runs no calico-node BGP; a Colocated host's calico-node
   // (client_port) is a client of the reflector beside it (listen port).
-  if (node.name == in.self.node && in.spec.placement != planner::Placement::Colocated) return false;
+  if (node.name == in.self.node && in.spec.placement != contract::Placement::Colocated) return false;
   if (!node.ready) return false;
   auto rack = node.labels.find(in.spec.rack_label);
   if (rack == node.labels.end() || rack->second != in.self.rack) return false;
-  return planner::labels_match(in.spec.node_selector, node.labels);
+  return contract::labels_match(in.spec.node_selector, node.labels);
 }
 
 // The first candidate of the family, with a warning for a malformed Calico
@@ -169,11 +169,11 @@ std::string reflector_router_id(const std::string& host_ipv4) {
   return text;
 }
 
-std::string secret_map_key(const planner::SecretKeyRef& ref) { return ref.name + "/" + ref.key; }
+std::string secret_map_key(const contract::SecretKeyRef& ref) { return ref.name + "/" + ref.key; }
 
 kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
   const AgentIdentity& self = in.self;
-  const planner::FabricSpec& spec = in.spec;
+  const contract::FabricSpec& spec = in.spec;
   BuildResult out;
   bird::ReflectorConfig& c = out.config;
   c.router_id = reflector_router_id(self.address);
@@ -181,9 +181,9 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
   c.as_number = spec.as_number;
   c.listen_address = self.address;
   c.listen_port = self.port;
-  // Colocated: reflectors reach each other one port up (planner::mesh_port), so a reflector
+  // Colocated: reflectors reach each other one port up (contract::mesh_port), so a reflector
   // tells another host's reflector from that host's calico-node, which shares its address.
-  const int mesh_offset = planner::mesh_port(spec, self.port) - self.port;
+  const int mesh_offset = contract::mesh_port(spec, self.port) - self.port;
   if (mesh_offset != 0) c.mesh_port = self.port + mesh_offset;
   c.ipv4 = true;
   c.ipv6 = spec.bgp.ipv6;
@@ -199,7 +199,7 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
 
   // Mesh first: another reflector's endpoint is that reflector, even when its
   // host is also a node of the rack.
-  for (const planner::ReflectorLease* lease : sorted_by_name(in.mesh)) {
+  for (const contract::ReflectorLease* lease : sorted_by_name(in.mesh)) {
     if (lease->name == self.pod) continue;
     if (lease->address.empty()) {
       out.warnings.push_back("mesh peer \"" + lease->name + "\" skipped: its Lease has no address");
@@ -223,7 +223,7 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
   }
 
   for (size_t i = 0; i < spec.external_peers.size(); ++i) {
-    const planner::ExternalPeer& ext = spec.external_peers[i];
+    const contract::ExternalPeer& ext = spec.external_peers[i];
     if (!ext.racks.empty() && std::find(ext.racks.begin(), ext.racks.end(), self.rack) == ext.racks.end()) continue;
     auto password =
         resolve_password(in, ext.password, "spec.externalPeers[" + std::to_string(i) + "].passwordSecretRef");
@@ -240,7 +240,7 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
     p.rr_client = ibgp && ext.reflector_client;
     if (!ibgp && ext.export_prefixes) {
       std::vector<bird::ExportPrefix> prefixes;
-      for (const planner::ExportPrefix& e : *ext.export_prefixes) {
+      for (const contract::ExportPrefix& e : *ext.export_prefixes) {
         prefixes.push_back(bird::ExportPrefix{e.cidr, e.max_length});
       }
       p.export_prefixes = std::move(prefixes);
@@ -249,7 +249,7 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
   }
 
   int v6_without_address = 0;
-  for (const planner::NodeInfo* node : sorted_by_name(in.nodes)) {
+  for (const contract::NodeInfo* node : sorted_by_name(in.nodes)) {
     if (!is_client_node(in, *node)) continue;
     const std::string v4 = pick_address(node->bgp_ipv4, node->internal_ip, Family::V4, node->name, out.warnings);
     const std::string v6 =

@@ -10,7 +10,7 @@
 //    calico-node BGP). Address: Calico's IPv4Address annotation, else InternalIP;
 //    with IPv6 on, also an IPv6 session to IPv6Address (else an IPv6 InternalIP).
 //  - Mesh: every other reflector Lease of the fabric (non-client iBGP), on the Lease's
-//    port, or one above it in Colocated placement (planner::mesh_port); with IPv6 on,
+//    port, or one above it in Colocated placement (contract::mesh_port); with IPv6 on,
 //    also an IPv6 session "<lease>/v6" to its address-v6 annotation.
 //  - External: the fabric's external peers whose racks list is empty or names
 //    this rack; iBGP ones are route-reflector clients unless they say not,
@@ -28,17 +28,17 @@
 
 #include "agent/identity.h"
 #include "bird/bird_config.h"
+#include "contract/types.h"
 #include "kube/result.h"
-#include "planner/types.h"
 
 namespace rr::agent {
 
 struct AgentInputs {
   AgentIdentity self;
-  planner::FabricSpec spec;                       // the fabric's parsed spec
+  contract::FabricSpec spec;                       // the fabric's parsed spec
   // Candidate clients (the informer scopes by rack label), shared with its cache.
-  std::vector<std::shared_ptr<const planner::NodeInfo>> nodes;
-  std::vector<planner::ReflectorLease> mesh;      // the fabric's live reflector Leases (self included or not)
+  std::vector<std::shared_ptr<const contract::NodeInfo>> nodes;
+  std::vector<contract::ReflectorLease> mesh;      // the fabric's live reflector Leases (self included or not)
   std::map<std::string, std::string> secrets;     // "secretName/key" -> value; values are never logged
   // Where client sessions connect to: calico-node's BIRD listens on 179; tests
   // with unprivileged BIRDs use another port.
@@ -68,6 +68,6 @@ std::string ipv6_session_name(std::string_view node);
 std::string reflector_router_id(const std::string& host_ipv4);
 
 // The AgentInputs::secrets key of a reference: "name/key".
-std::string secret_map_key(const planner::SecretKeyRef& ref);
+std::string secret_map_key(const contract::SecretKeyRef& ref);
 
 }  // namespace rr::agent

@@ -4,8 +4,8 @@
 #include <optional>
 #include <vector>
 
-#include "api/validation.h"
-#include "api/well_known.h"
+#include "contract/validation.h"
+#include "contract/well_known.h"
 
 namespace rr::agent {
 namespace {
@@ -32,7 +32,7 @@ class EnvReader {
 
   std::string ipv4(std::string_view name) {
     std::string value = required(name);
-    if (!value.empty() && (!api::is_ipv4_address(value) || value == "0.0.0.0")) {
+    if (!value.empty() && (!contract::is_ipv4_address(value) || value == "0.0.0.0")) {
       problems_.push_back(std::string(name) + "=\"" + value + "\" is not a nonzero IPv4 address");
     }
     return value;
@@ -65,21 +65,21 @@ class EnvReader {
 kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const char*)> getenv) {
   EnvReader env(getenv);
   AgentIdentity id;
-  id.pod = env.required(api::kEnvPodName);
-  id.uid = env.optional(api::kEnvPodUid).value_or("");
-  id.ns = env.required(api::kEnvNamespace);
-  id.node = env.required(api::kEnvNodeName);
-  id.address = env.ipv4(api::kEnvHostIP);
-  id.fabric = env.required(api::kEnvFabric);
-  id.rack = env.required(api::kEnvRack);
-  id.cluster_id = env.ipv4(api::kEnvClusterId);
-  id.port = env.integer(api::kEnvBgpPort, id.port, 1, 65535);
-  id.lease_duration_seconds = env.integer(api::kEnvLeaseDurationSeconds, id.lease_duration_seconds, 1, 3600);
-  if (auto v6 = env.optional(api::kEnvHostIPv6)) {
-    if (api::is_ipv6_address(*v6)) {
+  id.pod = env.required(contract::kEnvPodName);
+  id.uid = env.optional(contract::kEnvPodUid).value_or("");
+  id.ns = env.required(contract::kEnvNamespace);
+  id.node = env.required(contract::kEnvNodeName);
+  id.address = env.ipv4(contract::kEnvHostIP);
+  id.fabric = env.required(contract::kEnvFabric);
+  id.rack = env.required(contract::kEnvRack);
+  id.cluster_id = env.ipv4(contract::kEnvClusterId);
+  id.port = env.integer(contract::kEnvBgpPort, id.port, 1, 65535);
+  id.lease_duration_seconds = env.integer(contract::kEnvLeaseDurationSeconds, id.lease_duration_seconds, 1, 3600);
+  if (auto v6 = env.optional(contract::kEnvHostIPv6)) {
+    if (contract::is_ipv6_address(*v6)) {
       id.address_v6 = *v6;
     } else {
-      env.problem(std::string(api::kEnvHostIPv6) + "=\"" + *v6 + "\" is not an IPv6 address");
+      env.problem(std::string(contract::kEnvHostIPv6) + "=\"" + *v6 + "\" is not an IPv6 address");
     }
   }
   if (!env.problems().empty()) {
@@ -95,7 +95,7 @@ kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const ch
 
 std::string metrics_listen_address(const std::string& configured, const AgentIdentity& self) {
   if (!configured.empty()) return configured;
-  return self.address + ":" + std::to_string(api::kMetricsPort);
+  return self.address + ":" + std::to_string(contract::kMetricsPort);
 }
 
 }  // namespace rr::agent

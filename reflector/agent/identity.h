@@ -1,6 +1,6 @@
 #pragma once
 // Who this agent is: the reflector Pod's identity and placement, handed over
-// by the operator through the Pod's environment (api/well_known.h names).
+// by the operator through the Pod's environment (contract/well_known.h names).
 
 #include <functional>
 #include <string>

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "api/well_known.h"
+#include "contract/well_known.h"
 #include "kube/resource_type.h"
 
 namespace rr::agent {
@@ -57,26 +57,26 @@ kube::Json LeaseKeeper::desired(const kube::Json& base, const LeaseReport& repor
   metadata["name"] = self_.pod;
   metadata["namespace"] = self_.ns;
   kube::Json& labels = object_at(metadata, "labels");
-  labels[std::string(api::kNameLabel)] = std::string(api::kNameValue);
-  labels[std::string(api::kManagedByLabel)] = std::string(api::kManagedByValue);
-  labels[std::string(api::kClusterLabel)] = self_.fabric;
-  labels[std::string(api::kRackLabel)] = self_.rack;
+  labels[std::string(contract::kNameLabel)] = std::string(contract::kNameValue);
+  labels[std::string(contract::kManagedByLabel)] = std::string(contract::kManagedByValue);
+  labels[std::string(contract::kClusterLabel)] = self_.fabric;
+  labels[std::string(contract::kRackLabel)] = self_.rack;
   kube::Json& annotations = object_at(metadata, "annotations");
-  annotations[std::string(api::kAddressAnnotation)] = self_.address;
+  annotations[std::string(contract::kAddressAnnotation)] = self_.address;
   if (self_.address_v6.empty()) {
-    annotations.erase(std::string(api::kAddressV6Annotation));
+    annotations.erase(std::string(contract::kAddressV6Annotation));
   } else {
-    annotations[std::string(api::kAddressV6Annotation)] = self_.address_v6;
+    annotations[std::string(contract::kAddressV6Annotation)] = self_.address_v6;
   }
-  annotations[std::string(api::kPortAnnotation)] = std::to_string(self_.port);
-  annotations[std::string(api::kRackAnnotation)] = self_.rack;
-  annotations[std::string(api::kClusterIdAnnotation)] = self_.cluster_id;
-  annotations[std::string(api::kSessionsEstablishedAnnotation)] = std::to_string(report.sessions_established);
-  annotations[std::string(api::kSessionsTotalAnnotation)] = std::to_string(report.sessions_total);
+  annotations[std::string(contract::kPortAnnotation)] = std::to_string(self_.port);
+  annotations[std::string(contract::kRackAnnotation)] = self_.rack;
+  annotations[std::string(contract::kClusterIdAnnotation)] = self_.cluster_id;
+  annotations[std::string(contract::kSessionsEstablishedAnnotation)] = std::to_string(report.sessions_established);
+  annotations[std::string(contract::kSessionsTotalAnnotation)] = std::to_string(report.sessions_total);
   if (report.config_error.empty()) {
-    annotations.erase(std::string(api::kConfigErrorAnnotation));
+    annotations.erase(std::string(contract::kConfigErrorAnnotation));
   } else {
-    annotations[std::string(api::kConfigErrorAnnotation)] = printable(report.config_error);
+    annotations[std::string(contract::kConfigErrorAnnotation)] = printable(report.config_error);
   }
 
   const bool existed = lease.contains("spec") && lease["spec"].is_object();

@@ -3,9 +3,9 @@
 #include <thread>
 
 #include "agent/config_builder.h"
-#include "api/fabric_spec.h"
-#include "api/observed.h"
-#include "api/well_known.h"
+#include "contract/fabric_spec.h"
+#include "contract/observed.h"
+#include "contract/well_known.h"
 
 namespace rr::agent {
 namespace {
@@ -59,7 +59,7 @@ kube::Watcher::ErrorSink ReflectorAgent::log_errors(std::string what) {
 void ReflectorAgent::start_fabric_informer() {
   kube::InformerOptions o;
   o.watch.field_selector = "metadata.name=" + options_.self.fabric;
-  fabric_ = std::make_unique<kube::Informer<Json>>(client_, api::route_reflector_clusters(), o, kube::keep_whole_object,
+  fabric_ = std::make_unique<kube::Informer<Json>>(client_, contract::route_reflector_clusters(), o, kube::keep_whole_object,
                                                    clock_);
   auto dirty = [this](auto&&...) { mark_dirty(); };
   fabric_->add_handlers({dirty, dirty, dirty});
@@ -67,15 +67,15 @@ void ReflectorAgent::start_fabric_informer() {
   fabric_->start();
 }
 
-std::optional<planner::FabricSpec> ReflectorAgent::fabric_spec() const {
+std::optional<contract::FabricSpec> ReflectorAgent::fabric_spec() const {
   auto obj = fabric_->store().get(options_.self.fabric);
   if (!obj) return std::nullopt;
-  auto spec = api::parse_fabric(*obj, options_.default_image);
+  auto spec = contract::parse_fabric(*obj, options_.default_image);
   if (!spec.ok()) return std::nullopt;
   return spec.value();
 }
 
-bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
+bool ReflectorAgent::start_scoped_informers(const contract::FabricSpec& spec) {
   if (nodes_ && spec.rack_label == scoped_rack_label_) return true;
   if (nodes_) {
     // The rack label itself changed: the node watch must be re-scoped.
@@ -84,13 +84,13 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
   }
   kube::InformerOptions node_options;
   node_options.watch.label_selector = spec.rack_label + "=" + options_.self.rack;
-  nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(client_, kube::resources::nodes(), node_options,
-                                                              api::node_info_from, clock_);
-  nodes_->add_handlers({[this](const std::string&, const planner::NodeInfo&) { mark_dirty(); },
-                        [this](const std::string&, const planner::NodeInfo& a, const planner::NodeInfo& b) {
+  nodes_ = std::make_unique<kube::Informer<contract::NodeInfo>>(client_, kube::resources::nodes(), node_options,
+                                                              contract::node_info_from, clock_);
+  nodes_->add_handlers({[this](const std::string&, const contract::NodeInfo&) { mark_dirty(); },
+                        [this](const std::string&, const contract::NodeInfo& a, const contract::NodeInfo& b) {
                           if (!(a == b)) mark_dirty();
                         },
-                        [this](const std::string&, const planner::NodeInfo&) { mark_dirty(); }});
+                        [this](const std::string&, const contract::NodeInfo&) { mark_dirty(); }});
   nodes_->set_error_sink(log_errors("nodes of rack " + options_.self.rack));
   nodes_->start();
   scoped_rack_label_ = spec.rack_label;
@@ -98,14 +98,14 @@ bool ReflectorAgent::start_scoped_informers(const planner::FabricSpec& spec) {
   if (!leases_) {
     kube::InformerOptions lease_options;
     lease_options.watch.ns = options_.self.ns;
-    lease_options.watch.label_selector = std::string(api::kClusterLabel) + "=" + options_.self.fabric;
+    lease_options.watch.label_selector = std::string(contract::kClusterLabel) + "=" + options_.self.fabric;
     // Reconnect within 2 s once the API is back: failed attempts restart the liveness clocks.
     lease_options.watch.backoff.max = std::chrono::seconds(2);
     leases_ = std::make_unique<kube::Informer<Json>>(client_, kube::resources::leases(), lease_options,
                                                      kube::keep_whole_object, clock_);
     // Read type-checked: another agent wrote this Lease (Json::value() would throw on a wrong type).
     auto observe = [this](const std::string& key, const Json& lease) {
-      liveness_.observe_lease(key, kube::lease_record_from(lease));
+      liveness_.observe_lease(key, contract::lease_record_from(lease));
     };
     leases_->add_handlers({[this, observe](const std::string& k, const Json& l) {
                              observe(k, l);
@@ -134,7 +134,7 @@ void ReflectorAgent::rebuild() {
   if (!spec) {
     auto obj = fabric_->store().get(options_.self.fabric);
     if (obj) {
-      auto parsed = api::parse_fabric(*obj, options_.default_image);
+      auto parsed = contract::parse_fabric(*obj, options_.default_image);
       log_.warn("fabric spec is invalid; BIRD keeps its last configuration",
                 {{"fabric", options_.self.fabric}, {"error", parsed.ok() ? "" : parsed.error().message}});
     }
@@ -217,8 +217,8 @@ void ReflectorAgent::rebuild() {
   }
 }
 
-std::vector<planner::ReflectorLease> ReflectorAgent::mesh_now() {
-  std::vector<planner::ReflectorLease> mesh;
+std::vector<contract::ReflectorLease> ReflectorAgent::mesh_now() {
+  std::vector<contract::ReflectorLease> mesh;
   if (!leases_) return mesh;
   // Judge the other reflectors' Leases only while the API demonstrably answers us:
   // during an API outage nobody's renewals are visible, and dropping the mesh then
@@ -229,7 +229,7 @@ std::vector<planner::ReflectorLease> ReflectorAgent::mesh_now() {
     auto verdict = liveness_.judge_lease(kube::key_of(*obj));
     if (!verdict.fresh && api_answers) continue;  // a reflector that stopped renewing leaves the mesh
     if (!verdict.known) continue;
-    if (auto lease = api::reflector_lease_from(*obj)) mesh.push_back(*lease);
+    if (auto lease = contract::reflector_lease_from(*obj)) mesh.push_back(*lease);
   }
   return mesh;
 }

@@ -22,12 +22,12 @@
 #include "agent/secret_reader.h"
 #include "agent/warm_up.h"
 #include "bird/control_client.h"
+#include "contract/liveness_tracker.h"
+#include "contract/types.h"
 #include "kube/informer.h"
-#include "kube/liveness_tracker.h"
 #include "kube/logger.h"
 #include "kube/probe_server.h"
 #include "kube/watchdog.h"
-#include "planner/types.h"
 
 namespace rr::agent {
 
@@ -75,13 +75,13 @@ class ReflectorAgent {
   void start_fabric_informer();
   // A watch error sink that logs what cannot be listed or watched, and why (not Cancelled).
   kube::Watcher::ErrorSink log_errors(std::string what);
-  bool start_scoped_informers(const planner::FabricSpec& spec);
-  std::optional<planner::FabricSpec> fabric_spec() const;
+  bool start_scoped_informers(const contract::FabricSpec& spec);
+  std::optional<contract::FabricSpec> fabric_spec() const;
   void rebuild();
   // Between events, a rebuild is due only when this says so (cheap: no config is built).
   bool rebuild_due(kube::Clock::TimePoint now);
   // The other reflectors to mesh with now (their Leases fresh as this agent observed them).
-  std::vector<planner::ReflectorLease> mesh_now();
+  std::vector<contract::ReflectorLease> mesh_now();
   void poll_sessions();
   // The Secret thread: reads the named password Secrets every secret_refresh and whenever a
   // rebuild asks for a new spec generation; marks the agent dirty when they changed.
@@ -94,11 +94,11 @@ class ReflectorAgent {
   AgentMetrics& metrics_;
   kube::Logger& log_;
   kube::Clock& clock_;
-  kube::LivenessTracker liveness_;
+  contract::LivenessTracker liveness_;
   LeaseKeeper lease_;
 
   std::unique_ptr<kube::Informer<kube::Json>> fabric_;
-  std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes_;
+  std::unique_ptr<kube::Informer<contract::NodeInfo>> nodes_;
   std::unique_ptr<kube::Informer<kube::Json>> leases_;
   SecretReader secrets_;
   std::string scoped_rack_label_;
@@ -117,7 +117,7 @@ class ReflectorAgent {
   std::string config_error_;
   std::string last_warning_digest_;
   // Run-loop thread only.
-  std::vector<planner::ReflectorLease> built_mesh_;  // the mesh of the last rebuild
+  std::vector<contract::ReflectorLease> built_mesh_;  // the mesh of the last rebuild
   kube::Clock::TimePoint next_resync_{};
   // The Secret thread (read_secrets) and the rebuilds agree on which spec generation the
   // passwords were read for.

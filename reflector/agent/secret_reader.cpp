@@ -23,7 +23,7 @@ std::string why(const kube::Error& e) {
 
 }  // namespace
 
-std::map<std::string, std::vector<std::string>> password_secret_fields(const planner::FabricSpec& spec) {
+std::map<std::string, std::vector<std::string>> password_secret_fields(const contract::FabricSpec& spec) {
   std::map<std::string, std::vector<std::string>> out;
   if (spec.bgp.password) out[spec.bgp.password->name].push_back("spec.bgp.passwordSecretRef");
   for (std::size_t i = 0; i < spec.external_peers.size(); ++i) {
@@ -37,7 +37,7 @@ std::map<std::string, std::vector<std::string>> password_secret_fields(const pla
 SecretReader::SecretReader(kube::KubeClient& client, std::string ns, kube::Logger& log)
     : client_(client), ns_(std::move(ns)), log_(log) {}
 
-bool SecretReader::refresh(const planner::FabricSpec& spec) {
+bool SecretReader::refresh(const contract::FabricSpec& spec) {
   const auto fields = password_secret_fields(spec);
   std::map<std::string, kube::Result<kube::Json>> read;
   for (const auto& entry : fields) read.emplace(entry.first, client_.get(kube::resources::secrets(), ns_, entry.first));

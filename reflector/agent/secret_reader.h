@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "contract/types.h"
 #include "kube/kube_client.h"
 #include "kube/logger.h"
-#include "planner/types.h"
 
 namespace rr::agent {
 
@@ -23,7 +23,7 @@ class SecretReader {
   // GETs every Secret `spec` names and forgets those it no longer names. Returns whether
   // values() changed. One caller at a time; values() and failures() may be called meanwhile
   // from other threads (the GETs hold no lock).
-  bool refresh(const planner::FabricSpec& spec);
+  bool refresh(const contract::FabricSpec& spec);
   // "secretName/key" -> value (AgentInputs::secrets): the last good read of every named Secret.
   std::map<std::string, std::string> values() const;
   // Secret name -> why the last read failed ("forbidden: ...", "not found: ..."), for the named ones.
@@ -40,6 +40,6 @@ class SecretReader {
 
 // The fields of `spec` that name each Secret: "spec.bgp.passwordSecretRef",
 // "spec.externalPeers[0].passwordSecretRef", ...
-std::map<std::string, std::vector<std::string>> password_secret_fields(const planner::FabricSpec& spec);
+std::map<std::string, std::vector<std::string>> password_secret_fields(const contract::FabricSpec& spec);
 
 }  // namespace rr::agent

@@ -208,7 +208,7 @@ done
 
 # ---------------------------------------------------------------- metric names
 # The names the code registers (prometheus-cpp .Name("...")).
-CODE_METRICS=$(grep -rhoE '\.Name\("rr_[a-z0-9_]+"\)' "$ROOT/operator" "$ROOT/reflector" "$ROOT/kube" 2>/dev/null \
+CODE_METRICS=$(grep -rhoE '\.Name\("rr_[a-z0-9_]+"\)' "$ROOT/operator" "$ROOT/reflector" "$ROOT/kube" "$ROOT/contract" 2>/dev/null \
                | sed -E 's/.*"(.*)".*/\1/' | sort -u)
 [[ $(wc -l <<<"$CODE_METRICS") -ge 10 ]] && pass "metric names registered in the code: $(tr '\n' ' ' <<<"$CODE_METRICS")" \
   || fail "found too few metric names in the code: $CODE_METRICS"
@@ -412,10 +412,10 @@ if sm=$(to_json "$ROOT/deploy/servicemonitor.yaml" 2>"$TMP/sm.err"); then
     "$(jq -r --argjson l "$svc_labels" '.items[] | select(.kind == "ServiceMonitor") |
         [(.spec.selector.matchLabels | to_entries | all(. as $e | $l[$e.key] == $e.value)), .spec.endpoints[0].port] | join(" ")' <<<"$sm")" \
     "true metrics"
-  wk=$ROOT/operator/api/well_known.h
+  wk=$ROOT/contract/well_known.h
   const() { sed -nE "s/.*$1 = \"([^\"]*)\".*/\1/p" "$wk"; }
   want="$(const kNameLabel)=$(const kNameValue),$(const kManagedByLabel)=$(const kManagedByValue) $(const kMetricsPortName)"
-  check "PodMonitor selects reflector Pods as operator/api/well_known.h labels them" \
+  check "PodMonitor selects reflector Pods as contract/well_known.h labels them" \
     "$(jq -r '.items[] | select(.kind == "PodMonitor") |
         "\(.spec.selector.matchLabels | to_entries | sort_by(.key) | map("\(.key)=\(.value)") | join(",")) \(.spec.podMetricsEndpoints[0].port)"' <<<"$sm")" \
     "$(tr ',' '\n' <<<"${want% *}" | sort | paste -sd, -) ${want#* }"

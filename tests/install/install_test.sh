@@ -302,7 +302,7 @@ if [[ $MODE == helm ]]; then
   must "every reflector's BIRD 2 has the password (read by its agent through the fabric's Role)" 180 rr_has_password
   standin_has_password() {
     local pod; pod=$(standin_pod "$CLIENT_A") || return 1
-    [[ $(kc exec -n "$CALICO_NS" "$pod" -- grep -c 'password "' /etc/bird/bird.cfg 2>/dev/null) =~ ^[1-9] ]]
+    [[ $(kc exec -n "$CALICO_NS" "$pod" -- grep -c 'password "' /run/bird/bird.cfg 2>/dev/null) =~ ^[1-9] ]]
   }
   must "the stand-in's BIRD 1.6 on $CLIENT_A has the password (from the copy)" 180 standin_has_password
   must "with TCP MD5 on both ends: $CLIENT_A's session to $rr_ip Established" 240 session_up "$CLIENT_A" "$rr_ip"

@@ -15,9 +15,9 @@
 
 #include <gtest/gtest.h>
 
-#include "api/fabric_spec.h"
 #include "api/render.h"
 #include "bird/config_renderer.h"
+#include "contract/fabric_spec.h"
 #include "support/api_types.h"
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
@@ -82,7 +82,7 @@ class ReflectorPodIT : public ::testing::Test {
                                                      {"spec", spec}});
     EXPECT_TRUE(created.ok()) << created.error().describe();
     if (!created.ok()) return {};
-    auto parsed = rr::api::parse_fabric(*created, "registry.example/rr-agent:test");
+    auto parsed = rr::contract::parse_fabric(*created, "registry.example/rr-agent:test");
     EXPECT_TRUE(parsed.ok()) << parsed.error().message;
     return parsed.ok() ? *parsed : rr::planner::FabricSpec{};
   }

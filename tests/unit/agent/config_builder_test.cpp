@@ -19,8 +19,8 @@ using bird::PeerRole;
 
 const std::string kRackLabel = "topology.kubernetes.io/rack";
 
-planner::NodeInfo node(std::string name, std::string rack, std::string internal_ip) {
-  planner::NodeInfo n;
+contract::NodeInfo node(std::string name, std::string rack, std::string internal_ip) {
+  contract::NodeInfo n;
   n.name = std::move(name);
   n.ready = true;
   if (!rack.empty()) n.labels[kRackLabel] = std::move(rack);
@@ -29,19 +29,19 @@ planner::NodeInfo node(std::string name, std::string rack, std::string internal_
 }
 
 // A node as the informer's cache shares it.
-std::shared_ptr<const planner::NodeInfo> shared(planner::NodeInfo n) {
-  return std::make_shared<const planner::NodeInfo>(std::move(n));
+std::shared_ptr<const contract::NodeInfo> shared(contract::NodeInfo n) {
+  return std::make_shared<const contract::NodeInfo>(std::move(n));
 }
 
 // Node i of `in`, replaced by a copy the test may change (the cache's values are immutable).
-planner::NodeInfo& edit(AgentInputs& in, size_t i) {
-  auto copy = std::make_shared<planner::NodeInfo>(*in.nodes.at(i));
+contract::NodeInfo& edit(AgentInputs& in, size_t i) {
+  auto copy = std::make_shared<contract::NodeInfo>(*in.nodes.at(i));
   in.nodes[i] = copy;
   return *copy;
 }
 
-planner::ReflectorLease lease(std::string pod, std::string address, int port = 179, std::string rack = "r1") {
-  planner::ReflectorLease l;
+contract::ReflectorLease lease(std::string pod, std::string address, int port = 179, std::string rack = "r1") {
+  contract::ReflectorLease l;
   l.name = std::move(pod);
   l.address = std::move(address);
   l.port = port;
@@ -49,9 +49,9 @@ planner::ReflectorLease lease(std::string pod, std::string address, int port = 1
   return l;
 }
 
-planner::ExternalPeer external(std::string name, std::string address, std::uint32_t as,
+contract::ExternalPeer external(std::string name, std::string address, std::uint32_t as,
                                std::vector<std::string> racks = {}) {
-  planner::ExternalPeer p;
+  contract::ExternalPeer p;
   p.name = std::move(name);
   p.address = std::move(address);
   p.as_number = as;
@@ -152,7 +152,7 @@ TEST(ConfigBuilder, ClientsAreTheReadyNodesOfTheRackTheFabricSelects) {
        {"node-3"}},
       {"own host included in Colocated: its calico-node on 179, the reflector on 1179",
        [](AgentInputs& in) {
-         in.spec.placement = planner::Placement::Colocated;
+         in.spec.placement = contract::Placement::Colocated;
          in.self.port = 1179;
        },
        {"node-1", "node-2", "node-3"}},
@@ -169,7 +169,7 @@ TEST(ConfigBuilder, ClientsAreTheReadyNodesOfTheRackTheFabricSelects) {
     c.change(in);
     BuildResult r = build_ok(in);
     EXPECT_EQ(names(r, PeerRole::Client), c.clients);
-    if (in.spec.placement == planner::Placement::Dedicated) {
+    if (in.spec.placement == contract::Placement::Dedicated) {
       for (const Peer& p : r.config.peers) EXPECT_NE(p.name, "node-1") << "a Dedicated host runs no calico-node BGP";
     }
   }
@@ -215,7 +215,7 @@ TEST(ConfigBuilder, ClientAddressPrefersCalicoAnnotation) {
 
 TEST(ConfigBuilder, ColocatedOwnHostOnTheSamePortIsSkipped) {
   AgentInputs in = inputs();
-  in.spec.placement = planner::Placement::Colocated;
+  in.spec.placement = contract::Placement::Colocated;
   in.self.port = 179;  // the operator refuses this spec; the builder still never peers with itself
   BuildResult r = build_ok(in);
   EXPECT_EQ(names(r, PeerRole::Client), (std::vector<std::string>{"node-2", "node-3"}));
@@ -227,7 +227,7 @@ TEST(ConfigBuilder, ColocatedOwnHostOnTheSamePortIsSkipped) {
 // flapped "Connection closed". Reflectors now mesh one port up.
 TEST(ConfigBuilder, ColocatedReflectorsMeshOnePortUp) {
   AgentInputs in = inputs();
-  in.spec.placement = planner::Placement::Colocated;
+  in.spec.placement = contract::Placement::Colocated;
   in.self.port = 1179;
   in.mesh = {lease("rr-fab-r1-0", "10.0.0.1", 1179), lease("rr-fab-r1-1", "10.0.0.2", 1179)};
   BuildResult r = build_ok(in);
@@ -240,7 +240,7 @@ TEST(ConfigBuilder, ColocatedReflectorsMeshOnePortUp) {
   EXPECT_EQ(endpoints["node-1"], std::make_pair(std::string("10.0.0.1"), 179)) << "its own host's calico-node";
   EXPECT_EQ(endpoints.count("rr-fab-r1-0"), 0u) << "never itself";
 
-  in.spec.placement = planner::Placement::Dedicated;
+  in.spec.placement = contract::Placement::Dedicated;
   in.self.port = 179;
   in.mesh = {lease("rr-fab-r1-1", "10.0.0.2", 179)};
   r = build_ok(in);
@@ -282,7 +282,7 @@ TEST(ConfigBuilder, MeshIsEveryOtherLease) {
   AgentInputs in = inputs();
   in.mesh = {lease("rr-fab-r1-0", "10.0.0.1"), lease("rr-fab-r1-1", "10.0.0.5"),
              lease("rr-fab-r2-0", "10.0.1.5", 1179, "r2"), lease("rr-fab-r3-0", "", 179, "r3")};
-  in.spec.bgp.password = planner::SecretKeyRef{"bgp", "password"};
+  in.spec.bgp.password = contract::SecretKeyRef{"bgp", "password"};
   in.secrets["bgp/password"] = "s3cret";
   BuildResult r = build_ok(in);
   EXPECT_EQ(names(r, PeerRole::Mesh), (std::vector<std::string>{"rr-fab-r1-1", "rr-fab-r2-0"}));
@@ -344,7 +344,7 @@ TEST(ConfigBuilder, ExternalPeerClientFlagAndExportPrefixes) {
   AgentInputs in = inputs();
   in.spec.external_peers = {external("edge", "192.0.2.1", 65000), external("tor", "192.0.2.4", 64512)};
   in.spec.external_peers[0].export_prefixes =
-      std::vector<planner::ExportPrefix>{{"10.244.0.0/16", 26}, {"fd00:10::/48", 128}};
+      std::vector<contract::ExportPrefix>{{"10.244.0.0/16", 26}, {"fd00:10::/48", 128}};
   in.spec.external_peers[1].reflector_client = false;
   BuildResult r = build_ok(in);
   const Peer* edge = find_peer(r, PeerRole::External, "edge");
@@ -369,35 +369,35 @@ TEST(ConfigBuilder, Passwords) {
   const std::vector<Case> cases = {
       {"fabric password present",
        [](AgentInputs& in) {
-         in.spec.bgp.password = planner::SecretKeyRef{"bgp", "password"};
+         in.spec.bgp.password = contract::SecretKeyRef{"bgp", "password"};
          in.secrets["bgp/password"] = "s3cret";
        },
        ""},
       {"fabric secret missing",
-       [](AgentInputs& in) { in.spec.bgp.password = planner::SecretKeyRef{"bgp", "password"}; },
+       [](AgentInputs& in) { in.spec.bgp.password = contract::SecretKeyRef{"bgp", "password"}; },
        "spec.bgp.passwordSecretRef: Secret rr-system/bgp has no key \"password\""},
       {"fabric secret other key only",
        [](AgentInputs& in) {
-         in.spec.bgp.password = planner::SecretKeyRef{"bgp", "password"};
+         in.spec.bgp.password = contract::SecretKeyRef{"bgp", "password"};
          in.secrets["bgp/other"] = "s3cret";
        },
        "Secret rr-system/bgp has no key \"password\""},
       {"fabric password with newline",
        [](AgentInputs& in) {
-         in.spec.bgp.password = planner::SecretKeyRef{"bgp", "password"};
+         in.spec.bgp.password = contract::SecretKeyRef{"bgp", "password"};
          in.secrets["bgp/password"] = "s3cret\n";
        },
        "key \"password\" is not a usable BGP password"},
       {"external secret missing",
        [](AgentInputs& in) {
          in.spec.external_peers = {external("edge", "192.0.2.1", 65000)};
-         in.spec.external_peers[0].password = planner::SecretKeyRef{"edge", "md5"};
+         in.spec.external_peers[0].password = contract::SecretKeyRef{"edge", "md5"};
        },
        "spec.externalPeers[0].passwordSecretRef: Secret rr-system/edge has no key \"md5\""},
       {"external secret of another rack's peer is not needed",
        [](AgentInputs& in) {
          in.spec.external_peers = {external("edge", "192.0.2.1", 65000, {"r2"})};
-         in.spec.external_peers[0].password = planner::SecretKeyRef{"edge", "md5"};
+         in.spec.external_peers[0].password = contract::SecretKeyRef{"edge", "md5"};
        },
        ""},
   };
@@ -425,10 +425,10 @@ TEST(ConfigBuilder, Passwords) {
 
 TEST(ConfigBuilder, ExternalPasswordComesFromItsOwnSecret) {
   AgentInputs in = inputs();
-  in.spec.bgp.password = planner::SecretKeyRef{"bgp", "password"};
+  in.spec.bgp.password = contract::SecretKeyRef{"bgp", "password"};
   in.secrets["bgp/password"] = "fabric-pw";
   in.spec.external_peers = {external("edge", "192.0.2.1", 65000), external("plain", "192.0.2.2", 65000)};
-  in.spec.external_peers[0].password = planner::SecretKeyRef{"edge", "md5"};
+  in.spec.external_peers[0].password = contract::SecretKeyRef{"edge", "md5"};
   in.secrets["edge/md5"] = "edge-pw";
   BuildResult r = build_ok(in);
   EXPECT_EQ(find_peer(r, PeerRole::External, "edge")->password, "edge-pw");
@@ -446,7 +446,7 @@ TEST(ConfigBuilder, Ipv6Clients) {
   edit(in, 2).internal_ipv6 = "fd00::3";
   in.nodes.push_back(shared(node("node-4", "r1", "10.0.0.4")));
   // Dual stack without Calico's annotation: the kubelet's IPv6 InternalIP beside the IPv4 one.
-  planner::NodeInfo dual = node("node-5", "r1", "10.0.0.5");
+  contract::NodeInfo dual = node("node-5", "r1", "10.0.0.5");
   dual.internal_ipv6 = "fd00::5";
   in.nodes.push_back(shared(dual));
   BuildResult r = build_ok(in);
@@ -467,7 +467,7 @@ TEST(ConfigBuilder, Ipv6MeshReachesTheOtherReflectorsIpv6Addresses) {
   AgentInputs in = inputs();
   in.spec.bgp.ipv6 = true;
   in.self.address_v6 = "fd00::1";
-  auto v6 = [](planner::ReflectorLease l, std::string address) {
+  auto v6 = [](contract::ReflectorLease l, std::string address) {
     l.address_v6 = std::move(address);
     return l;
   };
@@ -538,7 +538,7 @@ TEST(ConfigBuilder, RealBirdAcceptsTheResult) {
   edit(in, 1).bgp_ipv6 = "fd00::2";
   in.mesh = {lease("rr-fab-r2-0", "10.0.1.5", 1179, "r2")};
   in.spec.external_peers = {external("edge", "192.0.2.1", 65000)};
-  in.spec.external_peers[0].password = planner::SecretKeyRef{"edge", "md5"};
+  in.spec.external_peers[0].password = contract::SecretKeyRef{"edge", "md5"};
   in.secrets["edge/md5"] = "edge-pw";
   BuildResult r = build_ok(in);
   const kube::testing::TempDir scratch("rr-config-builder-check");

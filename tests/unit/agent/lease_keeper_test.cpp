@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "api/well_known.h"
+#include "contract/well_known.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
 #include "kube/resource_type.h"
@@ -68,18 +68,18 @@ TEST_F(LeaseKeeperTest, CreatesTheLeaseWithLabelsAnnotationsAndSpec) {
   const Json lease = stored();
   EXPECT_EQ(api_.write_log(), std::vector<std::string>{"create leases rr-system/rr-fab-r1-0"});
   const auto labels = kube::labels_of(lease);
-  EXPECT_EQ(labels.at(std::string(api::kNameLabel)), api::kNameValue);
-  EXPECT_EQ(labels.at(std::string(api::kManagedByLabel)), "rr-operator");
-  EXPECT_EQ(labels.at(std::string(api::kClusterLabel)), "fab");
-  EXPECT_EQ(labels.at(std::string(api::kRackLabel)), "r1");
-  EXPECT_EQ(annotation(lease, api::kAddressAnnotation), "10.0.0.1");
-  EXPECT_EQ(annotation(lease, api::kPortAnnotation), "1179");
-  EXPECT_EQ(annotation(lease, api::kRackAnnotation), "r1");
-  EXPECT_EQ(annotation(lease, api::kClusterIdAnnotation), "10.255.0.1");
-  EXPECT_EQ(annotation(lease, api::kSessionsEstablishedAnnotation), "3");
-  EXPECT_EQ(annotation(lease, api::kSessionsTotalAnnotation), "5");
-  EXPECT_EQ(annotation(lease, api::kConfigErrorAnnotation), "line 4: syntax error");
-  EXPECT_EQ(annotation(lease, api::kAddressV6Annotation), "<absent>") << "a single-stack reflector";
+  EXPECT_EQ(labels.at(std::string(contract::kNameLabel)), contract::kNameValue);
+  EXPECT_EQ(labels.at(std::string(contract::kManagedByLabel)), "rr-operator");
+  EXPECT_EQ(labels.at(std::string(contract::kClusterLabel)), "fab");
+  EXPECT_EQ(labels.at(std::string(contract::kRackLabel)), "r1");
+  EXPECT_EQ(annotation(lease, contract::kAddressAnnotation), "10.0.0.1");
+  EXPECT_EQ(annotation(lease, contract::kPortAnnotation), "1179");
+  EXPECT_EQ(annotation(lease, contract::kRackAnnotation), "r1");
+  EXPECT_EQ(annotation(lease, contract::kClusterIdAnnotation), "10.255.0.1");
+  EXPECT_EQ(annotation(lease, contract::kSessionsEstablishedAnnotation), "3");
+  EXPECT_EQ(annotation(lease, contract::kSessionsTotalAnnotation), "5");
+  EXPECT_EQ(annotation(lease, contract::kConfigErrorAnnotation), "line 4: syntax error");
+  EXPECT_EQ(annotation(lease, contract::kAddressV6Annotation), "<absent>") << "a single-stack reflector";
   const Json& spec = lease["spec"];
   EXPECT_EQ(spec["holderIdentity"], "rr-fab-r1-0");
   EXPECT_EQ(spec["leaseDurationSeconds"], 15);
@@ -101,7 +101,7 @@ TEST(LeaseKeeperDualStackTest, PublishesTheIPv6Address) {
   ASSERT_TRUE(keeper.renew({0, 0, ""}).ok());
   auto lease = api.peek(leases(), "rr-system", "rr-fab-r1-0");
   ASSERT_TRUE(lease.has_value());
-  EXPECT_EQ(annotation(*lease, api::kAddressV6Annotation), "fd00::1");
+  EXPECT_EQ(annotation(*lease, contract::kAddressV6Annotation), "fd00::1");
 }
 
 TEST_F(LeaseKeeperTest, RenewalMovesRenewTimeAndKeepsTheTerm) {
@@ -115,8 +115,8 @@ TEST_F(LeaseKeeperTest, RenewalMovesRenewTimeAndKeepsTheTerm) {
   EXPECT_EQ(second["spec"]["acquireTime"], first["spec"]["acquireTime"]);
   EXPECT_EQ(second["spec"]["holderIdentity"], "rr-fab-r1-0");
   EXPECT_EQ(second["spec"]["leaseTransitions"], 0);
-  EXPECT_EQ(annotation(second, api::kSessionsEstablishedAnnotation), "5");
-  EXPECT_EQ(annotation(second, api::kConfigErrorAnnotation), "<absent>");
+  EXPECT_EQ(annotation(second, contract::kSessionsEstablishedAnnotation), "5");
+  EXPECT_EQ(annotation(second, contract::kConfigErrorAnnotation), "<absent>");
   EXPECT_EQ(api_.write_log(), (std::vector<std::string>{"create leases rr-system/rr-fab-r1-0",
                                                         "update leases rr-system/rr-fab-r1-0"}));
 }
@@ -126,13 +126,13 @@ TEST_F(LeaseKeeperTest, KeepsLabelsAndAnnotationsItDoesNotOwn) {
                         {{"name", "rr-fab-r1-0"},
                          {"namespace", "rr-system"},
                          {"labels", {{"team", "net"}}},
-                         {"annotations", {{"note", "hi"}, {std::string(api::kConfigErrorAnnotation), "old"}}}}},
+                         {"annotations", {{"note", "hi"}, {std::string(contract::kConfigErrorAnnotation), "old"}}}}},
                        {"spec", {{"holderIdentity", "rr-fab-r1-0"}, {"leaseDurationSeconds", 15}}}});
   ASSERT_TRUE(keeper_.renew({}).ok());
   const Json lease = stored();
   EXPECT_EQ(kube::labels_of(lease).at("team"), "net");
   EXPECT_EQ(annotation(lease, "note"), "hi");
-  EXPECT_EQ(annotation(lease, api::kConfigErrorAnnotation), "<absent>");
+  EXPECT_EQ(annotation(lease, contract::kConfigErrorAnnotation), "<absent>");
 }
 
 TEST_F(LeaseKeeperTest, TakesOverALeaseHeldByAnotherHolder) {
@@ -283,7 +283,7 @@ TEST_F(LeaseKeeperTest, RunRenewsEveryThirdOfTheDuration) {
     ASSERT_TRUE(clock_.wait_for_sleepers(1));
     EXPECT_EQ(lease_writes(), i);
   }
-  EXPECT_EQ(annotation(stored(), api::kSessionsEstablishedAnnotation), std::to_string(reports.load()));
+  EXPECT_EQ(annotation(stored(), contract::kSessionsEstablishedAnnotation), std::to_string(reports.load()));
   EXPECT_EQ(keeper_.renewals_ok(), 4);
 }
 
@@ -315,7 +315,7 @@ TEST_F(LeaseKeeperTest, RunSurvivesAThrowingReport) {
   clock_.advance(5s);
   ASSERT_TRUE(clock_.wait_for_sleepers(1));
   EXPECT_EQ(keeper_.renewals_ok(), 2);
-  EXPECT_EQ(annotation(stored(), api::kSessionsEstablishedAnnotation), "2");
+  EXPECT_EQ(annotation(stored(), contract::kSessionsEstablishedAnnotation), "2");
 }
 
 TEST_F(LeaseKeeperTest, ConfigErrorIsCutAndPrintable) {
@@ -323,7 +323,7 @@ TEST_F(LeaseKeeperTest, ConfigErrorIsCutAndPrintable) {
   message[0] = '\n';
   message[1] = '\xff';
   ASSERT_TRUE(keeper_.renew({0, 0, message}).ok());
-  const std::string stored_error = annotation(stored(), api::kConfigErrorAnnotation);
+  const std::string stored_error = annotation(stored(), contract::kConfigErrorAnnotation);
   EXPECT_EQ(stored_error.size(), 1024u);
   EXPECT_EQ(stored_error.substr(0, 3), "  x");
 }

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "api/fabric_spec.h"
+#include "contract/fabric_spec.h"
 #include "fakes/fake_kube_client.h"
 
 namespace rr::agent {
@@ -21,12 +21,12 @@ Json Secret(const std::string& name, const std::string& base64_password) {
           {"data", {{"password", base64_password}}}};
 }
 
-planner::FabricSpec Spec(const Json& spec) {
+contract::FabricSpec Spec(const Json& spec) {
   Json object = {{"metadata", {{"name", "f"}, {"uid", "uid-f"}, {"generation", 1}}}, {"spec", spec}};
   object["spec"]["namespace"] = kNs;
-  auto parsed = api::parse_fabric(object, "rr-agent:test");
+  auto parsed = contract::parse_fabric(object, "rr-agent:test");
   EXPECT_TRUE(parsed.ok()) << parsed.error().message;
-  return parsed.ok() ? *parsed : planner::FabricSpec{};
+  return parsed.ok() ? *parsed : contract::FabricSpec{};
 }
 
 Json Ref(const std::string& name) { return {{"name", name}, {"key", "password"}}; }

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "api/fabric_spec.h"
+#include "contract/fabric_spec.h"
 
 namespace rr::api {
 namespace {
@@ -38,7 +38,7 @@ void expect_golden(const std::string& file, const Json& rendered) {
 planner::FabricSpec parse(const Json& spec) {
   Json object = {{"metadata", {{"name", "fabric"}, {"uid", "0b1c2d3e-0000-4000-8000-000000000001"}, {"generation", 4}}},
                  {"spec", spec}};
-  auto parsed = parse_fabric(object, "registry.example/rr-agent:0.1.0");
+  auto parsed = contract::parse_fabric(object, "registry.example/rr-agent:0.1.0");
   EXPECT_TRUE(parsed.ok()) << parsed.error().message;
   return parsed.ok() ? *parsed : planner::FabricSpec{};
 }

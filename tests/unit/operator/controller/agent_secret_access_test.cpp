@@ -31,15 +31,15 @@ Json ExternalPeer(const std::string& name, const std::string& address, const std
 }
 
 void SetSpec(FakeKubeClient& api, const Json& spec) {
-  auto fabric = api.peek(api::route_reflector_clusters(), "", "f");
+  auto fabric = api.peek(contract::route_reflector_clusters(), "", "f");
   ASSERT_TRUE(fabric);
   Json updated = *fabric;
   updated["spec"] = spec;
-  ASSERT_TRUE(api.update(api::route_reflector_clusters(), updated).ok());
+  ASSERT_TRUE(api.update(contract::route_reflector_clusters(), updated).ok());
 }
 
-std::optional<Json> Role(Harness& h) { return h.api.peek(api::roles(), kNs, kRole); }
-std::optional<Json> Binding(Harness& h) { return h.api.peek(api::role_bindings(), kNs, kRole); }
+std::optional<Json> Role(Harness& h) { return h.api.peek(contract::roles(), kNs, kRole); }
+std::optional<Json> Binding(Harness& h) { return h.api.peek(contract::role_bindings(), kNs, kRole); }
 
 Json ResourceNames(Harness& h) {
   auto role = Role(h);
@@ -49,11 +49,11 @@ Json ResourceNames(Harness& h) {
 
 void ExpectOwnedByTheFabric(const Json& object, const std::string& fabric_uid) {
   const Json& meta = object["metadata"];
-  EXPECT_EQ(meta["labels"].value(std::string(api::kManagedByLabel), ""), api::kManagedByValue) << object.dump();
-  EXPECT_EQ(meta["labels"].value(std::string(api::kClusterLabel), ""), "f") << object.dump();
+  EXPECT_EQ(meta["labels"].value(std::string(contract::kManagedByLabel), ""), contract::kManagedByValue) << object.dump();
+  EXPECT_EQ(meta["labels"].value(std::string(contract::kClusterLabel), ""), "f") << object.dump();
   ASSERT_EQ(meta["ownerReferences"].size(), 1u) << object.dump();
   EXPECT_EQ(meta["ownerReferences"][0]["uid"], fabric_uid);
-  EXPECT_EQ(meta["ownerReferences"][0]["kind"], api::kKind);
+  EXPECT_EQ(meta["ownerReferences"][0]["kind"], contract::kKind);
   EXPECT_EQ(meta["ownerReferences"][0]["controller"], true);
 }
 
@@ -69,7 +69,7 @@ struct SecretAccessTest : ::testing::Test {
 };
 
 TEST_F(SecretAccessTest, TheAgentsMayGetExactlyTheNamedSecretsFollowingTheSpec) {
-  auto fabric = h.api.seed(api::route_reflector_clusters(),
+  auto fabric = h.api.seed(contract::route_reflector_clusters(),
                            Fabric("f", Json{{"namespace", kNs}, {"bgp", {{"passwordSecretRef", PasswordRef("bgp-auth")}}}}));
   h.start();
   ASSERT_TRUE(h.reconcile_until("f", [&] { return Binding(h).has_value() && Role(h).has_value(); }))
@@ -108,24 +108,24 @@ TEST_F(SecretAccessTest, TheAgentsMayGetExactlyTheNamedSecretsFollowingTheSpec) 
 }
 
 TEST_F(SecretAccessTest, ARoleEditedByHandIsPutBack) {
-  h.api.seed(api::route_reflector_clusters(),
+  h.api.seed(contract::route_reflector_clusters(),
              Fabric("f", Json{{"namespace", kNs}, {"bgp", {{"passwordSecretRef", PasswordRef("bgp-auth")}}}}));
   h.start();
   ASSERT_TRUE(h.reconcile_until("f", [&] { return Binding(h).has_value() && Role(h).has_value(); }));
   Json widened = *Role(h);
   widened["rules"][0].erase("resourceNames");  // every Secret of the namespace
-  ASSERT_TRUE(h.api.update(api::roles(), widened).ok());
+  ASSERT_TRUE(h.api.update(contract::roles(), widened).ok());
   EXPECT_TRUE(h.reconcile_until("f", [&] { return ResourceNames(h) == Json::array({"bgp-auth"}); }))
       << Role(h)->dump();
 }
 
 TEST_F(SecretAccessTest, TheRoleGoesWithTheFabric) {
-  h.api.seed(api::route_reflector_clusters(),
+  h.api.seed(contract::route_reflector_clusters(),
              Fabric("f", Json{{"namespace", kNs}, {"bgp", {{"passwordSecretRef", PasswordRef("bgp-auth")}}}}));
   h.start();
   ASSERT_TRUE(h.reconcile_until("f", [&] { return Binding(h).has_value() && Role(h).has_value(); }));
-  ASSERT_TRUE(h.api.remove(api::route_reflector_clusters(), "", "f", {}).ok());
-  EXPECT_TRUE(h.reconcile_until("f", [&] { return !h.api.peek(api::route_reflector_clusters(), "", "f"); }));
+  ASSERT_TRUE(h.api.remove(contract::route_reflector_clusters(), "", "f", {}).ok());
+  EXPECT_TRUE(h.reconcile_until("f", [&] { return !h.api.peek(contract::route_reflector_clusters(), "", "f"); }));
   EXPECT_FALSE(Role(h)) << "the finalizer deletes it, not only the garbage collector";
   EXPECT_FALSE(Binding(h));
 }
@@ -135,14 +135,14 @@ TEST_F(SecretAccessTest, AForbiddenRoleWriteIsReportedOnTheFabric) {
                                            "roles.rbac.authorization.k8s.io is forbidden: User "
                                            "\"system:serviceaccount:rr-system:rr-operator\" cannot create resource");
   forbidden.http_status = 403;
-  h.api.inject_error("create", api::roles(), forbidden, 1);  // the first reconcile's create
-  h.api.seed(api::route_reflector_clusters(),
+  h.api.inject_error("create", contract::roles(), forbidden, 1);  // the first reconcile's create
+  h.api.seed(contract::route_reflector_clusters(),
              Fabric("f", Json{{"namespace", kNs}, {"bgp", {{"passwordSecretRef", PasswordRef("bgp-auth")}}}}));
   h.start();
   auto outcome = h.reconciler->reconcile("f");
   ASSERT_TRUE(outcome.ok()) << "a status to report, not only an error to retry: " << outcome.error().describe();
   EXPECT_TRUE(outcome->requeue_after.has_value()) << "RBAC being granted sends no event: it must look again";
-  auto fabric = h.api.peek(api::route_reflector_clusters(), "", "f");
+  auto fabric = h.api.peek(contract::route_reflector_clusters(), "", "f");
   ASSERT_TRUE(fabric);
   std::map<std::string, Json> conditions;
   for (const auto& c : (*fabric)["status"]["conditions"]) conditions[c["type"]] = c;
@@ -159,7 +159,7 @@ TEST_F(SecretAccessTest, AForbiddenRoleWriteIsReportedOnTheFabric) {
 
   // Granted (the injected error is spent): the next reconcile writes the Role and the condition clears.
   EXPECT_TRUE(h.reconcile_until("f", [&] {
-    auto f = h.api.peek(api::route_reflector_clusters(), "", "f");
+    auto f = h.api.peek(contract::route_reflector_clusters(), "", "f");
     for (const auto& c : (*f)["status"]["conditions"]) {
       if (c["type"] == "Degraded") return c["reason"] != "AgentSecretsNotGranted" && Role(h).has_value();
     }

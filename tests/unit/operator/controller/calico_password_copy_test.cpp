@@ -53,7 +53,7 @@ class CalicoPasswordCopyTest : public OneReflectorControllerTest {
   std::optional<Json> role() { return api_.peek(kRoles, kCalicoNs, kCopyRole); }
   std::optional<Json> binding() { return api_.peek(kBindings, kCalicoNs, kCopyRole); }
   std::optional<Json> peer() {
-    auto peers = api_.list(api::calico_crd_bgp_peers(), "", {});
+    auto peers = api_.list(contract::calico_crd_bgp_peers(), "", {});
     if (!peers.ok() || peers->items.size() != 1u) return std::nullopt;
     return peers->items.front();
   }
@@ -76,7 +76,7 @@ class CalicoPasswordCopyTest : public OneReflectorControllerTest {
   }
 
   void SetBgp(const Json& bgp) {
-    ASSERT_TRUE(api_.patch(api::route_reflector_clusters(), "", kFabric, kube::PatchType::Merge,
+    ASSERT_TRUE(api_.patch(contract::route_reflector_clusters(), "", kFabric, kube::PatchType::Merge,
                            Json{{"spec", {{"bgp", bgp}}}}, {})
                     .ok());
   }
@@ -85,9 +85,9 @@ class CalicoPasswordCopyTest : public OneReflectorControllerTest {
 
   void ExpectTheFabrics(const Json& object) {
     const Json& meta = object["metadata"];
-    EXPECT_EQ(meta["labels"].value(std::string(api::kManagedByLabel), ""), api::kManagedByValue) << object.dump();
-    EXPECT_EQ(meta["labels"].value(std::string(api::kClusterLabel), ""), kFabric) << object.dump();
-    auto fabric = api_.peek(api::route_reflector_clusters(), "", kFabric);
+    EXPECT_EQ(meta["labels"].value(std::string(contract::kManagedByLabel), ""), contract::kManagedByValue) << object.dump();
+    EXPECT_EQ(meta["labels"].value(std::string(contract::kClusterLabel), ""), kFabric) << object.dump();
+    auto fabric = api_.peek(contract::route_reflector_clusters(), "", kFabric);
     ASSERT_TRUE(fabric);
     ASSERT_EQ(meta["ownerReferences"].size(), 1u) << object.dump();
     EXPECT_EQ(meta["ownerReferences"][0]["uid"], kube::uid_of(*fabric));
@@ -165,7 +165,7 @@ class CalicoPasswordCopyForbiddenTest : public CalicoPasswordCopyTest {
 TEST_F(CalicoPasswordCopyForbiddenTest, ARefusedWriteIsReportedOnTheFabricNamingTheObject) {
   std::string message;
   ASSERT_TRUE(eventually([&] {
-    auto fabric = api_.peek(api::route_reflector_clusters(), "", kFabric);
+    auto fabric = api_.peek(contract::route_reflector_clusters(), "", kFabric);
     if (!fabric) return false;
     for (const auto& c : fabric->value("status", Json::object()).value("conditions", Json::array())) {
       if (c.value("type", "") == "Degraded" && c.value("reason", "") == "CalicoPasswordsNotCopied") {
@@ -174,7 +174,7 @@ TEST_F(CalicoPasswordCopyForbiddenTest, ARefusedWriteIsReportedOnTheFabricNaming
       }
     }
     return false;
-  })) << api_.peek(api::route_reflector_clusters(), "", kFabric)->dump(2);
+  })) << api_.peek(contract::route_reflector_clusters(), "", kFabric)->dump(2);
   EXPECT_NE(message.find("Secret " + kCalicoNs + "/" + kCopy), std::string::npos) << message;
   EXPECT_NE(message.find("forbidden"), std::string::npos) << message;
   EXPECT_EQ(message.find("c2VjcmV0"), std::string::npos) << "never the value: " << message;

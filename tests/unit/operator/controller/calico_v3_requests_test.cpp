@@ -31,7 +31,7 @@ class CalicoV3RequestsTest : public testing::OneReflectorControllerTest {
   }
 
   std::optional<bool> mesh() {
-    auto config = api_.peek(api::calico_v3_bgp_configurations(), "", "default");
+    auto config = api_.peek(contract::calico_v3_bgp_configurations(), "", "default");
     if (!config) return std::nullopt;
     return (*config)["spec"].value("nodeToNodeMeshEnabled", true);
   }
@@ -47,7 +47,7 @@ TEST_F(CalicoV3RequestsTest, EveryBgpPeerAndBgpConfigurationRequestGoesToProject
   ASSERT_TRUE(renew(pod_uid()));
   ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
   ASSERT_TRUE(eventually([&] {
-    auto peers = api_.list(api::calico_v3_bgp_peers(), "", {});
+    auto peers = api_.list(contract::calico_v3_bgp_peers(), "", {});
     return peers.ok() && peers->items.size() == 1u;
   })) << "the reflector's BGPPeer";
   ASSERT_TRUE(eventually([&] { return mesh() == false; })) << "every node covered: Calico's mesh goes off";
@@ -55,7 +55,7 @@ TEST_F(CalicoV3RequestsTest, EveryBgpPeerAndBgpConfigurationRequestGoesToProject
   // Deletion: the mesh back on, then (after the settle time) the BGPPeer goes.
   ASSERT_TRUE(delete_fabric()) << "the fabric was never finalized";
   EXPECT_EQ(mesh(), true);
-  EXPECT_TRUE(api_.list(api::calico_v3_bgp_peers(), "", {}).value().items.empty());
+  EXPECT_TRUE(api_.list(contract::calico_v3_bgp_peers(), "", {}).value().items.empty());
 
   const auto log = requests_.requests();
   std::vector<std::string> elsewhere;
@@ -76,8 +76,8 @@ TEST_F(CalicoV3RequestsTest, EveryBgpPeerAndBgpConfigurationRequestGoesToProject
     EXPECT_TRUE(made(request)) << request << " not among: " << ::testing::PrintToString(log);
   }
   EXPECT_TRUE(peer_deleted) << "the BGPPeer was never deleted: " << ::testing::PrintToString(log);
-  EXPECT_TRUE(api_.list(api::calico_crd_bgp_peers(), "", {}).value().items.empty());
-  EXPECT_FALSE(api_.peek(api::calico_crd_bgp_configurations(), "", "default").has_value());
+  EXPECT_TRUE(api_.list(contract::calico_crd_bgp_peers(), "", {}).value().items.empty());
+  EXPECT_FALSE(api_.peek(contract::calico_crd_bgp_configurations(), "", "default").has_value());
 }
 
 }  // namespace

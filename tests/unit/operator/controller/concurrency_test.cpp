@@ -17,7 +17,7 @@ using kube::Json;
 
 TEST(FabricReconcilerConcurrency, TwoWorkersReconcileAtOnceWithoutSharingUnsynchronisedState) {
   Harness h;
-  h.api.seed(api::calico_crd_bgp_configurations(), Json{{"apiVersion", "crd.projectcalico.org/v1"},
+  h.api.seed(contract::calico_crd_bgp_configurations(), Json{{"apiVersion", "crd.projectcalico.org/v1"},
                                                         {"kind", "BGPConfiguration"},
                                                         {"metadata", {{"name", "default"}}},
                                                         {"spec", {{"nodeToNodeMeshEnabled", true}}}});
@@ -30,7 +30,7 @@ TEST(FabricReconcilerConcurrency, TwoWorkersReconcileAtOnceWithoutSharingUnsynch
   }
   for (const std::string name : {"fa", "fb"}) {
     const std::string rack = name == "fa" ? "rack-a" : "rack-b";
-    h.api.seed(api::route_reflector_clusters(),
+    h.api.seed(contract::route_reflector_clusters(),
                Fabric(name, Json{{"namespace", kNs},
                                  {"clusterIDPool", name == "fa" ? "10.250.0.0/16" : "10.251.0.0/16"},
                                  {"nodeSelector", {{"topology.kubernetes.io/rack", rack}}}}));

@@ -18,7 +18,7 @@
 
 #include <gtest/gtest.h>
 
-#include "api/well_known.h"
+#include "contract/well_known.h"
 #include "controller/fabric_controller.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
@@ -38,7 +38,7 @@ Json forged_lease(const std::string& name, Json spec) {
               {"metadata",
                {{"name", name},
                 {"namespace", "rr-system"},
-                {"labels", {{std::string(api::kNameLabel), std::string(api::kNameValue)}}}}},
+                {"labels", {{std::string(contract::kNameLabel), std::string(contract::kNameValue)}}}}},
               {"spec", std::move(spec)}};
 }
 
@@ -76,7 +76,7 @@ TEST(FabricControllerForgedLease, LeaseFieldsOfTheWrongTypeReadAsAbsentInsteadOf
   auto live = api.get(kube::resources::leases(), "rr-system", "holder-number");
   ASSERT_TRUE(live.ok());
   Json update = forged_lease("holder-number", Json{{"holderIdentity", Json::object()}, {"leaseDurationSeconds", 1.5}});
-  update["metadata"]["labels"][std::string(api::kClusterLabel)] = "f";
+  update["metadata"]["labels"][std::string(contract::kClusterLabel)] = "f";
   update["metadata"]["resourceVersion"] = kube::resource_version_of(*live);
   ASSERT_TRUE(api.update(kube::resources::leases(), update).ok());
   std::unique_lock lock(mu);
@@ -101,12 +101,12 @@ class ForgedLeaseTest : public testing::OneReflectorControllerTest {
     return uid;
   }
   std::string peer_ip() {
-    auto peer = api_.peek(api::calico_crd_bgp_peers(), "", pod_);
+    auto peer = api_.peek(contract::calico_crd_bgp_peers(), "", pod_);
     return peer ? peer->value("spec", Json::object()).value("peerIP", "") : "";
   }
   // The reflector's entry in the fabric's status (null when not listed).
   Json status_entry() {
-    auto fabric = api_.peek(api::route_reflector_clusters(), "", testing::kFabric);
+    auto fabric = api_.peek(contract::route_reflector_clusters(), "", testing::kFabric);
     if (!fabric) return nullptr;
     for (const auto& rack : fabric->value("status", Json::object()).value("racks", Json::array())) {
       for (const auto& r : rack.value("reflectors", Json::array())) {
@@ -201,7 +201,7 @@ TEST_F(ForgedLeaseTest, AnotherHolderIsReportedAndIgnored) {
 }
 
 TEST(LeaseRecord, ReadsTheSpecTypeChecked) {
-  auto record = kube::lease_record_from(
+  auto record = contract::lease_record_from(
       Json{{"spec", {{"holderIdentity", "pod-a"}, {"renewTime", "2026-11-27T10:31:28.123456Z"}, {"leaseDurationSeconds", 15}}}});
   EXPECT_EQ(record.holder, "pod-a");
   EXPECT_EQ(record.renew_time, "2026-11-27T10:31:28.123456Z");
@@ -211,7 +211,7 @@ TEST(LeaseRecord, ReadsTheSpecTypeChecked) {
                             Json{{"spec", {{"leaseDurationSeconds", -1}}}},
                             Json{{"spec", {{"leaseDurationSeconds", 4294967296ll}}}},
                             Json{{"spec", {{"leaseDurationSeconds", 15.5}}}}}) {
-    auto bad = kube::lease_record_from(lease);
+    auto bad = contract::lease_record_from(lease);
     EXPECT_EQ(bad.holder, "") << lease;
     EXPECT_EQ(bad.renew_time, "") << lease;
     EXPECT_EQ(bad.duration_seconds, 0) << lease;

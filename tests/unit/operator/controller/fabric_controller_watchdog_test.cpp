@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "api/well_known.h"
+#include "contract/well_known.h"
 #include "controller/fabric_controller.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
@@ -121,7 +121,7 @@ TEST(FabricControllerWatchdog, IdleWorkersAreHealthyAndAWorkerStuckInAReconcileI
 
   // A fabric to reconcile, and every write it makes hangs.
   client.close();
-  ASSERT_TRUE(api.create(api::route_reflector_clusters(), "",
+  ASSERT_TRUE(api.create(contract::route_reflector_clusters(), "",
                          Json{{"apiVersion", "rr.bgp.dev/v1alpha1"},
                               {"kind", "RouteReflectorCluster"},
                               {"metadata", {{"name", "fabric"}}},

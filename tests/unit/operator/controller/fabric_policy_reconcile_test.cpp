@@ -15,7 +15,7 @@ using namespace rr::controller::testing;
 using kube::Json;
 
 std::string condition(Harness& h, const std::string& type, std::string* message = nullptr) {
-  auto f = h.api.peek(api::route_reflector_clusters(), "", "f");
+  auto f = h.api.peek(contract::route_reflector_clusters(), "", "f");
   if (!f) return "";
   for (const auto& c : f->value("status", Json::object()).value("conditions", Json::array())) {
     if (c.value("type", "") != type) continue;
@@ -49,7 +49,7 @@ ReconcilerOptions Options() {
 TEST(FabricPolicyReconcile, ARunningFabricEditedToAForeignImageIsHeldAndKeepsItsReflector) {
   Harness h(Options(), /*record_events=*/true);
   h.api.seed(kube::resources::nodes(), Node("n1", "r1", "10.0.0.1"));
-  h.api.seed(api::route_reflector_clusters(), Fabric("f", Json{{"namespace", kNs}, {"reflectors", {{"perRack", 1}}}}));
+  h.api.seed(contract::route_reflector_clusters(), Fabric("f", Json{{"namespace", kNs}, {"reflectors", {{"perRack", 1}}}}));
   h.start();
   const std::string pod = planner::reflector_pod_name("f", "r1", "n1");
   ASSERT_TRUE(h.reconcile_until("f", [&] { return h.api.peek(kube::resources::pods(), kNs, pod).has_value(); }))
@@ -57,13 +57,13 @@ TEST(FabricPolicyReconcile, ARunningFabricEditedToAForeignImageIsHeldAndKeepsIts
   const Json before = *h.api.peek(kube::resources::pods(), kNs, pod);
   EXPECT_EQ(before["spec"]["containers"][0].value("image", ""), "rr-agent:0.1.0");
 
-  ASSERT_TRUE(h.api.patch(api::route_reflector_clusters(), "", "f", kube::PatchType::Merge,
+  ASSERT_TRUE(h.api.patch(contract::route_reflector_clusters(), "", "f", kube::PatchType::Merge,
                           Json{{"spec", {{"reflectors", {{"image", "evil.example/miner:latest"}}}}}}, {})
                   .ok());
   h.api.reset_counters();
   std::string message;
   ASSERT_TRUE(h.reconcile_until("f", [&] { return condition(h, "Ready", &message) == "False/ImageNotAllowed"; }))
-      << h.api.peek(api::route_reflector_clusters(), "", "f")->dump(2);
+      << h.api.peek(contract::route_reflector_clusters(), "", "f")->dump(2);
   EXPECT_EQ(condition(h, "Degraded"), "True/ImageNotAllowed");
   EXPECT_NE(message.find("spec.reflectors.image: \"evil.example/miner:latest\" is not allowed"), std::string::npos)
       << message;
@@ -85,7 +85,7 @@ TEST(FabricPolicyReconcile, ARunningFabricEditedToAForeignImageIsHeldAndKeepsIts
   EXPECT_NE(events[0].value("message", "").find("spec.reflectors.image"), std::string::npos);
 
   // An image the policy lists is accepted: the fabric is no longer held.
-  ASSERT_TRUE(h.api.patch(api::route_reflector_clusters(), "", "f", kube::PatchType::Merge,
+  ASSERT_TRUE(h.api.patch(contract::route_reflector_clusters(), "", "f", kube::PatchType::Merge,
                           Json{{"spec", {{"reflectors", {{"image", "registry.example/rr-agent:0.2.0"}}}}}}, {})
                   .ok());
   EXPECT_TRUE(h.reconcile_until("f", [&] {
@@ -99,11 +99,11 @@ TEST(FabricPolicyReconcile, AFabricInAForeignNamespaceIsHeldAndCreatesNothing) {
   h.api.seed(kube::resources::nodes(), Node("n1", "r1", "10.0.0.1"));
   Json fabric = Fabric("f", Json{{"namespace", "kube-system"}, {"reflectors", {{"perRack", 1}}}});
   fabric["metadata"].erase("finalizers");  // just created
-  h.api.seed(api::route_reflector_clusters(), fabric);
+  h.api.seed(contract::route_reflector_clusters(), fabric);
   h.start();
   std::string message;
   ASSERT_TRUE(h.reconcile_until("f", [&] { return condition(h, "Ready", &message) == "False/NamespaceNotAllowed"; }))
-      << h.api.peek(api::route_reflector_clusters(), "", "f")->dump(2);
+      << h.api.peek(contract::route_reflector_clusters(), "", "f")->dump(2);
   EXPECT_EQ(condition(h, "Degraded"), "True/NamespaceNotAllowed");
   EXPECT_NE(message.find("spec.namespace: \"kube-system\" is not allowed (allowed: " + kNs), std::string::npos)
       << message;
@@ -112,7 +112,7 @@ TEST(FabricPolicyReconcile, AFabricInAForeignNamespaceIsHeldAndCreatesNothing) {
     EXPECT_EQ(write.find("bgppeers"), std::string::npos) << write;
     EXPECT_EQ(write.find("bgpconfigurations"), std::string::npos) << write;
   }
-  auto f = h.api.peek(api::route_reflector_clusters(), "", "f");
+  auto f = h.api.peek(contract::route_reflector_clusters(), "", "f");
   EXPECT_FALSE(f->value("metadata", Json::object()).contains("finalizers")) << "nothing to clean up, no finalizer";
   EXPECT_EQ(events_about(h, "NamespaceNotAllowed").size(), 1u);
 }
@@ -124,10 +124,10 @@ TEST(FabricPolicyReconcile, AHeldFabricClaimsNoNodes) {
   h.api.seed(kube::resources::nodes(), Node("n1", "r1", "10.0.0.1"));
   Json older = Fabric("e", Json{{"namespace", kNs}, {"reflectors", {{"perRack", 1}, {"image", "evil.example/x:1"}}}});
   older["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z";
-  h.api.seed(api::route_reflector_clusters(), older);
+  h.api.seed(contract::route_reflector_clusters(), older);
   Json younger = Fabric("f", Json{{"namespace", kNs}, {"reflectors", {{"perRack", 1}}}});
   younger["metadata"]["creationTimestamp"] = "2024-01-02T00:00:00Z";
-  h.api.seed(api::route_reflector_clusters(), younger);
+  h.api.seed(contract::route_reflector_clusters(), younger);
   h.start();
   EXPECT_TRUE(h.reconcile_until("f", [&] {
     return h.api.peek(kube::resources::pods(), kNs, planner::reflector_pod_name("f", "r1", "n1")).has_value();

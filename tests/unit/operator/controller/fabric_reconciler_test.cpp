@@ -17,7 +17,7 @@ using kube::testing::FakeKubeClient;
 // A fabric that ran (a Pod, a Lease, a BGPPeer, Calico's mesh off), then is deleted with `spec`.
 void SeedARunningFabricBeingDeleted(FakeKubeClient& api, const Json& spec) {
   api.seed(kube::resources::nodes(), Node("n1", "r1", "10.0.0.1"));
-  api.seed(api::route_reflector_clusters(), Fabric("f", spec));
+  api.seed(contract::route_reflector_clusters(), Fabric("f", spec));
   api.seed(kube::resources::pods(), Json{{"apiVersion", "v1"},
                                          {"kind", "Pod"},
                                          {"metadata", {{"name", "f-r1-n1"}, {"namespace", kNs}, {"labels", Labels("f")}}},
@@ -26,25 +26,25 @@ void SeedARunningFabricBeingDeleted(FakeKubeClient& api, const Json& spec) {
                                            {"kind", "Lease"},
                                            {"metadata", {{"name", "f-r1-n1"}, {"namespace", kNs}, {"labels", Labels("f")}}},
                                            {"spec", {{"holderIdentity", "f-r1-n1"}}}});
-  api.seed(api::calico_crd_bgp_peers(), Json{{"apiVersion", "crd.projectcalico.org/v1"},
+  api.seed(contract::calico_crd_bgp_peers(), Json{{"apiVersion", "crd.projectcalico.org/v1"},
                                              {"kind", "BGPPeer"},
                                              {"metadata", {{"name", "f-r1-n1"}, {"labels", Labels("f")}}},
                                              {"spec", {{"peerIP", "10.0.0.1"}, {"asNumber", 64512}}}});
-  api.seed(api::calico_crd_bgp_configurations(), Json{{"apiVersion", "crd.projectcalico.org/v1"},
+  api.seed(contract::calico_crd_bgp_configurations(), Json{{"apiVersion", "crd.projectcalico.org/v1"},
                                                       {"kind", "BGPConfiguration"},
                                                       {"metadata", {{"name", "default"}}},
                                                       {"spec", {{"nodeToNodeMeshEnabled", false}}}});
-  ASSERT_TRUE(api.remove(api::route_reflector_clusters(), "", "f", {}).ok());
-  ASSERT_TRUE(api.peek(api::route_reflector_clusters(), "", "f").has_value()) << "the finalizer holds it";
+  ASSERT_TRUE(api.remove(contract::route_reflector_clusters(), "", "f", {}).ok());
+  ASSERT_TRUE(api.peek(contract::route_reflector_clusters(), "", "f").has_value()) << "the finalizer holds it";
 }
 
 void ExpectEverythingGoneAndTheMeshOn(Harness& h) {
-  EXPECT_TRUE(h.reconcile_until("f", [&] { return !h.api.peek(api::route_reflector_clusters(), "", "f"); }))
-      << "the fabric is never deleted: " << h.api.peek(api::route_reflector_clusters(), "", "f")->dump();
-  EXPECT_FALSE(h.api.peek(api::calico_crd_bgp_peers(), "", "f-r1-n1"));
+  EXPECT_TRUE(h.reconcile_until("f", [&] { return !h.api.peek(contract::route_reflector_clusters(), "", "f"); }))
+      << "the fabric is never deleted: " << h.api.peek(contract::route_reflector_clusters(), "", "f")->dump();
+  EXPECT_FALSE(h.api.peek(contract::calico_crd_bgp_peers(), "", "f-r1-n1"));
   EXPECT_FALSE(h.api.peek(kube::resources::pods(), kNs, "f-r1-n1"));
   EXPECT_FALSE(h.api.peek(kube::resources::leases(), kNs, "f-r1-n1"));
-  auto config = h.api.peek(api::calico_crd_bgp_configurations(), "", "default");
+  auto config = h.api.peek(contract::calico_crd_bgp_configurations(), "", "default");
   ASSERT_TRUE(config);
   EXPECT_TRUE((*config)["spec"].value("nodeToNodeMeshEnabled", false)) << config->dump();
 }
@@ -79,7 +79,7 @@ TEST(FabricReconcilerNamespace, AMissingNamespaceIsReportedAsSuchNamingTheField)
       }());
   h.api.seed(kube::resources::nodes(), Node("n1", "r1", "10.0.0.1"));
   h.api.seed(kube::resources::nodes(), Node("n2", "r1", "10.0.0.2"));
-  h.api.seed(api::route_reflector_clusters(), Fabric("f", Json{{"namespace", "absent"}}));
+  h.api.seed(contract::route_reflector_clusters(), Fabric("f", Json{{"namespace", "absent"}}));
   // What kube-apiserver answers a create in a namespace that does not exist.
   kube::Error not_found = kube::make_error(kube::ErrorKind::NotFound, "namespaces \"absent\" not found");
   not_found.http_status = 404;
@@ -89,7 +89,7 @@ TEST(FabricReconcilerNamespace, AMissingNamespaceIsReportedAsSuchNamingTheField)
   auto outcome = h.reconciler->reconcile("f");
   ASSERT_TRUE(outcome.ok()) << "a status to report, not an error to retry: " << outcome.error().describe();
   EXPECT_TRUE(outcome->requeue_after.has_value()) << "no informer watches Namespaces: it must look again";
-  auto fabric = h.api.peek(api::route_reflector_clusters(), "", "f");
+  auto fabric = h.api.peek(contract::route_reflector_clusters(), "", "f");
   ASSERT_TRUE(fabric);
   std::map<std::string, Json> conditions;
   for (const auto& c : (*fabric)["status"]["conditions"]) conditions[c["type"]] = c;

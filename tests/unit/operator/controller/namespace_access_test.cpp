@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "api/well_known.h"
+#include "contract/well_known.h"
 #include "controller/fabric_controller.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
@@ -166,7 +166,7 @@ class NamespaceAccessTest : public ::testing::Test {
   }
 
   std::string ready(const std::string& name, std::string* message = nullptr) {
-    auto f = api_.peek(api::route_reflector_clusters(), "", name);
+    auto f = api_.peek(contract::route_reflector_clusters(), "", name);
     if (!f) return "";
     for (const auto& c : f->value("status", Json::object()).value("conditions", Json::array())) {
       if (c.value("type", "") == "Ready") {
@@ -207,9 +207,9 @@ TEST_F(NamespaceAccessTest, OnlyTheFabricsOfARefusedNamespaceAreHeldUntilItIsGra
   start();
   ASSERT_TRUE(synced());
   running_ = std::jthread([this](std::stop_token stop) { controller_->run(stop); });
-  ASSERT_TRUE(api_.create(api::route_reflector_clusters(), "", fabric("in-good", "good", "r1", "10.255.1.0/24")).ok());
-  ASSERT_TRUE(api_.create(api::route_reflector_clusters(), "", fabric("in-locked", "locked", "r2", "10.255.2.0/24")).ok());
-  ASSERT_TRUE(api_.create(api::route_reflector_clusters(), "", fabric("in-ghost", "ghost", "r3", "10.255.3.0/24")).ok());
+  ASSERT_TRUE(api_.create(contract::route_reflector_clusters(), "", fabric("in-good", "good", "r1", "10.255.1.0/24")).ok());
+  ASSERT_TRUE(api_.create(contract::route_reflector_clusters(), "", fabric("in-locked", "locked", "r2", "10.255.2.0/24")).ok());
+  ASSERT_TRUE(api_.create(contract::route_reflector_clusters(), "", fabric("in-ghost", "ghost", "r3", "10.255.3.0/24")).ok());
 
   // The fabric in the namespace the operator may watch goes on as if the others were not there.
   EXPECT_TRUE(eventually([&] { return has_pod("good"); }, 10s)) << ready("in-good");

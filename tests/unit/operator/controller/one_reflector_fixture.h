@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
-#include "api/well_known.h"
+#include "contract/well_known.h"
 #include "controller/fabric_controller.h"
 #include "controller/operator_metrics.h"
 #include "fakes/fake_clock.h"
@@ -68,7 +68,7 @@ class OneReflectorControllerTest : public ::testing::Test {
     controller_->start_informers();
     ASSERT_TRUE(controller_->wait_for_sync(5000ms));
     running_ = std::jthread([this](std::stop_token stop) { controller_->run(stop); });
-    ASSERT_TRUE(api_.create(api::route_reflector_clusters(), "",
+    ASSERT_TRUE(api_.create(contract::route_reflector_clusters(), "",
                             Json{{"apiVersion", "rr.bgp.dev/v1alpha1"},
                                  {"kind", "RouteReflectorCluster"},
                                  {"metadata", {{"name", kFabric}}},
@@ -116,16 +116,16 @@ class OneReflectorControllerTest : public ::testing::Test {
     Json lease = current.ok() ? *current : Json{{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"}};
     lease["metadata"]["name"] = pod_;
     lease["metadata"]["namespace"] = kNs;
-    lease["metadata"]["labels"] = {{std::string(api::kNameLabel), std::string(api::kNameValue)},
-                                   {std::string(api::kManagedByLabel), std::string(api::kManagedByValue)},
-                                   {std::string(api::kClusterLabel), kFabric},
-                                   {std::string(api::kRackLabel), kRack}};
-    lease["metadata"]["annotations"] = {{std::string(api::kAddressAnnotation), "192.0.2.1"},
-                                        {std::string(api::kPortAnnotation), "179"},
-                                        {std::string(api::kRackAnnotation), kRack},
-                                        {std::string(api::kClusterIdAnnotation), "10.255.0.1"},
-                                        {std::string(api::kSessionsEstablishedAnnotation), "1"},
-                                        {std::string(api::kSessionsTotalAnnotation), "1"}};
+    lease["metadata"]["labels"] = {{std::string(contract::kNameLabel), std::string(contract::kNameValue)},
+                                   {std::string(contract::kManagedByLabel), std::string(contract::kManagedByValue)},
+                                   {std::string(contract::kClusterLabel), kFabric},
+                                   {std::string(contract::kRackLabel), kRack}};
+    lease["metadata"]["annotations"] = {{std::string(contract::kAddressAnnotation), "192.0.2.1"},
+                                        {std::string(contract::kPortAnnotation), "179"},
+                                        {std::string(contract::kRackAnnotation), kRack},
+                                        {std::string(contract::kClusterIdAnnotation), "10.255.0.1"},
+                                        {std::string(contract::kSessionsEstablishedAnnotation), "1"},
+                                        {std::string(contract::kSessionsTotalAnnotation), "1"}};
     lease["spec"]["holderIdentity"] = uid;
     lease["spec"]["leaseDurationSeconds"] = kLeaseSeconds;
     lease["spec"]["renewTime"] = kube::format_micro_time(clock_.wall_now());
@@ -143,7 +143,7 @@ class OneReflectorControllerTest : public ::testing::Test {
 
   // The reflector's state in the fabric's status ("" when not listed).
   std::string state() {
-    auto fabric = api_.peek(api::route_reflector_clusters(), "", kFabric);
+    auto fabric = api_.peek(contract::route_reflector_clusters(), "", kFabric);
     if (!fabric) return "";
     for (const auto& rack : fabric->value("status", Json::object()).value("racks", Json::array())) {
       for (const auto& r : rack.value("reflectors", Json::array())) {
@@ -155,11 +155,11 @@ class OneReflectorControllerTest : public ::testing::Test {
 
   // Deletes the fabric and moves fake time on until its finalizer has let it go (bounded).
   bool delete_fabric() {
-    if (!api_.remove(api::route_reflector_clusters(), "", kFabric, {}).ok()) return false;
+    if (!api_.remove(contract::route_reflector_clusters(), "", kFabric, {}).ok()) return false;
     bool gone = false;
     for (int i = 0; i < 100 && !gone; ++i) {
       clock_.advance(500ms);
-      gone = eventually([&] { return !api_.peek(api::route_reflector_clusters(), "", kFabric); }, 100ms, 5ms);
+      gone = eventually([&] { return !api_.peek(contract::route_reflector_clusters(), "", kFabric); }, 100ms, 5ms);
     }
     return gone;
   }

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "api/observed.h"
-#include "api/well_known.h"
+#include "contract/well_known.h"
 #include "controller/fabric_reconciler.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
@@ -26,15 +26,15 @@ using kube::testing::FakeKubeClient;
 inline const std::string kNs = "rr-system";
 
 inline Json Labels(const std::string& fabric) {
-  return {{std::string(api::kManagedByLabel), std::string(api::kManagedByValue)},
-          {std::string(api::kClusterLabel), fabric},
-          {std::string(api::kNameLabel), std::string(api::kNameValue)}};
+  return {{std::string(contract::kManagedByLabel), std::string(contract::kManagedByValue)},
+          {std::string(contract::kClusterLabel), fabric},
+          {std::string(contract::kNameLabel), std::string(contract::kNameValue)}};
 }
 
 inline Json Fabric(const std::string& name, Json spec) {
-  return {{"apiVersion", std::string(api::kApiVersion)},
-          {"kind", std::string(api::kKind)},
-          {"metadata", {{"name", name}, {"finalizers", {std::string(api::kMeshRestoreFinalizer)}}}},
+  return {{"apiVersion", std::string(contract::kApiVersion)},
+          {"kind", std::string(contract::kKind)},
+          {"metadata", {{"name", name}, {"finalizers", {std::string(contract::kMeshRestoreFinalizer)}}}},
           {"spec", std::move(spec)}};
 }
 
@@ -44,7 +44,7 @@ inline Json Node(const std::string& name, const std::string& rack, const std::st
           {"metadata",
            {{"name", name},
             {"labels", {{"topology.kubernetes.io/rack", rack}, {"rr.bgp.dev/reflector", "true"}}},
-            {"annotations", {{std::string(api::kCalicoIPv4Annotation), ip + "/24"}}}}},
+            {"annotations", {{std::string(contract::kCalicoIPv4Annotation), ip + "/24"}}}}},
           {"status",
            {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}},
             {"addresses", {{{"type", "InternalIP"}, {"address", ip}}}}}}};
@@ -60,9 +60,9 @@ struct Harness {
       o.watch.label_selector = std::move(selector);
       return o;
     };
-    const std::string reflectors = std::string(api::kNameLabel) + "=" + std::string(api::kNameValue);
-    const std::string managed = std::string(api::kManagedByLabel) + "=" + std::string(api::kManagedByValue);
-    fabrics = std::make_unique<kube::Informer<Json>>(api, api::route_reflector_clusters(), opts(""),
+    const std::string reflectors = std::string(contract::kNameLabel) + "=" + std::string(contract::kNameValue);
+    const std::string managed = std::string(contract::kManagedByLabel) + "=" + std::string(contract::kManagedByValue);
+    fabrics = std::make_unique<kube::Informer<Json>>(api, contract::route_reflector_clusters(), opts(""),
                                                      kube::keep_whole_object, clock);
     nodes = std::make_unique<kube::Informer<planner::NodeInfo>>(api, kube::resources::nodes(), opts(""),
                                                                 api::node_info_from, clock);
@@ -70,12 +70,12 @@ struct Harness {
                                                   kube::keep_whole_object, clock);
     leases = std::make_unique<kube::Informer<Json>>(api, kube::resources::leases(), opts(reflectors),
                                                     kube::keep_whole_object, clock);
-    peers = std::make_unique<kube::Informer<Json>>(api, api::calico_crd_bgp_peers(), opts(managed),
+    peers = std::make_unique<kube::Informer<Json>>(api, contract::calico_crd_bgp_peers(), opts(managed),
                                                    kube::keep_whole_object, clock);
-    configs = std::make_unique<kube::Informer<Json>>(api, api::calico_crd_bgp_configurations(), opts(""),
+    configs = std::make_unique<kube::Informer<Json>>(api, contract::calico_crd_bgp_configurations(), opts(""),
                                                      kube::keep_whole_object, clock);
-    roles = std::make_unique<kube::Informer<Json>>(api, api::roles(), opts(managed), kube::keep_whole_object, clock);
-    bindings = std::make_unique<kube::Informer<Json>>(api, api::role_bindings(), opts(managed),
+    roles = std::make_unique<kube::Informer<Json>>(api, contract::roles(), opts(managed), kube::keep_whole_object, clock);
+    bindings = std::make_unique<kube::Informer<Json>>(api, contract::role_bindings(), opts(managed),
                                                       kube::keep_whole_object, clock);
     reconciler = std::make_unique<FabricReconciler>(caches(), api, applier, liveness, events.get(), clock, options);
   }
@@ -115,7 +115,7 @@ struct Harness {
 
   FakeClock clock;
   FakeKubeClient api{clock};
-  kube::LivenessTracker liveness{clock, 120s};
+  contract::LivenessTracker liveness{clock, 120s};
   Applier applier{api};
   std::unique_ptr<kube::EventRecorder> events;
   std::unique_ptr<kube::Informer<Json>> fabrics, pods, leases, peers, configs, roles, bindings;

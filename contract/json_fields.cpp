@@ -1,8 +1,8 @@
-#include "api/json_fields.h"
+#include "contract/json_fields.h"
 
 #include <charconv>
 
-namespace rr::api::json {
+namespace rr::contract::json {
 
 const kube::Json* find(const kube::Json& obj, std::string_view key) {
   if (!obj.is_object()) return nullptr;
@@ -23,6 +23,15 @@ const kube::Json* find_path(const kube::Json& obj, std::initializer_list<std::st
 std::string string_at(const kube::Json& obj, std::string_view key) {
   const auto* value = find(obj, key);
   return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
+}
+
+std::string annotation_at(const kube::Json& obj, std::string_view key) {
+  const auto* annotations = find_path(obj, {"metadata", "annotations"});
+  return annotations != nullptr ? string_at(*annotations, key) : std::string();
+}
+std::string label_at(const kube::Json& obj, std::string_view key) {
+  const auto* labels = find_path(obj, {"metadata", "labels"});
+  return labels != nullptr ? string_at(*labels, key) : std::string();
 }
 
 std::optional<bool> bool_at(const kube::Json& obj, std::string_view key) {
@@ -51,4 +60,4 @@ std::string dump(const kube::Json& value) {
   return value.dump(-1, ' ', false, kube::Json::error_handler_t::replace);
 }
 
-}  // namespace rr::api::json
+}  // namespace rr::contract::json

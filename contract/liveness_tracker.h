@@ -23,7 +23,7 @@
 #include "kube/clock.h"
 #include "kube/object.h"
 
-namespace kube {
+namespace rr::contract {
 
 // What liveness is judged by in a coordination.k8s.io Lease, read
 // type-checked: a Lease that is not an object, or a field of the wrong type,
@@ -33,11 +33,11 @@ struct LeaseRecord {
   std::string renew_time;    // spec.renewTime, as written (compared, never parsed)
   int duration_seconds = 0;  // spec.leaseDurationSeconds; 0 when absent or not in 1..2^31-1
 };
-LeaseRecord lease_record_from(const Json& lease);
+LeaseRecord lease_record_from(const kube::Json& lease);
 
 class LivenessTracker {
  public:
-  LivenessTracker(Clock& clock, Clock::Duration startup_grace);
+  LivenessTracker(kube::Clock& clock, kube::Clock::Duration startup_grace);
 
   // Every add/update of a reflector Lease (key "ns/name").
   void observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
@@ -58,7 +58,7 @@ class LivenessTracker {
   struct LeaseVerdict {
     bool known = false;
     bool fresh = false;
-    Clock::Duration remaining{};  // until it stops being fresh
+    kube::Clock::Duration remaining{};  // until it stops being fresh
   };
   // The Lease as its current holder keeps it, whoever that is.
   LeaseVerdict judge_lease(const std::string& key) const;
@@ -71,10 +71,10 @@ class LivenessTracker {
     // its own within the lease duration + grace after we first saw its UID.
     bool lapsed = false;
     // When the verdict would next change without a new observation, if it can.
-    std::optional<Clock::Duration> deadline;
+    std::optional<kube::Clock::Duration> deadline;
   };
   // The Pod `pod_key` ("ns/name") by its own renewals of the Lease of the same key.
-  PodVerdict judge_pod(const std::string& pod_key, Clock::Duration lease_duration) const;
+  PodVerdict judge_pod(const std::string& pod_key, kube::Clock::Duration lease_duration) const;
   // Whether the current holder of Lease `key` is the Pod observed under that key
   // (its UID, or its name for an agent of the previous version, see above).
   bool held_by_pod(const std::string& key) const;
@@ -85,30 +85,30 @@ class LivenessTracker {
 
  private:
   struct Renewals {
-    Clock::TimePoint seen{};     // freshness clock: last renewal, or when observation restarted
-    Clock::TimePoint renewed{};  // last renewal actually observed (not moved by restarts)
+    kube::Clock::TimePoint seen{};     // freshness clock: last renewal, or when observation restarted
+    kube::Clock::TimePoint renewed{};  // last renewal actually observed (not moved by restarts)
   };
   struct Observed {
     std::string holder;
     std::string renew_time;
-    Clock::Duration duration{};
-    Clock::TimePoint changed_at{};
+    kube::Clock::Duration duration{};
+    kube::Clock::TimePoint changed_at{};
     std::map<std::string, Renewals> by_holder;  // recent holders' renewals (a few at most)
   };
   struct SeenPod {
     std::string uid;
-    Clock::TimePoint first_seen{};  // of this UID
+    kube::Clock::TimePoint first_seen{};  // of this UID
   };
   // The renewals of the Lease `key` made by the Pod seen under `key`; null when none.
   const Renewals* own_renewals(const std::string& key) const;  // mu_ held
   void remember_former(const std::string& key, const std::string& uid);  // mu_ held
 
-  Clock& clock_;
-  Clock::Duration grace_;
+  kube::Clock& clock_;
+  kube::Clock::Duration grace_;
   mutable std::mutex mu_;
   std::map<std::string, Observed> leases_;
   std::map<std::string, SeenPod> pods_;
   std::map<std::string, std::vector<std::string>> former_uids_;  // by Pod key, oldest first
 };
 
-}  // namespace kube
+}  // namespace rr::contract

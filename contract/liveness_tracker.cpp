@@ -1,9 +1,9 @@
-#include "kube/liveness_tracker.h"
+#include "contract/liveness_tracker.h"
 
 #include <algorithm>
 #include <cstdint>
 
-namespace kube {
+namespace rr::contract {
 namespace {
 
 std::string name_part(const std::string& key) {
@@ -13,7 +13,7 @@ std::string name_part(const std::string& key) {
 
 }  // namespace
 
-LeaseRecord lease_record_from(const Json& lease) {
+LeaseRecord lease_record_from(const kube::Json& lease) {
   LeaseRecord out;
   if (!lease.is_object()) return out;
   auto spec = lease.find("spec");
@@ -29,7 +29,7 @@ LeaseRecord lease_record_from(const Json& lease) {
   return out;
 }
 
-LivenessTracker::LivenessTracker(Clock& clock, Clock::Duration startup_grace)
+LivenessTracker::LivenessTracker(kube::Clock& clock, kube::Clock::Duration startup_grace)
     : clock_(clock), grace_(startup_grace) {}
 
 void LivenessTracker::observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
@@ -38,7 +38,7 @@ void LivenessTracker::observe_lease(const std::string& key, const std::string& h
   const auto now = clock_.now();
   auto& o = leases_[key];
   o.duration = std::chrono::seconds(duration_seconds > 0 ? duration_seconds : 15);
-  if (o.changed_at == Clock::TimePoint{} || o.holder != holder || o.renew_time != renew_time) {
+  if (o.changed_at == kube::Clock::TimePoint{} || o.holder != holder || o.renew_time != renew_time) {
     o.holder = holder;
     o.renew_time = renew_time;
     o.changed_at = now;
@@ -112,7 +112,7 @@ LivenessTracker::LeaseVerdict LivenessTracker::judge_lease(const std::string& ke
   LeaseVerdict v;
   v.known = true;
   v.fresh = !it->second.holder.empty() && age < it->second.duration;
-  v.remaining = v.fresh ? it->second.duration - age : Clock::Duration::zero();
+  v.remaining = v.fresh ? it->second.duration - age : kube::Clock::Duration::zero();
   return v;
 }
 
@@ -141,7 +141,7 @@ bool LivenessTracker::held_by_pod(const std::string& key) const {
 }
 
 LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_key,
-                                                       Clock::Duration lease_duration) const {
+                                                       kube::Clock::Duration lease_duration) const {
   std::lock_guard lock(mu_);
   PodVerdict v;
   const auto now = clock_.now();
@@ -150,7 +150,7 @@ LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_ke
     const auto age = now - own->seen;
     v.lease.known = true;
     v.lease.fresh = age < duration;
-    v.lease.remaining = v.lease.fresh ? duration - age : Clock::Duration::zero();
+    v.lease.remaining = v.lease.fresh ? duration - age : kube::Clock::Duration::zero();
     v.lapsed = !v.lease.fresh;  // it renewed and stopped
     if (v.lease.fresh) v.deadline = v.lease.remaining;
     return v;
@@ -158,9 +158,9 @@ LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_ke
   auto pod = pods_.find(pod_key);
   if (pod == pods_.end()) return v;  // not seen: nothing to judge yet
   const auto left = pod->second.first_seen + lease_duration + grace_ - now;
-  v.lapsed = left <= Clock::Duration::zero();
+  v.lapsed = left <= kube::Clock::Duration::zero();
   if (!v.lapsed) v.deadline = left;
   return v;
 }
 
-}  // namespace kube
+}  // namespace rr::contract

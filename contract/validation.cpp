@@ -1,11 +1,11 @@
-#include "api/validation.h"
+#include "contract/validation.h"
 
 #include <arpa/inet.h>
 
 #include <charconv>
 #include <string>
 
-namespace rr::api {
+namespace rr::contract {
 namespace {
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -159,4 +159,4 @@ std::optional<Ipv4Cidr> parse_ipv4_cidr(std::string_view s) {
   return Ipv4Cidr{*address & mask, length, (*address & ~mask) != 0};
 }
 
-}  // namespace rr::api
+}  // namespace rr::contract

@@ -8,7 +8,7 @@
 
 #include "kube/object.h"
 
-namespace rr::api {
+namespace rr::contract {
 
 // The value of a quantity string, or nullopt if it is not one.
 std::optional<long double> parse_quantity(std::string_view text);
@@ -17,4 +17,4 @@ std::optional<long double> quantity_value(const kube::Json& value);
 // Equal to within the API's nano precision.
 bool same_quantity(const kube::Json& a, const kube::Json& b);
 
-}  // namespace rr::api
+}  // namespace rr::contract

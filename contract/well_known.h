@@ -1,13 +1,13 @@
 #pragma once
 // Names shared by rr-operator and rr-agent: API types, labels, annotations,
 // the finalizer and the environment a reflector Pod hands to its agent.
-// Header-only and free of the planner, so the agent can include it too.
+// Header-only: both binaries include it (rr_contract).
 
 #include <string_view>
 
 #include "kube/resource_type.h"
 
-namespace rr::api {
+namespace rr::contract {
 
 // --- API types ---
 
@@ -93,7 +93,7 @@ inline constexpr std::string_view kAgentServiceAccount = "rr-agent";
 inline constexpr int kMetricsPort = 9179;  // /metrics, /healthz, /readyz (host network)
 inline constexpr std::string_view kMetricsPortName = "metrics";
 inline constexpr std::string_view kBgpPortName = "bgp";
-inline constexpr std::string_view kBgpMeshPortName = "bgp-mesh";  // Colocated: planner::mesh_port
+inline constexpr std::string_view kBgpMeshPortName = "bgp-mesh";  // Colocated: contract::mesh_port
 // The container's root filesystem is read-only: these emptyDir mounts are all it may write.
 inline constexpr std::string_view kBirdRunDir = "/run/bird";         // BIRD's control socket
 inline constexpr std::string_view kBirdConfigDir = "/etc/bird";      // bird.conf and its rename temp file
@@ -108,7 +108,7 @@ inline constexpr std::string_view kEnvNamespace = "RR_NAMESPACE";
 inline constexpr std::string_view kEnvNodeName = "RR_NODE_NAME";
 inline constexpr std::string_view kEnvHostIP = "RR_HOST_IP";
 // spec.bgp.ipv6: the host's IPv6 address, a literal the operator renders from the Node
-// (planner::host_ipv6_of); the same address its "<pod>-v6" BGPPeer names.
+// (contract::host_ipv6_of); the same address its "<pod>-v6" BGPPeer names.
 inline constexpr std::string_view kEnvHostIPv6 = "RR_HOST_IPV6";
 inline constexpr std::string_view kEnvFabric = "RR_FABRIC";
 inline constexpr std::string_view kEnvRack = "RR_RACK";
@@ -116,4 +116,4 @@ inline constexpr std::string_view kEnvClusterId = "RR_CLUSTER_ID";
 inline constexpr std::string_view kEnvBgpPort = "RR_BGP_PORT";
 inline constexpr std::string_view kEnvLeaseDurationSeconds = "RR_LEASE_DURATION_SECONDS";
 
-}  // namespace rr::api
+}  // namespace rr::contract

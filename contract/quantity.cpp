@@ -1,11 +1,11 @@
-#include "api/quantity.h"
+#include "contract/quantity.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
 
-namespace rr::api {
+namespace rr::contract {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -101,4 +101,4 @@ bool same_quantity(const kube::Json& a, const kube::Json& b) {
   return std::fabs(*x - *y) <= std::max(1e-9L, scale * 1e-12L);
 }
 
-}  // namespace rr::api
+}  // namespace rr::contract

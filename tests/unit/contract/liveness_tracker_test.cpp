@@ -1,17 +1,17 @@
 // The operator's liveness judgement of reflector Pods: a Pod is judged only by
 // renewals it made itself (its UID holds the Lease), so a replacement of the
 // same name never inherits its predecessor's lapsed Lease.
-#include "kube/liveness_tracker.h"
+#include "contract/liveness_tracker.h"
 
 #include <gtest/gtest.h>
 
 #include "fakes/fake_clock.h"
 
-namespace kube {
+namespace rr::contract {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeClock;
+using kube::testing::FakeClock;
 
 constexpr char kKey[] = "rr-system/rr-fab-r1-n1";
 constexpr char kName[] = "rr-fab-r1-n1";
@@ -171,4 +171,4 @@ TEST_F(LivenessTrackerTest, APodNotSeenYetIsNotJudged) {
 }
 
 }  // namespace
-}  // namespace kube
+}  // namespace rr::contract

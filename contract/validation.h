@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace rr::api {
+namespace rr::contract {
 
 // RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters (namespaces, peer names).
 bool is_dns_label(std::string_view s);
@@ -46,4 +46,4 @@ struct Ipv4Cidr {
 // "a.b.c.d/n" with 0 <= n <= 32.
 std::optional<Ipv4Cidr> parse_ipv4_cidr(std::string_view s);
 
-}  // namespace rr::api
+}  // namespace rr::contract

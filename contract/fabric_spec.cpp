@@ -1,4 +1,4 @@
-#include "api/fabric_spec.h"
+#include "contract/fabric_spec.h"
 
 #include <arpa/inet.h>
 
@@ -13,16 +13,16 @@
 #include <string>
 #include <vector>
 
-#include "api/json_fields.h"
-#include "api/quantity.h"
-#include "api/validation.h"
-#include "api/well_known.h"
+#include "contract/json_fields.h"
+#include "contract/quantity.h"
+#include "contract/validation.h"
+#include "contract/well_known.h"
 
-namespace rr::api {
+namespace rr::contract {
 namespace {
 
 using kube::Json;
-using planner::FabricSpec;
+using contract::FabricSpec;
 
 // A string as it appears in JSON, quoted and escaped, for messages.
 std::string quote(std::string_view s) { return json::dump(Json(std::string(s))); }
@@ -97,10 +97,10 @@ class SpecReader {
     return number;
   }
   // A map of label key -> label value (node selectors).
-  std::optional<planner::Labels> labels(const Json& parent, std::string_view key, const std::string& path) {
+  std::optional<contract::Labels> labels(const Json& parent, std::string_view key, const std::string& path) {
     const Json* map = object(parent, key, path);
     if (map == nullptr) return std::nullopt;
-    planner::Labels out;
+    contract::Labels out;
     for (const auto& [k, v] : map->items()) {
       auto item = key_path(path, k);
       if (!is_label_key(k)) fail(path, quote(k) + " is not a valid label key");
@@ -117,10 +117,10 @@ class SpecReader {
     }
     return out;
   }
-  std::optional<planner::SecretKeyRef> secret_ref(const Json& parent, std::string_view key, const std::string& path) {
+  std::optional<contract::SecretKeyRef> secret_ref(const Json& parent, std::string_view key, const std::string& path) {
     const Json* ref = object(parent, key, path);
     if (ref == nullptr) return std::nullopt;
-    planner::SecretKeyRef out;
+    contract::SecretKeyRef out;
     auto name = string(*ref, "name", path + ".name");
     auto data_key = string(*ref, "key", path + ".key");
     bool ok = true;
@@ -237,7 +237,7 @@ void read_tolerations(SpecReader& r, const Json& reflectors, FabricSpec& spec) {
       r.fail(at, "must be an object, not " + std::string(item.type_name()));
       continue;
     }
-    planner::Toleration t;
+    contract::Toleration t;
     std::size_t before = r.errors.size();
     if (auto key = r.string(item, "key", at + ".key")) {
       if (!key->empty() && !is_label_key(*key)) r.fail(at + ".key", quote(*key) + " is not a valid taint key");
@@ -276,7 +276,7 @@ void read_reflectors(SpecReader& r, const Json& s, FabricSpec& spec) {
     spec.reflector_node_selector = std::move(*selector);
   }
   if (auto placement = r.one_of(*reflectors, "placement", "spec.reflectors.placement", {"Dedicated", "Colocated"})) {
-    spec.placement = *placement == "Colocated" ? planner::Placement::Colocated : planner::Placement::Dedicated;
+    spec.placement = *placement == "Colocated" ? contract::Placement::Colocated : contract::Placement::Dedicated;
   }
   if (auto port = r.integer(*reflectors, "port", "spec.reflectors.port", 1, 65535)) {
     spec.port = static_cast<int>(*port);
@@ -336,11 +336,11 @@ std::optional<ParsedPrefix> parse_prefix(const std::string& text) {
   return out;
 }
 
-void read_export_prefixes(SpecReader& r, const Json& item, const std::string& at, planner::ExternalPeer& peer) {
+void read_export_prefixes(SpecReader& r, const Json& item, const std::string& at, contract::ExternalPeer& peer) {
   const std::string path = at + ".exportPrefixes";
   const Json* prefixes = r.array(item, "exportPrefixes", path, 64);
   if (prefixes == nullptr) return;
-  std::vector<planner::ExportPrefix> out;
+  std::vector<contract::ExportPrefix> out;
   std::set<std::string> seen;
   for (std::size_t k = 0; k < prefixes->size(); ++k) {
     const Json& entry = (*prefixes)[k];
@@ -366,7 +366,7 @@ void read_export_prefixes(SpecReader& r, const Json& item, const std::string& at
       continue;
     }
     const int bits = parsed->v6 ? 128 : 32;
-    planner::ExportPrefix prefix{*cidr, bits};
+    contract::ExportPrefix prefix{*cidr, bits};
     if (json::find(entry, "maxLength") != nullptr) {
       auto max_length = r.integer(entry, "maxLength", entry_path + ".maxLength", parsed->length, bits);
       if (!max_length) continue;
@@ -390,7 +390,7 @@ void read_external_peers(SpecReader& r, const Json& s, FabricSpec& spec) {
       continue;
     }
     std::size_t before = r.errors.size();
-    planner::ExternalPeer peer;
+    contract::ExternalPeer peer;
     for (const char* required : {"name", "address", "asNumber"}) {
       if (json::find(item, required) == nullptr) r.fail(at + "." + required, "required");
     }
@@ -488,7 +488,7 @@ void read_spec(SpecReader& r, const Json& s, FabricSpec& spec) {
     spec.manage_node_to_node_mesh = *manage;
   }
   if (auto api = r.one_of(s, "calicoAPI", "spec.calicoAPI", {"crd.projectcalico.org/v1", "projectcalico.org/v3"})) {
-    spec.calico_api = *api == "projectcalico.org/v3" ? planner::CalicoApi::ProjectCalicoV3 : planner::CalicoApi::CrdV1;
+    spec.calico_api = *api == "projectcalico.org/v3" ? contract::CalicoApi::ProjectCalicoV3 : contract::CalicoApi::CrdV1;
   }
 }
 
@@ -503,7 +503,7 @@ void check_combinations(SpecReader& r, const Json& s, const FabricSpec& spec) {
                                             " must be less than spec.bgp.holdTimeSeconds (" +
                                             std::to_string(spec.bgp.hold_time_seconds) + ")");
   }
-  if (spec.placement == planner::Placement::Colocated && spec.port == 179) {
+  if (spec.placement == contract::Placement::Colocated && spec.port == 179) {
     r.fail("spec.reflectors.port", "must not be 179 with placement Colocated (calico-node's BIRD holds it)");
   }
   check_as_number(r, "spec.asNumber", spec.as_number);
@@ -538,7 +538,7 @@ void check_combinations(SpecReader& r, const Json& s, const FabricSpec& spec) {
 
 }  // namespace
 
-kube::Result<planner::FabricSpec> parse_fabric(const kube::Json& rrc, std::string_view default_image) {
+kube::Result<contract::FabricSpec> parse_fabric(const kube::Json& rrc, std::string_view default_image) {
   if (!rrc.is_object()) {
     return kube::make_error(kube::ErrorKind::Invalid,
                             std::string("RouteReflectorCluster must be a JSON object, not ") + rrc.type_name());
@@ -560,4 +560,4 @@ kube::Result<planner::FabricSpec> parse_fabric(const kube::Json& rrc, std::strin
   return spec;
 }
 
-}  // namespace rr::api
+}  // namespace rr::contract

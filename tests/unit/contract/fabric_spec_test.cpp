@@ -1,4 +1,4 @@
-#include "api/fabric_spec.h"
+#include "contract/fabric_spec.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace rr::api {
+namespace rr::contract {
 namespace {
 
 using kube::Json;
@@ -46,8 +46,8 @@ Json full_spec() {
     "calicoAPI": "projectcalico.org/v3"})");
 }
 
-TEST(ApiFabricSpecTest, EmptySpecTakesTheCrdDefaults) {
-  const planner::FabricSpec want;
+TEST(ContractFabricSpecTest, EmptySpecTakesTheCrdDefaults) {
+  const FabricSpec want;
   for (const auto& [name, object] : std::vector<std::pair<std::string, Json>>{
            {"spec {}", fabric(Json::object())},
            {"no spec", {{"metadata", {{"name", "fabric"}}}}},
@@ -64,8 +64,8 @@ TEST(ApiFabricSpecTest, EmptySpecTakesTheCrdDefaults) {
     EXPECT_EQ(spec->rack_label, "topology.kubernetes.io/rack");
     EXPECT_EQ(spec->cluster_id_pool, "10.255.0.0/16");
     EXPECT_EQ(spec->per_rack, 2);
-    EXPECT_EQ(spec->reflector_node_selector, (planner::Labels{{"rr.bgp.dev/reflector", "true"}}));
-    EXPECT_EQ(spec->placement, planner::Placement::Dedicated);
+    EXPECT_EQ(spec->reflector_node_selector, (Labels{{"rr.bgp.dev/reflector", "true"}}));
+    EXPECT_EQ(spec->placement, Placement::Dedicated);
     EXPECT_EQ(spec->port, 179);
     EXPECT_EQ(spec->image, want.image);
     EXPECT_EQ(spec->image_pull_policy, "") << "absent: Kubernetes' default, as the CRD says";
@@ -76,12 +76,12 @@ TEST(ApiFabricSpecTest, EmptySpecTakesTheCrdDefaults) {
     EXPECT_EQ(spec->bgp, want.bgp);
     EXPECT_EQ(spec->lease_duration_seconds, 15);
     EXPECT_TRUE(spec->manage_node_to_node_mesh);
-    EXPECT_EQ(spec->calico_api, planner::CalicoApi::CrdV1);
+    EXPECT_EQ(spec->calico_api, CalicoApi::CrdV1);
     EXPECT_FALSE(spec->deleting);
   }
 }
 
-TEST(ApiFabricSpecTest, ReadsIdentityAndEveryField) {
+TEST(ContractFabricSpecTest, ReadsIdentityAndEveryField) {
   Json object = fabric(full_spec());
   object["metadata"]["deletionTimestamp"] = "2024-01-02T04:00:00Z";
   auto spec = parse_fabric(object);
@@ -93,35 +93,35 @@ TEST(ApiFabricSpecTest, ReadsIdentityAndEveryField) {
   EXPECT_TRUE(spec->deleting);
   EXPECT_EQ(spec->as_number, 64513u);
   EXPECT_EQ(spec->ns, "rr-fabric");
-  EXPECT_EQ(spec->node_selector, (planner::Labels{{"kubernetes.io/os", "linux"}}));
+  EXPECT_EQ(spec->node_selector, (Labels{{"kubernetes.io/os", "linux"}}));
   EXPECT_EQ(spec->rack_label, "example.com/rack");
   EXPECT_EQ(spec->cluster_id_pool, "10.254.0.0/24");
   EXPECT_EQ(spec->per_rack, 3);
-  EXPECT_EQ(spec->reflector_node_selector, (planner::Labels{{"rr.bgp.dev/reflector-capable", "true"}}));
-  EXPECT_EQ(spec->placement, planner::Placement::Colocated);
+  EXPECT_EQ(spec->reflector_node_selector, (Labels{{"rr.bgp.dev/reflector-capable", "true"}}));
+  EXPECT_EQ(spec->placement, Placement::Colocated);
   EXPECT_EQ(spec->port, 1179);
   EXPECT_EQ(spec->image, "registry.example/rr-agent:1.2.3");
   EXPECT_EQ(spec->image_pull_policy, "Always");
   EXPECT_EQ(Json::parse(spec->resources_json), full_spec()["reflectors"]["resources"]);
   ASSERT_EQ(spec->tolerations.size(), 2u);
-  EXPECT_EQ(spec->tolerations[0], (planner::Toleration{"node-role.kubernetes.io/control-plane", "Exists", "", "NoSchedule", {}}));
-  EXPECT_EQ(spec->tolerations[1], (planner::Toleration{"dedicated", "Equal", "network", "NoExecute", 60}));
+  EXPECT_EQ(spec->tolerations[0], (Toleration{"node-role.kubernetes.io/control-plane", "Exists", "", "NoSchedule", {}}));
+  EXPECT_EQ(spec->tolerations[1], (Toleration{"dedicated", "Equal", "network", "NoExecute", 60}));
   EXPECT_EQ(spec->priority_class_name, "system-cluster-critical");
   ASSERT_EQ(spec->external_peers.size(), 3u);
   EXPECT_EQ(spec->external_peers[0],
-            (planner::ExternalPeer{"edge-1", "192.0.2.1", 65000, 1790, {"r1", "r2"}, false,
-                                   planner::SecretKeyRef{"edge-1-bgp", "password"}, true, std::nullopt}));
-  EXPECT_EQ(spec->external_peers[1], (planner::ExternalPeer{"edge-2", "2001:db8::1", 64513, 179, {}, true, {}, false, std::nullopt}));
+            (ExternalPeer{"edge-1", "192.0.2.1", 65000, 1790, {"r1", "r2"}, false,
+                                   SecretKeyRef{"edge-1-bgp", "password"}, true, std::nullopt}));
+  EXPECT_EQ(spec->external_peers[1], (ExternalPeer{"edge-2", "2001:db8::1", 64513, 179, {}, true, {}, false, std::nullopt}));
   EXPECT_EQ(spec->external_peers[2],
-            (planner::ExternalPeer{"edge-3", "192.0.2.3", 65003, 179, {}, true, {}, true,
-                                   std::vector<planner::ExportPrefix>{{"10.244.0.0/16", 26}, {"fd00:10::/48", 128}}}));
-  EXPECT_EQ(spec->bgp, (planner::BgpSettings{30, 10, false, true, planner::SecretKeyRef{"fabric-bgp", "md5"}}));
+            (ExternalPeer{"edge-3", "192.0.2.3", 65003, 179, {}, true, {}, true,
+                                   std::vector<ExportPrefix>{{"10.244.0.0/16", 26}, {"fd00:10::/48", 128}}}));
+  EXPECT_EQ(spec->bgp, (BgpSettings{30, 10, false, true, SecretKeyRef{"fabric-bgp", "md5"}}));
   EXPECT_EQ(spec->lease_duration_seconds, 30);
   EXPECT_FALSE(spec->manage_node_to_node_mesh);
-  EXPECT_EQ(spec->calico_api, planner::CalicoApi::ProjectCalicoV3);
+  EXPECT_EQ(spec->calico_api, CalicoApi::ProjectCalicoV3);
 }
 
-TEST(ApiFabricSpecTest, EdgeValuesAreAccepted) {
+TEST(ContractFabricSpecTest, EdgeValuesAreAccepted) {
   struct Case {
     std::string name;
     Json spec;
@@ -148,7 +148,7 @@ TEST(ApiFabricSpecTest, EdgeValuesAreAccepted) {
   }
 }
 
-TEST(ApiFabricSpecTest, DefaultImageComesFromTheOperator) {
+TEST(ContractFabricSpecTest, DefaultImageComesFromTheOperator) {
   auto spec = parse_fabric(fabric(Json::object()), "registry.example/rr-agent:0.1.0");
   ASSERT_TRUE(spec.ok());
   EXPECT_EQ(spec->image, "registry.example/rr-agent:0.1.0");
@@ -157,7 +157,7 @@ TEST(ApiFabricSpecTest, DefaultImageComesFromTheOperator) {
   EXPECT_EQ(explicit_image->image, "mine:1");
 }
 
-TEST(ApiFabricSpecTest, EveryInvalidSpecNamesItsField) {
+TEST(ContractFabricSpecTest, EveryInvalidSpecNamesItsField) {
   struct Case {
     std::string name;
     Json object;
@@ -355,7 +355,7 @@ TEST(ApiFabricSpecTest, EveryInvalidSpecNamesItsField) {
   }
 }
 
-TEST(ApiFabricSpecTest, ReportsEveryProblemAtOnce) {
+TEST(ContractFabricSpecTest, ReportsEveryProblemAtOnce) {
   auto spec = parse_fabric(fabric({{"asNumber", 0}, {"reflectors", {{"port", 0}}}, {"lease", {{"durationSeconds", 1}}}}));
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.error().message,
@@ -385,7 +385,7 @@ void for_each_value(const Json& value, const std::string& path,
   }
 }
 
-TEST(ApiFabricSpecTest, WrongJsonTypesNeverThrowAndNameTheField) {
+TEST(ContractFabricSpecTest, WrongJsonTypesNeverThrowAndNameTheField) {
   const Json original = fabric(full_spec());
   ASSERT_TRUE(parse_fabric(original).ok());
   const std::vector<Json> replacements = {nullptr, true, 0, -1, 1.5, 1e300, "text", Json::array(), Json::object(),
@@ -421,4 +421,4 @@ TEST(ApiFabricSpecTest, WrongJsonTypesNeverThrowAndNameTheField) {
 }
 
 }  // namespace
-}  // namespace rr::api
+}  // namespace rr::contract
