@@ -339,8 +339,8 @@ void FabricController::work(std::stop_token stop) {
 
 void FabricController::publish_metrics() {
   if (!metrics_) return;
-  std::map<std::string, double> states = {{"Pending", 0}, {"Starting", 0}, {"Ready", 0}, {"Lapsed", 0},
-                                          {"Terminating", 0}};
+  std::map<std::string, double> states;  // every state, so that one no reflector is in any more reads 0
+  for (auto s : planner::kReflectorStates) states[std::string(api::to_string(s))] = 0;
   double peers = 0;
   double uncovered = 0;  // the mesh is global: every fabric's plan says the same, take the latest worst
   std::lock_guard lock(plans_mu_);

@@ -3,11 +3,11 @@
 #include <string>
 
 #include "api/observed.h"
+#include "api/render.h"
 
 namespace rr::controller {
 namespace {
 const char* const kResults[] = {"success", "error", "invalid", "conflict"};
-const char* const kStates[] = {"Pending", "Starting", "Ready", "Lapsed", "Terminating"};
 const char* const kVerbs[] = {"get", "list", "watch", "create", "update", "patch", "delete"};
 const char* const kWriteVerbs[] = {"create", "update", "patch", "delete"};
 }  // namespace
@@ -52,7 +52,7 @@ OperatorMetrics::OperatorMetrics(prometheus::Registry& registry)
                                "them, by the first field that disagrees (holder, fabric, rack, clusterID, address)")
                          .Register(registry)) {
   for (const char* r : kResults) reconciles_.Add({{"result", r}});
-  for (const char* s : kStates) reflectors_.Add({{"state", s}});
+  for (auto s : planner::kReflectorStates) reflectors_.Add({{"state", std::string(api::to_string(s))}});
   for (const char* v : kVerbs) api_requests_.Add({{"verb", v}, {"code", "200"}});
   for (const char* v : kWriteVerbs) writes_.Add({{"verb", v}});
   for (const char* f : api::kLeaseContradictionFields) forged_leases_.Add({{"field", f}});
@@ -106,6 +106,11 @@ void OperatorMetrics::forged_lease(std::string_view field) {
 double OperatorMetrics::forged_leases(std::string_view field) const {
   std::lock_guard lock(mu_);
   return forged_leases_.Add({{"field", std::string(field)}}).Value();
+}
+
+double OperatorMetrics::reflectors(std::string_view state) const {
+  std::lock_guard lock(mu_);
+  return reflectors_.Add({{"state", std::string(state)}}).Value();
 }
 
 double OperatorMetrics::writes_total() const {

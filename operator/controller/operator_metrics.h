@@ -21,6 +21,7 @@ class OperatorMetrics {
   void reconciled(std::string_view result, std::chrono::duration<double> took);  // success|error|invalid|conflict
   void api_request(std::string_view verb, int code);
   void set_reflectors(std::string_view state, double count);  // summed over fabrics by the caller
+  double reflectors(std::string_view state) const;
   void set_bgp_peers_owned(double count);
   void set_leader(bool leader);
   // Calico nodes that hold the node-to-node mesh on (or, with it off, have no reflector).

@@ -135,6 +135,10 @@ struct DesiredPeer {
 // HostNotReady: its node stopped reporting; it still serves while its Lease is live,
 // but nothing can restart or move it, so a replacement is made before it is removed.
 enum class ReflectorState { Pending, Starting, Ready, Lapsed, Terminating, HostNotReady };
+// Every state, for whoever must list them all (metrics created at zero, reset each time).
+inline constexpr ReflectorState kReflectorStates[] = {ReflectorState::Pending,     ReflectorState::Starting,
+                                                      ReflectorState::Ready,       ReflectorState::Lapsed,
+                                                      ReflectorState::Terminating, ReflectorState::HostNotReady};
 
 struct ReflectorStatus {
   std::string pod;
