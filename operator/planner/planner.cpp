@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -277,40 +278,86 @@ std::string peer_ip(const std::string& address, int port) {
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
-Plan plan(const PlanInput& in) {
-  const FabricSpec& spec = in.spec;
-  Plan out;
+namespace {
 
-  // --- spec problems the schema cannot catch: hold everything ---
-  auto pool = Ipv4Pool::parse(spec.cluster_id_pool);
+// One plan in the making: its input, and what its phases hand each other.
+struct Planning {
+  explicit Planning(const PlanInput& input) : in(input), spec(input.spec) {}
+
+  // Problems of the spec alone that the schema cannot catch: they hold everything.
+  std::vector<Problem> spec_problems();
+  // The fabric's racks: its nodes by rack label, its reflector Pods by rack, Leases by name.
+  void gather_racks();
+  // Conflicts with older fabrics (pools, racks, nodes): the younger fabric holds.
+  std::vector<Problem> conflicts() const;
+  // Cluster IDs: live Pods' first (status may be lost), then the recorded status, then new
+  // ones from the pool; racks the pool has no room for get none (`exhausted`).
+  void assign_cluster_ids();
+  // One rack: keep live reflectors, replace dead ones, fill empty slots; its peers and status.
+  void place_reflectors(const std::string& rack, RackWork& work);
+  // Ready, Progressing and Degraded, from what placement found.
+  void fabric_status();
+  // Calico's node-to-node mesh: decided for the whole cluster, this fabric included.
+  void mesh_decision();
+
+  const ReflectorLease* lease_of(const ReflectorPod& p) const {
+    auto it = leases.find(p.name);
+    return it == leases.end() ? nullptr : it->second;
+  }
+  // Dual stack: a reflector's Pod carries its host's IPv6 address as the Node reports it now;
+  // a change there rolls the Pod (its spec hash changes). A host gone keeps what the Pod has.
+  std::string desired_ipv6(const ReflectorPod& p) const;
+
+  const PlanInput& in;
+  const FabricSpec& spec;
+  Plan out;
+  std::optional<Ipv4Pool> pool;
+  std::unordered_set<std::string_view> node_names;  // views into in.nodes
+  std::unordered_set<std::string_view> not_ready_nodes;
+  std::unordered_map<std::string_view, const NodeInfo*> hosts;  // spec.bgp.ipv6: each Pod's host
+  std::map<std::string, RackWork> racks;
+  std::vector<const ReflectorPod*> pods;  // sorted by name
+  std::map<std::string, const ReflectorLease*> leases;
+  std::map<std::string, std::set<std::string>> recorded_hosts;  // where each rack's reflectors were
+  // A host is busy while any reflector of this fabric still runs there, even one being deleted
+  // now or one of another rack (a node relabelled between racks).
+  std::set<std::string> busy_hosts;
+  std::vector<Problem> exhausted;  // racks without a cluster ID
+  std::vector<Problem> degraded;   // racks short of eligible hosts
+  bool changes = false;
+};
+
+std::vector<Problem> Planning::spec_problems() {
+  std::vector<Problem> problems;
+  pool = Ipv4Pool::parse(spec.cluster_id_pool);
   const bool pool_ok = pool && pool->prefix >= 8 && pool->prefix <= 30;  // the CRD's pattern allows /8 to /30
   if (!pool_ok) {
-    out.problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" is not an IPv4 CIDR of /8 to /30"});
+    problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" is not an IPv4 CIDR of /8 to /30"});
   }
   if (pool_ok) {
     auto given = parse_ipv4(spec.cluster_id_pool.substr(0, spec.cluster_id_pool.find('/')));
     if (given && *given != pool->network) {
-      out.problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" has host bits set; did you mean " +
+      problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" has host bits set; did you mean " +
                                                         format_ipv4(pool->network) + "/" + std::to_string(pool->prefix) +
                                                         "?"});
     }
   }
   if (spec.bgp.keepalive_seconds >= spec.bgp.hold_time_seconds) {
-    out.problems.push_back({"spec.bgp.keepaliveSeconds", "must be less than spec.bgp.holdTimeSeconds (" +
+    problems.push_back({"spec.bgp.keepaliveSeconds", "must be less than spec.bgp.holdTimeSeconds (" +
                                                              std::to_string(spec.bgp.hold_time_seconds) + ")"});
   }
   if (spec.placement == Placement::Colocated && (spec.port == 179 || spec.port == 178)) {
-    out.problems.push_back({"spec.reflectors.port", "Colocated reflectors share hosts with calico-node, which listens "
+    problems.push_back({"spec.reflectors.port", "Colocated reflectors share hosts with calico-node, which listens "
                                                     "on 179, and mesh one port up: choose another port"});
   } else if (spec.placement == Placement::Colocated && spec.port > 65534) {
-    out.problems.push_back({"spec.reflectors.port", "Colocated reflectors mesh one port up (" +
+    problems.push_back({"spec.reflectors.port", "Colocated reflectors mesh one port up (" +
                                                         std::to_string(spec.port + 1) + "): choose a port below 65535"});
   }
   auto check_secret = [&](const std::optional<SecretKeyRef>& ref, const std::string& field) {
     if (!ref || in.secret_keys.count(ref->name + "/" + ref->key)) return;
     const std::string secret = "Secret " + spec.ns + "/" + ref->name;
     auto unreadable = in.unreadable_secrets.find(ref->name);
-    out.problems.push_back({field, unreadable != in.unreadable_secrets.end()
+    problems.push_back({field, unreadable != in.unreadable_secrets.end()
                                        ? secret + " " + unreadable->second
                                        : secret + " has no key \"" + ref->key + "\""});
   };
@@ -318,31 +365,21 @@ Plan plan(const PlanInput& in) {
   for (size_t i = 0; i < spec.external_peers.size(); ++i) {
     check_secret(spec.external_peers[i].password, "spec.externalPeers[" + std::to_string(i) + "].passwordSecretRef");
   }
-  if (!out.problems.empty()) return hold(std::move(out), Reason::kInvalidSpec);
+  return problems;
+}
 
-  // --- the fabric's racks ---
-  std::unordered_set<std::string_view> node_names;  // views into in.nodes
-  std::unordered_set<std::string_view> not_ready_nodes;
+void Planning::gather_racks() {
   node_names.reserve(in.nodes.size());
   for (const auto& n : in.nodes) {
     node_names.insert(n->name);
     if (!n->ready) not_ready_nodes.insert(n->name);
   }
-  // Dual stack: a reflector's Pod carries its host's IPv6 address as the Node reports it now;
-  // a change there rolls the Pod (its spec hash changes). A host gone keeps what the Pod has.
-  std::unordered_map<std::string_view, const NodeInfo*> hosts;
   if (spec.bgp.ipv6) {
     for (const auto& p : in.pods) hosts.emplace(p.node, nullptr);
     for (const auto& n : in.nodes) {
       if (auto it = hosts.find(n->name); it != hosts.end()) it->second = n.get();
     }
   }
-  auto desired_ipv6 = [&](const ReflectorPod& p) -> std::string {
-    if (!spec.bgp.ipv6) return {};
-    auto it = hosts.find(p.node);
-    return it != hosts.end() && it->second != nullptr ? host_ipv6_of(*it->second) : p.host_ipv6;
-  };
-  std::map<std::string, RackWork> racks;
   for (const auto& node : in.nodes) {
     if (!labels_match(spec.node_selector, node->labels)) continue;
     auto rack = node->labels.find(spec.rack_label);
@@ -352,41 +389,47 @@ Plan plan(const PlanInput& in) {
   for (auto& [rack, work] : racks) {
     std::sort(work.nodes.begin(), work.nodes.end(), [](auto* a, auto* b) { return a->name < b->name; });
   }
-  std::vector<const ReflectorPod*> pods;
   for (const auto& p : in.pods) pods.push_back(&p);
   std::sort(pods.begin(), pods.end(), [](auto* a, auto* b) { return a->name < b->name; });
   for (const auto* p : pods) racks[p->rack].pods.push_back(p);
-  std::map<std::string, const ReflectorLease*> leases;
+  for (const auto* p : pods) {
+    if (!p->node.empty()) busy_hosts.insert(p->node);
+  }
   for (const auto& l : in.leases) leases[l.name] = &l;
-  auto lease_of = [&](const ReflectorPod& p) -> const ReflectorLease* {
-    auto it = leases.find(p.name);
-    return it == leases.end() ? nullptr : it->second;
-  };
+}
 
-  // --- conflicts with older fabrics: the younger one holds ---
+std::string Planning::desired_ipv6(const ReflectorPod& p) const {
+  if (!spec.bgp.ipv6) return {};
+  auto it = hosts.find(p.node);
+  return it != hosts.end() && it->second != nullptr ? host_ipv6_of(*it->second) : p.host_ipv6;
+}
+
+std::vector<Problem> Planning::conflicts() const {
+  std::vector<Problem> problems;
   for (const auto& other : in.older_fabrics) {
     auto other_pool = Ipv4Pool::parse(other.cluster_id_pool);
     if (other_pool && pool->overlaps(*other_pool)) {
-      out.problems.push_back({"spec.clusterIDPool", spec.cluster_id_pool + " overlaps " + other.cluster_id_pool +
+      problems.push_back({"spec.clusterIDPool", spec.cluster_id_pool + " overlaps " + other.cluster_id_pool +
                                                         " of RouteReflectorCluster " + other.name});
     }
     for (const auto& [rack, work] : racks) {
       if (work.nodes.empty()) continue;
       if (other.racks.count(rack)) {
-        out.problems.push_back({"spec.rackLabel", "rack \"" + rack + "\" belongs to RouteReflectorCluster " + other.name});
+        problems.push_back({"spec.rackLabel", "rack \"" + rack + "\" belongs to RouteReflectorCluster " + other.name});
       }
       for (const auto* node : work.nodes) {
         if (other.nodes.count(node->name)) {
-          out.problems.push_back(
+          problems.push_back(
               {"spec.nodeSelector", "node " + node->name + " belongs to RouteReflectorCluster " + other.name});
           break;
         }
       }
     }
   }
-  if (!out.problems.empty()) return hold(std::move(out), Reason::kConflict);
+  return problems;
+}
 
-  // --- cluster IDs: live pods first (status may be lost), then status, then allocate ---
+void Planning::assign_cluster_ids() {
   std::set<std::uint32_t> taken;
   for (const auto& other : in.older_fabrics) {
     for (const auto& id : other.cluster_ids) {
@@ -394,7 +437,6 @@ Plan plan(const PlanInput& in) {
     }
   }
   std::map<std::string, std::string> recorded;
-  std::map<std::string, std::set<std::string>> recorded_hosts;  // where each rack's reflectors were
   for (const auto& r : in.recorded) {
     recorded[r.rack] = r.cluster_id;
     recorded_hosts[r.rack].insert(r.hosts.begin(), r.hosts.end());
@@ -437,7 +479,6 @@ Plan plan(const PlanInput& in) {
     work.cluster_id = format_ipv4(cursor);
     taken.insert(cursor++);
   }
-  std::vector<Problem> exhausted;
   if (!without_id.empty()) {
     std::string names;
     for (const auto& r : without_id) names += (names.empty() ? "" : ", ") + r;
@@ -445,142 +486,135 @@ Plan plan(const PlanInput& in) {
                                                    std::to_string(pool->capacity()) + " racks; racks " + names +
                                                    " have no cluster ID and get no reflectors (widen the pool)"});
   }
+}
 
-  // --- per rack: keep live reflectors, replace dead ones, fill empty slots ---
-  // A host is busy while any reflector of this fabric still runs there, even one
-  // being deleted now or one of another rack (a node relabelled between racks).
-  std::set<std::string> busy_hosts;
-  for (const auto* p : pods) {
-    if (!p->node.empty()) busy_hosts.insert(p->node);
-  }
-  std::vector<Problem> degraded;
-  bool changes = false;
-  for (auto& [rack, work] : racks) {
-    RackStatus status;
-    status.name = rack;
-    status.cluster_id = work.cluster_id;
-    status.nodes = static_cast<int>(work.nodes.size());
-    const bool drained = work.nodes.empty();
-    const bool no_id = work.cluster_id.empty();  // the pool ran out before this rack
-    status.reflectors_wanted = drained ? 0 : spec.per_rack;
+void Planning::place_reflectors(const std::string& rack, RackWork& work) {
+  RackStatus status;
+  status.name = rack;
+  status.cluster_id = work.cluster_id;
+  status.nodes = static_cast<int>(work.nodes.size());
+  const bool drained = work.nodes.empty();
+  const bool no_id = work.cluster_id.empty();  // the pool ran out before this rack
+  status.reflectors_wanted = drained ? 0 : spec.per_rack;
 
-    std::vector<const ReflectorPod*> kept;
-    std::vector<const ReflectorPod*> stranded;  // alive on a NotReady host: replaced before removed
-    int returning = 0;  // healthy ones terminating on a still-eligible host: they come back there
-    for (const auto* p : work.pods) {
-      const ReflectorLease* lease = lease_of(*p);
-      bool remove = false;
-      auto state = state_of(*p, lease);
-      if (p->deleting) {
-        // Its host stays busy until it is gone. A rollout or a kubectl delete of a healthy
-        // reflector keeps its slot for that host (same name, same BGPPeer); a dead or evicted one
-        // is replaced elsewhere at once.
-        if (!drained && !pod_dead(*p, lease, node_names) && eligible_rack_host(spec, rack, work.nodes, p->node)) {
-          ++returning;
-        }
-      } else if (drained || no_id || pod_dead(*p, lease, node_names) || p->cluster_id != work.cluster_id) {
-        remove = true;
-        state = ReflectorState::Terminating;
-      } else if (not_ready_nodes.count(p->node)) {
-        stranded.push_back(p);
-        state = ReflectorState::HostNotReady;
-      } else {
-        kept.push_back(p);
+  std::vector<const ReflectorPod*> kept;
+  std::vector<const ReflectorPod*> stranded;  // alive on a NotReady host: replaced before removed
+  int returning = 0;  // healthy ones terminating on a still-eligible host: they come back there
+  for (const auto* p : work.pods) {
+    const ReflectorLease* lease = lease_of(*p);
+    bool remove = false;
+    auto state = state_of(*p, lease);
+    if (p->deleting) {
+      // Its host stays busy until it is gone. A rollout or a kubectl delete of a healthy
+      // reflector keeps its slot for that host (same name, same BGPPeer); a dead or evicted one
+      // is replaced elsewhere at once.
+      if (!drained && !pod_dead(*p, lease, node_names) && eligible_rack_host(spec, rack, work.nodes, p->node)) {
+        ++returning;
       }
-      if (remove) out.pods_to_delete.push_back(p->name);
-      status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p), state,
-                                                  lease ? lease->sessions_established : 0,
-                                                  lease ? lease->sessions_total : 0,
-                                                  spec.bgp.ipv6 ? p->host_ipv6 : std::string()});
+    } else if (drained || no_id || pod_dead(*p, lease, node_names) || p->cluster_id != work.cluster_id) {
+      remove = true;
+      state = ReflectorState::Terminating;
+    } else if (not_ready_nodes.count(p->node)) {
+      stranded.push_back(p);
+      state = ReflectorState::HostNotReady;
+    } else {
+      kept.push_back(p);
     }
-    // Scale down: drop not-ready ones first, then the last by name.
-    if (static_cast<int>(kept.size()) > status.reflectors_wanted) {
-      std::stable_sort(kept.begin(), kept.end(), [&](auto* a, auto* b) {
-        auto* la = lease_of(*a);
-        auto* lb = lease_of(*b);
-        bool ra = la && la->fresh, rb = lb && lb->fresh;
-        if (ra != rb) return ra;
-        return a->name < b->name;
-      });
-      while (static_cast<int>(kept.size()) > status.reflectors_wanted) {
-        const ReflectorPod* extra = kept.back();
-        kept.pop_back();
-        out.pods_to_delete.push_back(extra->name);
-        for (auto& r : status.reflectors) {
-          if (r.pod == extra->name) r.state = ReflectorState::Terminating;
-        }
-      }
-    }
-    for (const auto* p : kept) {
-      out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id, desired_ipv6(*p)});
-      const ReflectorLease* lease = lease_of(*p);
-      if (lease && lease->fresh && !address_of(*p).empty()) {
-        if (p->ready) ++status.reflectors_ready;
-        add_peers(spec, rack, *p, out.peers);
-      }
-    }
-    int missing = status.reflectors_wanted - static_cast<int>(kept.size()) - returning;
-    if (missing > 0 && !no_id) {
-      // Eligible hosts are a subset of the rack's own nodes (already sorted by name):
-      // scanning only those keeps a first plan of many racks linear, not quadratic.
-      std::vector<const NodeInfo*> candidates;
-      for (const auto* node : work.nodes) {
-        if (!busy_hosts.count(node->name) && eligible_host(spec, rack, *node)) candidates.push_back(node);
-      }
-      // Hosts the rack's reflectors had first: a replaced reflector returns under its old name.
-      if (auto had = recorded_hosts.find(rack); had != recorded_hosts.end()) {
-        std::stable_partition(candidates.begin(), candidates.end(),
-                              [&](const NodeInfo* n) { return had->second.count(n->name) > 0; });
-      }
-      for (const auto* host : candidates) {
-        if (missing == 0) break;
-        std::string name = reflector_pod_name(spec.name, rack, host->name);
-        out.pods.push_back(DesiredPod{name, rack, host->name, work.cluster_id,
-                                      spec.bgp.ipv6 ? host_ipv6_of(*host) : std::string()});
-        busy_hosts.insert(host->name);
-        status.reflectors.push_back(ReflectorStatus{name, host->name, "", ReflectorState::Pending, 0, 0, ""});
-        changes = true;
-        --missing;
-      }
-      if (missing > 0) {
-        degraded.push_back({"spec.reflectors.nodeSelector",
-                            "rack " + rack + " has " + std::to_string(candidates.size()) + " free eligible hosts (Ready, " +
-                                "schedulable, tolerated, matching the selector" +
-                                (spec.bgp.ipv6 ? ", with an IPv6 address for spec.bgp.ipv6" : "") + ") for " +
-                                std::to_string(missing) +
-                                " more reflectors"});
-      }
-    }
-    // Make before break: a reflector on a NotReady host goes once every other reflector its rack
-    // wants is Ready; until then it keeps its peer while its Lease is live.
-    const bool rack_whole = status.reflectors_ready >= status.reflectors_wanted;
-    for (const auto* p : stranded) {
-      if (rack_whole) {
-        out.pods_to_delete.push_back(p->name);
-        for (auto& r : status.reflectors) {
-          if (r.pod == p->name) r.state = ReflectorState::Terminating;
-        }
-        continue;
-      }
-      out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id, desired_ipv6(*p)});
-      const ReflectorLease* lease = lease_of(*p);
-      if (lease && lease->fresh && !address_of(*p).empty()) add_peers(spec, rack, *p, out.peers);
-    }
-    std::sort(status.reflectors.begin(), status.reflectors.end(),
-              [](const auto& a, const auto& b) { return a.pod < b.pod; });
-    out.reflectors_wanted += status.reflectors_wanted;
-    out.reflectors_ready += status.reflectors_ready;
-    for (const auto& r : status.reflectors) {
-      if (r.state == ReflectorState::Ready) out.sessions_established += r.sessions_established;
-    }
-    if (!drained || !status.reflectors.empty()) out.racks.push_back(std::move(status));
+    if (remove) out.pods_to_delete.push_back(p->name);
+    status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p), state,
+                                                lease ? lease->sessions_established : 0,
+                                                lease ? lease->sessions_total : 0,
+                                                spec.bgp.ipv6 ? p->host_ipv6 : std::string()});
   }
+  // Scale down: drop not-ready ones first, then the last by name.
+  if (static_cast<int>(kept.size()) > status.reflectors_wanted) {
+    std::stable_sort(kept.begin(), kept.end(), [&](auto* a, auto* b) {
+      auto* la = lease_of(*a);
+      auto* lb = lease_of(*b);
+      bool ra = la && la->fresh, rb = lb && lb->fresh;
+      if (ra != rb) return ra;
+      return a->name < b->name;
+    });
+    while (static_cast<int>(kept.size()) > status.reflectors_wanted) {
+      const ReflectorPod* extra = kept.back();
+      kept.pop_back();
+      out.pods_to_delete.push_back(extra->name);
+      for (auto& r : status.reflectors) {
+        if (r.pod == extra->name) r.state = ReflectorState::Terminating;
+      }
+    }
+  }
+  for (const auto* p : kept) {
+    out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id, desired_ipv6(*p)});
+    const ReflectorLease* lease = lease_of(*p);
+    if (lease && lease->fresh && !address_of(*p).empty()) {
+      if (p->ready) ++status.reflectors_ready;
+      add_peers(spec, rack, *p, out.peers);
+    }
+  }
+  int missing = status.reflectors_wanted - static_cast<int>(kept.size()) - returning;
+  if (missing > 0 && !no_id) {
+    // Eligible hosts are a subset of the rack's own nodes (already sorted by name):
+    // scanning only those keeps a first plan of many racks linear, not quadratic.
+    std::vector<const NodeInfo*> candidates;
+    for (const auto* node : work.nodes) {
+      if (!busy_hosts.count(node->name) && eligible_host(spec, rack, *node)) candidates.push_back(node);
+    }
+    // Hosts the rack's reflectors had first: a replaced reflector returns under its old name.
+    if (auto had = recorded_hosts.find(rack); had != recorded_hosts.end()) {
+      std::stable_partition(candidates.begin(), candidates.end(),
+                            [&](const NodeInfo* n) { return had->second.count(n->name) > 0; });
+    }
+    for (const auto* host : candidates) {
+      if (missing == 0) break;
+      std::string name = reflector_pod_name(spec.name, rack, host->name);
+      out.pods.push_back(DesiredPod{name, rack, host->name, work.cluster_id,
+                                    spec.bgp.ipv6 ? host_ipv6_of(*host) : std::string()});
+      busy_hosts.insert(host->name);
+      status.reflectors.push_back(ReflectorStatus{name, host->name, "", ReflectorState::Pending, 0, 0, ""});
+      changes = true;
+      --missing;
+    }
+    if (missing > 0) {
+      degraded.push_back({"spec.reflectors.nodeSelector",
+                          "rack " + rack + " has " + std::to_string(candidates.size()) + " free eligible hosts (Ready, " +
+                              "schedulable, tolerated, matching the selector" +
+                              (spec.bgp.ipv6 ? ", with an IPv6 address for spec.bgp.ipv6" : "") + ") for " +
+                              std::to_string(missing) +
+                              " more reflectors"});
+    }
+  }
+  // Make before break: a reflector on a NotReady host goes once every other reflector its rack
+  // wants is Ready; until then it keeps its peer while its Lease is live.
+  const bool rack_whole = status.reflectors_ready >= status.reflectors_wanted;
+  for (const auto* p : stranded) {
+    if (rack_whole) {
+      out.pods_to_delete.push_back(p->name);
+      for (auto& r : status.reflectors) {
+        if (r.pod == p->name) r.state = ReflectorState::Terminating;
+      }
+      continue;
+    }
+    out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id, desired_ipv6(*p)});
+    const ReflectorLease* lease = lease_of(*p);
+    if (lease && lease->fresh && !address_of(*p).empty()) add_peers(spec, rack, *p, out.peers);
+  }
+  std::sort(status.reflectors.begin(), status.reflectors.end(),
+            [](const auto& a, const auto& b) { return a.pod < b.pod; });
+  out.reflectors_wanted += status.reflectors_wanted;
+  out.reflectors_ready += status.reflectors_ready;
+  for (const auto& r : status.reflectors) {
+    if (r.state == ReflectorState::Ready) out.sessions_established += r.sessions_established;
+  }
+  if (!drained || !status.reflectors.empty()) out.racks.push_back(std::move(status));
+}
+
+void Planning::fabric_status() {
   std::sort(out.pods.begin(), out.pods.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   std::sort(out.pods_to_delete.begin(), out.pods_to_delete.end());
   std::sort(out.peers.begin(), out.peers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   changes = changes || !out.pods_to_delete.empty();
 
-  // --- health ---
   bool sessions_complete = true;
   for (const auto& rack : out.racks) {
     for (const auto& r : rack.reflectors) {
@@ -626,7 +660,9 @@ Plan plan(const PlanInput& in) {
                       condition("Degraded", false, Reason::kAsExpected, summary)};
   }
 
-  // --- Calico's node-to-node mesh: decided for the whole cluster, this fabric included ---
+}
+
+void Planning::mesh_decision() {
   const bool mesh_on = in.node_to_node_mesh_enabled.value_or(true);
   if (spec.manage_node_to_node_mesh) {
     FabricCoverage self;
@@ -650,7 +686,26 @@ Plan plan(const PlanInput& in) {
     out.mesh.message = "spec.manageNodeToNodeMesh is false: this fabric leaves Calico's node-to-node mesh as it is";
   }
   out.conditions.push_back(condition("MeshDisabled", out.mesh.disabled, out.mesh.reason, out.mesh.message));
-  return out;
+}
+
+}  // namespace
+
+Plan plan(const PlanInput& in) {
+  Planning p(in);
+  if (auto problems = p.spec_problems(); !problems.empty()) {
+    p.out.problems = std::move(problems);
+    return hold(std::move(p.out), Reason::kInvalidSpec);
+  }
+  p.gather_racks();
+  if (auto problems = p.conflicts(); !problems.empty()) {
+    p.out.problems = std::move(problems);
+    return hold(std::move(p.out), Reason::kConflict);
+  }
+  p.assign_cluster_ids();
+  for (auto& [rack, work] : p.racks) p.place_reflectors(rack, work);
+  p.fabric_status();
+  p.mesh_decision();
+  return std::move(p.out);
 }
 
 }  // namespace rr::planner
