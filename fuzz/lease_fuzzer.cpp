@@ -34,10 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (observed->sessions_established < 0 || observed->sessions_total < 0) std::abort();
   }
 
-  const contract::LeaseRecord record = contract::lease_record_from(lease);
+  const rr::contract::LeaseRecord record = rr::contract::lease_record_from(lease);
   if (record.duration_seconds < 0) std::abort();
   static StillClock clock;
-  contract::LivenessTracker tracker(clock, std::chrono::seconds(30));
+  rr::contract::LivenessTracker tracker(clock, std::chrono::seconds(30));
   tracker.observe_lease("rr-system/fuzz", record);
   tracker.observe_lease("rr-system/fuzz", record);
   auto verdict = tracker.judge_lease("rr-system/fuzz");
