@@ -1,5 +1,8 @@
 #include "kube/object.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace kube {
@@ -62,6 +65,46 @@ std::pair<std::string, std::string> split_key(const std::string& key) {
 
 std::string format_micro_time(std::chrono::system_clock::time_point t) { return format(t, true); }
 std::string format_time(std::chrono::system_clock::time_point t) { return format(t, false); }
+
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19) {
+    return std::nullopt;
+  }
+  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::size_t i = 19;
+  std::chrono::microseconds fraction{0};
+  if (i < text.size() && text[i] == '.') {
+    long long digits = 0;
+    int n = 0;
+    for (++i; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i, ++n) {
+      if (n < 6) digits = digits * 10 + (text[i] - '0');
+    }
+    if (n == 0) return std::nullopt;
+    for (int k = std::min(n, 6); k < 6; ++k) digits *= 10;
+    fraction = std::chrono::microseconds(digits);
+  }
+  std::chrono::seconds offset{0};
+  if (i + 1 == text.size() && (text[i] == 'Z' || text[i] == 'z')) {
+  } else if (i + 6 == text.size() && (text[i] == '+' || text[i] == '-') && text[i + 3] == ':') {
+    int hh = 0, mm = 0;
+    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59) return std::nullopt;
+    offset = std::chrono::hours(hh) + std::chrono::minutes(mm);
+    if (text[i] == '-') offset = -offset;
+  } else {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm)) - offset +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(fraction);
+}
 
 }  // namespace kube
 

@@ -91,12 +91,9 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
 }  // namespace
 
 std::string age(const std::string& rfc3339, std::chrono::system_clock::time_point now) {
-  std::tm tm{};
-  std::istringstream in(rfc3339);
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  if (in.fail()) return "?";
-  const auto then = std::chrono::system_clock::from_time_t(timegm(&tm));
-  long s = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(now - then).count());
+  auto then = kube::parse_time(rfc3339);
+  if (!then) return "?";
+  long s = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(now - *then).count());
   if (s < 0) s = 0;
   auto two = [](long big, const char* a, long small, const char* b) {
     return std::to_string(big) + a + (small ? std::to_string(small) + b : std::string());

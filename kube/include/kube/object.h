@@ -27,6 +27,9 @@ std::pair<std::string, std::string> split_key(const std::string& key);
 // RFC 3339 with microseconds, as metav1.MicroTime (Lease times) and metav1.Time.
 std::string format_micro_time(std::chrono::system_clock::time_point t);
 std::string format_time(std::chrono::system_clock::time_point t);
+// Either form back ("2026-12-04T10:00:00Z", "2026-12-04T10:00:00.123456Z", an offset
+// "+01:00" instead of Z); nullopt when it is not RFC 3339.
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& rfc3339);
 
 }  // namespace kube
 
