@@ -33,9 +33,9 @@ LivenessTracker::LivenessTracker(kube::Clock& clock, kube::Clock::Duration start
     : clock_(clock), grace_(startup_grace) {}
 
 void LivenessTracker::observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
-                                    int duration_seconds) {
+                                    int duration_seconds, std::optional<kube::Clock::TimePoint> at) {
   std::lock_guard lock(mu_);
-  const auto now = clock_.now();
+  const auto now = at.value_or(clock_.now());
   auto& o = leases_[key];
   o.duration = std::chrono::seconds(duration_seconds > 0 ? duration_seconds : 15);
   if (o.changed_at == kube::Clock::TimePoint{} || o.holder != holder || o.renew_time != renew_time) {
@@ -69,12 +69,14 @@ void LivenessTracker::restart_observation() {
   }
 }
 
-void LivenessTracker::observe_pod(const std::string& key, const std::string& uid) {
+void LivenessTracker::observe_pod(const std::string& key, const std::string& uid,
+                                  std::optional<kube::Clock::TimePoint> at) {
   std::lock_guard lock(mu_);
-  auto [it, inserted] = pods_.try_emplace(key, SeenPod{uid, clock_.now()});
+  const auto now = at.value_or(clock_.now());
+  auto [it, inserted] = pods_.try_emplace(key, SeenPod{uid, now});
   if (!inserted && !uid.empty() && it->second.uid != uid) {
     remember_former(key, it->second.uid);
-    it->second = SeenPod{uid, clock_.now()};
+    it->second = SeenPod{uid, now};
   }
 }
 

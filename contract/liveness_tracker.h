@@ -39,11 +39,13 @@ class LivenessTracker {
  public:
   LivenessTracker(kube::Clock& clock, kube::Clock::Duration startup_grace);
 
-  // Every add/update of a reflector Lease (key "ns/name").
+  // Every add/update of a reflector Lease (key "ns/name"), observed now, or `at`: a one-shot
+  // reader (kubectl rr plan) that saw no renewal happen dates it by its renewTime instead.
   void observe_lease(const std::string& key, const std::string& holder, const std::string& renew_time,
-                     int duration_seconds);
-  void observe_lease(const std::string& key, const LeaseRecord& lease) {
-    observe_lease(key, lease.holder, lease.renew_time, lease.duration_seconds);
+                     int duration_seconds, std::optional<kube::Clock::TimePoint> at = std::nullopt);
+  void observe_lease(const std::string& key, const LeaseRecord& lease,
+                     std::optional<kube::Clock::TimePoint> at = std::nullopt) {
+    observe_lease(key, lease.holder, lease.renew_time, lease.duration_seconds, at);
   }
   void forget_lease(const std::string& key);
   // The watch that feeds observations failed: time we could not observe must not
@@ -52,7 +54,9 @@ class LivenessTracker {
   // Every reflector Pod the cache holds (key "ns/name") with its UID. A UID that
   // differs from the last one seen under this key is a new Pod: its start-up
   // grace starts now. An empty UID keeps the one already known.
-  void observe_pod(const std::string& key, const std::string& uid = "");
+  // `at`: when it was first seen, if not now (a one-shot reader dates it by its creationTimestamp).
+  void observe_pod(const std::string& key, const std::string& uid = "",
+                   std::optional<kube::Clock::TimePoint> at = std::nullopt);
   void forget_pod(const std::string& key);
 
   struct LeaseVerdict {

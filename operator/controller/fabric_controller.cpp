@@ -149,7 +149,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   auto owner_handlers = [this](bool track_pods) {
     kube::Informer<Json>::Handlers h;
     h.on_add = [this, track_pods](const std::string& k, const Json& o) {
-      if (track_pods) liveness_.observe_pod(k, kube::uid_of(o));
+      if (track_pods) liveness_.observe_pod(k, kube::uid_of(o), observed_at(o, "metadata", "creationTimestamp"));
       enqueue_owner(o);
     };
     h.on_update = [this, track_pods](const std::string& k, const Json&, const Json& o) {
@@ -248,7 +248,25 @@ void FabricController::observe_lease(const std::string& key, const Json& lease, 
     }
   }
   // No Pod of its name (yet, or any more): it counts for no Pod; it goes once lapsed.
-  liveness_.observe_lease(key, contract::lease_record_from(lease));
+  liveness_.observe_lease(key, contract::lease_record_from(lease), observed_at(lease, "spec", "renewTime"));
+}
+
+std::optional<kube::Clock::TimePoint> FabricController::observed_at(const Json& object, const char* section,
+                                                                    const char* field) const {
+  if (!options_.date_liveness_by_timestamps || !object.is_object()) return std::nullopt;
+  auto part = object.find(section);
+  if (part == object.end() || !part->is_object()) return std::nullopt;
+  auto value = part->find(field);
+  if (value == part->end() || !value->is_string()) return std::nullopt;
+  auto then = kube::parse_time(value->get<std::string>());
+  if (!then) return std::nullopt;
+  auto age = std::chrono::duration_cast<kube::Clock::Duration>(clock_.wall_now() - *then);
+  if (age < kube::Clock::Duration::zero()) age = kube::Clock::Duration::zero();
+  return clock_.now() - age;
+}
+
+kube::Result<ReconcileOutcome> FabricController::reconcile_once(const std::string& fabric) {
+  return reconciler_->reconcile(fabric);
 }
 
 void FabricController::report_forged_lease(const std::string& key, const Json& pod, const api::LeaseContradiction& c) {

@@ -44,6 +44,11 @@ struct ControllerOptions {
       on_forged_lease;
   // Optional (/healthz): each worker is watched while it reconciles, not while the queue is empty.
   kube::Watchdog* watchdog = nullptr;
+  // For a one-shot reader that watches no renewal happen (kubectl rr plan): a Lease's last
+  // renewal is dated by its spec.renewTime, and a reflector Pod's first sighting by its
+  // creationTimestamp, against this host's wall clock (skew with the agents' clocks counts).
+  // The operator itself leaves this off: it judges by what it observes (liveness_tracker.h).
+  bool date_liveness_by_timestamps = false;
 };
 
 class FabricController {
@@ -57,6 +62,9 @@ class FabricController {
   // Runs workers until `stop`; returns after they finished their current key.
   void run(std::stop_token stop);
   void enqueue(const std::string& fabric);
+  // One reconcile of `fabric` now, on the caller's thread, outside the work queue (a preview
+  // runs the informers' first lists through exactly one).
+  kube::Result<ReconcileOutcome> reconcile_once(const std::string& fabric);
 
   int writes() const { return applier_.writes(); }
   const kube::Store<planner::NodeInfo>& nodes() const { return nodes_->store(); }
@@ -69,6 +77,10 @@ class FabricController {
   // Every revision of a reflector Lease; `written` = written while we watch (not found at
   // start-up, not a resync). Only a revision its Pod does not contradict counts for liveness.
   void observe_lease(const std::string& key, const kube::Json& lease, bool written);
+  // When the object with this timestamp was observed (date_liveness_by_timestamps), or
+  // nullopt: now.
+  std::optional<kube::Clock::TimePoint> observed_at(const kube::Json& object, const char* section,
+                                                    const char* field) const;
   void report_forged_lease(const std::string& key, const kube::Json& pod, const api::LeaseContradiction& c);
   void work(std::stop_token stop);
   // The cluster-wide informers of JSON objects (fabrics, Calico's types); the per-namespace

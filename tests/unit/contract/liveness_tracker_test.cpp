@@ -170,5 +170,32 @@ TEST_F(LivenessTrackerTest, APodNotSeenYetIsNotJudged) {
   EXPECT_TRUE(tracker_.judge_lease(kKey).fresh) << "the Lease itself, as its holder keeps it";
 }
 
+// kubectl rr plan watches no renewal happen: it dates a Lease by its renewTime, and a Pod by
+// its creation, and the verdicts are the ones an operator that watched would reach.
+TEST_F(LivenessTrackerTest, ObservationsDatedInThePastAreJudgedFromThen) {
+  const std::string uid = "uid-1";
+  tracker_.observe_pod(kKey, uid, clock_.now() - 5min);
+  tracker_.observe_lease(kKey, uid, "t-old", 10, clock_.now() - 25s);
+  auto stale = tracker_.judge_pod(kKey, kDuration);
+  EXPECT_TRUE(stale.lease.known);
+  EXPECT_FALSE(stale.lease.fresh) << "renewed 25 s ago with a 10 s lease";
+  EXPECT_TRUE(stale.lapsed);
+
+  tracker_.observe_lease(kKey, uid, "t-new", 10, clock_.now() - 3s);
+  auto fresh = tracker_.judge_pod(kKey, kDuration);
+  EXPECT_TRUE(fresh.lease.fresh);
+  EXPECT_EQ(fresh.lease.remaining, 7s);
+  EXPECT_FALSE(fresh.lapsed);
+}
+
+// A Pod first seen long ago that never renewed is past its grace; one seen just now is not.
+TEST_F(LivenessTrackerTest, AnOldPodThatNeverRenewedIsPastItsGraceAtOnce) {
+  tracker_.observe_pod(kKey, "old", clock_.now() - (kDuration + kGrace + 1s));
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  tracker_.forget_pod(kKey);
+  tracker_.observe_pod(kKey, "new", clock_.now() - 1s);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+}
+
 }  // namespace
 }  // namespace rr::contract
