@@ -1284,3 +1284,222 @@ TEST_F(OperatorIT, CalicoNodeMayGetTheCopyOfItsFabricsPasswordAndNothingElse) {
   EXPECT_TRUE(client_->get(roles, calico_ns, role_name).is(ErrorKind::NotFound));
   EXPECT_TRUE(client_->get(bindings, calico_ns, role_name).is(ErrorKind::NotFound));
 }
+
+// Whether every field `want` sets is in `have` with the same value: what the API server adds
+// (defaults, metadata) is not compared. `where` names the first difference.
+bool Contains(const Json& have, const Json& want, std::string& where, const std::string& path = "") {
+  if (want.is_object()) {
+    if (!have.is_object()) {
+      where = path + ": not an object in " + have.dump();
+      return false;
+    }
+    for (const auto& [key, value] : want.items()) {
+      if (!have.contains(key)) {
+        where = path + "." + key + ": missing";
+        return false;
+      }
+      if (!Contains(have[key], value, where, path + "." + key)) return false;
+    }
+    return true;
+  }
+  if (want.is_array()) {
+    if (!have.is_array() || have.size() != want.size()) {
+      where = path + ": " + have.dump() + " is not " + want.dump();
+      return false;
+    }
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (!Contains(have[i], want[i], where, path + "[" + std::to_string(i) + "]")) return false;
+    }
+    return true;
+  }
+  if (have != want) where = path + ": " + have.dump() + " is not " + want.dump();
+  return have == want;
+}
+
+// Issue J: kubectl rr plan, run by a user bound to deploy/plan-viewer.yaml (read-only, no
+// Secrets), shows what applying a fabric would do; the operator then does exactly that.
+TEST_F(OperatorIT, PlanShowsAReadOnlyUserWhatTheOperatorThenWritesObjectByObject) {
+  AddNodes(1, 2);
+  AddNodes(2, 2);
+  const std::string fabric = "f-" + tag_;
+  Json spec = Fabric(fabric, "10.213.0.0/16");
+  spec["spec"]["reflectors"]["perRack"] = 1;
+  ASSERT_TRUE(client_->create(kFabrics, "", spec).ok());
+  auto& op = StartOperator();
+  ASSERT_TRUE(eventually([&] { return ConditionOf(fabric, "Ready") == "True/FabricReady" && Peers(fabric).size() == 2; },
+                         std::chrono::seconds(60)))
+      << ConditionOf(fabric, "Ready") << "\n" << op.log();
+
+  // The viewer: deploy/plan-viewer.yaml's ClusterRole, bound cluster-wide.
+  const std::string root = repo_root();
+  const std::string applied = rr::testing::run_command(cp_->kubectl() + " apply -f " + root + "/deploy/plan-viewer.yaml");
+  const kube::ResourceType cluster_roles{"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false};
+  ASSERT_TRUE(client_->get(cluster_roles, "", "rr-plan-viewer").ok()) << applied;
+  const std::string viewer = "rr-planner-" + tag_;
+  ASSERT_TRUE(client_->create(kube::resources::service_accounts(), ns_,
+                              Json{{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", viewer}}}})
+                  .ok());
+  const kube::ResourceType cluster_bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                                            "ClusterRoleBinding", false};
+  ASSERT_TRUE(client_->create(cluster_bindings, "",
+                              Json{{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "ClusterRoleBinding"},
+                                   {"metadata", {{"name", viewer}}},
+                                   {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"},
+                                                {"name", "rr-plan-viewer"}}},
+                                   {"subjects", Json::array({{{"kind", "ServiceAccount"}, {"name", viewer},
+                                                              {"namespace", ns_}}})}})
+                  .ok());
+  cleanups_.push_back([this, viewer, cluster_bindings] { (void)client_->remove(cluster_bindings, "", viewer, {}); });
+  const std::string token = cp_->service_account_token(ns_, viewer, 3600);
+  ASSERT_FALSE(token.empty());
+  auto viewer_client = cp_->client_with_token(token);
+  ASSERT_TRUE(viewer_client);
+  // Read-only really: it may not create a Pod nor read a Secret.
+  EXPECT_TRUE(viewer_client->create(kube::resources::pods(), ns_, Json{{"apiVersion", "v1"}, {"kind", "Pod"},
+                                                                       {"metadata", {{"name", "x"}}}})
+                  .is(ErrorKind::Forbidden));
+  EXPECT_TRUE(viewer_client->list(kube::resources::secrets(), ns_, {}).is(ErrorKind::Forbidden));
+  const std::string kubeconfig = cp_->write_token_kubeconfig(cp_->dir() + "/planner-" + tag_ + ".kubeconfig", token);
+  int files = 0;
+  auto plan = [&](const std::string& manifest, std::vector<std::string> args) {
+    const std::string file = cp_->dir() + "/plan-" + tag_ + "-" + std::to_string(files++) + ".yaml";
+    std::ofstream(file) << manifest;
+    // The operator's flags, as StartOperator gives them.
+    std::vector<std::string> argv = {KUBECTL_RR_BIN, "plan", "-f", file, "--kubeconfig", kubeconfig,
+                                     "--allowed-namespaces", ns_, "--allowed-reflector-images", "rr-agent:test",
+                                     "--reflector-startup-grace", "20s"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return rr::testing::run_argv(argv, std::chrono::seconds(60));
+  };
+  auto as_applied = [&](const Json& with_spec) {
+    Json f = {{"apiVersion", "rr.bgp.dev/v1alpha1"}, {"kind", "RouteReflectorCluster"},
+              {"metadata", {{"name", fabric}, {"labels", {{"rr-test", tag_}}}}}, {"spec", with_spec}};
+    return f;
+  };
+
+  // The fabric as it is on the cluster: nothing to do.
+  Json live_spec = FabricObject(fabric)["spec"];
+  auto same = plan(as_applied(live_spec).dump(2), {});
+  EXPECT_EQ(same.status, 0) << same.output;
+  EXPECT_NE(same.output.find("Changes (0):"), std::string::npos) << same.output;
+
+  // A bad selector: held, the field named, exit code 3, in YAML as users write it.
+  auto bad = plan("apiVersion: rr.bgp.dev/v1alpha1\nkind: RouteReflectorCluster\nmetadata:\n  name: " + fabric +
+                      "\nspec:\n  asNumber: 64512\n  namespace: " + ns_ +
+                      "\n  clusterIDPool: 10.213.0.0/16\n  nodeSelector:\n    \"bad key!\": x\n"
+                      "  reflectors:\n    perRack: 1\n    image: rr-agent:test\n",
+                  {});
+  EXPECT_EQ(bad.status, 3) << bad.output;
+  EXPECT_NE(bad.output.find("Would be HELD"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("spec.nodeSelector"), std::string::npos) << bad.output;
+
+  // The change: a rack joins (while the operator is down, so that it acts on the change only
+  // once applied) and perRack goes to 2.
+  op.stop();
+  AddNodes(3, 2);
+  Json changed_spec = live_spec;
+  changed_spec["reflectors"]["perRack"] = 2;
+  const std::string changed = as_applied(changed_spec).dump(2);
+  auto shown = plan(changed, {"-o", "json"});
+  ASSERT_EQ(shown.status, 1) << shown.output;
+  Json preview = Json::parse(shown.output, nullptr, false);
+  ASSERT_TRUE(preview.is_object()) << shown.output;
+  std::map<std::string, Json> pods_created;
+  Json mesh_write;
+  for (const auto& c : preview["changes"]) {
+    const std::string kind = c.value("kind", "");
+    if (kind == "Pod") {
+      ASSERT_EQ(c.value("verb", ""), "create") << c.dump(2);
+      pods_created[c.value("name", "")] = c["object"];
+    } else if (kind == "BGPConfiguration") {
+      mesh_write = c["object"];
+    } else {
+      ADD_FAILURE() << "a change the preview should not show: " << c.dump(2);
+    }
+  }
+  EXPECT_EQ(pods_created.size(), 4u) << "one more reflector in racks 1 and 2, two in rack 3\n" << shown.output;
+  ASSERT_EQ(preview["racks"].size(), 3u) << shown.output;
+  EXPECT_EQ(preview["racks"][2].value("name", ""), Rack(3));
+  EXPECT_FALSE(preview["racks"][2].value("clusterID", "").empty()) << shown.output;
+  auto table = plan(changed, {});
+  EXPECT_EQ(table.status, 1) << table.output;
+  EXPECT_NE(table.output.find(Rack(3)), std::string::npos) << table.output;
+  auto dot = plan(changed, {"-o", "dot"});
+  EXPECT_EQ(dot.status, 1) << dot.output;
+  EXPECT_NE(dot.output.find("subgraph cluster_2"), std::string::npos) << dot.output;
+  EXPECT_NE(dot.output.find("rack " + Rack(3)), std::string::npos) << dot.output;
+  auto svg = plan(changed, {"-o", "svg"});
+  EXPECT_EQ(svg.status, 1) << svg.output;
+  EXPECT_NE(svg.output.find("<svg"), std::string::npos) << svg.output.substr(0, 500);
+
+  // Apply it; the operator's writes, as the API saw them.
+  WatchRecorder pods(*client_, kube::resources::pods(), "rr.bgp.dev/cluster=" + fabric);
+  WatchRecorder peers(*client_, kPeers, "rr.bgp.dev/cluster=" + fabric);
+  WatchRecorder configs(*client_, kBgpConfigs, "");
+  ASSERT_TRUE(pods.watching() && peers.watching() && configs.watching());
+  const auto before_peers = Peers(fabric);
+  Json live = FabricObject(fabric);
+  live["spec"] = changed_spec;
+  ASSERT_TRUE(client_->update(kFabrics, live).ok());
+  auto& again = StartOperator();
+  ASSERT_TRUE(eventually([&] { return Pods(fabric).size() == 6 && Peers(fabric).size() == 6; },
+                         std::chrono::seconds(90)))
+      << again.log();
+  pods.stop();
+  peers.stop();
+  configs.stop();
+
+  // Pods: exactly the preview's creates, each as previewed (what the API server adds aside).
+  std::set<std::string> added;
+  for (const auto& e : pods.events()) {
+    EXPECT_NE(e.type, kube::WatchEvent::Type::Deleted) << kube::name_of(e.object) << ": the preview deleted none";
+    if (e.type != kube::WatchEvent::Type::Added) continue;
+    const std::string name = kube::name_of(e.object);
+    added.insert(name);
+    auto it = pods_created.find(name);
+    ASSERT_NE(it, pods_created.end()) << "the operator created Pod " << name << ", which the preview did not show";
+    std::string where;
+    EXPECT_TRUE(Contains(e.object, it->second, where)) << name << where;
+  }
+  std::set<std::string> previewed;
+  for (const auto& [name, object] : pods_created) previewed.insert(name);
+  EXPECT_EQ(added, previewed);
+  // BGPPeers: the preview changed none of the two that exist, and the operator changed none of
+  // them either. Those it created once the new reflectors ran are the ones the preview showed
+  // for the reconcile after ("onceRunning"), each as shown.
+  std::map<std::string, Json> peers_once_running;
+  for (const auto& c : preview["onceRunning"]["changes"]) {
+    if (c.value("kind", "") == "BGPPeer" && c.value("verb", "") == "create") {
+      peers_once_running[c.value("name", "")] = c["object"];
+    }
+  }
+  EXPECT_EQ(peers_once_running.size(), 4u) << preview["onceRunning"].dump(2);
+  std::set<std::string> peers_added;
+  for (const auto& e : peers.events()) {
+    const std::string name = kube::name_of(e.object);
+    const bool existed = std::any_of(before_peers.begin(), before_peers.end(),
+                                     [&](const Json& p) { return kube::name_of(p) == name; });
+    if (existed) {
+      EXPECT_EQ(e.type, kube::WatchEvent::Type::Added) << name << " was changed";
+      continue;
+    }
+    if (e.type != kube::WatchEvent::Type::Added) continue;
+    peers_added.insert(name);
+    auto it = peers_once_running.find(name);
+    ASSERT_NE(it, peers_once_running.end()) << "the operator created BGPPeer " << name << ", not previewed";
+    std::string where;
+    EXPECT_TRUE(Contains(e.object, it->second, where)) << name << where;
+  }
+  EXPECT_EQ(peers_added.size(), peers_once_running.size());
+  // The mesh: when the preview set it (rack 3 had no reflector yet), the operator's first
+  // write to the BGPConfiguration is that one.
+  if (!mesh_write.is_null()) {
+    auto events = configs.events();
+    auto first = std::find_if(events.begin(), events.end(), [](const kube::WatchEvent& e) {
+      return e.type == kube::WatchEvent::Type::Added || e.type == kube::WatchEvent::Type::Modified;
+    });
+    ASSERT_NE(first, events.end()) << "the preview set the mesh; the operator did not";
+    std::string where;
+    EXPECT_TRUE(Contains(first->object, mesh_write, where)) << where << "\n" << mesh_write.dump();
+  }
+}

@@ -1,0 +1,323 @@
+#include "preview/preview.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "api/render.h"
+#include "contract/fabric_spec.h"
+#include "contract/well_known.h"
+#include "controller/fabric_controller.h"
+#include "kube/event_recorder.h"
+#include "preview/recording_client.h"
+
+namespace rr::preview {
+namespace {
+
+using kube::Json;
+
+// The fabric as the API server would hold it once applied: the live one's identity (UID,
+// creation time, finalizers, status) when it exists, a new one's otherwise.
+Json as_applied(Json fabric, const kube::Result<Json>& live, std::chrono::system_clock::time_point now) {
+  Json& meta = fabric["metadata"];
+  for (const char* server_set : {"uid", "resourceVersion", "creationTimestamp", "generation", "finalizers",
+                                 "deletionTimestamp", "managedFields"}) {
+    meta.erase(server_set);
+  }
+  fabric.erase("status");
+  if (live.ok()) {
+    const Json& m = (*live)["metadata"];
+    for (const char* keep : {"uid", "resourceVersion", "creationTimestamp", "finalizers"}) {
+      if (m.contains(keep)) meta[keep] = m[keep];
+    }
+    const bool spec_changed = live->value("spec", Json::object()) != fabric.value("spec", Json::object());
+    meta["generation"] = m.value("generation", 1) + (spec_changed ? 1 : 0);
+    if (live->contains("status")) fabric["status"] = (*live)["status"];
+  } else {
+    meta["uid"] = "00000000-0000-0000-0000-000000000000";
+    meta["creationTimestamp"] = kube::format_time(now);
+    meta["generation"] = 1;
+  }
+  return fabric;
+}
+
+Json redacted(const std::string& kind, Json object) {
+  if (kind != "Secret" || !object.is_object()) return object;
+  for (const char* field : {"data", "stringData"}) {
+    if (!object.contains(field) || !object[field].is_object()) continue;
+    for (auto& [key, value] : object[field].items()) value = "<redacted>";
+  }
+  return object;
+}
+
+// A Secret the caller may not read, standing in with the keys the spec names (empty values),
+// so that a read-only preview plans as the operator (which may read it) would.
+class SecretStandIns final : public kube::KubeClient {
+ public:
+  SecretStandIns(kube::KubeClient& inner, std::map<std::string, std::set<std::string>> keys, std::string ns)
+      : inner_(inner), keys_(std::move(keys)), ns_(std::move(ns)) {}
+  std::vector<std::string> assumed;
+
+  kube::Result<Json> get(const kube::ResourceType& type, const std::string& ns, const std::string& name) override {
+    auto r = inner_.get(type, ns, name);
+    if (!r.is(kube::ErrorKind::Forbidden) || type.plural != "secrets" || ns != ns_ || !keys_.count(name)) return r;
+    Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", ns}}}};
+    for (const auto& key : keys_.at(name)) secret["data"][key] = "";
+    assumed.push_back("Secret " + ns + "/" + name + " could not be read (" + r.error().message +
+                      "): assumed to hold the keys the spec names (" + [&] {
+                        std::string k;
+                        for (const auto& key : keys_.at(name)) k += (k.empty() ? "" : ", ") + key;
+                        return k;
+                      }() + ")");
+    return secret;
+  }
+  kube::Result<kube::ObjectList> list(const kube::ResourceType& t, const std::string& ns,
+                                      const kube::ListOptions& o) override {
+    return inner_.list(t, ns, o);
+  }
+  kube::Result<Json> create(const kube::ResourceType& t, const std::string& ns, const Json& o) override {
+    return inner_.create(t, ns, o);
+  }
+  kube::Result<Json> update(const kube::ResourceType& t, const Json& o) override { return inner_.update(t, o); }
+  kube::Result<Json> update_status(const kube::ResourceType& t, const Json& o) override {
+    return inner_.update_status(t, o);
+  }
+  kube::Result<Json> patch(const kube::ResourceType& t, const std::string& ns, const std::string& name,
+                           kube::PatchType pt, const Json& p, const kube::PatchOptions& o) override {
+    return inner_.patch(t, ns, name, pt, p, o);
+  }
+  kube::Status remove(const kube::ResourceType& t, const std::string& ns, const std::string& name,
+                      const kube::DeleteOptions& o) override {
+    return inner_.remove(t, ns, name, o);
+  }
+  kube::Result<std::unique_ptr<kube::WatchStream>> watch(const kube::ResourceType& t, const std::string& ns,
+                                                         const kube::WatchOptions& o) override {
+    return inner_.watch(t, ns, o);
+  }
+
+ private:
+  kube::KubeClient& inner_;
+  std::map<std::string, std::set<std::string>> keys_;
+  std::string ns_;
+};
+
+struct Pass {
+  std::string result;
+  planner::Plan plan;
+  std::vector<RecordedWrite> writes;
+  std::size_t nodes = 0;
+};
+
+// One reconcile of fabric `name` by the operator's own controller, over `reads` with
+// `overlays` laid over it and `hidden` ("ns/name") gone; every write recorded.
+kube::Result<Pass> reconcile_over(kube::KubeClient& reads,
+                                  const std::vector<std::pair<kube::ResourceType, Json>>& overlays,
+                                  const std::vector<std::pair<kube::ResourceType, std::string>>& hidden,
+                                  const std::string& name, const PreviewOptions& options, kube::Clock& clock) {
+  RecordingKubeClient client(reads);
+  for (const auto& [t, o] : overlays) client.overlay(t, o);
+  for (const auto& [t, key] : hidden) {
+    auto [ns, n] = kube::split_key(key);
+    client.hide(t, ns, n);
+  }
+  controller::ControllerOptions copt;
+  copt.reconciler = options.reconciler;
+  copt.workers = 1;
+  copt.date_liveness_by_timestamps = true;
+  std::mutex errors_mu;
+  std::set<std::string> list_errors;  // what could not be listed, for the error that says so
+  auto noted = [&](const std::string& what, const kube::Error& e) {
+    if (e.kind == kube::ErrorKind::Cancelled) return;
+    std::lock_guard lock(errors_mu);
+    list_errors.insert(what + ": " + e.describe());
+  };
+  copt.on_watch_error = noted;
+  copt.on_calico_api = [&](const kube::ResourceType& t, const std::optional<kube::Error>& e) {
+    if (e) noted(t.describe(), *e);
+  };
+  kube::EventRecorder events(client, kube::EventSource{"rr-operator", "kubectl-rr-plan"}, clock);
+  controller::FabricController controller(client, copt, clock, nullptr, &events);
+  controller.start_informers();
+  if (!controller.wait_for_sync(options.sync_timeout)) {
+    std::string why;
+    {
+      std::lock_guard lock(errors_mu);
+      for (const auto& e : list_errors) why += "; " + e;
+    }
+    return kube::make_error(kube::ErrorKind::Transient,
+                            "the cluster's objects could not all be listed within " +
+                                std::to_string(options.sync_timeout.count() / 1000) +
+                                "s (the preview lists nodes, routereflectorclusters, Calico's bgppeers and "
+                                "bgpconfigurations, and pods, leases, roles and rolebindings in the allowed "
+                                "namespaces)" +
+                                why);
+  }
+  Pass pass;
+  pass.nodes = controller.nodes().size();
+  auto outcome = controller.reconcile_once(name);
+  if (!outcome.ok()) return outcome.error();
+  pass.result = outcome->result;
+  pass.plan = outcome->plan;
+  events.flush();
+  pass.writes = client.writes();
+  return pass;
+}
+
+// The writes as the report shows them: Events apart, the fabric's own status apart (its
+// finalizer is no change), Secret data redacted, sorted by kind, namespace, name.
+void collect(const std::vector<RecordedWrite>& writes, std::vector<Change>& changes, std::vector<std::string>& events,
+             Json& status) {
+  const auto& type = contract::route_reflector_clusters();
+  for (const auto& w : writes) {
+    if (w.type.plural == "events") {
+      const Json& e = w.body;
+      if (e.is_object() && e.contains("reason")) {
+        events.push_back(e.value("type", "") + " " + e.value("reason", "") + ": " + e.value("message", ""));
+      }
+      continue;
+    }
+    if (w.type.plural == type.plural && w.type.group == type.group) {
+      if (w.status && w.body.is_object() && w.body.contains("status")) status = w.body["status"];
+      continue;
+    }
+    changes.push_back({w.verb, w.type.kind, w.ns, w.name, redacted(w.type.kind, w.body)});
+  }
+  std::stable_sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) {
+    return std::tie(a.kind, a.ns, a.name) < std::tie(b.kind, b.ns, b.name);
+  });
+}
+
+// A reflector Pod as created, then run: its kubelet reports it Running and Ready at its host's
+// address, and its agent holds its Lease (renewed now) as the agent writes it.
+std::pair<Json, Json> running(Json pod, const planner::DesiredPod& desired, const std::string& address,
+                              const planner::FabricSpec& spec, kube::Clock& clock) {
+  const std::string uid = "preview-" + desired.name;
+  pod["metadata"]["uid"] = uid;
+  pod["metadata"]["namespace"] = spec.ns;
+  pod["metadata"]["creationTimestamp"] = kube::format_time(clock.wall_now());
+  pod["status"] = {{"phase", "Running"},
+                   {"hostIP", address},
+                   {"podIP", address},
+                   {"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}}})}};
+  Json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                {"kind", "Lease"},
+                {"metadata",
+                 {{"name", desired.name},
+                  {"namespace", spec.ns},
+                  {"labels", pod["metadata"].value("labels", Json::object())},
+                  {"annotations",
+                   {{std::string(contract::kRackAnnotation), desired.rack},
+                    {std::string(contract::kClusterIdAnnotation), desired.cluster_id},
+                    {std::string(contract::kAddressAnnotation), address}}}}},
+                {"spec",
+                 {{"holderIdentity", uid},
+                  {"leaseDurationSeconds", spec.lease_duration_seconds},
+                  {"renewTime", kube::format_micro_time(clock.wall_now())}}}};
+  if (!desired.host_ipv6.empty()) {
+    lease["metadata"]["annotations"][std::string(contract::kAddressV6Annotation)] = desired.host_ipv6;
+  }
+  return {pod, lease};
+}
+
+}  // namespace
+
+kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const PreviewOptions& options) {
+  const auto& type = contract::route_reflector_clusters();
+  if (!fabric.is_object() || fabric.value("kind", "") != type.kind) {
+    return kube::make_error(kube::ErrorKind::Invalid, "not a " + type.kind + " (kind: " +
+                                                      (fabric.is_object() ? fabric.value("kind", "") : "") + ")");
+  }
+  if (fabric.value("apiVersion", "") != type.api_version()) {
+    return kube::make_error(kube::ErrorKind::Invalid, "apiVersion: expected " + type.api_version() + ", not \"" +
+                                                      fabric.value("apiVersion", "") + "\"");
+  }
+  const std::string name = kube::name_of(fabric);
+  if (name.empty()) return kube::make_error(kube::ErrorKind::Invalid, "metadata.name: required");
+  if (fabric.contains("metadata") && fabric["metadata"].contains("namespace")) {
+    fabric["metadata"].erase("namespace");  // cluster-scoped: the API server ignores it too
+  }
+
+  Preview out;
+  out.fabric = name;
+  kube::Clock& clock = options.clock ? *options.clock : kube::RealClock::instance();
+  auto live = api.get(type, "", name);
+  if (!live.ok() && !live.is(kube::ErrorKind::NotFound)) return live.error();
+  out.exists = live.ok();
+  fabric = as_applied(std::move(fabric), live, clock.wall_now());
+
+  // The Secrets the spec names, for a caller who may not read them.
+  std::map<std::string, std::set<std::string>> secret_keys;
+  std::string secret_ns;
+  if (auto spec = contract::parse_fabric(fabric, options.reconciler.default_image); spec.ok()) {
+    out.spec = *spec;
+    secret_ns = spec->ns;
+    std::vector<planner::SecretKeyRef> refs;
+    if (spec->bgp.password) refs.push_back(*spec->bgp.password);
+    for (const auto& peer : spec->external_peers) {
+      if (peer.password) refs.push_back(*peer.password);
+    }
+    for (const auto& ref : refs) secret_keys[ref.name].insert(ref.key);
+  }
+  SecretStandIns reads(api, secret_keys, secret_ns);
+  auto now = reconcile_over(reads, {{type, fabric}}, {}, name, options, clock);
+  if (!now.ok()) return now.error();
+  out.nodes = now->nodes;
+  out.result = now->result;
+  out.plan = now->plan;
+  out.assumptions = reads.assumed;
+  Json status;
+  collect(now->writes, out.changes, out.events, status);
+  out.status = status;
+
+  // Then, once the reflectors it creates run (their kubelet reports them Ready at their host's
+  // address) and renew their Leases, and the ones it deletes are gone: the next reconcile.
+  if (out.result != "success" || !out.spec) return out;
+  std::vector<std::pair<kube::ResourceType, Json>> overlays;
+  std::vector<std::pair<kube::ResourceType, std::string>> hidden;
+  Json next_fabric = fabric;
+  if (!status.is_null()) next_fabric["status"] = status;
+  overlays.push_back({type, next_fabric});
+  bool moved = false;
+  for (const auto& c : out.changes) {
+    if (c.kind != "Pod") continue;
+    if (c.verb == "delete") {
+      hidden.push_back({kube::resources::pods(), kube::make_key(c.ns, c.name)});
+      moved = true;
+      continue;
+    }
+    if (c.verb != "create") continue;
+    auto desired = std::find_if(out.plan.pods.begin(), out.plan.pods.end(),
+                                [&](const planner::DesiredPod& d) { return d.name == c.name; });
+    if (desired == out.plan.pods.end()) continue;
+    auto host = reads.get(kube::resources::nodes(), "", desired->node);
+    std::string address;
+    if (host.ok()) {
+      for (const auto& a : host->value("status", Json::object()).value("addresses", Json::array())) {
+        if (a.value("type", "") == "InternalIP" && address.empty()) address = a.value("address", "");
+      }
+    }
+    if (address.empty()) continue;  // nothing to say about a reflector without an address
+    auto [pod, lease] = running(c.object, *desired, address, *out.spec, clock);
+    overlays.push_back({kube::resources::pods(), pod});
+    overlays.push_back({kube::resources::leases(), lease});
+    moved = true;
+  }
+  if (!moved) return out;
+  auto then = reconcile_over(reads, overlays, hidden, name, options, clock);
+  if (!then.ok()) return out;  // the preview of now stands; the projection is a bonus
+  Json ignored;
+  std::vector<std::string> later_events;
+  collect(then->writes, out.once_running, later_events, ignored);
+  std::erase_if(out.once_running, [](const Change& c) { return c.kind == "Lease"; });
+  out.mesh_once_running = then->plan.mesh;
+  out.mesh_set_once_running = then->plan.node_to_node_mesh;
+  return out;
+}
+
+int exit_code(const Preview& preview) {
+  if (preview.result != "success") return 3;
+  return preview.changes.empty() && preview.exists ? 0 : 1;
+}
+
+}  // namespace rr::preview
