@@ -55,6 +55,11 @@ HELM=$(bash scripts/fetch-helm.sh)
 
 say "Building the images from operator/image, reflector/image and tests/calico-node Dockerfiles (cached)"
 bash scripts/build-images.sh
+say "Building kubectl-rr, rr-operator's kubectl plugin (kubectl rr plan, kubectl rr status)"
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target kubectl-rr >/dev/null
+KUBECTL_RR=$BUILD_DIR/operator/kubectl-rr
 
 DIR=${RR_DEMO_CLUSTER_DIR:-/tmp/rr-demo-cluster}
 say "Starting a real cluster of $NODES nodes in 3 racks in $DIR"
@@ -86,6 +91,18 @@ say "helm install rr-operator helm/rr-operator -n rr-system --create-namespace"
   --set reflector.image.repository=localhost/rr-agent --set reflector.image.tag=dev --wait --timeout 300s
 kc get pods -n rr-system -o wide
 
+# The chart's operator flags: its reflector image, and rr-system as the one allowed namespace.
+plan_flags=(--reflector-image localhost/rr-agent:dev --allowed-namespaces rr-system)
+say "kubectl rr plan -f deploy/examples/fabric-basic.yaml: what applying it would do (exit code 1: changes)"
+rc=0; "$KUBECTL_RR" plan -f deploy/examples/fabric-basic.yaml "${plan_flags[@]}" || rc=$?
+((rc == 1)) || { echo "kubectl rr plan: exit code $rc, expected 1 (changes)" >&2; exit 1; }
+# The picture outlives the cluster: beside the build (RR_DEMO_PLAN_DIR to choose).
+PLAN_DIR=${RR_DEMO_PLAN_DIR:-$BUILD_DIR/demo}
+mkdir -p "$PLAN_DIR"
+"$KUBECTL_RR" plan -f deploy/examples/fabric-basic.yaml "${plan_flags[@]}" -o dot > "$PLAN_DIR/fabric-plan.dot" || true
+"$KUBECTL_RR" plan -f deploy/examples/fabric-basic.yaml "${plan_flags[@]}" -o svg > "$PLAN_DIR/fabric-plan.svg" || true
+echo "The picture: $PLAN_DIR/fabric-plan.svg (Graphviz source: fabric-plan.dot beside it)"
+
 say "kubectl apply -f deploy/examples/fabric-basic.yaml"
 kc apply -f deploy/examples/fabric-basic.yaml
 fabric_ready() { [[ $(kc get rrc fabric -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
@@ -102,6 +119,10 @@ say "The BGPPeers the operator wrote (one per reflector, selecting its rack's no
 kc get bgppeers.crd.projectcalico.org -o custom-columns=NAME:.metadata.name,PEER:.spec.peerIP,AS:.spec.asNumber,NODES:.spec.nodeSelector
 say "Calico's BGPConfiguration: the mesh is off"
 kc get bgpconfigurations.crd.projectcalico.org default -o jsonpath='nodeToNodeMeshEnabled: {.spec.nodeToNodeMeshEnabled}{"\n"}'
+say "kubectl rr status fabric; kubectl rr plan of the same file now changes nothing (exit code 0)"
+"$KUBECTL_RR" status fabric || true
+rc=0; "$KUBECTL_RR" plan -f deploy/examples/fabric-basic.yaml "${plan_flags[@]}" >/dev/null || rc=$?
+echo "kubectl rr plan -f deploy/examples/fabric-basic.yaml: exit code $rc"
 
 client=$(kc get nodes -l 'rr.bgp.dev/calico-node!=false,topology.kubernetes.io/rack=rack-1' -o jsonpath='{.items[0].metadata.name}')
 pod=$(kc get pods -n rr-calico-node --field-selector "spec.nodeName=$client" -o jsonpath='{.items[0].metadata.name}')

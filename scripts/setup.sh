@@ -20,6 +20,8 @@ PACKAGES=(
   gpgv debian-archive-keyring xz-utils python3-yaml
   # helm is unpacked from an npm tarball
   nodejs npm unzip
+  # kubectl rr plan -o svg (Graphviz's dot draws the topology; -o dot needs nothing)
+  graphviz
 )
 
 missing=()

@@ -22,7 +22,7 @@ fail() {
 start=$(date +%s)
 if [[ $MODE == cluster ]]; then
   [[ $(id -u) == 0 ]] || fail "the real-cluster demo needs root"
-  if ! RR_DEMO_CLUSTER_DIR=$dir timeout 1500 bash "$ROOT/scripts/demo.sh" >"$out" 2>&1; then
+  if ! RR_DEMO_CLUSTER_DIR=$dir RR_DEMO_PLAN_DIR=$top/plan timeout 1500 bash "$ROOT/scripts/demo.sh" >"$out" 2>&1; then
     fail "scripts/demo.sh failed or did not end within 1500 s"
   fi
   echo "scripts/demo.sh (real cluster) took $(($(date +%s) - start)) s"
@@ -39,6 +39,16 @@ if [[ $MODE == cluster ]]; then
   [[ $(grep -cE '^10\.[0-9]+\.(8|9)\.0/24 ' <<<"$routes") == 2 ]] ||
     fail "node-7 did not show the routes of node-8 and node-9 (other racks' Calico nodes)"
   grep -q 'Established' <<<"$routes" || fail "node-7 showed no Established session"
+  # kubectl rr plan before the apply: a new fabric, three racks, six reflector Pods to create;
+  # after it, the same file changes nothing (exit code 0). And the picture.
+  preview=$(awk '/kubectl rr plan -f deploy\/examples\/fabric-basic.yaml: what/ {on = 1; next} /^== / {on = 0} on' <<<"$plain")
+  grep -q "RouteReflectorCluster fabric: a new fabric" <<<"$preview" || fail "kubectl rr plan did not preview the new fabric"
+  [[ $(grep -cE '^rack-[123] ' <<<"$preview") == 3 ]] || fail "kubectl rr plan did not show three racks: $preview"
+  [[ $(grep -cE '^  \+ Pod rr-system/fabric-' <<<"$preview") == 6 ]] || fail "kubectl rr plan did not show six Pods to create"
+  grep -q "kubectl rr plan -f deploy/examples/fabric-basic.yaml: exit code 0" <<<"$plain" ||
+    fail "kubectl rr plan of the applied fabric did not say: no change"
+  grep -q "<svg" "$top/plan/fabric-plan.svg" || fail "kubectl rr plan -o svg drew no picture"
+  if [[ -n ${RR_DEMO_SAVE_PLAN:-} ]]; then cp "$top/plan/fabric-plan.svg" "$top/plan/fabric-plan.dot" "$RR_DEMO_SAVE_PLAN/"; fi
   for _ in $(seq 1 50); do pgrep -f -- "$dir/" >/dev/null || break; sleep 0.2; done
   if pgrep -af -- "$dir/"; then fail "processes of the demo cluster are still running"; fi
   echo "---- demo output ----"
