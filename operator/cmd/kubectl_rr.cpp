@@ -143,6 +143,26 @@ std::optional<Args> parse_args(int argc, char** argv, std::string& error) {
   return a;
 }
 
+// The client of --kubeconfig / --context (kubectl's rules); null after saying why.
+std::unique_ptr<kube::RestKubeClient> connect(const Args& args) {
+  kube::KubeconfigOptions kopts;
+  if (!args.context.empty()) kopts.context = args.context;
+  auto config = kube::load_client_config(
+      args.kubeconfig.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.kubeconfig), kopts);
+  if (!config.ok()) {
+    std::cerr << "kubectl-rr: cannot load the Kubernetes client configuration: " << config.error().message << "\n";
+    return nullptr;
+  }
+  kube::RestClientOptions copts;
+  copts.user_agent = "kubectl-rr/0.1.0";
+  auto client = kube::RestKubeClient::connect(*config, copts);
+  if (!client.ok()) {
+    std::cerr << "kubectl-rr: cannot create a Kubernetes client: " << client.error().describe() << "\n";
+    return nullptr;
+  }
+  return std::move(client).value();
+}
+
 std::optional<std::string> read_input(const std::string& path, std::string& error) {
   if (path == "-") {
     return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -175,7 +195,8 @@ int write_svg(const std::string& dot) {
   return 0;
 }
 
-int plan(const Args& args, kube::KubeClient& client) {
+// Flags and the file first (a usage error needs no cluster), then the cluster.
+int plan(const Args& args) {
   // The operator's configuration, under its own flag names and with its defaults (rr-operator --help).
   std::string filename;
   std::string calico_api = "crd.projectcalico.org/v1";
@@ -249,7 +270,9 @@ int plan(const Args& args, kube::KubeClient& client) {
               << "\n";
     return kUsageOrApiError;
   }
-  auto preview = rr::preview::preview_fabric(client, fabrics.front(), options);
+  auto client = connect(args);
+  if (!client) return kUsageOrApiError;
+  auto preview = rr::preview::preview_fabric(*client, fabrics.front(), options);
   if (!preview.ok()) {
     std::cerr << "kubectl-rr: cannot preview " << kube::name_of(fabrics.front()) << ": " << preview.error().message
               << "\n";
@@ -283,33 +306,20 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  kube::KubeconfigOptions kopts;
-  if (!args->context.empty()) kopts.context = args->context;
-  auto config = kube::load_client_config(
-      args->kubeconfig.empty() ? std::nullopt : std::optional<std::filesystem::path>(args->kubeconfig), kopts);
-  if (!config.ok()) {
-    std::cerr << "kubectl-rr: cannot load the Kubernetes client configuration: " << config.error().message << "\n";
-    return kUsageOrApiError;
-  }
-  kube::RestClientOptions copts;
-  copts.user_agent = "kubectl-rr/0.1.0";
-  auto client = kube::RestKubeClient::connect(*config, copts);
-  if (!client.ok()) {
-    std::cerr << "kubectl-rr: cannot create a Kubernetes client: " << client.error().describe() << "\n";
-    return kUsageOrApiError;
-  }
-  if (args->command == "plan") return plan(*args, **client);
+  if (args->command == "plan") return plan(*args);
+  auto client = connect(*args);
+  if (!client) return kUsageOrApiError;
   const auto& type = rr::contract::route_reflector_clusters();
   std::vector<kube::Json> fabrics;
   if (!args->name.empty()) {
-    auto one = (*client)->get(type, "", args->name);
+    auto one = client->get(type, "", args->name);
     if (!one.ok()) {
       std::cerr << "kubectl-rr: RouteReflectorCluster " << args->name << ": " << one.error().describe() << "\n";
       return kUsageOrApiError;
     }
     fabrics.push_back(std::move(one).value());
   } else {
-    auto all = (*client)->list(type, "", {});
+    auto all = client->list(type, "", {});
     if (!all.ok()) {
       std::cerr << "kubectl-rr: cannot list RouteReflectorClusters: " << all.error().describe() << "\n";
       return kUsageOrApiError;

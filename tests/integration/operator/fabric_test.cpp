@@ -1377,6 +1377,14 @@ TEST_F(OperatorIT, PlanShowsAReadOnlyUserWhatTheOperatorThenWritesObjectByObject
     return f;
   };
 
+  // Usage errors say what is wrong before any cluster is read (exit code 2).
+  auto no_file = rr::testing::run_argv({KUBECTL_RR_BIN, "plan", "--kubeconfig", "/nonexistent"});
+  EXPECT_EQ(no_file.status, 2);
+  EXPECT_NE(no_file.output.find("plan needs -f FILE"), std::string::npos) << no_file.output;
+  auto broken = plan("spec: [\n", {});
+  EXPECT_EQ(broken.status, 2);
+  EXPECT_NE(broken.output.find("line 2"), std::string::npos) << broken.output;
+
   // The fabric as it is on the cluster: nothing to do.
   Json live_spec = FabricObject(fabric)["spec"];
   auto same = plan(as_applied(live_spec).dump(2), {});
