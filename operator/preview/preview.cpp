@@ -190,8 +190,10 @@ void collect(const std::vector<RecordedWrite>& writes, std::vector<Change>& chan
 
 // A reflector Pod as created, then run: its kubelet reports it Running and Ready at its host's
 // address, and its agent holds its Lease (renewed now) as the agent writes it.
+// `sessions`: the BGP sessions it reports Established (all it has: its rack's nodes and the
+// other reflectors), so that the fabric can become Ready as it would.
 std::pair<Json, Json> running(Json pod, const planner::DesiredPod& desired, const std::string& address,
-                              const planner::FabricSpec& spec, kube::Clock& clock) {
+                              const planner::FabricSpec& spec, int sessions, kube::Clock& clock) {
   const std::string uid = "preview-" + desired.name;
   pod["metadata"]["uid"] = uid;
   pod["metadata"]["namespace"] = spec.ns;
@@ -209,7 +211,9 @@ std::pair<Json, Json> running(Json pod, const planner::DesiredPod& desired, cons
                   {"annotations",
                    {{std::string(contract::kRackAnnotation), desired.rack},
                     {std::string(contract::kClusterIdAnnotation), desired.cluster_id},
-                    {std::string(contract::kAddressAnnotation), address}}}}},
+                    {std::string(contract::kAddressAnnotation), address},
+                    {std::string(contract::kSessionsEstablishedAnnotation), std::to_string(sessions)},
+                    {std::string(contract::kSessionsTotalAnnotation), std::to_string(sessions)}}}}},
                 {"spec",
                  {{"holderIdentity", uid},
                   {"leaseDurationSeconds", spec.lease_duration_seconds},
@@ -218,6 +222,59 @@ std::pair<Json, Json> running(Json pod, const planner::DesiredPod& desired, cons
     lease["metadata"]["annotations"][std::string(contract::kAddressV6Annotation)] = desired.host_ipv6;
   }
   return {pod, lease};
+}
+
+// The objects a reconcile wrote, as the API would then hold them, for the next one to read:
+// created and updated objects laid over the API's, patched ones merged, deleted ones hidden.
+// A later overlay of the same object replaces the earlier one.
+void fold(const std::vector<RecordedWrite>& writes, kube::KubeClient& reads,
+          std::vector<std::pair<kube::ResourceType, Json>>& overlays,
+          std::vector<std::pair<kube::ResourceType, std::string>>& hidden) {
+  auto same = [](const kube::ResourceType& a, const kube::ResourceType& b) {
+    return a.group == b.group && a.plural == b.plural;
+  };
+  auto find = [&](const kube::ResourceType& t, const std::string& key) {
+    return std::find_if(overlays.begin(), overlays.end(),
+                        [&](const auto& o) { return same(o.first, t) && kube::key_of(o.second) == key; });
+  };
+  auto put = [&](const kube::ResourceType& t, Json object) {
+    const std::string key = kube::key_of(object);
+    std::erase_if(hidden, [&](const auto& h) { return same(h.first, t) && h.second == key; });
+    if (auto it = find(t, key); it != overlays.end()) {
+      it->second = std::move(object);
+    } else {
+      overlays.push_back({t, std::move(object)});
+    }
+  };
+  const auto& fabrics = contract::route_reflector_clusters();
+  for (const auto& w : writes) {
+    if (w.type.plural == "events") continue;
+    const std::string key = kube::make_key(w.type.namespaced ? w.ns : "", w.name);
+    if (w.verb == "delete") {
+      if (auto it = find(w.type, key); it != overlays.end()) overlays.erase(it);
+      hidden.push_back({w.type, key});
+      continue;
+    }
+    if (w.verb == "create" || w.verb == "update") {
+      Json object = w.body;
+      if (w.type.namespaced && !w.ns.empty()) object["metadata"]["namespace"] = w.ns;
+      put(w.type, std::move(object));
+      continue;
+    }
+    // patch: merged into the object as it stands (the fabric's status patch included).
+    Json current;
+    if (auto it = find(w.type, key); it != overlays.end()) {
+      current = it->second;
+    } else if (auto live = reads.get(w.type, w.type.namespaced ? w.ns : "", w.name); live.ok()) {
+      current = *live;
+    } else if (same(w.type, fabrics)) {
+      continue;
+    } else {
+      current = Json{{"apiVersion", w.type.api_version()}, {"kind", w.type.kind}, {"metadata", {{"name", w.name}}}};
+    }
+    current.merge_patch(w.body);
+    put(w.type, std::move(current));
+  }
 }
 
 }  // namespace
@@ -278,6 +335,12 @@ kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const P
   Json next_fabric = fabric;
   if (!status.is_null()) next_fabric["status"] = status;
   overlays.push_back({type, next_fabric});
+  // Everything else it wrote, as the API would hold it (the Pods it creates come run, below).
+  std::vector<RecordedWrite> applied = now->writes;
+  std::erase_if(applied, [&](const RecordedWrite& w) {
+    return (w.type.plural == "pods" && w.verb == "create") || (w.type.plural == type.plural && w.type.group == type.group);
+  });
+  fold(applied, reads, overlays, hidden);
   bool moved = false;
   for (const auto& c : out.changes) {
     if (c.kind != "Pod") continue;
@@ -298,20 +361,35 @@ kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const P
       }
     }
     if (address.empty()) continue;  // nothing to say about a reflector without an address
-    auto [pod, lease] = running(c.object, *desired, address, *out.spec, clock);
+    int rack_nodes = 0;
+    for (const auto& r : out.plan.racks) {
+      if (r.name == desired->rack) rack_nodes = r.nodes;
+    }
+    const int sessions = rack_nodes + static_cast<int>(out.plan.pods.size()) - 1;
+    auto [pod, lease] = running(c.object, *desired, address, *out.spec, sessions, clock);
     overlays.push_back({kube::resources::pods(), pod});
     overlays.push_back({kube::resources::leases(), lease});
     moved = true;
   }
   if (!moved) return out;
-  auto then = reconcile_over(reads, overlays, hidden, name, options, clock);
-  if (!then.ok()) return out;  // the preview of now stands; the projection is a bonus
-  Json ignored;
-  std::vector<std::string> later_events;
-  collect(then->writes, out.once_running, later_events, ignored);
-  std::erase_if(out.once_running, [](const Change& c) { return c.kind == "Lease"; });
-  out.mesh_once_running = then->plan.mesh;
-  out.mesh_set_once_running = then->plan.node_to_node_mesh;
+  // Reconcile after reconcile, each seeing the writes of the one before applied, until one
+  // writes nothing (the mesh goes off only once the fabric reports Ready) or a few have run.
+  constexpr int kReconcilesAhead = 4;
+  for (int i = 0; i < kReconcilesAhead; ++i) {
+    auto then = reconcile_over(reads, overlays, hidden, name, options, clock);
+    if (!then.ok()) break;  // the preview of now stands; what follows is a projection
+    std::vector<Change> changes;
+    std::vector<std::string> later_events;
+    Json later_status;
+    collect(then->writes, changes, later_events, later_status);
+    out.mesh_once_running = then->plan.mesh;
+    if (then->plan.node_to_node_mesh) out.mesh_set_once_running = then->plan.node_to_node_mesh;
+    if (changes.empty()) break;
+    fold(then->writes, reads, overlays, hidden);
+    for (auto& c : changes) {
+      if (c.kind != "Lease") out.once_running.push_back(std::move(c));
+    }
+  }
   return out;
 }
 

@@ -1499,6 +1499,13 @@ TEST_F(OperatorIT, PlanShowsAReadOnlyUserWhatTheOperatorThenWritesObjectByObject
     EXPECT_TRUE(Contains(e.object, it->second, where)) << name << where;
   }
   EXPECT_EQ(peers_added.size(), peers_once_running.size());
+  // And where the preview said the mesh ends up once they run, it does.
+  const Json mesh_then = preview["onceRunning"]["mesh"]["set"];
+  ASSERT_TRUE(mesh_then.is_boolean()) << preview["onceRunning"].dump(2);
+  EXPECT_TRUE(eventually([&] {
+    auto config = client_->get(kBgpConfigs, "", "default");
+    return config.ok() && (*config)["spec"].value("nodeToNodeMeshEnabled", true) == mesh_then.get<bool>();
+  })) << "the preview said nodeToNodeMeshEnabled=" << mesh_then.dump();
   // The mesh: when the preview set it (rack 3 had no reflector yet), the operator's first
   // write to the BGPConfiguration is that one.
   if (!mesh_write.is_null()) {

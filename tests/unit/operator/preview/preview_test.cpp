@@ -83,6 +83,12 @@ TEST_F(PreviewTest, ANewFabricShowsItsRacksAndPodsAndWritesNothing) {
   }
   EXPECT_EQ(peer_ips, (std::set<std::string>{"192.0.2.1", "192.0.2.3"})) << render_table(*p);
   EXPECT_NE(render_table(*p).find("Then, once the new reflectors run"), std::string::npos) << render_table(*p);
+  // Every Calico node (n2; n1 and n3 host Dedicated reflectors) then has its rack's reflector:
+  // the mesh goes off, though not yet now.
+  EXPECT_FALSE(p->plan.node_to_node_mesh.value_or(false)) << render_table(*p);
+  ASSERT_TRUE(p->mesh_set_once_running) << render_table(*p);
+  EXPECT_FALSE(*p->mesh_set_once_running) << render_table(*p);
+  EXPECT_EQ(p->mesh_once_running.reason, planner::Reason::kAllNodesCovered) << render_table(*p);
   EXPECT_EQ(render_json(*p)["onceRunning"]["changes"].size(), p->once_running.size());
   EXPECT_EQ(api_.writes(), 0) << "a preview writes nothing";
   EXPECT_FALSE(api_.peek(contract::route_reflector_clusters(), "", "fab")) << "nor applies the fabric";
