@@ -1,9 +1,6 @@
 #include "cli/status_view.h"
 
 #include <algorithm>
-#include <ctime>
-#include <iomanip>
-#include <sstream>
 
 namespace rr::cli {
 namespace {

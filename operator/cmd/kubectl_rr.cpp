@@ -97,11 +97,10 @@ std::optional<Args> parse_args(int argc, char** argv, std::string& error) {
       if (arg == "-f") arg = "--filename";
       if (arg.rfind("-f=", 0) == 0) arg = "--filename=" + arg.substr(3);
       a.rest.push_back(arg);
-      if (arg.find('=') == std::string::npos && i + 1 < argc && argv[i + 1][0] != '-') a.rest.push_back(argv[++i]);
-      if (arg.find('=') == std::string::npos && i + 1 < argc && std::string(argv[i + 1]) == "-" &&
-          arg == "--filename") {
-        a.rest.push_back(argv[++i]);
-      }
+      // Its value, when given apart: the next word, unless that is another flag ("-" is stdin).
+      const bool value_next = arg.find('=') == std::string::npos && i + 1 < argc &&
+                              (argv[i + 1][0] != '-' || std::string(argv[i + 1]) == "-");
+      if (value_next) a.rest.push_back(argv[++i]);
     } else {
       positional.push_back(arg);
     }

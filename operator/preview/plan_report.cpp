@@ -92,12 +92,15 @@ std::vector<RackView> racks(const Preview& p) {
   return out;
 }
 
-std::string mesh_line(const Preview& p) {
-  const auto& m = p.plan.mesh;
+// What happens to the mesh: "stays on", "stays off", "turned ON" or "turned OFF".
+std::string mesh_action(const std::optional<bool>& set, const planner::MeshDecision& m) {
+  if (!set) return m.disabled ? "stays off" : "stays on";
+  return *set ? "turned ON" : "turned OFF";
+}
+
+std::string mesh_line(const std::optional<bool>& set, const planner::MeshDecision& m) {
   if (m.reason.name().empty()) return "unchanged (the fabric is held)";
-  std::string action = !p.plan.node_to_node_mesh ? (m.disabled ? "stays off" : "stays on")
-                                                 : (*p.plan.node_to_node_mesh ? "turned ON" : "turned OFF");
-  return action + " (" + std::string(m.reason.name()) + ": " + m.message + ")";
+  return mesh_action(set, m) + " (" + std::string(m.reason.name()) + ": " + m.message + ")";
 }
 
 std::string peer_detail(const Json& object) {
@@ -109,26 +112,6 @@ std::string peer_detail(const Json& object) {
   return out;
 }
 
-std::string pod_detail(const Json& object) {
-  if (!object.is_object() || !object.contains("spec")) return "";
-  std::string node = object["spec"].value("nodeName", "");
-  if (node.empty()) {
-    // Pinned through node affinity.
-    auto terms = object["spec"].value("affinity", Json::object())
-                     .value("nodeAffinity", Json::object())
-                     .value("requiredDuringSchedulingIgnoredDuringExecution", Json::object())
-                     .value("nodeSelectorTerms", Json::array());
-    for (const auto& t : terms) {
-      for (const auto& f : t.value("matchFields", Json::array())) {
-        if (f.value("key", "") == "metadata.name" && !f.value("values", Json::array()).empty()) {
-          node = f["values"][0].get<std::string>();
-        }
-      }
-    }
-  }
-  return node.empty() ? "" : " on " + node;
-}
-
 std::string dot_id(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -138,10 +121,15 @@ std::string dot_id(const std::string& s) {
   return out + "\"";
 }
 
-void write_changes(std::ostream& out, const std::vector<Change>& changes) {
+// `plan`: where the reflector Pods it creates go.
+void write_changes(std::ostream& out, const std::vector<Change>& changes, const planner::Plan& plan) {
   for (const auto& c : changes) {
     out << "  " << symbol(c.verb) << " " << c.kind << " " << (c.ns.empty() ? "" : c.ns + "/") << c.name;
-    if (c.kind == "Pod" && c.verb == "create") out << pod_detail(c.object);
+    if (c.kind == "Pod" && c.verb == "create") {
+      for (const auto& pod : plan.pods) {
+        if (pod.name == c.name) out << " on " << pod.node;
+      }
+    }
     if (c.kind == "BGPPeer" && c.verb != "delete") out << peer_detail(c.object);
     if (c.kind == "BGPConfiguration" && c.object.is_object() && c.object.contains("spec")) {
       out << " nodeToNodeMeshEnabled=" << c.object["spec"].value("nodeToNodeMeshEnabled", Json()).dump();
@@ -198,7 +186,7 @@ std::string render_table(const Preview& p) {
     }
     out << "\n";
   }
-  out << "Calico node-to-node mesh: " << mesh_line(p) << "\n";
+  out << "Calico node-to-node mesh: " << mesh_line(p.plan.node_to_node_mesh, p.plan.mesh) << "\n";
   if (p.plan.mesh.uncovered > 0) {
     out << "  " << p.plan.mesh.uncovered << " node(s) no fabric covers";
     std::string ex;
@@ -216,15 +204,12 @@ std::string render_table(const Preview& p) {
   }
   out << "\nChanges (" << p.changes.size() << "):\n";
   if (p.changes.empty()) out << "  none\n";
-  write_changes(out, p.changes);
+  write_changes(out, p.changes, p.plan);
   if (!p.once_running.empty() || p.mesh_set_once_running) {
     out << "\nThen, once the new reflectors run and renew their Leases (" << p.once_running.size() << "):\n";
-    write_changes(out, p.once_running);
+    write_changes(out, p.once_running, p.plan);
     if (!p.mesh_once_running.reason.name().empty()) {
-      out << "  Calico node-to-node mesh: "
-          << (!p.mesh_set_once_running ? (p.mesh_once_running.disabled ? "stays off" : "stays on")
-                                       : (*p.mesh_set_once_running ? "turned ON" : "turned OFF"))
-          << " (" << p.mesh_once_running.reason.name() << ": " << p.mesh_once_running.message << ")\n";
+      out << "  Calico node-to-node mesh: " << mesh_line(p.mesh_set_once_running, p.mesh_once_running) << "\n";
     }
   }
   if (!p.events.empty()) {
@@ -346,8 +331,7 @@ std::string render_dot(const Preview& p) {
   }
   auto mesh_words = [](const std::optional<bool>& set, const planner::MeshDecision& m) {
     if (m.reason.name().empty()) return std::string("unchanged (held)");
-    std::string action = !set ? (m.disabled ? "stays off" : "stays on") : (*set ? "turned ON" : "turned OFF");
-    return action + " (" + std::string(m.reason.name()) + ")";
+    return mesh_action(set, m) + " (" + std::string(m.reason.name()) + ")";
   };
   std::string mesh_label = "Calico node-to-node mesh\\nnow: " + mesh_words(p.plan.node_to_node_mesh, p.plan.mesh);
   if (p.plan.mesh.uncovered > 0) mesh_label += "\\n" + std::to_string(p.plan.mesh.uncovered) + " nodes uncovered";

@@ -51,55 +51,12 @@ Json redacted(const std::string& kind, Json object) {
   return object;
 }
 
-// A Secret the caller may not read, standing in with the keys the spec names (empty values),
-// so that a read-only preview plans as the operator (which may read it) would.
-class SecretStandIns final : public kube::KubeClient {
- public:
-  SecretStandIns(kube::KubeClient& inner, std::map<std::string, std::set<std::string>> keys, std::string ns)
-      : inner_(inner), keys_(std::move(keys)), ns_(std::move(ns)) {}
-  std::vector<std::string> assumed;
-
-  kube::Result<Json> get(const kube::ResourceType& type, const std::string& ns, const std::string& name) override {
-    auto r = inner_.get(type, ns, name);
-    if (!r.is(kube::ErrorKind::Forbidden) || type.plural != "secrets" || ns != ns_ || !keys_.count(name)) return r;
-    Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", ns}}}};
-    for (const auto& key : keys_.at(name)) secret["data"][key] = "";
-    assumed.push_back("Secret " + ns + "/" + name + " could not be read (" + r.error().message +
-                      "): assumed to hold the keys the spec names (" + [&] {
-                        std::string k;
-                        for (const auto& key : keys_.at(name)) k += (k.empty() ? "" : ", ") + key;
-                        return k;
-                      }() + ")");
-    return secret;
-  }
-  kube::Result<kube::ObjectList> list(const kube::ResourceType& t, const std::string& ns,
-                                      const kube::ListOptions& o) override {
-    return inner_.list(t, ns, o);
-  }
-  kube::Result<Json> create(const kube::ResourceType& t, const std::string& ns, const Json& o) override {
-    return inner_.create(t, ns, o);
-  }
-  kube::Result<Json> update(const kube::ResourceType& t, const Json& o) override { return inner_.update(t, o); }
-  kube::Result<Json> update_status(const kube::ResourceType& t, const Json& o) override {
-    return inner_.update_status(t, o);
-  }
-  kube::Result<Json> patch(const kube::ResourceType& t, const std::string& ns, const std::string& name,
-                           kube::PatchType pt, const Json& p, const kube::PatchOptions& o) override {
-    return inner_.patch(t, ns, name, pt, p, o);
-  }
-  kube::Status remove(const kube::ResourceType& t, const std::string& ns, const std::string& name,
-                      const kube::DeleteOptions& o) override {
-    return inner_.remove(t, ns, name, o);
-  }
-  kube::Result<std::unique_ptr<kube::WatchStream>> watch(const kube::ResourceType& t, const std::string& ns,
-                                                         const kube::WatchOptions& o) override {
-    return inner_.watch(t, ns, o);
-  }
-
- private:
-  kube::KubeClient& inner_;
-  std::map<std::string, std::set<std::string>> keys_;
-  std::string ns_;
+// What the reconciles of a preview read beyond the API: objects laid over it, objects gone
+// from it, and stand-ins for objects the caller may not read.
+struct World {
+  std::vector<std::pair<kube::ResourceType, Json>> overlays;
+  std::vector<std::pair<kube::ResourceType, std::string>> hidden;  // "ns/name"
+  std::vector<std::pair<kube::ResourceType, Json>> stand_ins;
 };
 
 struct Pass {
@@ -107,20 +64,20 @@ struct Pass {
   planner::Plan plan;
   std::vector<RecordedWrite> writes;
   std::size_t nodes = 0;
+  std::vector<std::string> stood_in;  // RecordingKubeClient::stood_in
 };
 
-// One reconcile of fabric `name` by the operator's own controller, over `reads` with
-// `overlays` laid over it and `hidden` ("ns/name") gone; every write recorded.
-kube::Result<Pass> reconcile_over(kube::KubeClient& reads,
-                                  const std::vector<std::pair<kube::ResourceType, Json>>& overlays,
-                                  const std::vector<std::pair<kube::ResourceType, std::string>>& hidden,
-                                  const std::string& name, const PreviewOptions& options, kube::Clock& clock) {
-  RecordingKubeClient client(reads);
-  for (const auto& [t, o] : overlays) client.overlay(t, o);
-  for (const auto& [t, key] : hidden) {
+// One reconcile of fabric `name` by the operator's own controller, over the API as `world`
+// changes it; every write recorded.
+kube::Result<Pass> reconcile_over(kube::KubeClient& api, const World& world, const std::string& name,
+                                  const PreviewOptions& options, kube::Clock& clock) {
+  RecordingKubeClient client(api);
+  for (const auto& [t, o] : world.overlays) client.overlay(t, o);
+  for (const auto& [t, key] : world.hidden) {
     auto [ns, n] = kube::split_key(key);
     client.hide(t, ns, n);
   }
+  for (const auto& [t, o] : world.stand_ins) client.stand_in(t, o);
   controller::ControllerOptions copt;
   copt.reconciler = options.reconciler;
   copt.workers = 1;
@@ -161,6 +118,7 @@ kube::Result<Pass> reconcile_over(kube::KubeClient& reads,
   pass.plan = outcome->plan;
   events.flush();
   pass.writes = client.writes();
+  pass.stood_in = client.stood_in();
   return pass;
 }
 
@@ -227,9 +185,9 @@ std::pair<Json, Json> running(Json pod, const planner::DesiredPod& desired, cons
 // The objects a reconcile wrote, as the API would then hold them, for the next one to read:
 // created and updated objects laid over the API's, patched ones merged, deleted ones hidden.
 // A later overlay of the same object replaces the earlier one.
-void fold(const std::vector<RecordedWrite>& writes, kube::KubeClient& reads,
-          std::vector<std::pair<kube::ResourceType, Json>>& overlays,
-          std::vector<std::pair<kube::ResourceType, std::string>>& hidden) {
+void fold(const std::vector<RecordedWrite>& writes, kube::KubeClient& api, World& world) {
+  auto& overlays = world.overlays;
+  auto& hidden = world.hidden;
   auto same = [](const kube::ResourceType& a, const kube::ResourceType& b) {
     return a.group == b.group && a.plural == b.plural;
   };
@@ -265,7 +223,7 @@ void fold(const std::vector<RecordedWrite>& writes, kube::KubeClient& reads,
     Json current;
     if (auto it = find(w.type, key); it != overlays.end()) {
       current = it->second;
-    } else if (auto live = reads.get(w.type, w.type.namespaced ? w.ns : "", w.name); live.ok()) {
+    } else if (auto live = api.get(w.type, w.type.namespaced ? w.ns : "", w.name); live.ok()) {
       current = *live;
     } else if (same(w.type, fabrics)) {
       continue;
@@ -303,26 +261,39 @@ kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const P
   out.exists = live.ok();
   fabric = as_applied(std::move(fabric), live, clock.wall_now());
 
-  // The Secrets the spec names, for a caller who may not read them.
-  std::map<std::string, std::set<std::string>> secret_keys;
-  std::string secret_ns;
+  World world;
+  world.overlays.push_back({type, fabric});
+  // The Secrets the spec names, for a caller who may not read them: with the keys it names.
   if (auto spec = contract::parse_fabric(fabric, options.reconciler.default_image); spec.ok()) {
     out.spec = *spec;
-    secret_ns = spec->ns;
     std::vector<planner::SecretKeyRef> refs;
     if (spec->bgp.password) refs.push_back(*spec->bgp.password);
     for (const auto& peer : spec->external_peers) {
       if (peer.password) refs.push_back(*peer.password);
     }
-    for (const auto& ref : refs) secret_keys[ref.name].insert(ref.key);
+    std::map<std::string, Json> secrets;
+    for (const auto& ref : refs) {
+      Json& secret = secrets[ref.name];
+      if (secret.is_null()) {
+        secret = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", ref.name}, {"namespace", spec->ns}}}};
+      }
+      secret["data"][ref.key] = "";
+    }
+    for (auto& [secret_name, secret] : secrets) world.stand_ins.push_back({kube::resources::secrets(), secret});
   }
-  SecretStandIns reads(api, secret_keys, secret_ns);
-  auto now = reconcile_over(reads, {{type, fabric}}, {}, name, options, clock);
+  auto now = reconcile_over(api, world, name, options, clock);
   if (!now.ok()) return now.error();
   out.nodes = now->nodes;
   out.result = now->result;
   out.plan = now->plan;
-  out.assumptions = reads.assumed;
+  for (const auto& what : now->stood_in) {
+    std::string keys;
+    for (const auto& [t, secret] : world.stand_ins) {
+      if (what.rfind("Secret " + kube::key_of(secret) + " ", 0) != 0) continue;
+      for (const auto& [key, value] : secret["data"].items()) keys += (keys.empty() ? "" : ", ") + key;
+    }
+    out.assumptions.push_back(what + ": assumed to hold the keys the spec names (" + keys + ")");
+  }
   Json status;
   collect(now->writes, out.changes, out.events, status);
   out.status = status;
@@ -330,22 +301,18 @@ kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const P
   // Then, once the reflectors it creates run (their kubelet reports them Ready at their host's
   // address) and renew their Leases, and the ones it deletes are gone: the next reconcile.
   if (out.result != "success" || !out.spec) return out;
-  std::vector<std::pair<kube::ResourceType, Json>> overlays;
-  std::vector<std::pair<kube::ResourceType, std::string>> hidden;
-  Json next_fabric = fabric;
-  if (!status.is_null()) next_fabric["status"] = status;
-  overlays.push_back({type, next_fabric});
+  if (!status.is_null()) world.overlays.front().second["status"] = status;
   // Everything else it wrote, as the API would hold it (the Pods it creates come run, below).
   std::vector<RecordedWrite> applied = now->writes;
   std::erase_if(applied, [&](const RecordedWrite& w) {
     return (w.type.plural == "pods" && w.verb == "create") || (w.type.plural == type.plural && w.type.group == type.group);
   });
-  fold(applied, reads, overlays, hidden);
+  fold(applied, api, world);
   bool moved = false;
   for (const auto& c : out.changes) {
     if (c.kind != "Pod") continue;
     if (c.verb == "delete") {
-      hidden.push_back({kube::resources::pods(), kube::make_key(c.ns, c.name)});
+      world.hidden.push_back({kube::resources::pods(), kube::make_key(c.ns, c.name)});
       moved = true;
       continue;
     }
@@ -353,7 +320,7 @@ kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const P
     auto desired = std::find_if(out.plan.pods.begin(), out.plan.pods.end(),
                                 [&](const planner::DesiredPod& d) { return d.name == c.name; });
     if (desired == out.plan.pods.end()) continue;
-    auto host = reads.get(kube::resources::nodes(), "", desired->node);
+    auto host = api.get(kube::resources::nodes(), "", desired->node);
     std::string address;
     if (host.ok()) {
       for (const auto& a : host->value("status", Json::object()).value("addresses", Json::array())) {
@@ -367,8 +334,8 @@ kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const P
     }
     const int sessions = rack_nodes + static_cast<int>(out.plan.pods.size()) - 1;
     auto [pod, lease] = running(c.object, *desired, address, *out.spec, sessions, clock);
-    overlays.push_back({kube::resources::pods(), pod});
-    overlays.push_back({kube::resources::leases(), lease});
+    world.overlays.push_back({kube::resources::pods(), pod});
+    world.overlays.push_back({kube::resources::leases(), lease});
     moved = true;
   }
   if (!moved) return out;
@@ -376,7 +343,7 @@ kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const P
   // writes nothing (the mesh goes off only once the fabric reports Ready) or a few have run.
   constexpr int kReconcilesAhead = 4;
   for (int i = 0; i < kReconcilesAhead; ++i) {
-    auto then = reconcile_over(reads, overlays, hidden, name, options, clock);
+    auto then = reconcile_over(api, world, name, options, clock);
     if (!then.ok()) break;  // the preview of now stands; what follows is a projection
     std::vector<Change> changes;
     std::vector<std::string> later_events;
@@ -385,7 +352,7 @@ kube::Result<Preview> preview_fabric(kube::KubeClient& api, Json fabric, const P
     out.mesh_once_running = then->plan.mesh;
     if (then->plan.node_to_node_mesh) out.mesh_set_once_running = then->plan.node_to_node_mesh;
     if (changes.empty()) break;
-    fold(then->writes, reads, overlays, hidden);
+    fold(then->writes, api, world);
     for (auto& c : changes) {
       if (c.kind != "Lease") out.once_running.push_back(std::move(c));
     }

@@ -1,5 +1,6 @@
 #include "preview/recording_client.h"
 
+#include <algorithm>
 #include <condition_variable>
 
 namespace rr::preview {
@@ -70,6 +71,16 @@ void RecordingKubeClient::hide(const kube::ResourceType& type, const std::string
   hidden_.push_back({type, kube::Json{{"metadata", {{"name", name}, {"namespace", ns}}}}});
 }
 
+void RecordingKubeClient::stand_in(const kube::ResourceType& type, kube::Json object) {
+  std::lock_guard lock(mu_);
+  stand_ins_.push_back({type, std::move(object)});
+}
+
+std::vector<std::string> RecordingKubeClient::stood_in() const {
+  std::lock_guard lock(mu_);
+  return stood_in_;
+}
+
 bool RecordingKubeClient::hidden(const kube::ResourceType& type, const std::string& key) const {
   for (const auto& h : hidden_) {
     if (same_type(h.type, type) && kube::key_of(h.object) == key) return true;
@@ -106,7 +117,16 @@ kube::Result<kube::Json> RecordingKubeClient::get(const kube::ResourceType& type
       return kube::make_error(kube::ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
     }
   }
-  return api_.get(type, ns, name);
+  auto got = api_.get(type, ns, name);
+  if (!got.is(kube::ErrorKind::Forbidden)) return got;
+  std::lock_guard lock(mu_);
+  for (const auto& o : stand_ins_) {
+    if (!same_type(o.type, type) || kube::namespace_of(o.object) != ns || kube::name_of(o.object) != name) continue;
+    std::string said = type.kind + " " + kube::make_key(ns, name) + " could not be read (" + got.error().message + ")";
+    if (std::find(stood_in_.begin(), stood_in_.end(), said) == stood_in_.end()) stood_in_.push_back(std::move(said));
+    return o.object;
+  }
+  return got;
 }
 
 kube::Result<kube::ObjectList> RecordingKubeClient::list(const kube::ResourceType& type, const std::string& ns,

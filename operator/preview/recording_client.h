@@ -28,7 +28,13 @@ class RecordingKubeClient final : public kube::KubeClient {
   void overlay(const kube::ResourceType& type, kube::Json object);
   // The API's object of this name reads as gone (a Pod the preview deletes).
   void hide(const kube::ResourceType& type, const std::string& ns, const std::string& name);
+  // `object` answers a get of its name when the API refuses it (403): what a caller without the
+  // right assumes instead. Each time it does is noted in stood_in().
+  void stand_in(const kube::ResourceType& type, kube::Json object);
   std::vector<RecordedWrite> writes() const;
+  // "<Kind> ns/name could not be read (<the API's refusal>)", once per object a stand-in
+  // answered for.
+  std::vector<std::string> stood_in() const;
 
   kube::Result<kube::Json> get(const kube::ResourceType& type, const std::string& ns, const std::string& name) override;
   kube::Result<kube::ObjectList> list(const kube::ResourceType& type, const std::string& ns,
@@ -58,6 +64,8 @@ class RecordingKubeClient final : public kube::KubeClient {
   mutable std::mutex mu_;
   std::vector<Overlaid> overlays_;
   std::vector<Overlaid> hidden_;  // type, and an object holding only the name
+  std::vector<Overlaid> stand_ins_;
+  std::vector<std::string> stood_in_;
   std::vector<RecordedWrite> writes_;
 };
 
