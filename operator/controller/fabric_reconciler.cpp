@@ -104,175 +104,107 @@ std::vector<planner::FabricCoverage> FabricReconciler::other_fabrics_coverage(co
 }
 
 kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fabric_name) {
-  auto fabric_ptr = caches_.fabrics->get(fabric_name);
-  if (!fabric_ptr) return ReconcileOutcome{};  // gone: its finalizer already ran
-  const Json& fabric = *fabric_ptr;
-  // Deletion first: it must finish whatever the spec says (an invalid spec, another calicoAPI).
-  if (fabric.value("metadata", Json::object()).contains("deletionTimestamp")) return finalize(fabric);
+  auto gathered = gather(fabric_name);
+  if (!gathered.ok()) return gathered.error();
+  if (!gathered->fabric) return ReconcileOutcome{};  // gone: its finalizer already ran
+  return apply(*gathered, planner::plan(gathered->input));
+}
 
+// --- gather ---
+
+kube::Result<FabricReconciler::Gathered> FabricReconciler::gather(const std::string& fabric_name) {
+  Gathered g;
+  g.fabric = caches_.fabrics->get(fabric_name);
+  if (!g.fabric) return g;
+  const Json& fabric = *g.fabric;
+  if (fabric.value("metadata", Json::object()).contains("deletionTimestamp")) {
+    gather_teardown(fabric, g);
+    return g;
+  }
   auto parsed = contract::parse_fabric(fabric, options_.default_image);
-  if (!parsed.ok()) return report_held(fabric, planner::Reason::kInvalidSpec, parsed.error().message);
-  planner::FabricSpec spec = std::move(parsed.value());
+  if (auto held = precondition(parsed)) {
+    g.input.spec.name = kube::name_of(fabric);
+    g.input.spec.generation = kube::generation_of(fabric);
+    g.input.precondition = std::move(held);
+    return g;
+  }
+  g.input.spec = std::move(parsed.value());
+  gather_world(fabric, g);
+  if (auto s = read_secrets(g); !s.ok()) return s.error();
+  return g;
+}
+
+void FabricReconciler::gather_teardown(const Json& fabric, Gathered& g) {
+  // Only the fabric's identity counts here; the spec adds what it can (an invalid one nothing).
+  planner::FabricSpec& spec = g.input.spec;
+  if (auto parsed = contract::parse_fabric(fabric, options_.default_image); parsed.ok()) spec = std::move(parsed.value());
+  spec.name = kube::name_of(fabric);
+  const Json raw = fabric.value("spec", Json::object());
+  if (raw.contains("manageNodeToNodeMesh") && raw["manageNodeToNodeMesh"].is_boolean()) {
+    spec.manage_node_to_node_mesh = raw["manageNodeToNodeMesh"].get<bool>();
+  }
+  spec.calico_api = options_.calico_api;  // the API whose BGPPeers and BGPConfiguration this operator sees
+
+  planner::TeardownInput t;
+  auto config = default_bgp_configuration();
+  t.mesh_on = config ? api::node_to_node_mesh_from(*config).value_or(true) : true;
+  g.mesh_on_for = observe_mesh(t.mesh_on);
+  t.mesh_settled = g.mesh_on_for >= options_.mesh_settle;
+  t.peers_left = !owned(caches_.peers, spec.name).empty();
+  t.pods_left = !owned(caches_.pods, spec.name).empty();
+  g.input.teardown = t;
+  g.input.nodes = caches_.nodes->list();
+  g.input.other_fabrics = other_fabrics_coverage(spec.name);
+}
+
+std::optional<planner::Precondition> FabricReconciler::precondition(const kube::Result<planner::FabricSpec>& parsed) {
+  if (!parsed.ok()) return planner::Precondition{planner::Reason::kInvalidSpec, parsed.error().message};
+  const planner::FabricSpec& spec = *parsed;
   const std::string calico_api(api::to_string(options_.calico_api));
   if (spec.calico_api != options_.calico_api) {
-    return report_held(fabric, planner::Reason::kInvalidSpec,
-                       "spec.calicoAPI: this operator manages Calico through " + calico_api + " (flag --calico-api)");
+    return planner::Precondition{
+        planner::Reason::kInvalidSpec,
+        "spec.calicoAPI: this operator manages Calico through " + calico_api + " (flag --calico-api)"};
   }
   // What runs, and where, is the operator's configuration to bound, not the spec's author's.
   if (auto refused = api::check_policy(spec, policy_); !refused.empty()) {
     std::string message;
     for (const auto& v : refused) message += (message.empty() ? "" : "; ") + v.message;
-    return report_held(fabric, refused.front().reason, message);
+    return planner::Precondition{refused.front().reason, message};
   }
   // Without its Pods and Leases in view the plan would start reflectors that may run already.
-  if (caches_.namespaces && caches_.namespaces->refused(spec.ns)) return report_unwatchable(fabric, spec.ns);
+  if (caches_.namespaces && caches_.namespaces->refused(spec.ns)) return unwatchable(spec.ns);
   // Without Calico's API there is nothing to peer reflectors through: start none.
   if (std::string missing = caches_.calico ? caches_.calico->describe_missing() : ""; !missing.empty()) {
-    return report_held(fabric, planner::Reason::kCalicoAPIUnavailable,
-                       "spec.calicoAPI is " + calico_api + ", but the API server does not serve it: " + missing +
-                           ". Install Calico's " +
-                           (options_.calico_api == planner::CalicoApi::CrdV1 ? "CRDs" : "API server") +
-                           ", or set spec.calicoAPI and the operator's --calico-api to the API your Calico serves");
+    return planner::Precondition{
+        planner::Reason::kCalicoAPIUnavailable,
+        "spec.calicoAPI is " + calico_api + ", but the API server does not serve it: " + missing + ". Install Calico's " +
+            (options_.calico_api == planner::CalicoApi::CrdV1 ? "CRDs" : "API server") +
+            ", or set spec.calicoAPI and the operator's --calico-api to the API your Calico serves"};
   }
-  if (auto s = applier_.add_finalizer(fabric); !s.ok()) return s.error();
-
-  std::optional<kube::Clock::Duration> requeue;
-  planner::PlanInput input = gather(fabric, spec, requeue);
-  std::map<std::string, std::string> calico_values;  // password values: this reconcile's, never kept or logged
-  if (auto s = read_secrets(spec, input, calico_values); !s.ok()) return s.error();
-  ReconcileOutcome outcome;
-  outcome.plan = planner::plan(input);
-  const planner::Plan& plan = outcome.plan;
-  if (!options_.calico_passwords.ns.empty()) {
-    // calico-node reads a BGPPeer's password in its own namespace: the BGPPeers name the copy.
-    for (auto& peer : outcome.plan.peers) {
-      if (peer.password) peer.password = api::calico_password_copy_ref(spec.name, *peer.password);
-    }
-  }
-
-  kube::Status applied;
-  if (!plan.hold) {
-    std::vector<Json> pods = owned(caches_.pods, spec.name);
-    std::vector<Json> peers = owned(caches_.peers, spec.name);
-    applied = applier_.apply_pods(spec, plan, pods);
-    if (applied.is(kube::ErrorKind::NotFound)) {
-      // Only creating a Pod answers 404 (the applier's deletes and patches treat it as done):
-      // the namespace does not exist. A status for the user, not an error to retry with backoff.
-      outcome.plan = planner::namespace_not_found(std::move(outcome.plan), spec);
-      outcome.result = "invalid";
-      keep_min(requeue, std::chrono::seconds(10));  // no informer watches Namespaces
-      applied = {};
-    }
-    if (auto s = applier_.delete_leases(lapsed_leases(spec, plan)); applied.ok()) applied = s;
-    // The copy before the BGPPeers that name it. A refusal (no Role there, or an object of that
-    // name that is not the fabric's) is the fabric's status to report, not a retry loop.
-    auto copied = applier_.apply_calico_password_copy(
-        spec.name, options_.calico_passwords,
-        api::render_calico_password_copy(spec, options_.calico_passwords, calico_values));
-    if (copied.is(kube::ErrorKind::Forbidden) || copied.is(kube::ErrorKind::Invalid)) {
-      outcome.plan = planner::calico_passwords_not_copied(
-          std::move(outcome.plan),
-          "cannot keep the copy of the BGP password that calico-node (ServiceAccount " +
-              options_.calico_passwords.service_account + ") reads in namespace " + options_.calico_passwords.ns +
-              ": " + copied.error().message + " (rr-operator needs secrets, roles and rolebindings rights there: "
-              "the Helm chart's calico.passwordCopies.namespace, docs/operations.md)");
-      keep_min(requeue, std::chrono::seconds(10));  // no informer sees RBAC being granted
-    } else if (applied.ok()) {
-      applied = copied;
-    }
-    if (auto s = applier_.apply_peers(spec, plan, peers); applied.ok()) applied = s;
-    // The agents read exactly the Secrets the spec names (docs/security.md). A refusal (the
-    // operator lacks RBAC rights there) is the fabric's status to report, not a retry loop.
-    auto access = applier_.apply_agent_secret_access(spec, owned(caches_.roles, spec.name),
-                                                     owned(caches_.role_bindings, spec.name));
-    if (access.is(kube::ErrorKind::Forbidden)) {
-      outcome.plan = planner::agent_secrets_not_granted(
-          std::move(outcome.plan),
-          "cannot write Role " + spec.ns + "/" + api::agent_secrets_role_name(spec.name) +
-              " and its RoleBinding, which let the reflectors (ServiceAccount " + std::string(contract::kAgentServiceAccount) +
-              ") get the password Secrets: " + access.error().message +
-              " (rr-operator needs roles and rolebindings rights in namespace " + spec.ns +
-              ", deploy/rbac.yaml Role rr-operator)");
-      keep_min(requeue, std::chrono::seconds(10));  // no informer sees RBAC being granted
-    } else if (applied.ok()) {
-      applied = access;
-    }
-    if (plan.node_to_node_mesh) {
-      auto config = default_bgp_configuration();
-      if (auto s = applier_.apply_mesh(spec, *plan.node_to_node_mesh, config.get()); applied.ok()) {
-        applied = s;
-      }
-      if (!*plan.node_to_node_mesh) {
-        record(fabric, "Normal", "NodeToNodeMeshDisabled", plan.mesh.message);
-      } else {
-        record(fabric, "Warning", std::string(plan.mesh.reason.name()), plan.mesh.message);
-      }
-    }
-  } else {
-    outcome.result = !plan.conditions.empty() && plan.conditions.front().reason == planner::Reason::kConflict
-                         ? "conflict"
-                         : "invalid";
-  }
-  for (const auto& problem : plan.problems) {
-    std::string reason(plan.conditions.empty() ? "Degraded" : plan.conditions.front().reason.name());
-    record(fabric, "Warning", reason, problem.field + ": " + problem.message);
-  }
-
-  Json status = api::render_status(plan, spec, fabric.value("status", Json::object()),
-                                   kube::format_time(clock_.wall_now()));
-  if (auto s = applier_.apply_status(fabric, status); applied.ok()) applied = s;
-  if (!applied.ok()) return applied.error();
-  // A held plan may wait on something no informer watches (a Secret appearing, RBAC granted):
-  // look again later.
-  if (plan.hold) keep_min(requeue, std::chrono::seconds(10));
-  outcome.requeue_after = requeue;
-  return outcome;
+  return std::nullopt;
 }
 
-kube::Result<ReconcileOutcome> FabricReconciler::report_held(const Json& fabric, planner::Reason reason,
-                                                             const std::string& message) {
-  planner::Plan plan = planner::held(reason, message);
-  planner::FabricSpec identity;
-  identity.name = kube::name_of(fabric);
-  identity.generation = kube::generation_of(fabric);
-  // Keep what status said about racks: the running topology is unchanged.
-  Json previous = fabric.value("status", Json::object());
-  Json status = api::render_status(plan, identity, previous, kube::format_time(clock_.wall_now()));
-  for (const char* keep : {"racks", "rackCount", "reflectors", "reflectorsReady", "reflectorsWanted",
-                           "sessionsEstablished", "sessionsTotal"}) {
-    if (previous.contains(keep)) status[keep] = previous[keep];
-  }
-  record(fabric, "Warning", std::string(reason.name()), message);
-  if (auto s = applier_.apply_status(fabric, status); !s.ok()) return s.error();
-  ReconcileOutcome outcome;
-  outcome.result = "invalid";
-  outcome.plan = plan;
-  // What it waits for may come without an event this fabric hears of: look again later.
-  outcome.requeue_after = std::chrono::seconds(10);
-  return outcome;
-}
-
-kube::Result<ReconcileOutcome> FabricReconciler::report_unwatchable(const Json& fabric, const std::string& ns) {
+planner::Precondition FabricReconciler::unwatchable(const std::string& ns) {
   // A namespace that does not exist answers 403 too (no Role can be made in it); the operator
   // may read its allowed Namespaces by name to tell the two apart.
   auto found = client_.get(kube::resources::namespaces(), "", ns);
   if (found.is(kube::ErrorKind::NotFound)) {
-    return report_held(fabric, planner::Reason::kNamespaceNotFound,
-                       "spec.namespace: namespace \"" + ns +
-                           "\" does not exist, so its reflector Pods and Leases cannot be watched; create it "
-                           "(rr-operator does not) and bind rr-operator's Role there");
+    return {planner::Reason::kNamespaceNotFound,
+            "spec.namespace: namespace \"" + ns +
+                "\" does not exist, so its reflector Pods and Leases cannot be watched; create it "
+                "(rr-operator does not) and bind rr-operator's Role there"};
   }
-  return report_held(fabric, planner::Reason::kNamespaceNotWatchable,
-                     "spec.namespace: rr-operator may not watch reflector Pods and Leases in namespace \"" + ns +
-                         "\" (" + caches_.namespaces->describe(ns) +
-                         "); bind rr-operator's Role there (the Helm chart does for every entry of "
-                         "reflector.namespaces; deploy/rbac.yaml for rr-system)");
+  return {planner::Reason::kNamespaceNotWatchable,
+          "spec.namespace: rr-operator may not watch reflector Pods and Leases in namespace \"" + ns + "\" (" +
+              caches_.namespaces->describe(ns) +
+              "); bind rr-operator's Role there (the Helm chart does for every entry of "
+              "reflector.namespaces; deploy/rbac.yaml for rr-system)"};
 }
 
-planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::FabricSpec& spec,
-                                            std::optional<kube::Clock::Duration>& requeue) {
-  planner::PlanInput in;
-  in.spec = spec;
+void FabricReconciler::gather_world(const Json& fabric, Gathered& g) {
+  planner::PlanInput& in = g.input;
+  const planner::FabricSpec& spec = in.spec;
   in.nodes = caches_.nodes->list();
 
   const auto lease_duration = std::chrono::seconds(spec.lease_duration_seconds);
@@ -287,7 +219,7 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
       auto verdict = liveness_.judge_lease(kube::key_of(*obj));
       lease->fresh = verdict.fresh;
       lease->expired = verdict.known && !verdict.fresh;
-      if (verdict.fresh) keep_min(requeue, verdict.remaining + std::chrono::milliseconds(50));
+      if (verdict.fresh) keep_min(g.requeue, verdict.remaining + std::chrono::milliseconds(50));
       leases[lease->name] = *lease;
     }
   }
@@ -298,7 +230,7 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
     // its predecessor (another UID) says nothing about it and is not its Lease.
     auto verdict = liveness_.judge_pod(kube::key_of(obj), lease_duration);
     pod->lapsed = verdict.lapsed;
-    if (verdict.deadline) keep_min(requeue, *verdict.deadline + std::chrono::milliseconds(50));
+    if (verdict.deadline) keep_min(g.requeue, *verdict.deadline + std::chrono::milliseconds(50));
     if (auto it = leases.find(pod->name); it != leases.end()) {
       if (verdict.lease.known) {
         it->second.fresh = verdict.lease.fresh;
@@ -321,9 +253,180 @@ planner::PlanInput FabricReconciler::gather(const Json& fabric, const planner::F
   in.recorded = api::allocations_from_status(fabric);
   in.older_fabrics = older_fabrics(spec);
   if (auto config = default_bgp_configuration()) in.node_to_node_mesh_enabled = api::node_to_node_mesh_from(*config);
-  observe_mesh(in.node_to_node_mesh_enabled.value_or(true));
+  g.mesh_on_for = observe_mesh(in.node_to_node_mesh_enabled.value_or(true));
   in.other_fabrics = other_fabrics_coverage(spec.name);
-  return in;
+}
+
+// --- apply ---
+
+kube::Result<ReconcileOutcome> FabricReconciler::apply(const Gathered& g, planner::Plan plan) {
+  if (plan.teardown) return apply_teardown(g, std::move(plan));
+  if (plan.hold) return apply_held(g, std::move(plan));
+  return apply_topology(g, std::move(plan));
+}
+
+kube::Result<ReconcileOutcome> FabricReconciler::apply_teardown(const Gathered& g, planner::Plan plan) {
+  const Json& fabric = *g.fabric;
+  const planner::FabricSpec& spec = g.input.spec;
+  ReconcileOutcome outcome;
+  constexpr auto kRecheck = std::chrono::milliseconds(200);
+  switch (*plan.teardown) {
+    case planner::TeardownStep::EnableMesh: {
+      auto config = default_bgp_configuration();
+      if (auto s = applier_.apply_mesh(spec, true, config.get()); !s.ok()) return s.error();
+      record(fabric, "Normal", "NodeToNodeMeshEnabled",
+             "the fabric is being deleted: Calico's node-to-node mesh is back on before its BGPPeers go");
+      outcome.requeue_after = kRecheck;
+      break;
+    }
+    case planner::TeardownStep::AwaitMesh:
+      outcome.requeue_after = options_.mesh_settle - g.mesh_on_for;
+      break;
+    case planner::TeardownStep::DeletePeers: {
+      const auto& peer_type = spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? contract::calico_v3_bgp_peers()
+                                                                                      : contract::calico_crd_bgp_peers();
+      if (auto s = applier_.delete_owned(peer_type, spec.name, owned(caches_.peers, spec.name)); !s.ok()) {
+        return s.error();
+      }
+      outcome.requeue_after = kRecheck;  // peers go before their reflectors
+      break;
+    }
+    case planner::TeardownStep::DeletePods:
+      if (auto s = applier_.delete_owned(kube::resources::pods(), spec.name, owned(caches_.pods, spec.name)); !s.ok()) {
+        return s.error();
+      }
+      outcome.requeue_after = kRecheck;  // until every reflector is gone (terminating ones included)
+      break;
+    case planner::TeardownStep::Release:
+      // The agents are gone; their Leases go too (without waiting: nothing renews them any more),
+      // and so does their access to the password Secrets (binding first).
+      if (auto s = applier_.delete_owned(kube::resources::leases(), spec.name, owned(caches_.leases, spec.name));
+          !s.ok()) {
+        return s.error();
+      }
+      if (auto s = applier_.delete_owned(contract::role_bindings(), spec.name, owned(caches_.role_bindings, spec.name));
+          !s.ok()) {
+        return s.error();
+      }
+      if (auto s = applier_.delete_owned(contract::roles(), spec.name, owned(caches_.roles, spec.name)); !s.ok()) {
+        return s.error();
+      }
+      // calico-node's copy of the password (one not readable there is left to the garbage collector).
+      if (auto s = applier_.apply_calico_password_copy(spec.name, options_.calico_passwords, std::nullopt); !s.ok()) {
+        return s.error();
+      }
+      if (auto s = applier_.remove_finalizer(fabric); !s.ok()) return s.error();
+      break;
+  }
+  outcome.plan = std::move(plan);
+  return outcome;
+}
+
+kube::Result<ReconcileOutcome> FabricReconciler::apply_held(const Gathered& g, planner::Plan plan) {
+  const Json& fabric = *g.fabric;
+  const auto& precondition = g.input.precondition;
+  // A fabric the planner holds (invalid spec, a conflict) is the operator's to finish on
+  // deletion; one held before planning may not even be its to manage.
+  if (!precondition) {
+    if (auto s = applier_.add_finalizer(fabric); !s.ok()) return s.error();
+  }
+  const planner::Reason reason = plan.conditions.front().reason;
+  if (precondition) record(fabric, "Warning", std::string(reason.name()), precondition->message);
+  for (const auto& problem : plan.problems) {
+    record(fabric, "Warning", std::string(reason.name()), problem.field + ": " + problem.message);
+  }
+  // The status keeps what it said about racks: the running topology is unchanged.
+  Json status = api::render_status(plan, g.input.spec, fabric.value("status", Json::object()),
+                                   kube::format_time(clock_.wall_now()));
+  if (auto s = applier_.apply_status(fabric, status); !s.ok()) return s.error();
+  ReconcileOutcome outcome;
+  outcome.result = reason == planner::Reason::kConflict ? "conflict" : "invalid";
+  // What it waits for may come without an event this fabric hears of (a Secret appearing,
+  // RBAC granted): look again later.
+  outcome.requeue_after = g.requeue;
+  keep_min(outcome.requeue_after, std::chrono::seconds(10));
+  outcome.plan = std::move(plan);
+  return outcome;
+}
+
+kube::Result<ReconcileOutcome> FabricReconciler::apply_topology(const Gathered& g, planner::Plan plan) {
+  const Json& fabric = *g.fabric;
+  const planner::FabricSpec& spec = g.input.spec;
+  if (auto s = applier_.add_finalizer(fabric); !s.ok()) return s.error();
+  std::optional<kube::Clock::Duration> requeue = g.requeue;
+  ReconcileOutcome outcome;
+  if (!options_.calico_passwords.ns.empty()) {
+    // calico-node reads a BGPPeer's password in its own namespace: the BGPPeers name the copy.
+    for (auto& peer : plan.peers) {
+      if (peer.password) peer.password = api::calico_password_copy_ref(spec.name, *peer.password);
+    }
+  }
+
+  kube::Status applied = applier_.apply_pods(spec, plan, owned(caches_.pods, spec.name));
+  if (applied.is(kube::ErrorKind::NotFound)) {
+    // Only creating a Pod answers 404 (the applier's deletes and patches treat it as done):
+    // the namespace does not exist. A status for the user, not an error to retry with backoff.
+    plan = planner::namespace_not_found(std::move(plan), spec);
+    outcome.result = "invalid";
+    keep_min(requeue, std::chrono::seconds(10));  // no informer watches Namespaces
+    applied = {};
+  }
+  if (auto s = applier_.delete_leases(lapsed_leases(spec, plan)); applied.ok()) applied = s;
+  // The copy before the BGPPeers that name it. A refusal (no Role there, or an object of that
+  // name that is not the fabric's) is the fabric's status to report, not a retry loop.
+  auto copied = applier_.apply_calico_password_copy(
+      spec.name, options_.calico_passwords,
+      api::render_calico_password_copy(spec, options_.calico_passwords, g.calico_values));
+  if (copied.is(kube::ErrorKind::Forbidden) || copied.is(kube::ErrorKind::Invalid)) {
+    plan = planner::calico_passwords_not_copied(
+        std::move(plan),
+        "cannot keep the copy of the BGP password that calico-node (ServiceAccount " +
+            options_.calico_passwords.service_account + ") reads in namespace " + options_.calico_passwords.ns + ": " +
+            copied.error().message +
+            " (rr-operator needs secrets, roles and rolebindings rights there: "
+            "the Helm chart's calico.passwordCopies.namespace, docs/operations.md)");
+    keep_min(requeue, std::chrono::seconds(10));  // no informer sees RBAC being granted
+  } else if (applied.ok()) {
+    applied = copied;
+  }
+  if (auto s = applier_.apply_peers(spec, plan, owned(caches_.peers, spec.name)); applied.ok()) applied = s;
+  // The agents read exactly the Secrets the spec names (docs/security.md). A refusal (the
+  // operator lacks RBAC rights there) is the fabric's status to report, not a retry loop.
+  auto access = applier_.apply_agent_secret_access(spec, owned(caches_.roles, spec.name),
+                                                   owned(caches_.role_bindings, spec.name));
+  if (access.is(kube::ErrorKind::Forbidden)) {
+    plan = planner::agent_secrets_not_granted(
+        std::move(plan),
+        "cannot write Role " + spec.ns + "/" + api::agent_secrets_role_name(spec.name) +
+            " and its RoleBinding, which let the reflectors (ServiceAccount " +
+            std::string(contract::kAgentServiceAccount) + ") get the password Secrets: " + access.error().message +
+            " (rr-operator needs roles and rolebindings rights in namespace " + spec.ns +
+            ", deploy/rbac.yaml Role rr-operator)");
+    keep_min(requeue, std::chrono::seconds(10));  // no informer sees RBAC being granted
+  } else if (applied.ok()) {
+    applied = access;
+  }
+  if (plan.node_to_node_mesh) {
+    auto config = default_bgp_configuration();
+    if (auto s = applier_.apply_mesh(spec, *plan.node_to_node_mesh, config.get()); applied.ok()) applied = s;
+    if (!*plan.node_to_node_mesh) {
+      record(fabric, "Normal", "NodeToNodeMeshDisabled", plan.mesh.message);
+    } else {
+      record(fabric, "Warning", std::string(plan.mesh.reason.name()), plan.mesh.message);
+    }
+  }
+  for (const auto& problem : plan.problems) {
+    std::string reason(plan.conditions.empty() ? "Degraded" : plan.conditions.front().reason.name());
+    record(fabric, "Warning", reason, problem.field + ": " + problem.message);
+  }
+
+  Json status =
+      api::render_status(plan, spec, fabric.value("status", Json::object()), kube::format_time(clock_.wall_now()));
+  if (auto s = applier_.apply_status(fabric, status); applied.ok()) applied = s;
+  if (!applied.ok()) return applied.error();
+  outcome.requeue_after = requeue;
+  outcome.plan = std::move(plan);
+  return outcome;
 }
 
 std::vector<Json> FabricReconciler::lapsed_leases(const planner::FabricSpec& spec, const planner::Plan& plan) const {
@@ -368,8 +471,9 @@ std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner
   return out;
 }
 
-kube::Status FabricReconciler::read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in,
-                                            std::map<std::string, std::string>& calico_values) {
+kube::Status FabricReconciler::read_secrets(Gathered& g) {
+  const planner::FabricSpec& spec = g.input.spec;
+  planner::PlanInput& in = g.input;
   for (const auto& name : api::password_secret_names(spec)) {
     // Read directly: a cluster-wide Secret informer would need far wider RBAC and memory.
     auto secret = client_.get(kube::resources::secrets(), spec.ns, name);
@@ -387,76 +491,11 @@ kube::Status FabricReconciler::read_secrets(const planner::FabricSpec& spec, pla
       const Json data = secret->value("data", Json::object());
       for (const auto& ref : api::calico_password_refs(spec)) {
         if (ref.name != name || !data.is_object() || !data.contains(ref.key) || !data[ref.key].is_string()) continue;
-        calico_values[api::calico_password_copy_ref(spec.name, ref).key] = data[ref.key].get<std::string>();
+        g.calico_values[api::calico_password_copy_ref(spec.name, ref).key] = data[ref.key].get<std::string>();
       }
     }
   }
   return {};
-}
-
-kube::Result<ReconcileOutcome> FabricReconciler::finalize(const Json& fabric) {
-  ReconcileOutcome outcome;
-  // Only the fabric's identity counts here; the spec adds what it can (an invalid one nothing).
-  planner::FabricSpec spec;
-  if (auto parsed = contract::parse_fabric(fabric, options_.default_image); parsed.ok()) spec = std::move(parsed.value());
-  spec.name = kube::name_of(fabric);
-  const Json raw = fabric.value("spec", Json::object());
-  if (raw.contains("manageNodeToNodeMesh") && raw["manageNodeToNodeMesh"].is_boolean()) {
-    spec.manage_node_to_node_mesh = raw["manageNodeToNodeMesh"].get<bool>();
-  }
-  spec.calico_api = options_.calico_api;  // the API whose BGPPeers and BGPConfiguration this operator sees
-
-  // Calico's full mesh comes back first, while the reflectors still carry the routes, unless
-  // the other fabrics cover every Calico node without this one. Then it must have been on for
-  // the settle time (calico-node's BIRD brings the mesh sessions up) before the BGPPeers go.
-  std::vector<Json> peers = owned(caches_.peers, spec.name);
-  if (spec.manage_node_to_node_mesh) {
-    auto config = default_bgp_configuration();
-    const bool mesh_on = config ? api::node_to_node_mesh_from(*config).value_or(true) : true;
-    auto without_me = planner::decide_mesh(caches_.nodes->list(), other_fabrics_coverage(spec.name), true);
-    if (!without_me.disabled) {
-      if (!mesh_on) {
-        if (auto s = applier_.apply_mesh(spec, true, config.get()); !s.ok()) return s.error();
-        record(fabric, "Normal", "NodeToNodeMeshEnabled",
-               "the fabric is being deleted: Calico's node-to-node mesh is back on before its BGPPeers go");
-      }
-      const auto on_for = observe_mesh(mesh_on);
-      if (!mesh_on || (on_for < options_.mesh_settle && !peers.empty())) {
-        outcome.requeue_after = mesh_on ? options_.mesh_settle - on_for : std::chrono::milliseconds(200);
-        return outcome;
-      }
-    }
-  }
-  std::vector<Json> pods = owned(caches_.pods, spec.name);
-  std::vector<Json> leases = owned(caches_.leases, spec.name);
-  const auto& peer_type = spec.calico_api == planner::CalicoApi::ProjectCalicoV3 ? contract::calico_v3_bgp_peers()
-                                                                                  : contract::calico_crd_bgp_peers();
-  if (auto s = applier_.delete_owned(peer_type, spec.name, peers); !s.ok()) return s.error();
-  if (!peers.empty()) {
-    outcome.requeue_after = std::chrono::milliseconds(200);
-    return outcome;  // peers go before their reflectors
-  }
-  if (auto s = applier_.delete_owned(kube::resources::pods(), spec.name, pods); !s.ok()) return s.error();
-  if (!pods.empty()) {
-    outcome.requeue_after = std::chrono::milliseconds(200);
-    return outcome;  // until every reflector is gone (terminating ones included)
-  }
-  // The agents are gone; their Leases go too (without waiting: nothing renews them any more),
-  // and so does their access to the password Secrets (binding first).
-  if (auto s = applier_.delete_owned(kube::resources::leases(), spec.name, leases); !s.ok()) return s.error();
-  if (auto s = applier_.delete_owned(contract::role_bindings(), spec.name, owned(caches_.role_bindings, spec.name));
-      !s.ok()) {
-    return s.error();
-  }
-  if (auto s = applier_.delete_owned(contract::roles(), spec.name, owned(caches_.roles, spec.name)); !s.ok()) {
-    return s.error();
-  }
-  // calico-node's copy of the password (one not readable there is left to the garbage collector).
-  if (auto s = applier_.apply_calico_password_copy(spec.name, options_.calico_passwords, std::nullopt); !s.ok()) {
-    return s.error();
-  }
-  if (auto s = applier_.remove_finalizer(fabric); !s.ok()) return s.error();
-  return outcome;
 }
 
 }  // namespace rr::controller

@@ -1,7 +1,8 @@
 #pragma once
-// Reconciles one RouteReflectorCluster by name, level-based: it reads the
-// world from the informer caches (never from the event that woke it), asks the
-// pure planner what should exist, and lets the Applier write the difference.
+// Reconciles one RouteReflectorCluster by name, level-based, in three steps: gather
+// reads the world from the informer caches (never from the event that woke it), the
+// pure planner decides (a topology, a hold, or deletion's next step), and apply lets
+// the Applier write the difference.
 
 #include <map>
 #include <mutex>
@@ -64,29 +65,44 @@ class FabricReconciler {
   kube::Result<ReconcileOutcome> reconcile(const std::string& fabric_name);
 
  private:
-  // Deletion needs only the fabric's identity (name, finalizer, the labels of what it owns):
-  // it finishes whatever the spec says.
-  kube::Result<ReconcileOutcome> finalize(const kube::Json& fabric);
-  // Status and an Event only: the fabric is held for `reason`, the topology status it had stays.
-  kube::Result<ReconcileOutcome> report_held(const kube::Json& fabric, planner::Reason reason,
-                                             const std::string& message);
-  // The fabric's namespace cannot be watched (NamespaceAccess): held, saying whether it does not
-  // exist or the operator lacks its Role there.
-  kube::Result<ReconcileOutcome> report_unwatchable(const kube::Json& fabric, const std::string& ns);
-  planner::PlanInput gather(const kube::Json& fabric, const planner::FabricSpec& spec,
-                            std::optional<kube::Clock::Duration>& requeue);
+  // What one reconcile read: the planner's input and what applying its plan needs besides.
+  struct Gathered {
+    std::shared_ptr<const kube::Json> fabric;  // null: gone (its finalizer already ran)
+    planner::PlanInput input;
+    // Password values for calico-node's copy: this reconcile's, never kept or logged.
+    std::map<std::string, std::string> calico_values;
+    std::optional<kube::Clock::Duration> requeue;  // when a Lease or Pod verdict changes next
+    kube::Clock::Duration mesh_on_for{};           // how long Calico's mesh has been seen on
+  };
+
+  // Gather: reads only (the informer caches, the password Secrets, a Namespace by name).
+  kube::Result<Gathered> gather(const std::string& fabric_name);
+  // The fabric is being deleted: only its identity counts, so deletion finishes whatever the spec says.
+  void gather_teardown(const kube::Json& fabric, Gathered& g);
+  // The reason the fabric cannot be planned yet, if any.
+  std::optional<planner::Precondition> precondition(const kube::Result<planner::FabricSpec>& parsed);
+  // The fabric's namespace cannot be watched (NamespaceAccess): whether it does not exist or
+  // the operator lacks its Role there.
+  planner::Precondition unwatchable(const std::string& ns);
+  void gather_world(const kube::Json& fabric, Gathered& g);
+
+  // Apply: the one place that writes, each step as the plan says.
+  kube::Result<ReconcileOutcome> apply(const Gathered& g, planner::Plan plan);
+  kube::Result<ReconcileOutcome> apply_teardown(const Gathered& g, planner::Plan plan);
+  kube::Result<ReconcileOutcome> apply_held(const Gathered& g, planner::Plan plan);
+  kube::Result<ReconcileOutcome> apply_topology(const Gathered& g, planner::Plan plan);
+
   std::vector<planner::FabricClaims> older_fabrics(const planner::FabricSpec& spec) const;
   // The fabric's Leases that lapsed and belong to no Pod that keeps running: their
   // Pod is gone, being deleted (now or by `plan`), or a replacement of the same
   // name that never renewed them (another UID). A lapsed reflector's Lease goes with it.
   std::vector<kube::Json> lapsed_leases(const planner::FabricSpec& spec, const planner::Plan& plan) const;
-  // The password Secrets' keys into `in`; those absent or forbidden to read into
-  // in.unreadable_secrets (the planner names the field). Any other failure is
+  // The password Secrets' keys into g.input; those absent or forbidden to read into
+  // input.unreadable_secrets (the planner names the field). Any other failure is
   // returned: a hiccup of the API must not read as an invalid spec.
-  // calico_values: the base64 values of the keys the BGPPeers name (api::calico_password_refs),
+  // g.calico_values: the base64 values of the keys the BGPPeers name (api::calico_password_refs),
   // by their key in the copy, for this reconcile's api::render_calico_password_copy only.
-  kube::Status read_secrets(const planner::FabricSpec& spec, planner::PlanInput& in,
-                            std::map<std::string, std::string>& calico_values);
+  kube::Status read_secrets(Gathered& g);
   // The cached BGPConfiguration "default", held by the caller (never by the reconciler:
   // two workers reconcile at once).
   std::shared_ptr<const kube::Json> default_bgp_configuration() const;

@@ -280,6 +280,20 @@ std::string peer_ip(const std::string& address, int port) {
 
 namespace {
 
+// One rack's placement in the making (Planning::place_reflectors).
+struct RackPlacement {
+  RackPlacement(const std::string& name, RackWork& w)
+      : rack(name), work(w), drained(w.nodes.empty()), no_id(w.cluster_id.empty()) {}
+  const std::string& rack;
+  RackWork& work;
+  const bool drained;  // no node of the fabric is in the rack any more
+  const bool no_id;    // the pool ran out before this rack
+  RackStatus status;
+  std::vector<const ReflectorPod*> kept;
+  std::vector<const ReflectorPod*> stranded;  // alive on a NotReady host: replaced before removed
+  int returning = 0;  // healthy ones terminating on a still-eligible host: they come back there
+};
+
 // One plan in the making: its input, and what its phases hand each other.
 struct Planning {
   explicit Planning(const PlanInput& input) : in(input), spec(input.spec) {}
@@ -294,7 +308,21 @@ struct Planning {
   // ones from the pool; racks the pool has no room for get none (`exhausted`).
   void assign_cluster_ids();
   // One rack: keep live reflectors, replace dead ones, fill empty slots; its peers and status.
+  // In steps, each over the rack's RackPlacement:
   void place_reflectors(const std::string& rack, RackWork& work);
+  // Each reflector Pod kept, stranded on a NotReady host, returning to its host, or removed.
+  void sort_reflectors(RackPlacement& r);
+  // Fewer reflectors wanted than kept: the not-ready ones go first, then the last by name.
+  void scale_down(RackPlacement& r);
+  // The kept ones stay; those renewing their Lease at a known address get their BGPPeers.
+  void keep_reflectors(RackPlacement& r);
+  // Empty slots get new reflectors on free eligible hosts, the rack's former hosts first.
+  void fill_slots(RackPlacement& r);
+  // Make before break for the stranded ones.
+  void replace_stranded(RackPlacement& r);
+  // The rack's status, and its share of the fabric's totals.
+  void rack_status(RackPlacement& r);
+  void terminate(RackPlacement& r, const ReflectorPod& p);
   // Ready, Progressing and Degraded, from what placement found.
   void fabric_status();
   // Calico's node-to-node mesh: decided for the whole cluster, this fabric included.
@@ -489,18 +517,21 @@ void Planning::assign_cluster_ids() {
 }
 
 void Planning::place_reflectors(const std::string& rack, RackWork& work) {
-  RackStatus status;
-  status.name = rack;
-  status.cluster_id = work.cluster_id;
-  status.nodes = static_cast<int>(work.nodes.size());
-  const bool drained = work.nodes.empty();
-  const bool no_id = work.cluster_id.empty();  // the pool ran out before this rack
-  status.reflectors_wanted = drained ? 0 : spec.per_rack;
+  RackPlacement r{rack, work};
+  r.status.name = rack;
+  r.status.cluster_id = work.cluster_id;
+  r.status.nodes = static_cast<int>(work.nodes.size());
+  r.status.reflectors_wanted = r.drained ? 0 : spec.per_rack;
+  sort_reflectors(r);
+  scale_down(r);
+  keep_reflectors(r);
+  fill_slots(r);
+  replace_stranded(r);
+  rack_status(r);
+}
 
-  std::vector<const ReflectorPod*> kept;
-  std::vector<const ReflectorPod*> stranded;  // alive on a NotReady host: replaced before removed
-  int returning = 0;  // healthy ones terminating on a still-eligible host: they come back there
-  for (const auto* p : work.pods) {
+void Planning::sort_reflectors(RackPlacement& r) {
+  for (const auto* p : r.work.pods) {
     const ReflectorLease* lease = lease_of(*p);
     bool remove = false;
     auto state = state_of(*p, lease);
@@ -508,105 +539,117 @@ void Planning::place_reflectors(const std::string& rack, RackWork& work) {
       // Its host stays busy until it is gone. A rollout or a kubectl delete of a healthy
       // reflector keeps its slot for that host (same name, same BGPPeer); a dead or evicted one
       // is replaced elsewhere at once.
-      if (!drained && !pod_dead(*p, lease, node_names) && eligible_rack_host(spec, rack, work.nodes, p->node)) {
-        ++returning;
+      if (!r.drained && !pod_dead(*p, lease, node_names) && eligible_rack_host(spec, r.rack, r.work.nodes, p->node)) {
+        ++r.returning;
       }
-    } else if (drained || no_id || pod_dead(*p, lease, node_names) || p->cluster_id != work.cluster_id) {
+    } else if (r.drained || r.no_id || pod_dead(*p, lease, node_names) || p->cluster_id != r.work.cluster_id) {
       remove = true;
       state = ReflectorState::Terminating;
     } else if (not_ready_nodes.count(p->node)) {
-      stranded.push_back(p);
+      r.stranded.push_back(p);
       state = ReflectorState::HostNotReady;
     } else {
-      kept.push_back(p);
+      r.kept.push_back(p);
     }
     if (remove) out.pods_to_delete.push_back(p->name);
-    status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p), state,
-                                                lease ? lease->sessions_established : 0,
-                                                lease ? lease->sessions_total : 0,
-                                                spec.bgp.ipv6 ? p->host_ipv6 : std::string()});
+    r.status.reflectors.push_back(ReflectorStatus{p->name, p->node, address_of(*p), state,
+                                                  lease ? lease->sessions_established : 0,
+                                                  lease ? lease->sessions_total : 0,
+                                                  spec.bgp.ipv6 ? p->host_ipv6 : std::string()});
   }
-  // Scale down: drop not-ready ones first, then the last by name.
-  if (static_cast<int>(kept.size()) > status.reflectors_wanted) {
-    std::stable_sort(kept.begin(), kept.end(), [&](auto* a, auto* b) {
-      auto* la = lease_of(*a);
-      auto* lb = lease_of(*b);
-      bool ra = la && la->fresh, rb = lb && lb->fresh;
-      if (ra != rb) return ra;
-      return a->name < b->name;
-    });
-    while (static_cast<int>(kept.size()) > status.reflectors_wanted) {
-      const ReflectorPod* extra = kept.back();
-      kept.pop_back();
-      out.pods_to_delete.push_back(extra->name);
-      for (auto& r : status.reflectors) {
-        if (r.pod == extra->name) r.state = ReflectorState::Terminating;
-      }
-    }
+}
+
+void Planning::terminate(RackPlacement& r, const ReflectorPod& p) {
+  out.pods_to_delete.push_back(p.name);
+  for (auto& s : r.status.reflectors) {
+    if (s.pod == p.name) s.state = ReflectorState::Terminating;
   }
-  for (const auto* p : kept) {
-    out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id, desired_ipv6(*p)});
+}
+
+void Planning::scale_down(RackPlacement& r) {
+  // Drop not-ready ones first, then the last by name.
+  if (static_cast<int>(r.kept.size()) <= r.status.reflectors_wanted) return;
+  std::stable_sort(r.kept.begin(), r.kept.end(), [&](auto* a, auto* b) {
+    auto* la = lease_of(*a);
+    auto* lb = lease_of(*b);
+    bool ra = la && la->fresh, rb = lb && lb->fresh;
+    if (ra != rb) return ra;
+    return a->name < b->name;
+  });
+  while (static_cast<int>(r.kept.size()) > r.status.reflectors_wanted) {
+    terminate(r, *r.kept.back());
+    r.kept.pop_back();
+  }
+}
+
+void Planning::keep_reflectors(RackPlacement& r) {
+  for (const auto* p : r.kept) {
+    out.pods.push_back(DesiredPod{p->name, r.rack, p->node, r.work.cluster_id, desired_ipv6(*p)});
     const ReflectorLease* lease = lease_of(*p);
     if (lease && lease->fresh && !address_of(*p).empty()) {
-      if (p->ready) ++status.reflectors_ready;
-      add_peers(spec, rack, *p, out.peers);
+      if (p->ready) ++r.status.reflectors_ready;
+      add_peers(spec, r.rack, *p, out.peers);
     }
   }
-  int missing = status.reflectors_wanted - static_cast<int>(kept.size()) - returning;
-  if (missing > 0 && !no_id) {
-    // Eligible hosts are a subset of the rack's own nodes (already sorted by name):
-    // scanning only those keeps a first plan of many racks linear, not quadratic.
-    std::vector<const NodeInfo*> candidates;
-    for (const auto* node : work.nodes) {
-      if (!busy_hosts.count(node->name) && eligible_host(spec, rack, *node)) candidates.push_back(node);
-    }
-    // Hosts the rack's reflectors had first: a replaced reflector returns under its old name.
-    if (auto had = recorded_hosts.find(rack); had != recorded_hosts.end()) {
-      std::stable_partition(candidates.begin(), candidates.end(),
-                            [&](const NodeInfo* n) { return had->second.count(n->name) > 0; });
-    }
-    for (const auto* host : candidates) {
-      if (missing == 0) break;
-      std::string name = reflector_pod_name(spec.name, rack, host->name);
-      out.pods.push_back(DesiredPod{name, rack, host->name, work.cluster_id,
-                                    spec.bgp.ipv6 ? host_ipv6_of(*host) : std::string()});
-      busy_hosts.insert(host->name);
-      status.reflectors.push_back(ReflectorStatus{name, host->name, "", ReflectorState::Pending, 0, 0, ""});
-      changes = true;
-      --missing;
-    }
-    if (missing > 0) {
-      degraded.push_back({"spec.reflectors.nodeSelector",
-                          "rack " + rack + " has " + std::to_string(candidates.size()) + " free eligible hosts (Ready, " +
-                              "schedulable, tolerated, matching the selector" +
-                              (spec.bgp.ipv6 ? ", with an IPv6 address for spec.bgp.ipv6" : "") + ") for " +
-                              std::to_string(missing) +
-                              " more reflectors"});
-    }
+}
+
+void Planning::fill_slots(RackPlacement& r) {
+  int missing = r.status.reflectors_wanted - static_cast<int>(r.kept.size()) - r.returning;
+  if (missing <= 0 || r.no_id) return;
+  // Eligible hosts are a subset of the rack's own nodes (already sorted by name):
+  // scanning only those keeps a first plan of many racks linear, not quadratic.
+  std::vector<const NodeInfo*> candidates;
+  for (const auto* node : r.work.nodes) {
+    if (!busy_hosts.count(node->name) && eligible_host(spec, r.rack, *node)) candidates.push_back(node);
   }
+  // Hosts the rack's reflectors had first: a replaced reflector returns under its old name.
+  if (auto had = recorded_hosts.find(r.rack); had != recorded_hosts.end()) {
+    std::stable_partition(candidates.begin(), candidates.end(),
+                          [&](const NodeInfo* n) { return had->second.count(n->name) > 0; });
+  }
+  for (const auto* host : candidates) {
+    if (missing == 0) break;
+    std::string name = reflector_pod_name(spec.name, r.rack, host->name);
+    out.pods.push_back(DesiredPod{name, r.rack, host->name, r.work.cluster_id,
+                                  spec.bgp.ipv6 ? host_ipv6_of(*host) : std::string()});
+    busy_hosts.insert(host->name);
+    r.status.reflectors.push_back(ReflectorStatus{name, host->name, "", ReflectorState::Pending, 0, 0, ""});
+    changes = true;
+    --missing;
+  }
+  if (missing > 0) {
+    degraded.push_back({"spec.reflectors.nodeSelector",
+                        "rack " + r.rack + " has " + std::to_string(candidates.size()) +
+                            " free eligible hosts (Ready, schedulable, tolerated, matching the selector" +
+                            (spec.bgp.ipv6 ? ", with an IPv6 address for spec.bgp.ipv6" : "") + ") for " +
+                            std::to_string(missing) + " more reflectors"});
+  }
+}
+
+void Planning::replace_stranded(RackPlacement& r) {
   // Make before break: a reflector on a NotReady host goes once every other reflector its rack
   // wants is Ready; until then it keeps its peer while its Lease is live.
-  const bool rack_whole = status.reflectors_ready >= status.reflectors_wanted;
-  for (const auto* p : stranded) {
+  const bool rack_whole = r.status.reflectors_ready >= r.status.reflectors_wanted;
+  for (const auto* p : r.stranded) {
     if (rack_whole) {
-      out.pods_to_delete.push_back(p->name);
-      for (auto& r : status.reflectors) {
-        if (r.pod == p->name) r.state = ReflectorState::Terminating;
-      }
+      terminate(r, *p);
       continue;
     }
-    out.pods.push_back(DesiredPod{p->name, rack, p->node, work.cluster_id, desired_ipv6(*p)});
+    out.pods.push_back(DesiredPod{p->name, r.rack, p->node, r.work.cluster_id, desired_ipv6(*p)});
     const ReflectorLease* lease = lease_of(*p);
-    if (lease && lease->fresh && !address_of(*p).empty()) add_peers(spec, rack, *p, out.peers);
+    if (lease && lease->fresh && !address_of(*p).empty()) add_peers(spec, r.rack, *p, out.peers);
   }
-  std::sort(status.reflectors.begin(), status.reflectors.end(),
+}
+
+void Planning::rack_status(RackPlacement& r) {
+  std::sort(r.status.reflectors.begin(), r.status.reflectors.end(),
             [](const auto& a, const auto& b) { return a.pod < b.pod; });
-  out.reflectors_wanted += status.reflectors_wanted;
-  out.reflectors_ready += status.reflectors_ready;
-  for (const auto& r : status.reflectors) {
-    if (r.state == ReflectorState::Ready) out.sessions_established += r.sessions_established;
+  out.reflectors_wanted += r.status.reflectors_wanted;
+  out.reflectors_ready += r.status.reflectors_ready;
+  for (const auto& s : r.status.reflectors) {
+    if (s.state == ReflectorState::Ready) out.sessions_established += s.sessions_established;
   }
-  if (!drained || !status.reflectors.empty()) out.racks.push_back(std::move(status));
+  if (!r.drained || !r.status.reflectors.empty()) out.racks.push_back(std::move(r.status));
 }
 
 void Planning::fabric_status() {
@@ -690,7 +733,33 @@ void Planning::mesh_decision() {
 
 }  // namespace
 
+namespace {
+
+Plan teardown(const PlanInput& in) {
+  const TeardownInput& t = *in.teardown;
+  Plan out;
+  // The mesh comes back first, while the reflectors still carry the routes, unless the other
+  // fabrics cover every Calico node without this one; its sessions come up before the BGPPeers go.
+  if (in.spec.manage_node_to_node_mesh && !decide_mesh(in.nodes, in.other_fabrics, true).disabled) {
+    if (!t.mesh_on) {
+      out.teardown = TeardownStep::EnableMesh;
+      out.node_to_node_mesh = true;
+      return out;
+    }
+    if (!t.mesh_settled && t.peers_left) {
+      out.teardown = TeardownStep::AwaitMesh;
+      return out;
+    }
+  }
+  out.teardown = t.peers_left ? TeardownStep::DeletePeers : t.pods_left ? TeardownStep::DeletePods : TeardownStep::Release;
+  return out;
+}
+
+}  // namespace
+
 Plan plan(const PlanInput& in) {
+  if (in.teardown) return teardown(in);  // deletion finishes whatever the spec says
+  if (in.precondition) return held(in.precondition->reason, in.precondition->message);
   Planning p(in);
   if (auto problems = p.spec_problems(); !problems.empty()) {
     p.out.problems = std::move(problems);

@@ -6,6 +6,9 @@
 
 namespace rr::planner {
 
+// What should exist, in named phases: spec problems, racks, conflicts with older fabrics,
+// cluster IDs, placement per rack, status, the mesh. A fabric being deleted gets its next
+// teardown step instead, and one held by a precondition a plan that changes nothing.
 Plan plan(const PlanInput& input);
 
 // A plan that changes nothing, stopped for a reason found before planning (a spec that does

@@ -94,8 +94,30 @@ struct MeshDecision {
   bool operator==(const MeshDecision&) const = default;
 };
 
+// Found while gathering, before there is anything to plan (the spec does not parse, the
+// operator's policy refuses it, its namespace cannot be watched, Calico's API is not served):
+// the fabric is held for it and nothing running changes.
+struct Precondition {
+  Reason reason;
+  std::string message;  // names the field or flag at fault
+  bool operator==(const Precondition&) const = default;
+};
+
+// A fabric being deleted (metadata.deletionTimestamp): what its teardown waits on.
+struct TeardownInput {
+  bool mesh_on = true;        // Calico's nodeToNodeMeshEnabled now (absent reads as on)
+  bool mesh_settled = false;  // on for at least the settle time (calico-node's mesh sessions are up)
+  bool peers_left = false;    // the fabric still owns BGPPeers
+  bool pods_left = false;     // ... or reflector Pods, terminating ones included
+  bool operator==(const TeardownInput&) const = default;
+};
+
 struct PlanInput {
+  // Only the fabric's identity (name, generation, manageNodeToNodeMesh, calicoAPI) when it is
+  // being deleted or held by a precondition.
   FabricSpec spec;
+  std::optional<TeardownInput> teardown;    // set: the fabric is being deleted, whatever its spec
+  std::optional<Precondition> precondition;  // set: held before planning
   // Every node the controller knows, shared with its cache: a reconcile of 100k
   // nodes copies pointers, not label maps.
   std::vector<std::shared_ptr<const NodeInfo>> nodes;
@@ -176,10 +198,18 @@ struct Problem {
   bool operator==(const Problem&) const = default;
 };
 
+// The next step of a fabric's deletion, in the order they come: Calico's mesh back on (unless
+// the other fabrics cover every Calico node), the mesh carrying routes for the settle time, the
+// BGPPeers gone, the reflector Pods gone, then what they used (Leases, the agents' Secret access,
+// calico-node's password copy) and the finalizer. Each step is taken once the one before is done.
+enum class TeardownStep { EnableMesh, AwaitMesh, DeletePeers, DeletePods, Release };
+
 struct Plan {
-  // When true the plan touches nothing already running (invalid spec or a
+  // When true the plan touches nothing already running (a precondition, an invalid spec or a
   // conflict): pods/peers below are empty and the applier must not delete.
   bool hold = false;
+  // Set: the fabric is being deleted and this is its next step (nothing else is planned).
+  std::optional<TeardownStep> teardown;
   std::vector<RackStatus> racks;          // sorted by name
   std::vector<DesiredPod> pods;           // every reflector Pod that should exist, sorted by name
   std::vector<std::string> pods_to_delete;  // owned Pods to remove, sorted
