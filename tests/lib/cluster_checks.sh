@@ -42,9 +42,9 @@ debug() {  # what a failed check needs to be understood; printed once
     done
   done
 }
-must() {  # must DESCRIPTION SECONDS CMD...: a bounded poll that must succeed
-  local what=$1 secs=$2; shift 2
-  if poll "$secs" "$@"; then pass "$what"; return 0; fi
+must() {  # must DESCRIPTION SECONDS CMD...: a bounded poll that must succeed (its wait is printed)
+  local what=$1 secs=$2 began=$SECONDS; shift 2
+  if poll "$secs" "$@"; then pass "$what [$((SECONDS - began))s]"; return 0; fi
   fail "$what (not within ${secs}s)"; debug; return 1
 }
 check() {  # check DESCRIPTION GOT WANT
