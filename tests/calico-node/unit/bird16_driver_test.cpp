@@ -51,11 +51,7 @@ class Bird16DriverTest : public ::testing::Test {
                           << testing::birdc1_binary() << " \"$@\"\n";
     fs::permissions(birdc_, fs::perms::owner_all);
   }
-  void TearDown() override {
-    stop_.request_stop();
-    if (bird_thread_.joinable()) bird_thread_.join();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { fs::remove_all(dir_); }
 
   Bird16DriverOptions options() const {
     return {(dir_ / "bird.cfg").string(), (dir_ / "bird.ctl").string(), testing::bird1_binary(), birdc_.string()};
@@ -66,10 +62,14 @@ class Bird16DriverTest : public ::testing::Test {
     for (std::string line; std::getline(in, line);) ++n;
     return n;
   }
-  void start_bird(Bird16Process& bird) {
-    bird_thread_ = std::jthread([&bird, this](std::stop_token) { bird.run(stop_.get_token()); });
-    ASSERT_TRUE(eventually([&] { return fs::exists(dir_ / "bird.ctl"); })) << "BIRD 1.6 did not start";
+  // A thread supervising `bird` until the returned jthread goes, which stops BIRD and joins. Keep
+  // it in a local declared after `bird` (and after whatever bird's on_exit refers to), so it goes
+  // first: the thread used to live in the fixture and was joined in TearDown, after the test body
+  // had destroyed `bird` under it (a data race TSan reported, a use after scope).
+  [[nodiscard]] std::jthread supervise(Bird16Process& bird) {
+    return std::jthread([&bird](std::stop_token stop) { bird.run(stop); });
   }
+  bool bird_started() const { return eventually([&] { return fs::exists(dir_ / "bird.ctl"); }); }
   std::string birdc(const std::string& command) const {
     return run_command({testing::birdc1_binary(), "-s", (dir_ / "bird.ctl").string(), command}).output;
   }
@@ -85,8 +85,6 @@ class Bird16DriverTest : public ::testing::Test {
 
   fs::path dir_;
   fs::path birdc_;
-  std::stop_source stop_;
-  std::jthread bird_thread_;
 };
 
 TEST_F(Bird16DriverTest, WritesBeforeStartThenReloadsOnlyOnChange) {
@@ -98,7 +96,8 @@ TEST_F(Bird16DriverTest, WritesBeforeStartThenReloadsOnlyOnChange) {
   EXPECT_EQ(birdc_calls(), 0);
 
   Bird16Process bird({testing::bird1_binary(), (dir_ / "bird.cfg").string(), (dir_ / "bird.ctl").string()});
-  start_bird(bird);
+  const std::jthread supervisor = supervise(bird);
+  ASSERT_TRUE(bird_started()) << "BIRD 1.6 did not start";
   ASSERT_TRUE(eventually([&] { return birdc("show route").find("10.1.1.0/24") != std::string::npos; }));
 
   EXPECT_EQ(driver.apply(first, true), ApplyOutcome::Unchanged);
@@ -121,7 +120,8 @@ TEST_F(Bird16DriverTest, RefusedConfigLeavesTheLastGoodOne) {
   const std::string good = config_announcing("10.1.1.0/24");
   ASSERT_EQ(driver.apply(good, false), ApplyOutcome::Written);
   Bird16Process bird({testing::bird1_binary(), (dir_ / "bird.cfg").string(), (dir_ / "bird.ctl").string()});
-  start_bird(bird);
+  const std::jthread supervisor = supervise(bird);
+  ASSERT_TRUE(bird_started()) << "BIRD 1.6 did not start";
 
   const std::string bad = good + "protocol bgp Broken from bgp_template { neighbor 10.0.0.2 as 64512; no such option; }\n";
   EXPECT_EQ(driver.apply(bad, true), ApplyOutcome::Refused);
@@ -159,7 +159,8 @@ TEST_F(Bird16DriverTest, UnreachableBirdIsRetried) {
   EXPECT_TRUE(driver.reload_pending());
   EXPECT_EQ(read(dir_ / "bird.cfg"), second);
   Bird16Process bird({testing::bird1_binary(), (dir_ / "bird.cfg").string(), (dir_ / "bird.ctl").string()});
-  start_bird(bird);
+  const std::jthread supervisor = supervise(bird);
+  ASSERT_TRUE(bird_started()) << "BIRD 1.6 did not start";
   EXPECT_EQ(driver.apply(second, true), ApplyOutcome::Reconfigured) << driver.last_error();
   EXPECT_FALSE(driver.reload_pending());
 }
@@ -170,7 +171,8 @@ TEST_F(Bird16DriverTest, BirdRestartedAfterItExits) {
   Bird16Process bird({testing::bird1_binary(), (dir_ / "bird.cfg").string(), (dir_ / "bird.ctl").string()});
   std::atomic<int> exits{0};
   bird.set_on_exit([&exits](int) { ++exits; });
-  start_bird(bird);
+  const std::jthread supervisor = supervise(bird);
+  ASSERT_TRUE(bird_started()) << "BIRD 1.6 did not start";
   EXPECT_NE(birdc("down").find("Shutdown"), std::string::npos);
   ASSERT_TRUE(eventually([&] { return bird.restarts() == 1; }));
   EXPECT_TRUE(eventually([&] { return birdc("show route").find("10.1.1.0/24") != std::string::npos; }));
