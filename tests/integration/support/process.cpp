@@ -6,17 +6,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "support/control_plane.h"
 
 namespace rr::testing {
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path, std::map<std::string, std::string> env)
-    : log_path_(std::move(log_path)) {
+    : name_(argv.empty() ? std::string() : argv.front()), log_path_(std::move(log_path)) {
   pid_ = fork();
   if (pid_ == 0) {
     setpgid(0, 0);
@@ -47,9 +51,18 @@ bool ChildProcess::running() {
   pid_t r = waitpid(pid_, &st, WNOHANG);
   if (r == pid_) {
     status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+    reaped();
     return false;
   }
   return true;
+}
+
+void ChildProcess::reaped() {
+  if (auto report = sanitizer_report(log())) {
+    ADD_FAILURE() << name_ << " (pid " << pid_ << ", exit status " << status_.value_or(-1)
+                  << ") printed a sanitizer report in " << log_path_ << ":\n"
+                  << *report;
+  }
 }
 
 int ChildProcess::stop(std::chrono::milliseconds grace) {
@@ -80,6 +93,7 @@ void ChildProcess::kill_now() {
   int st = 0;
   waitpid(pid_, &st, 0);
   status_ = -SIGKILL;
+  reaped();  // a report printed before the kill still counts
 }
 
 std::string ChildProcess::log() const {
@@ -157,7 +171,52 @@ CommandResult run_argv(const std::vector<std::string>& argv, std::chrono::millis
   }
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   if (timed_out && result.status == 0) result.status = -SIGKILL;
+  if (auto report = sanitizer_report(result.output)) {
+    ADD_FAILURE() << argv.front() << " (exit status " << result.status << ") printed a sanitizer report:\n"
+                  << *report;
+  }
   return result;
+}
+
+std::optional<std::string> sanitizer_report(const std::string& output) {
+  // The first line of each kind of report, and the SUMMARY line every kind ends with:
+  //   ==PID==ERROR: AddressSanitizer: heap-use-after-free on address ...
+  //   ==PID==ERROR: LeakSanitizer: detected memory leaks
+  //   FILE:LINE:COL: runtime error: signed integer overflow: ...     (UBSan)
+  //   WARNING: ThreadSanitizer: data race (pid=PID)
+  //   SUMMARY: AddressSanitizer: 24 byte(s) leaked in 1 allocation(s).
+  // (Go's "panic: runtime error: ..." is not UBSan's: that one follows FILE:LINE:COL.)
+  static constexpr const char* kStarts[] = {"ERROR: AddressSanitizer:", "ERROR: LeakSanitizer:",
+                                            "WARNING: ThreadSanitizer:", "ERROR: ThreadSanitizer:",
+                                            "SUMMARY: AddressSanitizer:", "SUMMARY: UndefinedBehaviorSanitizer:",
+                                            "SUMMARY: ThreadSanitizer:"};
+  size_t start = std::string::npos;
+  for (const char* marker : kStarts) start = std::min(start, output.find(marker));
+  const std::string ubsan = ": runtime error: ";
+  for (size_t at = output.find(ubsan); at != std::string::npos && at < start; at = output.find(ubsan, at + 1)) {
+    // FILE:LINE:COL just before it
+    size_t i = at;
+    int numbers = 0;
+    while (numbers < 2) {
+      size_t digits = 0;
+      while (i > 0 && std::isdigit(static_cast<unsigned char>(output[i - 1]))) --i, ++digits;
+      if (digits == 0 || i == 0 || output[i - 1] != ':') break;
+      --i;
+      ++numbers;
+    }
+    if (numbers == 2) start = at;
+  }
+  if (start == std::string::npos) return std::nullopt;
+  start = output.rfind('\n', start);
+  start = start == std::string::npos ? 0 : start + 1;
+  size_t end = output.find("SUMMARY: ", start);
+  end = end == std::string::npos ? output.size() : output.find('\n', end);
+  if (end == std::string::npos) end = output.size();
+  // Long reports (a TSan race with two deep stacks) are cut: the log file has the rest.
+  constexpr size_t kMax = 8000;
+  std::string report = output.substr(start, std::min(end - start, kMax));
+  if (end - start > kMax) report += "\n...";
+  return report;
 }
 
 std::string http_get(const std::string& url) {

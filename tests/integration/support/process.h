@@ -1,6 +1,13 @@
 #pragma once
 // A child process a test starts and must stop: its output goes to a log file
 // the test can read; the destructor kills it if the test did not.
+//
+// Our binaries are built in the same tree as the tests, so in a sanitizer build (build-address,
+// build-thread) they are instrumented, and a report makes them exit with a code that a test may
+// well expect for other reasons (ASan exits 1, as do `kubectl rr status` on an unready fabric and
+// a binary given bad flags), or at exit after the test already stopped them (LeakSanitizer). So
+// the harness reads every child's output when it is reaped and fails the running test on a
+// sanitizer report (sanitizer_report()); run_argv() does the same for the output it captures.
 
 #include <sys/types.h>
 
@@ -31,10 +38,17 @@ class ChildProcess {
   std::optional<std::string> wait_for_log(const std::string& needle, std::chrono::milliseconds limit) const;
 
  private:
+  void reaped();  // after waitpid(): fails the test on a sanitizer report in the log
+
   pid_t pid_ = -1;
+  std::string name_;  // argv[0], for the failure message
   std::string log_path_;
   std::optional<int> status_;
 };
+
+// The first sanitizer report (ASan, LSan, UBSan, TSan) in a process's output, from its first line
+// through its SUMMARY line (or the end of the output); nullopt when there is none.
+std::optional<std::string> sanitizer_report(const std::string& output);
 
 struct CommandResult {
   int status = -1;  // exit code, or -signal; -1 when it could not run
