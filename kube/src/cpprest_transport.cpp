@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cctype>
 #include <mutex>
+#include <vector>
 
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
@@ -52,7 +53,16 @@ http::http_request to_cpprest(const HttpRequest& request) {
   out.set_request_uri(request.target);
   for (const auto& [name, value] : request.headers) out.headers().add(name, value);
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
-    out.set_body(request.body, request.content_type.empty() ? std::string("application/json") : request.content_type);
+    // Bytes, not set_body(std::string): that overload hands cpprestsdk's
+    // container_buffer<std::string> (a basic_streambuf<char>) to an istream of unsigned char
+    // through a pointer cast, and every call on it is a call through the wrong type (UBSan:
+    // "member call on address ... which does not point to an object of type 'basic_streambuf'",
+    // astreambuf.h). The bytes overload's stream is unsigned char throughout; the same
+    // length and Content-Type go to the same http_msg_base::set_body.
+    std::vector<unsigned char> bytes(request.body.begin(), request.body.end());
+    const auto length = static_cast<utility::size64_t>(bytes.size());
+    out.set_body(concurrency::streams::bytestream::open_istream(std::move(bytes)), length,
+                 request.content_type.empty() ? std::string("application/json") : request.content_type);
   }
   return out;
 }
@@ -68,11 +78,14 @@ class CpprestLineReader final : public LineReader {
   Result<std::optional<std::string>> read_line() override {
     if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
     try {
-      concurrency::streams::container_buffer<std::string> line;
+      // A buffer of unsigned char like the body stream: a container_buffer<std::string> would be
+      // called through streambuf<unsigned char> (see to_cpprest).
+      concurrency::streams::container_buffer<std::vector<unsigned char>> line;
       size_t n = body_.read_line(line).get();
       if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
       if (n == 0 && body_.is_eof()) return std::optional<std::string>();
-      return std::optional<std::string>(std::move(line.collection()));
+      const std::vector<unsigned char>& bytes = line.collection();
+      return std::optional<std::string>(std::string(bytes.begin(), bytes.end()));
     } catch (const std::exception& e) {
       if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
       return make_error(ErrorKind::Transient, std::string("stream broken: ") + e.what());
