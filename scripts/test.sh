@@ -6,11 +6,12 @@
 #   scripts/test.sh [ctest args...]      e.g. scripts/test.sh -L unit
 # A whole run (no arguments) runs ctest twice: every test but the images and the real clusters
 # in parallel, then those one at a time.
-# A whole run then builds and runs the controller's concurrency test under TSan (build-thread/)
-# and every fuzz target briefly (build-fuzz/); RR_SANITIZER_TIERS="thread fuzz address" adds
-# every unit test under ASan+UBSan (build-address/).
+# A whole run then builds and runs the sanitizer tiers: the unit suites under ASan+UBSan
+# (build-address/) and under TSan (build-thread/), and every fuzz target briefly (build-fuzz/);
+# see "Sanitizer tiers" below and docs/sanitizers.md.
 # Env: BUILD_DIR (default build), RR_SANITIZE (address|thread), CTEST_PARALLEL (default 3),
-#      RR_SANITIZER_TIERS (default "thread" on a whole run, none with ctest arguments)
+#      RR_SANITIZER_TIERS (default "address thread fuzz" on a whole run, none with ctest
+#      arguments; address-integration adds the integration suites under ASan+UBSan)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -47,32 +48,50 @@ else
   (cd "$BUILD_DIR" && ctest --output-on-failure -j 1 -L 'cluster|images') || rc=$?
 fi
 
-# Sanitizer tiers, each in its own build directory: the controller's two workers reconciling at
-# once under TSan (label tsan); every libFuzzer target (clang, ASan+UBSan, build-fuzz/) over its
-# seeds and 2000 more inputs (scripts/fuzz.sh, docs/fuzzing.md), so a target that no longer
-# builds or a parser that crashes fails CI; and with RR_SANITIZER_TIERS="thread fuzz address"
-# every unit test under ASan+UBSan too (not yet on by default: the whole unit suite has not had
-# a clean ASan run). A whole run (no ctest arguments) runs the default tiers;
-# RR_SANITIZER_TIERS="" skips them.
-if (($# == 0)); then tiers=${RR_SANITIZER_TIERS-thread fuzz}; else tiers=${RR_SANITIZER_TIERS-}; fi
+# Sanitizer tiers, each in its own build directory, which registers only the tests that run
+# instrumented code (tests/CMakeLists.txt), so `ctest -L unit` and `ctest -L integration` there
+# are exactly what a tier runs:
+#   address      ASan+UBSan (build-address/): the unit suites (-L unit).
+#   thread       TSan (build-thread/): the unit suites (-L unit), the controller's concurrency
+#                test among them.
+#   fuzz         every libFuzzer target (clang, ASan+UBSan, build-fuzz/) over its seeds and 2000
+#                more inputs (scripts/fuzz.sh, docs/fuzzing.md), so a target that no longer
+#                builds or a parser that crashes fails CI.
+#   address-integration  (not yet on by default: no clean run yet, docs/sanitizers.md) the
+#                integration suites under ASan+UBSan in build-address/ (-L integration: kube/,
+#                operator/, agent/, edges/, calico-node/, harness/) against the real
+#                kube-apiserver and BIRD, with rr-operator, rr-agent, kubectl-rr and the
+#                calico-node stand-in built in the same tree, so instrumented too.
+# A report fails the test that caused it (halt_on_error), in a child process too: the harness
+# reads a child's output for reports whatever its exit code (tests/integration/support/process.h).
+# A whole run (no ctest arguments) runs "address thread fuzz"; RR_SANITIZER_TIERS picks (none
+# with ctest arguments; "" skips them), e.g. RR_SANITIZER_TIERS="address address-integration".
+if (($# == 0)); then tiers=${RR_SANITIZER_TIERS-address thread fuzz}; else tiers=${RR_SANITIZER_TIERS-}; fi
+unit_targets=(unit_tests calico_node_unit_tests)
+integration_targets=(kube_integration_tests operator_integration_tests agent_integration_tests
+                     edge_integration_tests calico_node_integration_tests harness_integration_tests)
 for tier in $tiers; do
   case $tier in
-    address) targets=(unit_tests calico_node_unit_tests) label=unit ;;
-    thread) targets=(controller_concurrency_tests) label=tsan ;;
+    address) targets=("${unit_targets[@]}") labels=(unit) dir=$BUILD_DIR-address ;;
+    address-integration) targets=("${integration_targets[@]}") labels=(integration) dir=$BUILD_DIR-address ;;
+    thread) targets=("${unit_targets[@]}") labels=(unit) dir=$BUILD_DIR-thread ;;
     fuzz)
       step "fuzz tier: every libFuzzer target, seeds + 2000 inputs (scripts/fuzz.sh --runs 2000)"
       bash scripts/fuzz.sh --runs 2000 || rc=$?
       continue ;;
-    *) echo "RR_SANITIZER_TIERS: unknown tier $tier (address, thread, fuzz)" >&2; exit 2 ;;
+    *) echo "RR_SANITIZER_TIERS: unknown tier $tier (address, address-integration, thread, fuzz)" >&2; exit 2 ;;
   esac
-  dir=$BUILD_DIR-$tier
   step "sanitizer tier $tier: building ${targets[*]} in $dir"
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRR_SANITIZE="$tier" >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRR_SANITIZE="${tier%-integration}" >/dev/null
   cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
-  step "sanitizer tier $tier: ctest -L $label"
-  # halt_on_error: a report fails the test that caused it, not just its log.
-  (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-      ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" -L "$label") || rc=$?
+  for label in "${labels[@]}"; do
+    step "sanitizer tier $tier: ctest -L $label"
+    # halt_on_error: a report fails the test that caused it, not just its log. No suppressions:
+    # only third-party code may get one (tests/sanitizers/, one commented entry each).
+    (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" -L "$label") || rc=$?
+  done
 done
 exit "$rc"
