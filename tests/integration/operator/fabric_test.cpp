@@ -1104,7 +1104,9 @@ TEST_F(OperatorIT, AForgedLeaseNeverMovesABGPPeerAndIsReported) {
   auto now = Peers(fabric);
   ASSERT_EQ(now.size(), 2u);
   for (const auto& peer : now) EXPECT_EQ(peer["spec"].value("peerIP", ""), host_ips[kube::name_of(peer)]) << peer.dump();
-  for (const auto& r : FabricObject(fabric)["status"]["racks"][0]["reflectors"]) {
+  // Named: a range-for over a member of a temporary reads freed memory (ASan, heap-use-after-free).
+  auto fabric_object = FabricObject(fabric);
+  for (const auto& r : fabric_object["status"]["racks"][0]["reflectors"]) {
     EXPECT_EQ(r.value("address", ""), host_ips[r.value("pod", "")]) << r.dump();
   }
   peers.stop();
