@@ -13,6 +13,7 @@
 
 #include "confd/bird16_renderer.h"
 #include "node/command.h"
+#include "testing/source_dir.h"
 #include "unit/bird1.h"
 #include "unit/fixtures.h"
 
@@ -24,7 +25,7 @@ using testing::four_nodes;
 using testing::mesh;
 using testing::operator_peer;
 
-fs::path testdata() { return fs::path(__FILE__).parent_path() / "testdata"; }
+fs::path testdata() { return ::rr::testing::source_dir() / "tests/calico-node/unit/testdata"; }
 
 std::string read(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

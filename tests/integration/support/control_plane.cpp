@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "kube/token_source.h"
+#include "testing/source_dir.h"
 
 namespace rr::testing {
 namespace {
@@ -23,12 +24,7 @@ std::string read_file(const std::string& path) {
 }
 }  // namespace
 
-std::string repo_root() {
-  // tests/integration/support/control_plane.cpp -> repository root
-  std::string here = __FILE__;
-  for (int i = 0; i < 4; ++i) here = here.substr(0, here.rfind('/'));
-  return here;
-}
+std::string repo_root() { return source_dir().string(); }
 
 std::string run_command(const std::string& command) {
   std::string out;

@@ -20,6 +20,7 @@
 #include "bird/config_renderer.h"
 #include "bird/config_validator.h"
 #include "fakes/real_bird.h"
+#include "testing/source_dir.h"
 
 namespace rr::bird {
 namespace {
@@ -34,7 +35,7 @@ BirdValidatorOptions scratch_options() {
   return options;
 }
 
-fs::path testdata_dir() { return fs::path(__FILE__).parent_path() / "testdata"; }
+fs::path testdata_dir() { return ::rr::testing::source_dir() / "tests/unit/bird/testdata"; }
 
 bool update_golden() {
   const char* v = std::getenv("RR_UPDATE_GOLDEN");

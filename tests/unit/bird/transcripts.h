@@ -8,10 +8,12 @@
 #include <iterator>
 #include <string>
 
+#include "testing/source_dir.h"
+
 namespace rr::bird::testdata {
 
 inline std::filesystem::path transcript_dir() {
-  return std::filesystem::path(__FILE__).parent_path() / "testdata" / "transcripts";
+  return ::rr::testing::source_dir() / "tests/unit/bird/testdata/transcripts";
 }
 
 // The raw bytes of one transcript; fails the test when the file is missing.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "contract/fabric_spec.h"
+#include "testing/source_dir.h"
 
 namespace rr::api {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 using kube::Json;
 
 // Golden files: the rendered object, pretty-printed. RR_UPDATE_GOLDEN=1 rewrites them.
-std::filesystem::path testdata() { return std::filesystem::path(__FILE__).parent_path() / "testdata"; }
+std::filesystem::path testdata() { return ::rr::testing::source_dir() / "tests/unit/operator/api/testdata"; }
 
 void expect_golden(const std::string& file, const Json& rendered) {
   const auto path = testdata() / file;

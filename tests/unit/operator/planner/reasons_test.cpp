@@ -13,12 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "testing/source_dir.h"
+
 namespace rr::planner {
 namespace {
 
 std::string read_doc(const std::string& name) {
-  std::ifstream in(std::string(RR_DOCS_DIR) + "/" + name);
-  EXPECT_TRUE(in.good()) << "cannot read " << RR_DOCS_DIR << "/" << name;
+  const auto path = ::rr::testing::source_dir() / "docs" / name;
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
