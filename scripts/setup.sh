@@ -51,4 +51,12 @@ done
 for bin in etcd bird prometheus; do
   pkill -x "$bin" -u "$(id -u etcd 2>/dev/null || echo nobody)" 2>/dev/null || true
 done
+# One ccache for the four trees a whole run builds (build, build-address, build-thread,
+# build-fuzz: about 2.5G each with -g), kept across CI's fresh clones (cmake/Ccache.cmake).
+# ccache's default 5G evicts most of one tree while the next builds.
+RR_CCACHE_MAX_SIZE=20G
+if command -v ccache >/dev/null 2>&1 && [[ $(ccache --get-config max_size) != "${RR_CCACHE_MAX_SIZE%G}.0G" ]]; then
+  ccache --max-size "$RR_CCACHE_MAX_SIZE" >/dev/null
+  echo "setup: ccache max_size $RR_CCACHE_MAX_SIZE"
+fi
 echo "setup: apt packages present"
