@@ -6,18 +6,19 @@
 #   scripts/test.sh [ctest args...]      e.g. scripts/test.sh -L unit
 # A whole run (no arguments) runs ctest twice: every test but the images and the real clusters
 # in parallel, then those one at a time.
-# A whole run then builds and runs the sanitizer tiers: the unit suites under ASan+UBSan
-# (build-address/) and under TSan (build-thread/), and every fuzz target briefly (build-fuzz/);
-# see "Sanitizer tiers" below and docs/sanitizers.md.
+# A whole run then builds and runs the sanitizer tiers: the unit and integration suites under
+# ASan+UBSan (build-address/) and under TSan (build-thread/), and every fuzz target briefly
+# (build-fuzz/); see "Sanitizer tiers" below and docs/sanitizers.md.
 # Env: BUILD_DIR (default build), RR_SANITIZE (address|thread), CTEST_PARALLEL (default 3),
 #      RR_SANITIZER_TIERS (default "address thread fuzz" on a whole run, none with ctest
-#      arguments; address-integration adds the integration suites under ASan+UBSan)
+#      arguments), RR_SANITIZER_LABELS (default 'unit|integration')
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 cd "$ROOT"
 
-step() { echo "== $*" >&2; }
+# Each step says when it starts, and how far into the run: CI's time is budgeted step by step.
+step() { printf '== [%s, +%dm%02ds] %s\n' "$(date -u +%H:%M:%S)" $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 step "installing packages"
 bash scripts/setup.sh
@@ -34,6 +35,44 @@ step "configuring and building in $BUILD_DIR"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${RR_SANITIZE:+-DRR_SANITIZE=$RR_SANITIZE} >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 
+# Sanitizer tiers, each in its own build directory, which registers only the tests that run
+# instrumented code (tests/CMakeLists.txt), so `ctest -L 'unit|integration'` there is exactly
+# what a tier runs:
+#   address  ASan+UBSan (build-address/): the unit suites and the integration suites (kube/,
+#            operator/, agent/, edges/, calico-node/, harness/) against the real kube-apiserver
+#            and BIRD, with rr-operator, rr-agent, kubectl-rr and the calico-node stand-in built in
+#            the same tree, so instrumented too.
+#   thread   TSan (build-thread/): the same suites; the controller's concurrency test among them.
+#   fuzz     every libFuzzer target (clang, ASan+UBSan, build-fuzz/) over its seeds and 2000
+#            more inputs (scripts/fuzz.sh, docs/fuzzing.md), so a target that no longer
+#            builds or a parser that crashes fails CI.
+# RR_SANITIZER_LABELS narrows what a sanitizer tier runs (default 'unit|integration', e.g. unit);
+# RR_SANITIZER_PARALLEL is its ctest -j (default 2: instrumented binaries are slow enough).
+# A report fails the test that caused it (halt_on_error), in a child process too: the harness
+# reads a child's output for reports whatever its exit code (tests/integration/support/process.h).
+# Suppressions: only third-party code, one commented entry each, in tests/sanitizers/.
+# A whole run (no ctest arguments) runs "address thread fuzz"; RR_SANITIZER_TIERS picks (none
+# with ctest arguments; "" skips them).
+if (($# == 0)); then tiers=${RR_SANITIZER_TIERS-address thread fuzz}; else tiers=${RR_SANITIZER_TIERS-}; fi
+labels=${RR_SANITIZER_LABELS:-unit|integration}
+targets=(unit_tests calico_node_unit_tests)
+[[ $labels == *integration* ]] &&
+  targets+=(kube_integration_tests operator_integration_tests agent_integration_tests
+            edge_integration_tests calico_node_integration_tests harness_integration_tests)
+sanitizer_dir() { echo "$BUILD_DIR-$1"; }
+# The trees are built before any test runs: a tree that no longer builds fails at once, and the
+# compile cache holds every tree early (a later run, CI's among them, then hits it).
+for tier in $tiers; do
+  case $tier in
+    address | thread)
+      step "sanitizer tier $tier: building ${targets[*]} in $(sanitizer_dir "$tier")"
+      cmake -S . -B "$(sanitizer_dir "$tier")" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRR_SANITIZE="$tier" >/dev/null
+      cmake --build "$(sanitizer_dir "$tier")" -j "$(nproc)" --target "${targets[@]}" ;;
+    fuzz) ;;  # scripts/fuzz.sh builds its own tree
+    *) echo "RR_SANITIZER_TIERS: unknown tier $tier (address, thread, fuzz)" >&2; exit 2 ;;
+  esac
+done
+
 rc=0
 if (($# > 0)); then
   step "running tests: ctest $*"
@@ -48,50 +87,18 @@ else
   (cd "$BUILD_DIR" && ctest --output-on-failure -j 1 -L 'cluster|images') || rc=$?
 fi
 
-# Sanitizer tiers, each in its own build directory, which registers only the tests that run
-# instrumented code (tests/CMakeLists.txt), so `ctest -L unit` and `ctest -L integration` there
-# are exactly what a tier runs:
-#   address      ASan+UBSan (build-address/): the unit suites (-L unit).
-#   thread       TSan (build-thread/): the unit suites (-L unit), the controller's concurrency
-#                test among them.
-#   fuzz         every libFuzzer target (clang, ASan+UBSan, build-fuzz/) over its seeds and 2000
-#                more inputs (scripts/fuzz.sh, docs/fuzzing.md), so a target that no longer
-#                builds or a parser that crashes fails CI.
-#   address-integration  (not yet on by default: no clean run yet, docs/sanitizers.md) the
-#                integration suites under ASan+UBSan in build-address/ (-L integration: kube/,
-#                operator/, agent/, edges/, calico-node/, harness/) against the real
-#                kube-apiserver and BIRD, with rr-operator, rr-agent, kubectl-rr and the
-#                calico-node stand-in built in the same tree, so instrumented too.
-# A report fails the test that caused it (halt_on_error), in a child process too: the harness
-# reads a child's output for reports whatever its exit code (tests/integration/support/process.h).
-# A whole run (no ctest arguments) runs "address thread fuzz"; RR_SANITIZER_TIERS picks (none
-# with ctest arguments; "" skips them), e.g. RR_SANITIZER_TIERS="address address-integration".
-if (($# == 0)); then tiers=${RR_SANITIZER_TIERS-address thread fuzz}; else tiers=${RR_SANITIZER_TIERS-}; fi
-unit_targets=(unit_tests calico_node_unit_tests)
-integration_targets=(kube_integration_tests operator_integration_tests agent_integration_tests
-                     edge_integration_tests calico_node_integration_tests harness_integration_tests)
 for tier in $tiers; do
-  case $tier in
-    address) targets=("${unit_targets[@]}") labels=(unit) dir=$BUILD_DIR-address ;;
-    address-integration) targets=("${integration_targets[@]}") labels=(integration) dir=$BUILD_DIR-address ;;
-    thread) targets=("${unit_targets[@]}") labels=(unit) dir=$BUILD_DIR-thread ;;
-    fuzz)
-      step "fuzz tier: every libFuzzer target, seeds + 2000 inputs (scripts/fuzz.sh --runs 2000)"
-      bash scripts/fuzz.sh --runs 2000 || rc=$?
-      continue ;;
-    *) echo "RR_SANITIZER_TIERS: unknown tier $tier (address, address-integration, thread, fuzz)" >&2; exit 2 ;;
-  esac
-  step "sanitizer tier $tier: building ${targets[*]} in $dir"
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRR_SANITIZE="${tier%-integration}" >/dev/null
-  cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
-  for label in "${labels[@]}"; do
-    step "sanitizer tier $tier: ctest -L $label"
-    # halt_on_error: a report fails the test that caused it, not just its log. No suppressions:
-    # only third-party code may get one (tests/sanitizers/, one commented entry each).
-    (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
-        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-        ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" -L "$label") || rc=$?
-  done
+  if [[ $tier == fuzz ]]; then
+    step "fuzz tier: every libFuzzer target, seeds + 2000 inputs (scripts/fuzz.sh --runs 2000)"
+    bash scripts/fuzz.sh --runs 2000 || rc=$?
+    continue
+  fi
+  step "sanitizer tier $tier: ctest -L '$labels'"
+  # halt_on_error: a report fails the test that caused it, not just its log.
+  (cd "$(sanitizer_dir "$tier")" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/sanitizers/tsan.supp \
+      ctest --output-on-failure -j "${RR_SANITIZER_PARALLEL:-2}" -L "$labels") || rc=$?
 done
+step "done (exit $rc)"
 exit "$rc"
