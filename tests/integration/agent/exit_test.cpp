@@ -3,6 +3,7 @@
 // and the user sees why), taking its BIRD with it, instead of waiting for a
 // SIGTERM. And where it listens by default: the Pod is on the host network.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,14 +31,25 @@ using rr::testing::ChildProcess;
 constexpr auto kExitLimit = 30s;
 
 // Whether a BIRD runs on this config: `bird -f -c CONFIG ...` (the agent's own argv says --bird-config).
+// A process's command line, or "" once it is gone: any process of the machine may exit between
+// the listing of /proc and the read, which then fails with ESRCH (an ifstream throws on that).
+std::string cmdline_of(const std::filesystem::path& proc_dir) {
+  std::string out;
+  const int fd = ::open((proc_dir / "cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
 bool bird_runs_on(const std::string& config) {
   const std::string needle = std::string("-c") + '\0' + config + '\0';
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-    if (cmdline.find(needle) != std::string::npos) return true;
+    if (cmdline_of(entry.path()).find(needle) != std::string::npos) return true;
   }
   return false;
 }
