@@ -27,7 +27,7 @@ bool Watcher::relist(const Sink& sink, std::stop_token stop) {
     report(list.error());
     return false;
   }
-  resource_version_ = list->resource_version;
+  set_resource_version(list->resource_version);
   WatcherEvent event;
   event.type = WatcherEvent::Type::Restarted;
   event.objects = std::move(list->items);
@@ -63,7 +63,7 @@ Watcher::WatchOutcome Watcher::watch_once(const Sink& sink, std::stop_token stop
     if (!next->has_value()) return WatchOutcome::Resume;  // the server closed the watch: resume at once
     WatchEvent& event = **next;
     std::string rv = resource_version_of(event.object);
-    if (!rv.empty()) resource_version_ = rv;
+    if (!rv.empty()) set_resource_version(std::move(rv));
     backoff_.reset();
     switch (event.type) {
       case WatchEvent::Type::Bookmark:

@@ -5,7 +5,9 @@
 //   Watching --410 Gone / ERROR Expired--> Empty (relist)
 // It never gives up: errors are reported and retried with jittered backoff.
 
+#include <atomic>
 #include <functional>
+#include <mutex>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -48,10 +50,13 @@ class Watcher {
   void run(const Sink& sink, std::stop_token stop);
   void set_error_sink(ErrorSink sink) { on_error_ = std::move(sink); }
 
-  // Counters for tests and metrics.
-  int lists() const { return lists_; }
-  int watches() const { return watches_; }
-  const std::string& resource_version() const { return resource_version_; }
+  // Counters for tests and metrics, read from any thread while run() counts on its own.
+  int lists() const { return lists_.load(); }
+  int watches() const { return watches_.load(); }
+  std::string resource_version() const {
+    std::lock_guard lock(rv_mu_);
+    return resource_version_;
+  }
   const ResourceType& type() const { return type_; }
 
  private:
@@ -59,6 +64,10 @@ class Watcher {
   enum class WatchOutcome { Resume, Relist, Backoff, Stopped };
   WatchOutcome watch_once(const Sink& sink, std::stop_token stop);
   void report(const Error& e);
+  void set_resource_version(std::string rv) {
+    std::lock_guard lock(rv_mu_);
+    resource_version_ = std::move(rv);
+  }
 
   KubeClient& client_;
   ResourceType type_;
@@ -66,9 +75,10 @@ class Watcher {
   Clock& clock_;
   Backoff backoff_;
   ErrorSink on_error_;
+  mutable std::mutex rv_mu_;     // resource_version_ is written by run() and read from anywhere
   std::string resource_version_;
-  int lists_ = 0;
-  int watches_ = 0;
+  std::atomic<int> lists_{0};
+  std::atomic<int> watches_{0};
 };
 
 }  // namespace kube
