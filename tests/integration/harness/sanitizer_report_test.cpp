@@ -92,7 +92,7 @@ TEST(ChildProcessSanitizerTest, AChildsReportFailsTheTestWhateverItsExitCode) {
 void stop_child_reporting_at_exit(bool explicit_stop) {
   ShortTempDir dir("rr-harness");
   ChildProcess child({"/bin/sh", "-c",
-                      "trap 'printf \"%s\" \"$REPORT\" >&2; exit 1' TERM; echo ready; while :; do sleep 0.05; done"},
+                      "trap 'kill $idle; printf \"%s\" \"$REPORT\" >&2; exit 1' TERM; sleep 600 & idle=$!; echo ready; wait $idle"},
                      dir.file("child.log"), {{"REPORT", kLeak}});
   ASSERT_TRUE(child.wait_for_log("ready", 30s)) << child.log();
   if (explicit_stop) child.stop();
