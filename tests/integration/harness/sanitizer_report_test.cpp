@@ -6,8 +6,10 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 
+#include "support/pod_sandbox.h"
 #include "support/process.h"
 #include "support/short_temp_dir.h"
 
@@ -116,6 +118,27 @@ TEST(RunArgvSanitizerTest, AReportInACommandsOutputFailsTheTestEvenWithTheExitCo
   // `kubectl rr status` exits 1 for a fabric that is not Ready: exactly ASan's exit code.
   EXPECT_NONFATAL_FAILURE(run_command_printing(kAsan, 1), "AddressSanitizer: heap-use-after-free");
   run_command_printing("FABRIC demo: Ready=False\n", 1);
+}
+
+// A Pod's container gets the Pod's environment only, but an instrumented binary run in the pod
+// sandbox still needs the tier's options (TSan's suppressions of uninstrumented libraries).
+TEST(PodSandboxSanitizerTest, TheContainerRunsWithTheTestsSanitizerOptions) {
+  const char* saved = std::getenv("TSAN_OPTIONS");
+  const std::string previous = saved != nullptr ? saved : "";
+  setenv("TSAN_OPTIONS", "halt_on_error=1:suppressions=/nonexistent/tsan.supp", 1);
+  ShortTempDir dir("rr-harness");
+  ContainerSandbox sandbox;
+  sandbox.uid = sandbox.gid = 65534;
+  sandbox.read_only_root = true;
+  sandbox.argv = {"/usr/bin/env"};
+  sandbox.env = {{"POD_NAME", "rr-demo-rack-a-0"}};
+  CommandResult r = run_argv(sandbox.launcher(dir.path()));
+  if (saved != nullptr) setenv("TSAN_OPTIONS", previous.c_str(), 1); else unsetenv("TSAN_OPTIONS");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("POD_NAME=rr-demo-rack-a-0\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("TSAN_OPTIONS=halt_on_error=1:suppressions=/nonexistent/tsan.supp\n"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("PATH="), std::string::npos) << "the rest of the test's environment stays out: " << r.output;
 }
 
 #ifdef RR_SANITIZER_CANARY_BIN

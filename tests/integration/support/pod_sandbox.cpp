@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 
 #include "support/control_plane.h"
@@ -136,6 +137,11 @@ bool add_command(const Json& container, const PodRuntime& runtime, ContainerSand
   return true;
 }
 
+// The test's sanitizer options (scripts/test.sh's tiers: halt_on_error, TSan's suppressions)
+// reach the container too: the container's environment is the Pod's, and without them an
+// instrumented binary in the sandbox would run with the defaults.
+constexpr const char* kSanitizerOptions[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"};
+
 }  // namespace
 
 std::optional<ContainerSandbox> container_sandbox(const Json& pod, const std::string& container_name,
@@ -169,6 +175,10 @@ std::vector<std::string> ContainerSandbox::launcher(const std::string& work_dir)
   for (const auto& [source, path] : read_only) out.insert(out.end(), {"--ro-bind", source, path});
   out.insert(out.end(), {"--", "/usr/bin/env", "-i"});
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  for (const char* name : kSanitizerOptions) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && !env.contains(name)) out.push_back(std::string(name) + "=" + value);
+  }
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
 }
