@@ -12,6 +12,12 @@
 //     --threads writers at once; the time until all M sessions are Established, the
 //     per-node latency from each node's Ready, the agent's reconfigurations, then the
 //     agent's and BIRD's RSS and CPU at steady state (with M sessions up).
+//  c. Down (with --client-socket and --down-samples K > 0, after b): K of the M sessions, one
+//     at a time, are disabled on the client BIRD (`disable simI`: a Cease to the reflector);
+//     reported: the time from BIRD's reply until the agent's /metrics shows the session's
+//     rr_bgp_session_up at 0 ("down seen"), then the same for `enable simI` and 1 ("up seen",
+//     which includes BGP's connect delay), and the agent's BIRD queries during the phase
+//     (rr_bird_session_queries_total: all, one, status).
 //
 // Nodes are named na0000.. (a) and nb0000.. (b): [a-z0-9] only, so the reflector's
 // protocol is "client_<name>". Node i's BGP address is 127.<octet>.<i/250>.<i%250+1>,
@@ -20,12 +26,16 @@
 //   agent_sessions_bench --kubeconfig K --socket REFLECTOR_BIRD_CTL --octet N
 //       [--agent-pid P] [--agent-log FILE] [--sequential 100] [--bulk 500]
 //       [--threads 8] [--poll-ms 20] [--label rr-bench=1] [--rack-label-value rack-a]
-//       [--steady-seconds 10]
+//       [--steady-seconds 10] [--client-socket CLIENT_BIRD_CTL] [--down-samples 10]
 // Exit status: 0 when the figures were measured (however slow), 1 when the setup fails.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -66,6 +76,8 @@ struct Options {
   std::string label_value = "1";
   std::string rack_value = "rack-a";
   int steady_seconds = 10;
+  std::string client_socket;
+  int down_samples = 10;
 };
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
@@ -195,6 +207,51 @@ std::vector<long> children_of(long pid) {
   return out;
 }
 
+// The agent's metrics address, from its log line "... url=http://127.0.0.1:PORT".
+std::optional<std::pair<std::string, int>> agent_address(const std::string& log) {
+  std::ifstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    auto at = line.find("url=http://");
+    if (at == std::string::npos) continue;
+    std::string rest = line.substr(at + 11);
+    rest = rest.substr(0, rest.find_first_of(" \"/"));
+    auto colon = rest.rfind(':');
+    if (colon == std::string::npos) continue;
+    return std::make_pair(rest.substr(0, colon), std::stoi(rest.substr(colon + 1)));
+  }
+  return std::nullopt;
+}
+
+// GET /metrics over a plain loopback socket (HTTP/1.0: the body ends with the connection).
+std::string scrape(const std::pair<std::string, int>& address) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(address.second));
+  ::inet_pton(AF_INET, address.first.c_str(), &sa.sin_addr);
+  std::string body;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + address.first + "\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[65536];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) body.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return body;
+}
+
+// The value of the first sample of `name` whose labels contain `fragment`.
+std::optional<double> sample(const std::string& exposition, const std::string& name, const std::string& fragment) {
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + "{", 0) != 0 || line.find(fragment) == std::string::npos) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return std::nullopt;
+}
+
 int count_lines(const std::string& path, const std::string& needle) {
   if (path.empty()) return -1;
   std::ifstream in(path);
@@ -225,6 +282,8 @@ bool parse_args(int argc, char** argv, Options& o) {
     else if (a == "--poll-ms") o.poll_ms = std::max(1, std::stoi(value()));
     else if (a == "--steady-seconds") o.steady_seconds = std::max(1, std::stoi(value()));
     else if (a == "--rack-label-value") o.rack_value = value();
+    else if (a == "--client-socket") o.client_socket = value();
+    else if (a == "--down-samples") o.down_samples = std::max(0, std::stoi(value()));
     else if (a == "--label") {
       std::string kv = value();
       auto eq = kv.find('=');
@@ -466,6 +525,68 @@ bool bulk_phase(const Options& o, rr::bird::BirdControlClient& control) {
   return true;
 }
 
+// c. Sessions going down and up on the client side, seen in the agent's metrics.
+bool down_phase(const Options& o) {
+  auto metrics_at = agent_address(o.agent_log);
+  if (!metrics_at) {
+    std::fprintf(stderr, "no url= line in %s\n", o.agent_log.c_str());
+    return false;
+  }
+  rr::bird::BirdControlClient client_bird;
+  if (auto c = client_bird.connect(o.client_socket, std::chrono::seconds(10)); !c.ok()) {
+    std::fprintf(stderr, "client BIRD socket %s: %s\n", o.client_socket.c_str(), c.error().message.c_str());
+    return false;
+  }
+  auto queries = [&](const std::string& exposition) {
+    std::array<double, 3> q{};
+    const char* kinds[] = {"all", "one", "status"};
+    for (int i = 0; i < 3; ++i) {
+      q[static_cast<std::size_t>(i)] =
+          sample(exposition, "rr_bird_session_queries_total", "query=\"" + std::string(kinds[i]) + "\"").value_or(-1);
+    }
+    return q;
+  };
+  // Waits until the session's series reads `want`; the time from `since`, or nullopt after 120 s.
+  auto seen = [&](const std::string& peer_address, double want, Clock::time_point since) -> std::optional<double> {
+    const std::string fragment = "peer_address=\"" + peer_address + "\"";
+    while (Clock::now() - since < std::chrono::seconds(120)) {
+      if (sample(scrape(*metrics_at), "rr_bgp_session_up", fragment) == want) return ms_between(since, Clock::now());
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms));
+    }
+    return std::nullopt;
+  };
+  const auto before = queries(scrape(*metrics_at));
+  const double cpu_before = o.agent_pid ? cpu_seconds(o.agent_pid) : -1;
+  // `disable`/`enable` the client's protocol, then time until the agent shows the session at `want`.
+  auto toggle = [&](const std::string& command, const std::string& peer, double want, std::vector<double>& out) {
+    auto reply = client_bird.command(command, std::chrono::seconds(10));
+    const auto since = Clock::now();
+    auto ms = reply.ok() ? seen(peer, want, since) : std::nullopt;
+    if (!ms) {
+      std::fprintf(stderr, "after `%s` the agent never showed %s at %.0f\n", command.c_str(), peer.c_str(), want);
+      return false;
+    }
+    out.push_back(*ms);
+    return true;
+  };
+  std::vector<double> down_ms, up_ms;
+  for (int k = 0; k < o.down_samples; ++k) {
+    const int i = k * std::max(1, o.bulk / o.down_samples);
+    const std::string protocol = "sim" + std::to_string(i);
+    if (!toggle("disable " + protocol, address(o, i), 0.0, down_ms)) return false;
+    if (!toggle("enable " + protocol, address(o, i), 1.0, up_ms)) return false;
+  }
+  const auto after = queries(scrape(*metrics_at));
+  const double cpu_after = o.agent_pid ? cpu_seconds(o.agent_pid) : -1;
+  std::printf("\n== c. %d sessions of %d taken down and up on the client side, one at a time\n", o.down_samples, o.bulk);
+  print_distribution("session down -> rr_bgp_session_up 0", down_ms);
+  print_distribution("session enabled -> rr_bgp_session_up 1", up_ms);
+  std::printf("  agent's BIRD queries during the phase: all %.0f, one %.0f, status %.0f; agent CPU %.2f s\n",
+              after[0] - before[0], after[1] - before[1], after[2] - before[2], cpu_after - cpu_before);
+  std::fflush(stdout);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -474,7 +595,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: agent_sessions_bench --kubeconfig K --socket REFLECTOR_BIRD_CTL --octet N [--agent-pid P]\n"
                  "       [--agent-log FILE] [--sequential 100] [--bulk 500] [--threads 8] [--poll-ms 20]\n"
-                 "       [--label key=value] [--rack-label-value rack-a] [--steady-seconds 10]\n");
+                 "       [--label key=value] [--rack-label-value rack-a] [--steady-seconds 10]\n"
+                 "       [--client-socket CLIENT_BIRD_CTL] [--down-samples 10]\n");
     return 1;
   }
   auto client = connect_client(o);
@@ -489,5 +611,6 @@ int main(int argc, char** argv) {
     if (o.bulk > 0 && !delete_sequential_nodes(o, *client, control)) return 1;
   }
   if (o.bulk > 0 && !bulk_phase(o, control)) return 1;
+  if (o.bulk > 0 && o.down_samples > 0 && !o.client_socket.empty() && !down_phase(o)) return 1;
   return 0;
 }

@@ -14,7 +14,9 @@
 # Env: BUILD_DIR (default build), JOBS (2), REPS (Google Benchmark repetitions, 5;
 #      medians are printed), RENDER_ARGS (extra flags for agent_render_bench),
 #      SEQUENTIAL (100), BULK (500), THREADS (8 writers), POLL_MS (20), KEEP=1 keeps
-#      the work dir (logs, configs) for a post-mortem.
+#      the work dir (logs, configs) for a post-mortem, DOWN (10: sessions taken down and up
+#      on the client side after the bulk, part c), AGENT_ARGS (extra rr-agent flags, e.g.
+#      "--session-resync 2s" to read every session on every poll, as before BIRD's log was read).
 # Exit status: non-zero only when the setup fails, never because a figure is slow.
 #
 # The client BIRD: one `protocol bgp` per simulated node, each with its own local address
@@ -169,13 +171,14 @@ for ((i = 0; i < 100; i++)); do [[ -S $WORK/client/bird.ctl ]] && break; sleep 0
 
 # The reflector: rr-agent with the BIRD it spawns; production timers except the
 # connect/error ones (BIRD's minimum connect delay, 1 s).
+# shellcheck disable=SC2086  # AGENT_ARGS is a list of flags
 env RR_POD_NAME=rr-bench-a RR_NAMESPACE=$NS RR_NODE_NAME=host-rr-bench-a RR_HOST_IP="$REFLECTOR" \
   RR_FABRIC=bench RR_RACK=rack-a RR_CLUSTER_ID=10.255.0.1 RR_BGP_PORT=$PORT RR_LEASE_DURATION_SECONDS=15 \
   "$BUILD_DIR/reflector/rr-agent" --kubeconfig "$KUBECONFIG" --metrics-address 127.0.0.1:0 \
   --bird-binary "$BIRD" --bird-config "$WORK/agent/bird.conf" --bird-socket "$WORK/agent/bird.ctl" \
   --scratch-dir "$WORK/agent" \
   --client-port $PORT --connect-retry-seconds 1 --connect-delay-seconds 1 \
-  --error-wait-min-seconds 1 --error-wait-max-seconds 2 >"$WORK/agent/agent.log" 2>&1 &
+  --error-wait-min-seconds 1 --error-wait-max-seconds 2 ${AGENT_ARGS:-} >"$WORK/agent/agent.log" 2>&1 &
 AGENT_PID=$!
 echo "+ rr-agent pid $AGENT_PID, reflector $REFLECTOR:$PORT, client BIRD pid $CLIENT_PID ($CLIENTS sessions)" >&2
 # Ready: BIRD runs a config built from the API (the first rebuild logs "BIRD reconfigured"
@@ -190,7 +193,8 @@ sleep 2  # let the first rebuilds settle
 
 run "$BUILD_DIR/bench/agent_sessions_bench" --kubeconfig "$KUBECONFIG" --socket "$WORK/agent/bird.ctl" \
   --octet "$N" --agent-pid "$AGENT_PID" --agent-log "$WORK/agent/agent.log" --sequential "$SEQUENTIAL" \
-  --bulk "$BULK" --threads "$THREADS" --poll-ms "$POLL_MS" --label rr-bench=1 --rack-label-value rack-a
+  --bulk "$BULK" --threads "$THREADS" --poll-ms "$POLL_MS" --label rr-bench=1 --rack-label-value rack-a \
+  --client-socket "$WORK/client/bird.ctl" --down-samples "${DOWN:-10}"
 echo "  client BIRD ($CLIENTS protocols) VmRSS $(awk '/VmRSS/ {print $2, $3}' /proc/$CLIENT_PID/status)"
 unknown=$(grep -c "Unexpected connect" "$WORK/agent/agent.log" || true)
 echo "  reflector BIRD log: $unknown 'Unexpected connect from unknown address' line(s)"

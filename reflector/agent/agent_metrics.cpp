@@ -57,12 +57,18 @@ AgentMetrics::AgentMetrics(prometheus::Registry& registry, std::string rack, std
                           .Name("rr_lease_renewals_total")
                           .Help("Renewals of this reflector's Lease, by result")
                           .Register(registry)),
+      bird_queries_(prometheus::BuildCounter()
+                        .Name("rr_bird_session_queries_total")
+                        .Help("Queries of BGP session state sent to BIRD, by query: all (every session), "
+                              "one (one session BIRD's log named) or status (BIRD's liveness only)")
+                        .Register(registry)),
       rack_(std::move(rack)),
       cluster_id_(std::move(cluster_id)) {
   // Every series that can exist without a peer exists from the start, at zero.
   bird_up_.Add({}).Set(0);
   for (const char* result : {"success", "refused", "failed"}) reconfigurations_.Add({{"result", result}});
   for (const char* result : {"success", "failure"}) lease_renewals_.Add({{"result", result}});
+  for (const char* query : {"all", "one", "status"}) bird_queries_.Add({{"query", query}});
 }
 
 prometheus::Labels AgentMetrics::labels_of(const SessionLabels& s) const {
@@ -136,6 +142,10 @@ void AgentMetrics::reconfiguration(std::string_view result) {
   if (result == "success" || result == "refused" || result == "failed") {
     reconfigurations_.Add({{"result", std::string(result)}}).Increment();
   }
+}
+
+void AgentMetrics::bird_query(std::string_view query) {
+  if (query == "all" || query == "one" || query == "status") bird_queries_.Add({{"query", std::string(query)}}).Increment();
 }
 
 void AgentMetrics::lease_renewal(bool ok) { lease_renewals_.Add({{"result", ok ? "success" : "failure"}}).Increment(); }

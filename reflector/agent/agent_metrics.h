@@ -36,6 +36,9 @@ class AgentMetrics {
   void set_bird_up(bool up);
   void reconfiguration(std::string_view result);  // success | refused | failed
   void lease_renewal(bool ok);
+  // One query of a session poll: all (`show protocols all`), one (`show protocols all "NAME"`)
+  // or status (`show status`). Shows that polls cost what changed (SessionPoll).
+  void bird_query(std::string_view query);
 
  private:
   struct SessionLabels {
@@ -49,6 +52,7 @@ class AgentMetrics {
   prometheus::Family<prometheus::Gauge>& bird_up_;
   prometheus::Family<prometheus::Counter>& reconfigurations_;
   prometheus::Family<prometheus::Counter>& lease_renewals_;
+  prometheus::Family<prometheus::Counter>& bird_queries_;
   std::string rack_;
   std::string cluster_id_;
   std::mutex mu_;

@@ -26,6 +26,17 @@ constexpr kube::Clock::Duration kMaxBackoff = 30s;
 constexpr kube::Clock::Duration kStableRun = kMaxBackoff;
 // Without a pidfd, how often the exit is looked for.
 constexpr int kFallbackPollMs = 100;
+// BIRD's log lines are short; a longer one is passed on in pieces of this size.
+constexpr std::size_t kMaxLogLine = 64 * 1024;
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the agent's own stderr is gone: nothing better to do with the line
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
 
 // The binary's path, looked up in PATH here because the child may only make
 // async-signal-safe calls between fork and exec.
@@ -89,7 +100,15 @@ BirdProcess::~BirdProcess() {
   }
 }
 
-pid_t BirdProcess::spawn() {
+pid_t BirdProcess::spawn(int* log_fd) {
+  *log_fd = -1;
+  int log_pipe[2] = {-1, -1};
+  if (log_sink_ && ::pipe2(log_pipe, O_CLOEXEC) == 0) {
+    // Both ends non-blocking: BIRD never waits for the agent to read its log, and pass_log()
+    // never waits for BIRD to write.
+    ::fcntl(log_pipe[0], F_SETFL, O_NONBLOCK);
+    ::fcntl(log_pipe[1], F_SETFL, O_NONBLOCK);
+  }
   const std::string binary = resolve_binary(options_.bird_binary);
   std::vector<std::string> args = {options_.bird_binary, "-f", "-c", options_.config_path.string(),
                                    "-s", options_.socket_path.string()};
@@ -100,7 +119,15 @@ pid_t BirdProcess::spawn() {
 
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
-  if (pid != 0) return pid;  // parent, or -1
+  if (pid != 0) {  // parent, or -1
+    if (log_pipe[1] >= 0) ::close(log_pipe[1]);
+    if (pid > 0) {
+      *log_fd = log_pipe[0];
+    } else if (log_pipe[0] >= 0) {
+      ::close(log_pipe[0]);
+    }
+    return pid;
+  }
 
   // Child: async-signal-safe calls only.
   // BIRD dies with the agent (the thread that forked it, which lives until it is reaped):
@@ -116,6 +143,7 @@ pid_t BirdProcess::spawn() {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (log_pipe[1] >= 0) ::dup2(log_pipe[1], STDERR_FILENO);  // dup2 clears O_CLOEXEC on fd 2
   // stdin, stdout and stderr only: BIRD must not hold the agent's sockets.
   if (::close_range(3, ~0U, 0) != 0) {
     for (int fd = 3; fd < 4096; ++fd) ::close(fd);
@@ -124,7 +152,35 @@ pid_t BirdProcess::spawn() {
   ::_exit(127);
 }
 
-int BirdProcess::wait_for_exit(pid_t pid, std::stop_token stop) {
+void BirdProcess::pass_log(int log_fd, bool final) {
+  char chunk[16384];
+  for (;;) {
+    const ssize_t n = ::read(log_fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EAGAIN: all read for now; 0: BIRD closed its end
+    log_partial_.append(chunk, static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = log_partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      const std::string_view line(log_partial_.data() + start, nl - start);
+      log_sink_(line);
+      write_all(STDERR_FILENO, std::string_view(log_partial_.data() + start, nl - start + 1));
+    }
+    log_partial_.erase(0, start);
+    // A line longer than the pipe is passed on in pieces rather than held without bound.
+    if (log_partial_.size() > kMaxLogLine) {
+      log_sink_(log_partial_);
+      write_all(STDERR_FILENO, log_partial_ + "\n");
+      log_partial_.clear();
+    }
+  }
+  if (final && !log_partial_.empty()) {
+    log_sink_(log_partial_);
+    write_all(STDERR_FILENO, log_partial_ + "\n");
+    log_partial_.clear();
+  }
+}
+
+int BirdProcess::wait_for_exit(pid_t pid, int log_fd, std::stop_token stop) {
   Wakeup wakeup;
   std::stop_callback on_stop(stop, [&wakeup] { wakeup.notify(); });
   // Via syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C". -1 on old kernels: waitid is polled instead.
@@ -152,13 +208,27 @@ int BirdProcess::wait_for_exit(pid_t pid, std::stop_token stop) {
         timeout = timeout < 0 ? static_cast<int>(left) : std::min<int>(timeout, static_cast<int>(left));
       }
     }
-    pollfd fds[2];
+    pollfd fds[3];
     nfds_t n = 0;
     if (!terminated) fds[n++] = {wakeup.fd(), POLLIN, 0};  // stays readable once written
     if (pidfd >= 0) fds[n++] = {pidfd, POLLIN, 0};
+    if (log_fd >= 0) fds[n++] = {log_fd, POLLIN, 0};
     ::poll(fds, n, timeout);
+    if (log_fd >= 0) {
+      pass_log(log_fd, false);
+      // Every writer closed its end: an fd at EOF stays readable, so it is polled no more.
+      if ((fds[n - 1].revents & (POLLHUP | POLLERR)) != 0 && (fds[n - 1].revents & POLLIN) == 0) {
+        pass_log(log_fd, true);
+        ::close(log_fd);
+        log_fd = -1;
+      }
+    }
   }
   if (pidfd >= 0) ::close(pidfd);
+  if (log_fd >= 0) {
+    pass_log(log_fd, true);
+    ::close(log_fd);
+  }
 
   int status = 0;
   {
@@ -179,14 +249,15 @@ void BirdProcess::run(std::stop_token stop) {
     if (!first) ++restarts_;
     first = false;
     const auto started = clock_.now();
-    const pid_t pid = spawn();
+    int log_fd = -1;
+    const pid_t pid = spawn(&log_fd);
     if (pid > 0) {
       std::lock_guard lock(mu_);
       pid_ = pid;
       running_ = true;
     }
     if (pid > 0) {
-      const int status = wait_for_exit(pid, stop);
+      const int status = wait_for_exit(pid, log_fd, stop);
       if (on_exit_) on_exit_(status);
       if (clock_.now() - started >= kStableRun) backoff = kFirstBackoff;
     }

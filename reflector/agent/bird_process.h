@@ -2,6 +2,10 @@
 // Runs BIRD in the foreground as a child (`bird -f -c CONF -s SOCK`) and
 // restarts it with backoff when it exits. The agent is the container's
 // entrypoint; BGP keeps running whatever happens to the Kubernetes API.
+// With a log sink, BIRD's stderr comes through a pipe: each line is passed to
+// the sink and then written to the agent's stderr unchanged (the container log
+// stays the same). BIRD's end of the pipe is non-blocking: an agent that stops
+// reading (frozen, wedged) costs BIRD log lines, never a blocked BGP daemon.
 
 #include <sys/types.h>
 
@@ -12,6 +16,7 @@
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kube/clock.h"
@@ -40,13 +45,19 @@ class BirdProcess {
   pid_t pid() const { return pid_; }
   // Called on the run() thread after each exit, with BIRD's waitpid() status. Set before run().
   void set_on_exit(std::function<void(int status)> on_exit) { on_exit_ = std::move(on_exit); }
+  // Called on the run() thread with every line BIRD writes to stderr (without '\n'). Set before run().
+  void set_log_sink(std::function<void(std::string_view line)> sink) { log_sink_ = std::move(sink); }
 
  private:
-  // fork + exec; -1 when fork fails.
-  pid_t spawn();
+  // fork + exec; -1 when fork fails. With a log sink, *log_fd is the read end of BIRD's stderr.
+  pid_t spawn(int* log_fd);
   // Waits for the child to exit, sending SIGTERM (then SIGKILL after stop_grace) once
-  // `stop` is requested; reaps it and returns its waitpid() status.
-  int wait_for_exit(pid_t pid, std::stop_token stop);
+  // `stop` is requested, and passing its log on meanwhile (log_fd, -1 for none); reaps it and
+  // returns its waitpid() status.
+  int wait_for_exit(pid_t pid, int log_fd, std::stop_token stop);
+  // Reads what BIRD wrote (non-blocking); complete lines go to the sink and to stderr. At EOF
+  // (`final`), a last line without '\n' goes too.
+  void pass_log(int log_fd, bool final);
 
   BirdProcessOptions options_;
   kube::Clock& clock_;
@@ -54,6 +65,8 @@ class BirdProcess {
   std::atomic<int> restarts_{0};
   std::atomic<pid_t> pid_{-1};
   std::function<void(int)> on_exit_;
+  std::function<void(std::string_view)> log_sink_;
+  std::string log_partial_;  // run() thread only: BIRD's last line, not yet complete
   std::mutex mu_;  // pid_ is cleared under it before the child is reaped
 };
 

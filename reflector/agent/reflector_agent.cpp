@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "agent/config_builder.h"
+#include "bird/config_renderer.h"
 #include "contract/fabric_spec.h"
 #include "contract/observed.h"
 #include "contract/well_known.h"
@@ -27,7 +28,15 @@ ReflectorAgent::ReflectorAgent(kube::KubeClient& client, AgentOptions options, B
       liveness_(clock, std::chrono::seconds(0)),
       lease_(client, options_.self, clock),
       secrets_(client, options_.self.ns, log),
-      warm_up_(options_.ready_grace) {
+      warm_up_(options_.ready_grace),
+      poll_({options_.session_events != nullptr, options_.session_resync}) {
+  if (options_.session_events != nullptr) {
+    options_.session_events->set_wake([this] {
+      std::lock_guard lock(mu_);
+      poll_now_ = true;
+      cv_.notify_all();
+    });
+  }
   lease_.set_on_result([this](bool ok, const kube::Error* error) {
     metrics_.lease_renewal(ok);
     if (!ok && error && error->kind != kube::ErrorKind::Cancelled) {
@@ -37,6 +46,7 @@ ReflectorAgent::ReflectorAgent(kube::KubeClient& client, AgentOptions options, B
 }
 
 ReflectorAgent::~ReflectorAgent() {
+  if (options_.session_events != nullptr) options_.session_events->set_wake(nullptr);
   for (auto* i : {leases_.get(), fabric_.get()}) {
     if (i) i->stop();
   }
@@ -189,6 +199,7 @@ void ReflectorAgent::rebuild() {
   apply_failed_ = outcome == ApplyOutcome::Failed;
   switch (outcome) {
     case ApplyOutcome::Unchanged:
+      if (!configured_) ++running_generation_;
       running_ = config;
       configured_ = true;
       warm_up_.configured(clock_.now());
@@ -196,6 +207,7 @@ void ReflectorAgent::rebuild() {
       break;
     case ApplyOutcome::Reconfigured:
       ++applies_;
+      ++running_generation_;
       running_ = config;
       configured_ = true;
       warm_up_.configured(clock_.now());
@@ -269,16 +281,59 @@ void ReflectorAgent::read_secrets(std::stop_token stop) {
   }
 }
 
+kube::Status ReflectorAgent::query_bird(const PollRequest& request) {
+  switch (request.kind) {
+    case PollKind::Protocols:
+      for (const auto& name : request.protocols) {
+        metrics_.bird_query("one");
+        auto one = control_.show_protocol_all(name);
+        if (!one.ok()) return one.error();
+        poll_.protocols({name}, std::move(one).value());
+      }
+      return {};
+    case PollKind::Status: {
+      metrics_.bird_query("status");
+      auto status = control_.show_status();
+      if (!status.ok()) return status.error();
+      if (!poll_.status(*status)) return {};
+      [[fallthrough]];  // BIRD restarted since the last poll: everything it said is void
+    }
+    case PollKind::Full: {
+      metrics_.bird_query("all");
+      auto all = control_.show_protocols_all();
+      if (!all.ok()) return all.error();
+      poll_.full(std::move(all).value(), clock_.now());
+      return {};
+    }
+  }
+  return {};
+}
+
 void ReflectorAgent::poll_sessions() {
-  auto protocols = control_.show_protocols_all();
+  {
+    std::lock_guard lock(mu_);
+    poll_now_ = false;
+    if (polled_generation_ != running_generation_) {
+      std::vector<std::string> protocols;
+      protocols.reserve(running_.peers.size());
+      for (const auto& peer : running_.peers) protocols.push_back(bird::protocol_name(peer.role, peer.name));
+      poll_.configured(protocols);
+      polled_generation_ = running_generation_;
+    }
+  }
+  const auto events = options_.session_events != nullptr ? options_.session_events->take() : SessionEvents::Taken{};
+  const bool ok = query_bird(poll_.next(clock_.now(), events)).ok();
+  if (!ok) poll_.failed();
+  const bool changed = poll_.take_changed();
+  const auto states = ok && changed ? poll_.states() : std::vector<bird::ProtocolState>{};
   std::lock_guard lock(mu_);
-  bird_up_ = protocols.ok();
-  metrics_.set_bird_up(bird_up_);
-  if (!protocols.ok()) {
+  bird_up_ = ok;
+  metrics_.set_bird_up(ok);
+  if (!ok) {
     sessions_.established = 0;  // none that BIRD vouches for; the Lease reports as much
     return;
   }
-  sessions_ = metrics_.update_sessions(*protocols, running_);
+  if (changed) sessions_ = metrics_.update_sessions(states, running_);
   if (configured_) warm_up_.polled(sessions_, clock_.now());
 }
 
@@ -303,12 +358,14 @@ void ReflectorAgent::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     heartbeat.beat();
     bool dirty;
+    bool poll_now;
     {
       std::unique_lock lock(mu_);
       // Wakes at once for a change; otherwise on the tick that drives polls and rebuilds.
-      cv_.wait_for(lock, options_.debounce, [&] { return stop.stop_requested() || dirty_; });
+      cv_.wait_for(lock, options_.debounce, [&] { return stop.stop_requested() || dirty_ || poll_now_; });
       dirty = dirty_;
       dirty_ = false;
+      poll_now = poll_now_;
     }
     if (stop.stop_requested()) break;
     auto now = clock_.now();
@@ -319,6 +376,8 @@ void ReflectorAgent::run(std::stop_token stop) {
     if (now >= next_poll) {
       poll_sessions();
       next_poll = now + options_.session_poll;
+    } else if (poll_now) {
+      poll_sessions();  // what BIRD's log named, at once; the tick stays where it was
     }
   }
   lease_thread.request_stop();

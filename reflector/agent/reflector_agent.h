@@ -20,6 +20,8 @@
 #include "agent/identity.h"
 #include "agent/lease_keeper.h"
 #include "agent/secret_reader.h"
+#include "agent/session_events.h"
+#include "agent/session_poll.h"
 #include "agent/warm_up.h"
 #include "bird/control_client.h"
 #include "contract/liveness_tracker.h"
@@ -36,6 +38,11 @@ struct AgentOptions {
   int client_port = 179;
   std::optional<bird::BgpTimers> timers;  // overrides the connect/error timers (tests use short ones)
   std::chrono::milliseconds session_poll{2000};
+  // BIRD's log as the agent's BirdProcess passes it on (nullptr: a BIRD the agent does not run,
+  // whose log it cannot read). With it, a poll reads only the sessions that changed, and every
+  // session only every session_resync (SessionPoll); without it, every poll reads every session.
+  SessionEvents* session_events = nullptr;
+  std::chrono::milliseconds session_resync{60000};
   std::chrono::milliseconds debounce{100};
   // How often the one input that changes with time alone is looked at: which other
   // reflectors' Leases are fresh. The whole config is rebuilt only when that changed.
@@ -83,6 +90,8 @@ class ReflectorAgent {
   // The other reflectors to mesh with now (their Leases fresh as this agent observed them).
   std::vector<contract::ReflectorLease> mesh_now();
   void poll_sessions();
+  // Asks BIRD what `request` says, into poll_; an error when BIRD did not answer.
+  kube::Status query_bird(const PollRequest& request);
   // The Secret thread: reads the named password Secrets every secret_refresh and whenever a
   // rebuild asks for a new spec generation; marks the agent dirty when they changed.
   void read_secrets(std::stop_token stop);
@@ -106,7 +115,10 @@ class ReflectorAgent {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool dirty_ = true;
+  bool poll_now_ = false;  // BIRD's log named a session: poll before the next tick
   bird::ReflectorConfig running_;  // what BIRD was last configured with
+  // Bumped whenever running_'s peers may have changed; the poll then takes their protocol names.
+  std::uint64_t running_generation_ = 0;
   bool configured_ = false;
   // The last apply failed (BIRD unreachable, no scratch space): retried on the next
   // rebuild tick, not at once, so that a lasting failure is no busy loop.
@@ -117,6 +129,8 @@ class ReflectorAgent {
   std::string config_error_;
   std::string last_warning_digest_;
   // Run-loop thread only.
+  SessionPoll poll_;
+  std::uint64_t polled_generation_ = 0;
   std::vector<contract::ReflectorLease> built_mesh_;  // the mesh of the last rebuild
   kube::Clock::TimePoint next_resync_{};
   // The Secret thread (read_secrets) and the rebuilds agree on which spec generation the

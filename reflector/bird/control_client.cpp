@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -234,6 +235,18 @@ kube::Result<Reply> BirdControlClient::command(std::string_view cmd, std::chrono
 kube::Result<std::vector<ProtocolState>> BirdControlClient::show_protocols_all(std::chrono::milliseconds timeout) {
   auto reply = command("show protocols all", timeout);
   if (!reply) return reply.error();
+  return parse_show_protocols_all(*reply);
+}
+
+kube::Result<std::vector<ProtocolState>> BirdControlClient::show_protocol_all(std::string_view name,
+                                                                             std::chrono::milliseconds timeout) {
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  });
+  if (!plain) return make_error(ErrorKind::Invalid, "bird: not a protocol name: " + std::string(name));
+  auto reply = command("show protocols all \"" + std::string(name) + "\"", timeout);
+  if (!reply) return reply.error();
+  if (reply->final_code == reply_code::kNoProtocolsMatch) return std::vector<ProtocolState>{};
   return parse_show_protocols_all(*reply);
 }
 

@@ -40,6 +40,11 @@ class BirdControlClient {
 
   [[nodiscard]] kube::Result<std::vector<ProtocolState>> show_protocols_all(
       std::chrono::milliseconds timeout = kDefaultTimeout);
+  // `show protocols all "NAME"`: one protocol's state, or none when BIRD has no protocol of that
+  // name (8003). NAME is a protocol name as the renderer makes them (letters, digits, '_'),
+  // so the quoted pattern matches it alone; any other name is Invalid.
+  [[nodiscard]] kube::Result<std::vector<ProtocolState>> show_protocol_all(
+      std::string_view name, std::chrono::milliseconds timeout = kDefaultTimeout);
   [[nodiscard]] kube::Result<DaemonStatus> show_status(std::chrono::milliseconds timeout = kDefaultTimeout);
   // `configure "path"`: see configure_outcome() for the codes; a bad file is Invalid
   // with BIRD's "file:line:col message". BIRD keeps running its old configuration then.

@@ -37,6 +37,7 @@ struct Options {
   bool run_bird = true;
   int client_port = 179;
   std::chrono::milliseconds session_poll{2000};
+  std::chrono::milliseconds session_resync{60000};
   std::chrono::milliseconds ready_grace{60000};
   std::chrono::milliseconds secret_refresh{30000};
   std::chrono::milliseconds stall_timeout{60000};
@@ -72,8 +73,13 @@ int main(int argc, char** argv) {
   const kube::FlagSet::IntRange port{1, 65535};
   const kube::FlagSet::IntRange bgp_seconds{0, 65535};  // BIRD's range; 0: the renderer's default
   flags.add_int("client-port", &o.client_port, "port the rack's Calico nodes listen on", "RR_CLIENT_PORT", port);
-  flags.add_duration("session-poll", &o.session_poll, "how often to read BGP session state", "RR_SESSION_POLL",
-                     std::chrono::milliseconds(100));
+  flags.add_duration("session-poll", &o.session_poll,
+                     "how often to look at BGP session state: the sessions BIRD's log named since, those not "
+                     "Established, else BIRD's status only (all sessions, when BIRD runs outside the agent)",
+                     "RR_SESSION_POLL", std::chrono::milliseconds(100));
+  flags.add_duration("session-resync", &o.session_resync,
+                     "how often every session is read in full (prefix counts), whatever BIRD's log said",
+                     "RR_SESSION_RESYNC", std::chrono::milliseconds(100));
   flags.add_duration("ready-grace", &o.ready_grace,
                      "/readyz waits for the BGP sessions of a new reflector (each Established or its peer unreachable) "
                      "at most this long after the first configuration",
@@ -158,11 +164,17 @@ int main(int argc, char** argv) {
     log.error("cannot write the initial BIRD configuration", {{"path", o.bird_config}, {"error", s.error().message}});
     return 1;
   }
+  // Outlives `bird` and `agent`: BIRD's log lines reach it from the BirdProcess thread.
+  rr::agent::SessionEvents session_events;
   rr::agent::BirdProcess bird({o.bird_binary, o.bird_config, o.bird_socket, {}});
   // Its own stop token: every return from main() stops BIRD and joins the thread before `bird` goes.
   std::jthread bird_thread;
   if (o.run_bird) {
-    bird.set_on_exit([&log](int status) { log.warn("BIRD exited; restarting", {{"status", std::to_string(status)}}); });
+    bird.set_on_exit([&log, &session_events](int status) {
+      session_events.bird_exited();
+      log.warn("BIRD exited; restarting", {{"status", std::to_string(status)}});
+    });
+    bird.set_log_sink([&session_events](std::string_view line) { session_events.log_line(line); });
     bird_thread = std::jthread([&bird](std::stop_token own) { bird.run(own); });
   }
   if (auto c = control.connect(o.bird_socket, std::chrono::seconds(5)); !c.ok()) {
@@ -173,6 +185,8 @@ int main(int argc, char** argv) {
   aopts.self = *identity;
   aopts.client_port = o.client_port;
   aopts.session_poll = o.session_poll;
+  aopts.session_resync = o.session_resync;
+  if (o.run_bird) aopts.session_events = &session_events;
   aopts.ready_grace = o.ready_grace;
   aopts.secret_refresh = o.secret_refresh;
   if (o.connect_retry || o.connect_delay || o.error_wait_min || o.error_wait_max) aopts.timers = timers;

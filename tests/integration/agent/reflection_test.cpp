@@ -222,6 +222,51 @@ TEST_F(ReflectionIT, AddingAClientLeavesExistingSessionsUntouched) {
   EXPECT_EQ(speakers_["a1"]->session_state("rr0"), "Established");
 }
 
+// Between full reads (--session-resync), a poll reads only the sessions BIRD's log named: a
+// client that goes away shows in its session metric and on the Lease, and BIRD was asked for
+// that one session, never for all of them again.
+TEST_F(ReflectionIT, ASessionThatGoesDownShowsFromBirdsLogWithoutReadingEverySession) {
+  CreateFabric();
+  AddNode("a1-" + tag_, "rack-a", ip(1, 11));
+  AddNode("a2-" + tag_, "rack-a", ip(1, 12));
+  AddSpeaker("a1", ip(1, 11), {ip(1, 1)});
+  AddSpeaker("a2", ip(1, 12), {ip(1, 1)});
+  auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1", {"--session-resync", "10m"});
+  const std::string url = AgentUrl(ra);
+  ASSERT_FALSE(url.empty()) << ra.log();
+  std::string metrics;
+  auto up = [&](const std::string& address) {
+    return rr::testing::metric_value(metrics, "rr_bgp_session_up", "peer_address=\"" + address + "\"");
+  };
+  auto queries = [&](const std::string& query) {
+    return rr::testing::metric_value(metrics, "rr_bird_session_queries_total", "query=\"" + query + "\"").value_or(-1);
+  };
+  ASSERT_TRUE(eventually([&] {
+    metrics = rr::testing::http_get(url + "/metrics");
+    return up(ip(1, 11)) == 1.0 && up(ip(1, 12)) == 1.0;
+  }, std::chrono::seconds(45))) << metrics << ReflectorBirdc("ra", "show protocols") << ra.log();
+  // Every session up, nothing named: a poll asks BIRD for its status only.
+  const double status_before = queries("status");
+  ASSERT_TRUE(eventually([&] {
+    metrics = rr::testing::http_get(url + "/metrics");
+    return queries("status") > status_before;
+  }, std::chrono::seconds(30))) << metrics;
+  const double full_reads = queries("all");
+  const double single_reads = queries("one");
+  ASSERT_GE(full_reads, 1.0) << metrics;
+
+  speakers_.erase("a1");  // its BIRD stops: the reflector's session goes down, and BIRD logs it
+  ASSERT_TRUE(eventually([&] {
+    metrics = rr::testing::http_get(url + "/metrics");
+    return up(ip(1, 11)) == 0.0;
+  }, std::chrono::seconds(30))) << metrics << ReflectorBirdc("ra", "show protocols") << ra.log();
+  EXPECT_EQ(up(ip(1, 12)), 1.0) << metrics;
+  EXPECT_EQ(queries("all"), full_reads) << "the change was found by reading every session: " << metrics;
+  EXPECT_GT(queries("one"), single_reads) << metrics;
+  EXPECT_TRUE(eventually([&] { return LeaseAnnotation("ra", "rr.bgp.dev/sessions-established") == "1"; }))
+      << LeaseAnnotation("ra", "rr.bgp.dev/sessions-established");
+}
+
 // A new reflector joins the rotation (Pod Ready, so a rollout may take the next one of its
 // rack) only once its clients are up with it: a client whose BIRD answers but does not know
 // this reflector yet (its Calico config not rendered yet) holds /readyz back; a node where

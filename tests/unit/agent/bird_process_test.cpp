@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -267,6 +268,68 @@ TEST(BirdProcess, BirdGetsDefaultSignalsEvenWhenTheAgentBlocksThem) {
   EXPECT_TRUE(WIFSIGNALED(exits.statuses()[0]));
   EXPECT_EQ(WTERMSIG(exits.statuses()[0]), SIGTERM);  // not SIGKILL after the grace period
   EXPECT_TRUE(children().empty());
+}
+
+// BIRD's stderr through the log sink: every line, in order, the last one even without '\n'.
+TEST(BirdProcess, PassesEveryLineOfBirdsStderrToTheLogSink) {
+  TempDir dir("rr-bird-process-test");
+  const std::string bird = dir.script(
+      "bird", "echo '2026-12-04 18:47:10.622 <TRACE> client_n1: State changed to start' >&2\n"
+              "echo 'not a log line on stdout'\n"
+              "printf '2026-12-04 18:47:11.474 <TRACE> client_n1: State changed to up\\nno newline at exit' >&2\n"
+              "grep '^flags' /proc/$$/fdinfo/2 > " + dir.file("stderr-flags") + "\n"
+              "exit 0\n");
+  FakeClock clock;
+  BirdProcess process({bird, dir.file("bird.conf"), dir.file("bird.ctl"), {}}, clock);
+  std::mutex mu;
+  std::vector<std::string> lines;
+  process.set_log_sink([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    lines.emplace_back(line);
+  });
+  ExitLog exits;
+  process.set_on_exit(exits.callback());
+  std::stop_source stop;
+  std::jthread runner([&] { process.run(stop.get_token()); });
+  ASSERT_TRUE(eventually([&] { return !exits.statuses().empty(); }));
+  stop.request_stop();
+  clock.advance(1h);
+  runner.join();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(lines, (std::vector<std::string>{"2026-12-04 18:47:10.622 <TRACE> client_n1: State changed to start",
+                                             "2026-12-04 18:47:11.474 <TRACE> client_n1: State changed to up",
+                                             "no newline at exit"}));
+  // O_NONBLOCK (04000 octal) on BIRD's stderr: an agent that stops reading never blocks BIRD.
+  const std::string flags = read_file(dir.file("stderr-flags"));
+  ASSERT_FALSE(flags.empty());
+  const unsigned long value = std::stoul(flags.substr(flags.find_first_of("0123456789")), nullptr, 8);
+  EXPECT_NE(value & 04000, 0u) << flags;
+}
+
+// A BIRD that writes more than the pipe holds while the agent does not read (frozen) keeps
+// running and exits; what did not fit is lost, BIRD is never blocked.
+TEST(BirdProcess, ABirdWhoseLogIsNotReadIsNeverBlocked) {
+  TempDir dir("rr-bird-process-test");
+  // 4 MB of log, then a mark: with a blocking stderr and nobody reading, `head` would hang.
+  const std::string bird = dir.script("bird", "head -c 4000000 /dev/zero | tr '\\0' 'x' | fold -w 100 >&2 2>/dev/null\n"
+                                              "echo done > " + dir.file("done") + "\n"
+                                              "exec sleep 1000\n");
+  FakeClock clock;
+  BirdProcess process({bird, dir.file("bird.conf"), dir.file("bird.ctl"), {}}, clock);
+  std::atomic<bool> frozen{true};
+  std::atomic<int> lines{0};
+  process.set_log_sink([&](std::string_view) {
+    while (frozen) std::this_thread::sleep_for(1ms);  // the reader stops, as a SIGSTOPped agent does
+    ++lines;
+  });
+  std::stop_source stop;
+  std::jthread runner([&] { process.run(stop.get_token()); });
+  EXPECT_TRUE(eventually([&] { return read_file(dir.file("done")) == "done\n"; }, 60s)) << "BIRD blocked on its log";
+  frozen = false;
+  stop.request_stop();
+  clock.advance(1h);
+  runner.join();
+  EXPECT_GT(lines.load(), 0);
 }
 
 }  // namespace

@@ -426,6 +426,21 @@ TEST(BirdControlClientRealDaemon, StatusProtocolsConfigureAndRestart) {
   EXPECT_EQ((*protocols)[0].proto, "Device");
   EXPECT_EQ((*protocols)[0].state, "up");
 
+  // One protocol by name, as the session poll reads what BIRD's log named.
+  const std::string device = (*protocols)[0].name;
+  auto one = client.show_protocol_all(device);
+  ASSERT_TRUE(one.ok()) << one.error().describe();
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].name, device);
+  EXPECT_EQ((*one)[0].state, "up");
+  auto gone = client.show_protocol_all("client_gone");
+  ASSERT_TRUE(gone.ok()) << gone.error().describe();
+  EXPECT_TRUE(gone->empty()) << "8003 No protocols match: the session is not there";
+  auto pattern = client.show_protocol_all("client_*");
+  ASSERT_FALSE(pattern.ok());
+  EXPECT_EQ(pattern.error().kind, ErrorKind::Invalid) << "a name is never a pattern";
+  EXPECT_TRUE(client.show_status().ok()) << "the connection is still in step";
+
   EXPECT_TRUE(client.configure_check(bird.config()).ok());
   auto reconfigured = client.configure(bird.config());
   EXPECT_TRUE(reconfigured.ok()) << reconfigured.error().describe();

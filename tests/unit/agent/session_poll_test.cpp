@@ -1,0 +1,160 @@
+#include "agent/session_poll.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace rr::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using TimePoint = kube::Clock::TimePoint;
+
+const TimePoint t0{};
+
+bird::ProtocolState session(const std::string& name, bool up, std::uint32_t imported = 0) {
+  bird::ProtocolState p;
+  p.name = name;
+  p.proto = "BGP";
+  p.state = up ? "up" : "start";
+  p.bgp_state = up ? "Established" : "Active";
+  p.last_error = up ? "" : "Socket: Connection refused";
+  bird::ChannelState c;
+  c.routes = bird::RouteCounts{.imported = imported};
+  p.channels.push_back(c);
+  return p;
+}
+
+std::vector<std::string> names(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back("client_n" + std::to_string(i));
+  return out;
+}
+
+std::vector<bird::ProtocolState> all_up(int n) {
+  std::vector<bird::ProtocolState> out;
+  for (const auto& name : names(n)) out.push_back(session(name, true));
+  return out;
+}
+
+SessionEvents::Taken named(std::set<std::string> protocols) { return {std::move(protocols), false, false}; }
+
+// A poll with every session Established: how the steady state of a big reflector looks.
+SessionPoll settled(int n) {
+  SessionPoll poll({.events = true, .resync = 60s});
+  poll.configured(names(n));
+  EXPECT_EQ(poll.next(t0, {}).kind, PollKind::Full) << "the first poll reads everything";
+  poll.full(all_up(n), t0);
+  EXPECT_TRUE(poll.take_changed());
+  return poll;
+}
+
+TEST(SessionPollTest, AtSteadyStateAPollAsksOnlyForBirdsStatus) {
+  SessionPoll poll = settled(5000);
+  for (auto at : {t0 + 2s, t0 + 4s, t0 + 58s}) {
+    auto request = poll.next(at, {});
+    EXPECT_EQ(request.kind, PollKind::Status);
+    EXPECT_TRUE(request.protocols.empty());
+  }
+  EXPECT_FALSE(poll.take_changed());
+}
+
+TEST(SessionPollTest, ASessionBirdsLogNamedIsReadAloneAndItsChangeIsExported) {
+  SessionPoll poll = settled(5000);
+  auto request = poll.next(t0 + 2s, named({"client_n42", "device1", "client_gone"}));
+  ASSERT_EQ(request.kind, PollKind::Protocols);
+  EXPECT_EQ(request.protocols, std::vector<std::string>{"client_n42"}) << "only configured sessions are read";
+  poll.protocols(request.protocols, {session("client_n42", false)});
+  EXPECT_TRUE(poll.take_changed());
+  auto states = poll.states();
+  ASSERT_EQ(states.size(), 5000u);
+  auto n42 = std::find_if(states.begin(), states.end(), [](const auto& p) { return p.name == "client_n42"; });
+  ASSERT_NE(n42, states.end());
+  EXPECT_FALSE(n42->established());
+}
+
+TEST(SessionPollTest, ASessionNotEstablishedIsReadEveryPollButExportedOnlyWhenItChanges) {
+  SessionPoll poll({.events = true, .resync = 60s});
+  poll.configured(names(3));
+  ASSERT_EQ(poll.next(t0, {}).kind, PollKind::Full);
+  auto states = all_up(3);
+  states[1] = session("client_n1", false);
+  poll.full(states, t0);
+  ASSERT_TRUE(poll.take_changed());
+  // Its last error may change without a state change BIRD would log.
+  for (auto at : {t0 + 2s, t0 + 4s}) {
+    auto request = poll.next(at, {});
+    ASSERT_EQ(request.kind, PollKind::Protocols);
+    EXPECT_EQ(request.protocols, std::vector<std::string>{"client_n1"});
+    poll.protocols(request.protocols, {session("client_n1", false)});
+    EXPECT_FALSE(poll.take_changed()) << "the same state is not exported again";
+  }
+  poll.protocols({"client_n1"}, {session("client_n1", true)});
+  EXPECT_TRUE(poll.take_changed());
+  EXPECT_EQ(poll.next(t0 + 6s, {}).kind, PollKind::Status);
+}
+
+TEST(SessionPollTest, NewlyConfiguredSessionsAreReadAndExportedAtOnce) {
+  SessionPoll poll = settled(100);
+  poll.configured(names(102));
+  EXPECT_TRUE(poll.take_changed()) << "series of new peers appear (at 0) before BIRD reports them";
+  auto request = poll.next(t0 + 2s, {});
+  ASSERT_EQ(request.kind, PollKind::Protocols);
+  EXPECT_EQ(request.protocols, (std::vector<std::string>{"client_n100", "client_n101"}));
+}
+
+TEST(SessionPollTest, ManySessionsDueAreReadWithOneFullQuery) {
+  SessionPoll poll = settled(5000);
+  std::set<std::string> many;
+  for (int i = 0; i < 700; ++i) many.insert("client_n" + std::to_string(i));  // > 5000 / 8
+  EXPECT_EQ(poll.next(t0 + 2s, named(many)).kind, PollKind::Full);
+
+  SessionPoll small = settled(100);
+  std::set<std::string> some;
+  for (int i = 0; i < 60; ++i) some.insert("client_n" + std::to_string(i));  // > 100 / 8, < kMinBatch
+  auto request = small.next(t0 + 2s, named(some));
+  EXPECT_EQ(request.kind, PollKind::Protocols);
+  EXPECT_EQ(request.protocols.size(), 60u);
+}
+
+TEST(SessionPollTest, EverySessionIsReadAgainEveryResync) {
+  SessionPoll poll = settled(10);
+  EXPECT_EQ(poll.next(t0 + 59s, {}).kind, PollKind::Status);
+  EXPECT_EQ(poll.next(t0 + 60s, {}).kind, PollKind::Full) << "prefix counts change without state changes";
+  poll.full(all_up(10), t0 + 60s);
+  EXPECT_EQ(poll.next(t0 + 62s, {}).kind, PollKind::Status);
+}
+
+TEST(SessionPollTest, ABirdThatRestartedOrDidNotAnswerIsReadInFull) {
+  SessionPoll poll = settled(10);
+  EXPECT_EQ(poll.next(t0 + 2s, {.protocols = {}, .overflow = false, .restarted = true}).kind, PollKind::Full);
+  poll.full(all_up(10), t0 + 2s);
+  EXPECT_EQ(poll.next(t0 + 4s, {.protocols = {}, .overflow = true, .restarted = false}).kind, PollKind::Full);
+  poll.full(all_up(10), t0 + 4s);
+
+  bird::DaemonStatus status;
+  status.last_reboot = "2026-12-04 18:00:00.000";
+  EXPECT_FALSE(poll.status(status));
+  status.last_reboot = "2026-12-04 18:05:00.000";
+  EXPECT_TRUE(poll.status(status)) << "a restart the log did not show (BIRD run by hand)";
+  EXPECT_EQ(poll.next(t0 + 6s, {}).kind, PollKind::Full);
+  poll.full(all_up(10), t0 + 6s);
+
+  poll.failed();
+  EXPECT_TRUE(poll.take_changed());
+  EXPECT_TRUE(poll.states().empty()) << "nothing BIRD said before is vouched for";
+  EXPECT_EQ(poll.next(t0 + 8s, {}).kind, PollKind::Full);
+}
+
+TEST(SessionPollTest, WithoutBirdsLogEveryPollReadsEverySession) {
+  SessionPoll poll({.events = false, .resync = 60s});
+  poll.configured(names(10));
+  for (auto at : {t0, t0 + 2s, t0 + 4s}) {
+    EXPECT_EQ(poll.next(at, {}).kind, PollKind::Full);
+    poll.full(all_up(10), at);
+  }
+}
+
+}  // namespace
+}  // namespace rr::agent
