@@ -14,10 +14,11 @@
 //     agent's and BIRD's RSS and CPU at steady state (with M sessions up).
 //  c. Down (with --client-socket and --down-samples K > 0, after b): K of the M sessions, one
 //     at a time, are disabled on the client BIRD (`disable simI`: a Cease to the reflector);
-//     reported: the time from BIRD's reply until the agent's /metrics shows the session's
-//     rr_bgp_session_up at 0 ("down seen"), then the same for `enable simI` and 1 ("up seen",
-//     which includes BGP's connect delay), and the agent's BIRD queries during the phase
-//     (rr_bird_session_queries_total: all, one, status).
+//     reported: the time from BIRD's reply until the agent logs "BGP session down" for it (the
+//     moment it updates the session's series) and until a scrape of its /metrics shows
+//     rr_bgp_session_up at 0 (plus the scrape's own cost, large at thousands of sessions);
+//     then the same for `enable simI` ("BGP session up", 1; includes BGP's connect delay),
+//     and the agent's BIRD queries during the phase (rr_bird_session_queries_total).
 //
 // Nodes are named na0000.. (a) and nb0000.. (b): [a-z0-9] only, so the reflector's
 // protocol is "client_<name>". Node i's BGP address is 127.<octet>.<i/250>.<i%250+1>,
@@ -35,12 +36,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -557,30 +560,93 @@ bool down_phase(const Options& o) {
   };
   const auto before = queries(scrape(*metrics_at));
   const double cpu_before = o.agent_pid ? cpu_seconds(o.agent_pid) : -1;
-  // `disable`/`enable` the client's protocol, then time until the agent shows the session at `want`.
-  auto toggle = [&](const std::string& command, const std::string& peer, double want, std::vector<double>& out) {
+  // The agent's log line for the session's change ("BGP session down ... neighbor=ADDR"), from
+  // the log's size before the change; the time from `since`, or nullopt after 120 s.
+  auto logged = [&](const std::string& what, const std::string& peer, std::uintmax_t from,
+                    Clock::time_point since) -> std::optional<double> {
+    while (Clock::now() - since < std::chrono::seconds(120)) {
+      std::ifstream in(o.agent_log);
+      in.seekg(static_cast<std::streamoff>(from));
+      for (std::string line; std::getline(in, line);) {
+        const auto at = line.find(peer);
+        const bool whole = at != std::string::npos &&
+                           (at + peer.size() == line.size() || !std::isdigit(static_cast<unsigned char>(line[at + peer.size()])));
+        if (line.find(what) != std::string::npos && whole) return ms_between(since, Clock::now());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return std::nullopt;
+  };
+  // The agent's part: from the reflector BIRD's own log line for the protocol's state change
+  // ("2026-12-04 19:56:44.072 <TRACE> client_nb0000: State changed to stop", which the agent
+  // passes into its log) to the agent's line about the session ("2026-12-04T19:56:44.073Z info
+  // rr-agent: BGP session down protocol=client_nb0000 ..."); both clocks are this machine's UTC.
+  auto agent_part = [&](const std::string& what, const std::string& protocol, std::uintmax_t from)
+      -> std::optional<double> {
+    auto seconds_of = [](const std::string& line, const char* format) -> std::optional<double> {
+      int y = 0, mo = 0, d = 0, h = 0, mi = 0;
+      double sec = 0;
+      if (std::sscanf(line.c_str(), format, &y, &mo, &d, &h, &mi, &sec) != 6) return std::nullopt;
+      std::tm tm{};
+      tm.tm_year = y - 1900;
+      tm.tm_mon = mo - 1;
+      tm.tm_mday = d;
+      tm.tm_hour = h;
+      tm.tm_min = mi;
+      return static_cast<double>(::timegm(&tm)) + sec;
+    };
+    std::optional<double> bird_at, agent_at;
+    std::ifstream in(o.agent_log);
+    in.seekg(static_cast<std::streamoff>(from));
+    for (std::string line; std::getline(in, line) && !agent_at;) {
+      if (!bird_at && line.find("<TRACE> " + protocol + ": State changed to") != std::string::npos) {
+        bird_at = seconds_of(line, "%d-%d-%d %d:%d:%lf");
+      } else if (line.find(what) != std::string::npos && line.find("protocol=" + protocol) != std::string::npos) {
+        agent_at = seconds_of(line, "%d-%d-%dT%d:%d:%lfZ");
+      }
+    }
+    if (!bird_at || !agent_at) return std::nullopt;
+    return (*agent_at - *bird_at) * 1000.0;
+  };
+  // `disable`/`enable` the client's protocol; then the time until the agent logs the change and
+  // until its /metrics shows the session at `want`.
+  struct Latencies {
+    std::vector<double> logged, scraped, agent;
+  };
+  auto toggle = [&](const std::string& command, const std::string& what, const std::string& protocol,
+                    const std::string& peer, double want, Latencies& out) {
+    std::error_code ec;
+    const auto from = std::filesystem::file_size(o.agent_log, ec);
     auto reply = client_bird.command(command, std::chrono::seconds(10));
     const auto since = Clock::now();
-    auto ms = reply.ok() ? seen(peer, want, since) : std::nullopt;
-    if (!ms) {
+    auto log_ms = reply.ok() ? logged(what, peer, ec ? 0 : from, since) : std::nullopt;
+    auto metric_ms = log_ms ? seen(peer, want, since) : std::nullopt;
+    if (!metric_ms) {
       std::fprintf(stderr, "after `%s` the agent never showed %s at %.0f\n", command.c_str(), peer.c_str(), want);
       return false;
     }
-    out.push_back(*ms);
+    out.logged.push_back(*log_ms);
+    out.scraped.push_back(*metric_ms);
+    if (auto part = agent_part(what, protocol, ec ? 0 : from)) out.agent.push_back(*part);
     return true;
   };
-  std::vector<double> down_ms, up_ms;
+  Latencies down, up;
   for (int k = 0; k < o.down_samples; ++k) {
     const int i = k * std::max(1, o.bulk / o.down_samples);
-    const std::string protocol = "sim" + std::to_string(i);
-    if (!toggle("disable " + protocol, address(o, i), 0.0, down_ms)) return false;
-    if (!toggle("enable " + protocol, address(o, i), 1.0, up_ms)) return false;
+    const std::string sim = "sim" + std::to_string(i);
+    const std::string protocol = "client_" + node_name('b', i);  // the reflector's protocol for node i
+    if (!toggle("disable " + sim, "BGP session down", protocol, address(o, i), 0.0, down)) return false;
+    if (!toggle("enable " + sim, "BGP session up", protocol, address(o, i), 1.0, up)) return false;
   }
   const auto after = queries(scrape(*metrics_at));
   const double cpu_after = o.agent_pid ? cpu_seconds(o.agent_pid) : -1;
   std::printf("\n== c. %d sessions of %d taken down and up on the client side, one at a time\n", o.down_samples, o.bulk);
-  print_distribution("session down -> rr_bgp_session_up 0", down_ms);
-  print_distribution("session enabled -> rr_bgp_session_up 1", up_ms);
+  print_distribution("reflector BIRD logs it -> agent logs it down", down.agent);
+  print_distribution("session down -> agent logs it", down.logged);
+  print_distribution("session down -> /metrics shows 0", down.scraped);
+  print_distribution("reflector BIRD logs it -> agent logs it up", up.agent);
+  print_distribution("session enabled -> agent logs it up", up.logged);
+  print_distribution("session enabled -> /metrics shows 1", up.scraped);
   std::printf("  agent's BIRD queries during the phase: all %.0f, one %.0f, status %.0f; agent CPU %.2f s\n",
               after[0] - before[0], after[1] - before[1], after[2] - before[2], cpu_after - cpu_before);
   std::fflush(stdout);

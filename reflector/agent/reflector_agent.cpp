@@ -309,6 +309,24 @@ kube::Status ReflectorAgent::query_bird(const PollRequest& request) {
   return {};
 }
 
+void ReflectorAgent::log_transitions(const std::vector<bird::ProtocolState>& states) {
+  std::map<std::string, bool> now;
+  for (const auto& p : states) {
+    if (!p.is_bgp() || !bird::role_of_protocol(p.name)) continue;
+    const bool up = p.established();
+    now.emplace(p.name, up);
+    auto before = session_up_.find(p.name);
+    if (before != session_up_.end() && before->second == up) continue;
+    if (up) {
+      log_.info("BGP session up", {{"protocol", p.name}, {"neighbor", p.neighbor_address}});
+    } else if (before != session_up_.end()) {  // a session never seen up is not news
+      log_.info("BGP session down", {{"protocol", p.name}, {"neighbor", p.neighbor_address},
+                                     {"state", p.bgp_state}, {"error", p.last_error}});
+    }
+  }
+  session_up_ = std::move(now);
+}
+
 void ReflectorAgent::poll_sessions() {
   {
     std::lock_guard lock(mu_);
@@ -326,6 +344,7 @@ void ReflectorAgent::poll_sessions() {
   if (!ok) poll_.failed();
   const bool changed = poll_.take_changed();
   const auto states = ok && changed ? poll_.states() : std::vector<bird::ProtocolState>{};
+  if (ok && changed) log_transitions(states);
   std::lock_guard lock(mu_);
   bird_up_ = ok;
   metrics_.set_bird_up(ok);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +93,8 @@ class ReflectorAgent {
   void poll_sessions();
   // Asks BIRD what `request` says, into poll_; an error when BIRD did not answer.
   kube::Status query_bird(const PollRequest& request);
+  // Logs every BGP session of ours that came up or went down since the last call.
+  void log_transitions(const std::vector<bird::ProtocolState>& states);
   // The Secret thread: reads the named password Secrets every secret_refresh and whenever a
   // rebuild asks for a new spec generation; marks the agent dirty when they changed.
   void read_secrets(std::stop_token stop);
@@ -131,6 +134,7 @@ class ReflectorAgent {
   // Run-loop thread only.
   SessionPoll poll_;
   std::uint64_t polled_generation_ = 0;
+  std::map<std::string, bool> session_up_;  // protocol -> Established, as last logged
   std::vector<contract::ReflectorLease> built_mesh_;  // the mesh of the last rebuild
   kube::Clock::TimePoint next_resync_{};
   // The Secret thread (read_secrets) and the rebuilds agree on which spec generation the

@@ -263,6 +263,9 @@ TEST_F(ReflectionIT, ASessionThatGoesDownShowsFromBirdsLogWithoutReadingEverySes
   EXPECT_EQ(up(ip(1, 12)), 1.0) << metrics;
   EXPECT_EQ(queries("all"), full_reads) << "the change was found by reading every session: " << metrics;
   EXPECT_GT(queries("one"), single_reads) << metrics;
+  auto logged = ra.wait_for_log("BGP session down", std::chrono::seconds(10));
+  ASSERT_TRUE(logged) << ra.log();
+  EXPECT_NE(logged->find(ip(1, 11)), std::string::npos) << *logged;
   EXPECT_TRUE(eventually([&] { return LeaseAnnotation("ra", "rr.bgp.dev/sessions-established") == "1"; }))
       << LeaseAnnotation("ra", "rr.bgp.dev/sessions-established");
 }
