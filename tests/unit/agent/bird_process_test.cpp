@@ -319,13 +319,14 @@ TEST(BirdProcess, ABirdWhoseLogIsNotReadIsNeverBlocked) {
   std::atomic<bool> frozen{true};
   std::atomic<int> lines{0};
   process.set_log_sink([&](std::string_view) {
-    while (frozen) std::this_thread::sleep_for(1ms);  // the reader stops, as a SIGSTOPped agent does
+    frozen.wait(true);  // the reader stops, as a SIGSTOPped agent does
     ++lines;
   });
   std::stop_source stop;
   std::jthread runner([&] { process.run(stop.get_token()); });
   EXPECT_TRUE(eventually([&] { return read_file(dir.file("done")) == "done\n"; }, 60s)) << "BIRD blocked on its log";
   frozen = false;
+  frozen.notify_all();
   stop.request_stop();
   clock.advance(1h);
   runner.join();
