@@ -439,6 +439,42 @@ void read_external_peers(SpecReader& r, const Json& s, FabricSpec& spec) {
   }
 }
 
+// "a.b.c.d/n" of /8 to /30 without host bits, as clusterIDPool and topTier.clusterIDPool take it.
+void check_cluster_id_pool(SpecReader& r, const std::string& pool, const std::string& path) {
+  auto cidr = parse_ipv4_cidr(pool);
+  if (!cidr) {
+    r.fail(path, quote(pool) + " is not an IPv4 CIDR (e.g. 10.255.0.0/16)");
+  } else if (cidr->prefix_length < 8 || cidr->prefix_length > 30) {
+    r.fail(path, quote(pool) + " must have a prefix length of 8..30");
+  } else if (cidr->host_bits_set) {
+    r.fail(path, quote(pool) + " has host bits set; the network is " + format_ipv4(cidr->network) + "/" +
+                     std::to_string(cidr->prefix_length));
+  }
+}
+
+void read_top_tier(SpecReader& r, const Json& s, FabricSpec& spec) {
+  const Json* top = r.object(s, "topTier", "spec.topTier");
+  if (top == nullptr) return;
+  contract::TopTier tier;
+  if (auto zone_label = r.string(*top, "zoneLabel", "spec.topTier.zoneLabel")) {
+    if (!zone_label->empty() && !is_label_key(*zone_label)) {
+      r.fail("spec.topTier.zoneLabel", quote(*zone_label) + " is not a valid label key");
+    }
+    tier.zone_label = *zone_label;
+  }
+  if (auto per_zone = r.integer(*top, "perZone", "spec.topTier.perZone", 1, 8)) {
+    tier.per_zone = static_cast<int>(*per_zone);
+  }
+  if (auto selector = r.labels(*top, "nodeSelector", "spec.topTier.nodeSelector")) {
+    tier.node_selector = std::move(*selector);
+  }
+  if (auto pool = r.string(*top, "clusterIDPool", "spec.topTier.clusterIDPool")) {
+    check_cluster_id_pool(r, *pool, "spec.topTier.clusterIDPool");
+    tier.cluster_id_pool = *pool;
+  }
+  spec.top_tier = std::move(tier);
+}
+
 void read_bgp(SpecReader& r, const Json& s, FabricSpec& spec) {
   const Json* bgp = r.object(s, "bgp", "spec.bgp");
   if (bgp == nullptr) return;
@@ -465,18 +501,11 @@ void read_spec(SpecReader& r, const Json& s, FabricSpec& spec) {
     spec.rack_label = *rack_label;
   }
   if (auto pool = r.string(s, "clusterIDPool", "spec.clusterIDPool")) {
-    auto cidr = parse_ipv4_cidr(*pool);
-    if (!cidr) {
-      r.fail("spec.clusterIDPool", quote(*pool) + " is not an IPv4 CIDR (e.g. 10.255.0.0/16)");
-    } else if (cidr->prefix_length < 8 || cidr->prefix_length > 30) {
-      r.fail("spec.clusterIDPool", quote(*pool) + " must have a prefix length of 8..30");
-    } else if (cidr->host_bits_set) {
-      r.fail("spec.clusterIDPool", quote(*pool) + " has host bits set; the network is " +
-                                       format_ipv4(cidr->network) + "/" + std::to_string(cidr->prefix_length));
-    }
+    check_cluster_id_pool(r, *pool, "spec.clusterIDPool");
     spec.cluster_id_pool = *pool;
   }
   read_reflectors(r, s, spec);
+  read_top_tier(r, s, spec);
   read_external_peers(r, s, spec);
   read_bgp(r, s, spec);
   if (const Json* lease = r.object(s, "lease", "spec.lease")) {
@@ -507,6 +536,24 @@ void check_combinations(SpecReader& r, const Json& s, const FabricSpec& spec) {
     r.fail("spec.reflectors.port", "must not be 179 with placement Colocated (calico-node's BIRD holds it)");
   }
   check_as_number(r, "spec.asNumber", spec.as_number);
+  if (spec.top_tier) {
+    auto racks = parse_ipv4_cidr(spec.cluster_id_pool);
+    auto tops = parse_ipv4_cidr(spec.top_tier->cluster_id_pool);
+    if (racks && tops) {
+      const int shorter = std::min(racks->prefix_length, tops->prefix_length);
+      const std::uint32_t mask = shorter == 0 ? 0 : ~std::uint32_t{0} << (32 - shorter);
+      if ((racks->network & mask) == (tops->network & mask)) {
+        r.fail("spec.topTier.clusterIDPool", quote(spec.top_tier->cluster_id_pool) + " overlaps spec.clusterIDPool " +
+                                                 quote(spec.cluster_id_pool) +
+                                                 ": a top tier and a rack sharing a cluster ID would drop each "
+                                                 "other's routes");
+      }
+    }
+    if (spec.top_tier->zone_label == spec.rack_label) {
+      r.fail("spec.topTier.zoneLabel", "must differ from spec.rackLabel (" + quote(spec.rack_label) +
+                                           "): a zone groups racks; leave it empty for one top tier");
+    }
+  }
   std::map<std::string, std::size_t> addresses;  // canonical address -> index
   for (std::size_t i = 0; i < spec.external_peers.size(); ++i) {
     const auto& peer = spec.external_peers[i];

@@ -1,5 +1,7 @@
 #include "contract/observed.h"
 
+#include <algorithm>
+
 #include "contract/json_fields.h"
 #include "contract/validation.h"
 #include "contract/well_known.h"
@@ -63,6 +65,17 @@ std::optional<ReflectorLease> reflector_lease_from(const Json& lease) {
   out.sessions_established = int_annotation(lease, kSessionsEstablishedAnnotation, 0, 0, 1 << 30);
   out.sessions_total = int_annotation(lease, kSessionsTotalAnnotation, 0, 0, 1 << 30);
   out.config_error = annotation_at(lease, kConfigErrorAnnotation);
+  // An unknown tier word is a rack reflector's: it then meshes as every reflector did before tiers.
+  out.tier = tier_from_word(annotation_at(lease, kTierAnnotation)).value_or(Tier::Rack);
+  out.zone = annotation_at(lease, kZoneAnnotation);
+  const std::string upstream = annotation_at(lease, kUpstreamAnnotation);
+  for (std::size_t start = 0; start < upstream.size();) {
+    std::size_t comma = upstream.find(',', start);
+    if (comma == std::string::npos) comma = upstream.size();
+    if (comma > start) out.upstream.push_back(upstream.substr(start, comma - start));
+    start = comma + 1;
+  }
+  std::sort(out.upstream.begin(), out.upstream.end());
   return out;
 }
 

@@ -11,3 +11,15 @@ bool labels_match(const Labels& selector, const Labels& labels) {
 }
 
 }  // namespace rr::contract
+
+namespace rr::contract {
+
+const char* tier_word(Tier tier) { return tier == Tier::Top ? "top" : "rack"; }
+
+std::optional<Tier> tier_from_word(const std::string& word) {
+  if (word == "rack" || word.empty()) return Tier::Rack;
+  if (word == "top") return Tier::Top;
+  return std::nullopt;
+}
+
+}  // namespace rr::contract

@@ -69,6 +69,22 @@ struct BgpSettings {
 
 enum class CalicoApi { CrdV1, ProjectCalicoV3 };
 
+// Hierarchical reflection (RFC 4456 section 5): racks' reflectors are route-reflector clients
+// of a top tier, one per zone (racks grouped by zone_label) or one for the whole fabric
+// (zone_label empty); top-tier reflectors mesh among themselves. Absent: every reflector meshes
+// with every other (the flat mesh).
+struct TopTier {
+  std::string zone_label;  // "" = one top tier for the whole fabric
+  int per_zone = 2;        // reflectors per zone (or for the fabric)
+  Labels node_selector{{"rr.bgp.dev/top-tier-reflector", "true"}};  // eligible hosts
+  std::string cluster_id_pool = "10.254.0.0/24";  // one cluster ID per zone
+  bool operator==(const TopTier&) const = default;
+};
+
+// The tier a reflector serves: a rack's (its clients are the rack's Calico nodes) or the top
+// tier's (its clients are rack reflectors).
+enum class Tier { Rack, Top };
+
 // A RouteReflectorCluster's spec, defaulted, plus the identity of the object.
 struct FabricSpec {
   std::string name;
@@ -93,6 +109,8 @@ struct FabricSpec {
   std::string resources_json = "{}";  // passed through to the Pod untouched
   std::vector<Toleration> tolerations;
   std::string priority_class_name;
+
+  std::optional<TopTier> top_tier;  // nullopt = the flat mesh
 
   std::vector<ExternalPeer> external_peers;
   BgpSettings bgp;
@@ -144,8 +162,20 @@ struct ReflectorLease {
   // the Pod never produced a Lease within a start-up grace period.
   bool expired = false;
   std::string address_v6 = {};  // a dual-stack fabric's reflector: its IPv6 address, for the IPv6 mesh
+  Tier tier = Tier::Rack;
+  // A rack reflector: the zone of its rack's nodes (spec.topTier.zoneLabel); a top-tier one:
+  // the zone it serves. Empty without zones.
+  std::string zone = {};
+  // The top-tier reflectors this one has an Established session with (sorted names): a rack
+  // reflector's upstream, a top-tier one's peers in the top tier. What the other agents read to
+  // know whether routes between two racks cross the top tier (and the flat mesh may go).
+  std::vector<std::string> upstream = {};
   bool operator==(const ReflectorLease&) const = default;
 };
+
+// "rack" | "top": the value of the tier label and annotation.
+const char* tier_word(Tier tier);
+std::optional<Tier> tier_from_word(const std::string& word);
 
 // Equality-based label selection: every selector pair must be present.
 bool labels_match(const Labels& selector, const Labels& labels);

@@ -61,6 +61,10 @@ inline constexpr std::string_view kNameLabel = "app.kubernetes.io/name";  // on 
 inline constexpr std::string_view kNameValue = "rr-reflector";
 inline constexpr std::string_view kClusterLabel = "rr.bgp.dev/cluster";  // value: the fabric's name
 inline constexpr std::string_view kRackLabel = "rr.bgp.dev/rack";
+// On top-tier reflector Pods (spec.topTier): "top", and the zone they serve ("" for a
+// fabric-wide top tier). Rack reflector Pods carry neither.
+inline constexpr std::string_view kTierLabel = "rr.bgp.dev/tier";
+inline constexpr std::string_view kZoneLabel = "rr.bgp.dev/zone";
 
 // --- annotations ---
 
@@ -75,6 +79,14 @@ inline constexpr std::string_view kClusterIdAnnotation = "rr.bgp.dev/cluster-id"
 inline constexpr std::string_view kSessionsEstablishedAnnotation = "rr.bgp.dev/sessions-established";
 inline constexpr std::string_view kSessionsTotalAnnotation = "rr.bgp.dev/sessions-total";
 inline constexpr std::string_view kConfigErrorAnnotation = "rr.bgp.dev/config-error";
+// On the agent's Lease: its tier ("rack" | "top", absent = rack) and zone (a rack reflector:
+// the zone of its rack's nodes; a top-tier one: the zone it serves), so that each agent knows
+// which reflectors are its upstream, its clients or its mesh.
+inline constexpr std::string_view kTierAnnotation = "rr.bgp.dev/tier";
+inline constexpr std::string_view kZoneAnnotation = "rr.bgp.dev/zone";
+// On the agent's Lease: the top-tier reflectors it has an Established session with,
+// comma-separated (contract::ReflectorLease::upstream). Absent = none.
+inline constexpr std::string_view kUpstreamAnnotation = "rr.bgp.dev/upstream";
 // On the reflector Pod: a hash of the rendered Pod spec, so that a field the
 // operator stops rendering (a removed toleration) still counts as a change.
 inline constexpr std::string_view kSpecHashAnnotation = "rr.bgp.dev/spec-hash";
@@ -111,7 +123,11 @@ inline constexpr std::string_view kEnvHostIP = "RR_HOST_IP";
 // (contract::host_ipv6_of); the same address its "<pod>-v6" BGPPeer names.
 inline constexpr std::string_view kEnvHostIPv6 = "RR_HOST_IPV6";
 inline constexpr std::string_view kEnvFabric = "RR_FABRIC";
-inline constexpr std::string_view kEnvRack = "RR_RACK";
+inline constexpr std::string_view kEnvRack = "RR_RACK";  // a rack reflector's rack
+// A top-tier reflector (spec.topTier): "top" and the zone it serves (absent or "" for a
+// fabric-wide top tier). Absent: a rack reflector.
+inline constexpr std::string_view kEnvTier = "RR_TIER";
+inline constexpr std::string_view kEnvZone = "RR_ZONE";
 inline constexpr std::string_view kEnvClusterId = "RR_CLUSTER_ID";
 inline constexpr std::string_view kEnvBgpPort = "RR_BGP_PORT";
 inline constexpr std::string_view kEnvLeaseDurationSeconds = "RR_LEASE_DURATION_SECONDS";

@@ -60,6 +60,11 @@ std::optional<planner::ReflectorPod> reflector_pod_from(const Json& pod) {
   out.name = kube::name_of(pod);
   if (out.name.empty()) return std::nullopt;
   out.rack = json::label_at(pod, kRackLabel);
+  if (contract::tier_from_word(json::label_at(pod, kTierLabel)) == contract::Tier::Top) {
+    out.tier = contract::Tier::Top;
+    out.zone = json::label_at(pod, kZoneLabel);
+    out.rack.clear();
+  }
   out.cluster_id = json::annotation_at(pod, kClusterIdAnnotation);
   if (const Json* spec = json::find(pod, "spec")) out.node = json::string_at(*spec, "nodeName");
   if (out.node.empty()) out.node = affinity_node(pod);
@@ -91,6 +96,8 @@ std::optional<LeaseContradiction> lease_contradiction(const Json& lease, const J
   const Claim claims[] = {
       {"fabric", json::label_at(lease, kClusterLabel), json::label_at(pod, kClusterLabel), "its Pod's label"},
       {"rack", json::annotation_at(lease, kRackAnnotation), json::label_at(pod, kRackLabel), "its Pod's label"},
+      {"tier", json::label_at(pod, kTierLabel).empty() ? std::string() : json::annotation_at(lease, kTierAnnotation),
+       json::label_at(pod, kTierLabel), "its Pod's label"},
       {"clusterID", json::annotation_at(lease, kClusterIdAnnotation), json::annotation_at(pod, kClusterIdAnnotation),
        "its Pod's annotation"},
       {"address", json::annotation_at(lease, kAddressAnnotation), host_ip, "the kubelet's status.hostIP"},
@@ -113,13 +120,14 @@ std::optional<bool> node_to_node_mesh_from(const Json& bgp_configuration) {
   return value->get<bool>();
 }
 
-std::vector<planner::RackAllocation> allocations_from_status(const Json& rrc) {
+std::vector<planner::RackAllocation> allocations_from_status(const Json& rrc, std::string_view list) {
   std::vector<planner::RackAllocation> out;
-  const Json* racks = json::find_path(rrc, {"status", "racks"});
+  const Json* racks = json::find_path(rrc, {"status", std::string(list)});
   if (racks == nullptr || !racks->is_array()) return out;
   for (const auto& rack : *racks) {
     planner::RackAllocation allocation{json::string_at(rack, "name"), json::string_at(rack, "clusterID"), {}};
-    if (allocation.rack.empty() || !is_ipv4_address(allocation.cluster_id)) continue;
+    // A top tier's zone may be "" (one top tier for the fabric); a rack's name never is.
+    if ((list == "racks" && allocation.rack.empty()) || !is_ipv4_address(allocation.cluster_id)) continue;
     if (const Json* reflectors = json::find(rack, "reflectors"); reflectors != nullptr && reflectors->is_array()) {
       for (const auto& r : *reflectors) {
         std::string node = json::string_at(r, "node");

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <set>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,9 @@ std::optional<bool> node_to_node_mesh_from(const kube::Json& bgp_configuration);
 
 // The rack -> cluster ID allocations recorded in a RouteReflectorCluster's
 // status.racks, in status order; entries without a name or a dotted-quad
-// clusterID are skipped (the planner recovers them from the Pods).
-std::vector<planner::RackAllocation> allocations_from_status(const kube::Json& rrc);
+// clusterID are skipped (the planner recovers them from the Pods). `list` "topTier": the top
+// tier's, per zone (a fabric-wide top tier's name is "").
+std::vector<planner::RackAllocation> allocations_from_status(const kube::Json& rrc, std::string_view list = "racks");
 
 // "secret-name/key" for each key of a Secret's data (and stringData); never the values.
 std::set<std::string> secret_keys_from(const kube::Json& secret);

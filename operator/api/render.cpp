@@ -149,6 +149,19 @@ Json reflector_container(const planner::FabricSpec& spec, const planner::Desired
   // Dual stack: no downward API field gives a host's IPv6 address on Kubernetes 1.20, and the
   // Pod is pinned to its host anyway: the address the planner took from the Node, literally.
   if (!desired.host_ipv6.empty()) container["env"].push_back(value_env(kEnvHostIPv6, desired.host_ipv6));
+  // A top-tier reflector serves no rack. A rack reflector's environment is what it was before
+  // tiers, so adding a top tier to a running fabric rolls none of its racks' reflectors.
+  if (desired.tier == planner::Tier::Top) {
+    Json& env = container["env"];
+    for (auto it = env.begin(); it != env.end(); ++it) {
+      if (json::string_at(*it, "name") == kEnvRack) {
+        env.erase(it);
+        break;
+      }
+    }
+    env.push_back(value_env(kEnvTier, contract::tier_word(desired.tier)));
+    env.push_back(value_env(kEnvZone, desired.zone));
+  }
   return container;
 }
 
@@ -179,17 +192,22 @@ kube::Json render_reflector_pod(const planner::FabricSpec& spec, const planner::
     for (const auto& t : spec.tolerations) tolerations.push_back(toleration_json(t));
     pod_spec["tolerations"] = std::move(tolerations);
   }
+  Json labels = {{str(kManagedByLabel), str(kManagedByValue)},
+                 {str(kNameLabel), str(kNameValue)},
+                 {str(kClusterLabel), spec.name}};
+  if (desired.tier == planner::Tier::Top) {
+    labels[str(kTierLabel)] = contract::tier_word(desired.tier);
+    labels[str(kZoneLabel)] = desired.zone;
+  } else {
+    labels[str(kRackLabel)] = desired.rack;
+  }
   Json pod = {
       {"apiVersion", "v1"},
       {"kind", "Pod"},
       {"metadata",
        {{"name", desired.name},
         {"namespace", spec.ns},
-        {"labels",
-         {{str(kManagedByLabel), str(kManagedByValue)},
-          {str(kNameLabel), str(kNameValue)},
-          {str(kClusterLabel), spec.name},
-          {str(kRackLabel), desired.rack}}},
+        {"labels", std::move(labels)},
         {"annotations", {{str(kClusterIdAnnotation), desired.cluster_id}, {str(kSpecHashAnnotation), hash_of(pod_spec)}}},
         {"ownerReferences", owner_reference(spec)}}},
       {"spec", std::move(pod_spec)},
@@ -355,6 +373,9 @@ kube::Json render_status(const planner::Plan& plan, const planner::FabricSpec& s
   const Json* previous_racks = json::find(previous_status, "racks");
   if (plan.hold && plan.racks.empty() && previous_racks != nullptr && previous_racks->is_array()) {
     status["racks"] = *previous_racks;
+    if (const Json* top = json::find(previous_status, "topTier"); top != nullptr && top->is_array()) {
+      status["topTier"] = *top;
+    }
     for (const char* kept : {"rackCount", "reflectors", "reflectorsReady", "reflectorsWanted", "sessionsEstablished",
                              "sessionsTotal"}) {
       if (const Json* value = json::find(previous_status, kept)) status[kept] = *value;
@@ -362,9 +383,10 @@ kube::Json render_status(const planner::Plan& plan, const planner::FabricSpec& s
     return status;
   }
 
-  Json racks = Json::array();
   int sessions_total = 0;
-  for (const auto& rack : plan.racks) {
+  auto groups_json = [&](const std::vector<planner::RackStatus>& groups) {
+  Json racks = Json::array();
+  for (const auto& rack : groups) {
     Json reflectors = Json::array();
     for (const auto& r : rack.reflectors) {
       Json entry = {{"pod", r.pod},
@@ -386,7 +408,11 @@ kube::Json render_status(const planner::Plan& plan, const planner::FabricSpec& s
     if (!rack.cluster_id.empty()) entry["clusterID"] = rack.cluster_id;  // the schema's pattern rejects ""
     racks.push_back(std::move(entry));
   }
-  status["racks"] = std::move(racks);
+  return racks;
+  };
+  status["racks"] = groups_json(plan.racks);
+  // A top tier's entry is named after its zone ("" for a fabric-wide one); nodes is always 0.
+  if (!plan.top_tier.empty()) status["topTier"] = groups_json(plan.top_tier);
   status["rackCount"] = plan.racks.size();
   status["reflectors"] = std::to_string(plan.reflectors_ready) + "/" + std::to_string(plan.reflectors_wanted);
   status["reflectorsReady"] = plan.reflectors_ready;

@@ -251,6 +251,7 @@ void FabricReconciler::gather_world(const Json& fabric, Gathered& g) {
   }
   for (auto& [name, lease] : leases) in.leases.push_back(lease);
   in.recorded = api::allocations_from_status(fabric);
+  in.recorded_top_tier = api::allocations_from_status(fabric, "topTier");
   in.older_fabrics = older_fabrics(spec);
   if (auto config = default_bgp_configuration()) in.node_to_node_mesh_enabled = api::node_to_node_mesh_from(*config);
   g.mesh_on_for = observe_mesh(in.node_to_node_mesh_enabled.value_or(true));

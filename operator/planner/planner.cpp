@@ -16,10 +16,15 @@
 namespace rr::planner {
 namespace {
 
+// A rack, or a zone's top tier: the unit that gets reflectors and a cluster ID.
 struct RackWork {
-  std::vector<const NodeInfo*> nodes;          // fabric nodes (clients)
+  // A rack's: its fabric nodes (the clients). A top tier's: the candidate hosts in its zone
+  // (matching spec.topTier.nodeSelector and the fabric's scope).
+  std::vector<const NodeInfo*> nodes;
   std::vector<const ReflectorPod*> pods;       // owned reflector pods
   std::string cluster_id;
+  bool top = false;
+  bool serving = false;  // a top tier: the spec asks for it and its zone has racks
 };
 
 bool pod_dead(const ReflectorPod& pod, const ReflectorLease* lease,
@@ -89,13 +94,9 @@ Plan hold(Plan plan, Reason reason) {
   return plan;
 }
 
-// `host` is one of the rack's nodes (sorted by name) and may host a reflector now.
-bool eligible_rack_host(const FabricSpec& spec, const std::string& rack, const std::vector<const NodeInfo*>& rack_nodes,
-                        const std::string& host) {
-  auto it = std::lower_bound(rack_nodes.begin(), rack_nodes.end(), host,
-                             [](const NodeInfo* n, const std::string& name) { return n->name < name; });
-  return it != rack_nodes.end() && (*it)->name == host && eligible_host(spec, rack, **it);
-}
+// What a top tier's Pod names are made from: "top:" + zone. No rack label value holds ':', so
+// it never meets a rack's.
+std::string top_tier_group(const std::string& zone) { return "top:" + zone; }
 
 }  // namespace
 
@@ -173,6 +174,37 @@ bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeIn
     if (!tolerates(spec.tolerations, taint)) return false;
   }
   return true;
+}
+
+bool eligible_top_host(const FabricSpec& spec, const std::string& zone, const NodeInfo& node) {
+  if (!spec.top_tier) return false;
+  if (!spec.top_tier->zone_label.empty()) {
+    auto it = node.labels.find(spec.top_tier->zone_label);
+    if (it == node.labels.end() || it->second != zone) return false;
+  }
+  if (!node.ready || node.unschedulable) return false;
+  if (spec.bgp.ipv6 && host_ipv6_of(node).empty()) return false;
+  if (!labels_match(spec.node_selector, node.labels)) return false;
+  if (!labels_match(spec.top_tier->node_selector, node.labels)) return false;
+  for (const auto& taint : node.taints) {
+    if (!tolerates(spec.tolerations, taint)) return false;
+  }
+  return true;
+}
+
+std::string zone_of_rack(const FabricSpec& spec, const std::vector<const NodeInfo*>& rack_nodes) {
+  if (!spec.top_tier || spec.top_tier->zone_label.empty()) return {};
+  std::map<std::string, int> votes;
+  for (const NodeInfo* n : rack_nodes) {
+    auto it = n->labels.find(spec.top_tier->zone_label);
+    if (it != n->labels.end() && !it->second.empty()) ++votes[it->second];
+  }
+  std::string best;
+  int most = 0;
+  for (const auto& [zone, count] : votes) {  // ties: the first zone by name
+    if (count > most) best = zone, most = count;
+  }
+  return best;
 }
 
 // Every selected node of the rack. A Colocated reflector's own host is one of
@@ -282,16 +314,20 @@ namespace {
 
 // One rack's placement in the making (Planning::place_reflectors).
 struct RackPlacement {
-  RackPlacement(const std::string& name, RackWork& w)
-      : rack(name), work(w), drained(w.nodes.empty()), no_id(w.cluster_id.empty()) {}
-  const std::string& rack;
+  RackPlacement(const std::string& name, RackWork& w, bool drained_now)
+      : rack(name), work(w), drained(drained_now), no_id(w.cluster_id.empty()) {}
+  const std::string& rack;  // a top tier's: its zone
   RackWork& work;
-  const bool drained;  // no node of the fabric is in the rack any more
+  // No node of the fabric is in the rack any more; a top tier: not asked for, or its zone
+  // has no rack left.
+  const bool drained;
   const bool no_id;    // the pool ran out before this rack
   RackStatus status;
   std::vector<const ReflectorPod*> kept;
   std::vector<const ReflectorPod*> stranded;  // alive on a NotReady host: replaced before removed
   int returning = 0;  // healthy ones terminating on a still-eligible host: they come back there
+  // A top tier the spec no longer asks for, kept until the racks' flat mesh is complete.
+  bool holding = false;
 };
 
 // One plan in the making: its input, and what its phases hand each other.
@@ -307,6 +343,13 @@ struct Planning {
   // Cluster IDs: live Pods' first (status may be lost), then the recorded status, then new
   // ones from the pool; racks the pool has no room for get none (`exhausted`).
   void assign_cluster_ids();
+  // spec.topTier: the zones with racks get a top tier (per zone, or one for the fabric), with
+  // candidate hosts and cluster IDs from the top tier's pool; racks without a zone are named.
+  void gather_top_tier();
+  void assign_top_tier_ids();
+  // Whether every rack reflector carries all its sessions: a top tier the spec dropped waits
+  // for it (the flat mesh carries the routes before the top tier goes).
+  bool racks_complete() const;
   // One rack: keep live reflectors, replace dead ones, fill empty slots; its peers and status.
   // In steps, each over the rack's RackPlacement:
   void place_reflectors(const std::string& rack, RackWork& work);
@@ -323,10 +366,18 @@ struct Planning {
   // The rack's status, and its share of the fabric's totals.
   void rack_status(RackPlacement& r);
   void terminate(RackPlacement& r, const ReflectorPod& p);
+  // The Pod that keeps `p` where it is (a rack's with the rack's cluster ID; a top tier's as is).
+  DesiredPod desired(const RackPlacement& r, const ReflectorPod& p) const;
   // Ready, Progressing and Degraded, from what placement found.
   void fabric_status();
   // Calico's node-to-node mesh: decided for the whole cluster, this fabric included.
   void mesh_decision();
+
+  // Whether `host`, one of the group's nodes, may host one of its reflectors now.
+  bool eligible_in(const RackPlacement& r, const std::string& host) const;
+  bool eligible_node(const RackPlacement& r, const NodeInfo& node) const {
+    return r.work.top ? eligible_top_host(spec, r.rack, node) : eligible_host(spec, r.rack, node);
+  }
 
   const ReflectorLease* lease_of(const ReflectorPod& p) const {
     auto it = leases.find(p.name);
@@ -344,14 +395,18 @@ struct Planning {
   std::unordered_set<std::string_view> not_ready_nodes;
   std::unordered_map<std::string_view, const NodeInfo*> hosts;  // spec.bgp.ipv6: each Pod's host
   std::map<std::string, RackWork> racks;
+  std::map<std::string, RackWork> tops;  // by zone ("" = the fabric's one top tier)
+  std::optional<Ipv4Pool> top_pool;
   std::vector<const ReflectorPod*> pods;  // sorted by name
   std::map<std::string, const ReflectorLease*> leases;
   std::map<std::string, std::set<std::string>> recorded_hosts;  // where each rack's reflectors were
+  std::map<std::string, std::set<std::string>> recorded_top_hosts;  // ... and each top tier's, by zone
   // A host is busy while any reflector of this fabric still runs there, even one being deleted
   // now or one of another rack (a node relabelled between racks).
   std::set<std::string> busy_hosts;
   std::vector<Problem> exhausted;  // racks without a cluster ID
   std::vector<Problem> degraded;   // racks short of eligible hosts
+  std::vector<Problem> zoneless;   // spec.topTier.zoneLabel missing on a rack's nodes
   bool changes = false;
 };
 
@@ -368,6 +423,17 @@ std::vector<Problem> Planning::spec_problems() {
       problems.push_back({"spec.clusterIDPool", "\"" + spec.cluster_id_pool + "\" has host bits set; did you mean " +
                                                         format_ipv4(pool->network) + "/" + std::to_string(pool->prefix) +
                                                         "?"});
+    }
+  }
+  if (spec.top_tier) {
+    top_pool = Ipv4Pool::parse(spec.top_tier->cluster_id_pool);
+    if (!top_pool || top_pool->prefix < 8 || top_pool->prefix > 30) {
+      top_pool.reset();
+      problems.push_back({"spec.topTier.clusterIDPool",
+                          "\"" + spec.top_tier->cluster_id_pool + "\" is not an IPv4 CIDR of /8 to /30"});
+    } else if (pool_ok && pool->overlaps(*top_pool)) {
+      problems.push_back({"spec.topTier.clusterIDPool",
+                          spec.top_tier->cluster_id_pool + " overlaps spec.clusterIDPool " + spec.cluster_id_pool});
     }
   }
   if (spec.bgp.keepalive_seconds >= spec.bgp.hold_time_seconds) {
@@ -419,7 +485,14 @@ void Planning::gather_racks() {
   }
   for (const auto& p : in.pods) pods.push_back(&p);
   std::sort(pods.begin(), pods.end(), [](auto* a, auto* b) { return a->name < b->name; });
-  for (const auto* p : pods) racks[p->rack].pods.push_back(p);
+  for (const auto* p : pods) {
+    if (p->tier == Tier::Top) {
+      tops[p->zone].top = true;
+      tops[p->zone].pods.push_back(p);
+    } else {
+      racks[p->rack].pods.push_back(p);
+    }
+  }
   for (const auto* p : pods) {
     if (!p->node.empty()) busy_hosts.insert(p->node);
   }
@@ -516,12 +589,120 @@ void Planning::assign_cluster_ids() {
   }
 }
 
+bool Planning::eligible_in(const RackPlacement& r, const std::string& host) const {
+  const auto& nodes = r.work.nodes;  // sorted by name
+  auto it = std::lower_bound(nodes.begin(), nodes.end(), host,
+                             [](const NodeInfo* n, const std::string& name) { return n->name < name; });
+  return it != nodes.end() && (*it)->name == host && eligible_node(r, **it);
+}
+
+void Planning::gather_top_tier() {
+  if (!spec.top_tier) return;
+  std::vector<std::string> without_zone;
+  for (const auto& [rack, work] : racks) {
+    if (work.nodes.empty()) continue;
+    std::string zone = zone_of_rack(spec, work.nodes);
+    if (zone.empty() && !spec.top_tier->zone_label.empty()) {
+      without_zone.push_back(rack);
+      continue;
+    }
+    RackWork& top = tops[zone];
+    top.top = true;
+    top.serving = true;
+  }
+  if (!without_zone.empty()) {
+    std::string names;
+    for (std::size_t i = 0; i < without_zone.size() && i < 5; ++i) names += (i ? ", " : "") + without_zone[i];
+    if (without_zone.size() > 5) names += ", ...";
+    zoneless.push_back({"spec.topTier.zoneLabel", "no node of racks " + names + " carries " +
+                                                      spec.top_tier->zone_label +
+                                                      ": they have no top tier and stay in the flat mesh with "
+                                                      "every rack reflector"});
+  }
+  // Candidate hosts: one pass over the nodes, each to its zone's top tier.
+  for (const auto& node : in.nodes) {
+    if (!labels_match(spec.top_tier->node_selector, node->labels)) continue;
+    std::string zone;
+    if (!spec.top_tier->zone_label.empty()) {
+      auto it = node->labels.find(spec.top_tier->zone_label);
+      if (it == node->labels.end()) continue;
+      zone = it->second;
+    }
+    auto top = tops.find(zone);
+    if (top != tops.end() && top->second.serving) top->second.nodes.push_back(node.get());
+  }
+  for (auto& [zone, work] : tops) {
+    std::sort(work.nodes.begin(), work.nodes.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  }
+}
+
+void Planning::assign_top_tier_ids() {
+  for (const auto& r : in.recorded_top_tier) recorded_top_hosts[r.rack].insert(r.hosts.begin(), r.hosts.end());
+  if (!top_pool) return;  // no top tier asked for: the ones left keep their Pods' IDs until they go
+  std::set<std::uint32_t> taken;
+  for (auto& [zone, work] : tops) {
+    if (!work.serving) continue;
+    for (const auto* p : work.pods) {  // the first live one's: a top tier's Pods share one ID
+      auto a = parse_ipv4(p->cluster_id);
+      if (a && top_pool->contains(*a) && !taken.count(*a)) {
+        work.cluster_id = p->cluster_id;
+        taken.insert(*a);
+        break;
+      }
+    }
+  }
+  for (const auto& r : in.recorded_top_tier) {
+    auto it = tops.find(r.rack);
+    if (it == tops.end() || !it->second.serving || !it->second.cluster_id.empty()) continue;
+    auto a = parse_ipv4(r.cluster_id);
+    if (a && top_pool->contains(*a) && !taken.count(*a)) {
+      it->second.cluster_id = r.cluster_id;
+      taken.insert(*a);
+    }
+  }
+  std::uint32_t cursor = top_pool->first() + 1;
+  std::vector<std::string> without_id;
+  for (auto& [zone, work] : tops) {
+    if (!work.serving || !work.cluster_id.empty()) continue;
+    while (cursor <= top_pool->last() && cursor != 0 && taken.count(cursor)) ++cursor;
+    if (cursor > top_pool->last() || cursor == 0) {
+      without_id.push_back(zone);
+      continue;
+    }
+    work.cluster_id = format_ipv4(cursor);
+    taken.insert(cursor++);
+  }
+  if (!without_id.empty()) {
+    exhausted.push_back({"spec.topTier.clusterIDPool", spec.top_tier->cluster_id_pool + " has room for " +
+                                                           std::to_string(top_pool->capacity()) + " zones; " +
+                                                           std::to_string(without_id.size()) +
+                                                           " zones have no top tier (widen the pool)"});
+  }
+}
+
+bool Planning::racks_complete() const {
+  for (const auto& rack : out.racks) {
+    if (rack.reflectors_ready < rack.reflectors_wanted) return false;
+    for (const auto& r : rack.reflectors) {
+      if (r.state == ReflectorState::Ready && (r.sessions_total == 0 || r.sessions_established < r.sessions_total)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 void Planning::place_reflectors(const std::string& rack, RackWork& work) {
-  RackPlacement r{rack, work};
+  // A top tier the spec dropped goes once the flat mesh carries every route; until then it stays.
+  const bool unwanted = work.top ? !work.serving : work.nodes.empty();
+  const bool holding = work.top && unwanted && !work.pods.empty() && !racks_complete();
+  RackPlacement r{rack, work, unwanted && !holding};
+  r.holding = holding;
+  changes = changes || holding;
   r.status.name = rack;
   r.status.cluster_id = work.cluster_id;
-  r.status.nodes = static_cast<int>(work.nodes.size());
-  r.status.reflectors_wanted = r.drained ? 0 : spec.per_rack;
+  r.status.nodes = work.top ? 0 : static_cast<int>(work.nodes.size());
+  r.status.reflectors_wanted = unwanted ? 0 : work.top ? spec.top_tier->per_zone : spec.per_rack;
   sort_reflectors(r);
   scale_down(r);
   keep_reflectors(r);
@@ -539,9 +720,11 @@ void Planning::sort_reflectors(RackPlacement& r) {
       // Its host stays busy until it is gone. A rollout or a kubectl delete of a healthy
       // reflector keeps its slot for that host (same name, same BGPPeer); a dead or evicted one
       // is replaced elsewhere at once.
-      if (!r.drained && !pod_dead(*p, lease, node_names) && eligible_rack_host(spec, r.rack, r.work.nodes, p->node)) {
+      if (!r.drained && !pod_dead(*p, lease, node_names) && eligible_in(r, p->node)) {
         ++r.returning;
       }
+    } else if (r.holding) {
+      r.kept.push_back(p);
     } else if (r.drained || r.no_id || pod_dead(*p, lease, node_names) || p->cluster_id != r.work.cluster_id) {
       remove = true;
       state = ReflectorState::Terminating;
@@ -568,7 +751,7 @@ void Planning::terminate(RackPlacement& r, const ReflectorPod& p) {
 
 void Planning::scale_down(RackPlacement& r) {
   // Drop not-ready ones first, then the last by name.
-  if (static_cast<int>(r.kept.size()) <= r.status.reflectors_wanted) return;
+  if (r.holding || static_cast<int>(r.kept.size()) <= r.status.reflectors_wanted) return;
   std::stable_sort(r.kept.begin(), r.kept.end(), [&](auto* a, auto* b) {
     auto* la = lease_of(*a);
     auto* lb = lease_of(*b);
@@ -582,13 +765,22 @@ void Planning::scale_down(RackPlacement& r) {
   }
 }
 
+DesiredPod Planning::desired(const RackPlacement& r, const ReflectorPod& p) const {
+  if (r.work.top) {
+    // A top tier the spec dropped has no pool to take IDs from: its Pods keep theirs until they go.
+    const std::string& id = r.work.cluster_id.empty() ? p.cluster_id : r.work.cluster_id;
+    return DesiredPod{p.name, "", p.node, id, desired_ipv6(p), Tier::Top, r.rack};
+  }
+  return DesiredPod{p.name, r.rack, p.node, r.work.cluster_id, desired_ipv6(p)};
+}
+
 void Planning::keep_reflectors(RackPlacement& r) {
   for (const auto* p : r.kept) {
-    out.pods.push_back(DesiredPod{p->name, r.rack, p->node, r.work.cluster_id, desired_ipv6(*p)});
+    out.pods.push_back(desired(r, *p));
     const ReflectorLease* lease = lease_of(*p);
     if (lease && lease->fresh && !address_of(*p).empty()) {
-      if (p->ready) ++r.status.reflectors_ready;
-      add_peers(spec, r.rack, *p, out.peers);
+      if (p->ready && !r.holding) ++r.status.reflectors_ready;
+      if (!r.work.top) add_peers(spec, r.rack, *p, out.peers);  // a top tier serves reflectors, not nodes
     }
   }
 }
@@ -600,24 +792,33 @@ void Planning::fill_slots(RackPlacement& r) {
   // scanning only those keeps a first plan of many racks linear, not quadratic.
   std::vector<const NodeInfo*> candidates;
   for (const auto* node : r.work.nodes) {
-    if (!busy_hosts.count(node->name) && eligible_host(spec, r.rack, *node)) candidates.push_back(node);
+    if (!busy_hosts.count(node->name) && eligible_node(r, *node)) candidates.push_back(node);
   }
   // Hosts the rack's reflectors had first: a replaced reflector returns under its old name.
-  if (auto had = recorded_hosts.find(r.rack); had != recorded_hosts.end()) {
+  const auto& recorded_where = r.work.top ? recorded_top_hosts : recorded_hosts;
+  if (auto had = recorded_where.find(r.rack); had != recorded_where.end()) {
     std::stable_partition(candidates.begin(), candidates.end(),
                           [&](const NodeInfo* n) { return had->second.count(n->name) > 0; });
   }
   for (const auto* host : candidates) {
     if (missing == 0) break;
-    std::string name = reflector_pod_name(spec.name, r.rack, host->name);
-    out.pods.push_back(DesiredPod{name, r.rack, host->name, r.work.cluster_id,
-                                  spec.bgp.ipv6 ? host_ipv6_of(*host) : std::string()});
+    std::string name = reflector_pod_name(spec.name, r.work.top ? top_tier_group(r.rack) : r.rack, host->name);
+    const std::string ipv6 = spec.bgp.ipv6 ? host_ipv6_of(*host) : std::string();
+    out.pods.push_back(r.work.top ? DesiredPod{name, "", host->name, r.work.cluster_id, ipv6, Tier::Top, r.rack}
+                                  : DesiredPod{name, r.rack, host->name, r.work.cluster_id, ipv6});
     busy_hosts.insert(host->name);
     r.status.reflectors.push_back(ReflectorStatus{name, host->name, "", ReflectorState::Pending, 0, 0, ""});
     changes = true;
     --missing;
   }
-  if (missing > 0) {
+  if (missing > 0 && r.work.top) {
+    degraded.push_back({"spec.topTier.nodeSelector",
+                        "the top tier of " + (r.rack.empty() ? std::string("the fabric") : "zone " + r.rack) + " has " +
+                            std::to_string(candidates.size()) +
+                            " free eligible hosts (Ready, schedulable, tolerated, matching the selector" +
+                            (spec.bgp.ipv6 ? ", with an IPv6 address for spec.bgp.ipv6" : "") + ") for " +
+                            std::to_string(missing) + " more reflectors"});
+  } else if (missing > 0) {
     degraded.push_back({"spec.reflectors.nodeSelector",
                         "rack " + r.rack + " has " + std::to_string(candidates.size()) +
                             " free eligible hosts (Ready, schedulable, tolerated, matching the selector" +
@@ -635,9 +836,9 @@ void Planning::replace_stranded(RackPlacement& r) {
       terminate(r, *p);
       continue;
     }
-    out.pods.push_back(DesiredPod{p->name, r.rack, p->node, r.work.cluster_id, desired_ipv6(*p)});
+    out.pods.push_back(desired(r, *p));
     const ReflectorLease* lease = lease_of(*p);
-    if (lease && lease->fresh && !address_of(*p).empty()) add_peers(spec, r.rack, *p, out.peers);
+    if (lease && lease->fresh && !address_of(*p).empty() && !r.work.top) add_peers(spec, r.rack, *p, out.peers);
   }
 }
 
@@ -649,7 +850,8 @@ void Planning::rack_status(RackPlacement& r) {
   for (const auto& s : r.status.reflectors) {
     if (s.state == ReflectorState::Ready) out.sessions_established += s.sessions_established;
   }
-  if (!r.drained || !r.status.reflectors.empty()) out.racks.push_back(std::move(r.status));
+  auto& list = r.work.top ? out.top_tier : out.racks;
+  if (!r.drained || !r.status.reflectors.empty()) list.push_back(std::move(r.status));
 }
 
 void Planning::fabric_status() {
@@ -659,7 +861,11 @@ void Planning::fabric_status() {
   changes = changes || !out.pods_to_delete.empty();
 
   bool sessions_complete = true;
-  for (const auto& rack : out.racks) {
+  std::vector<const RackStatus*> groups;
+  for (const auto& rack : out.racks) groups.push_back(&rack);
+  for (const auto& top : out.top_tier) groups.push_back(&top);
+  for (const RackStatus* group : groups) {
+    const RackStatus& rack = *group;
     for (const auto& r : rack.reflectors) {
       if (r.state == ReflectorState::Ready && (r.sessions_total == 0 || r.sessions_established < r.sessions_total)) {
         sessions_complete = false;
@@ -667,18 +873,21 @@ void Planning::fabric_status() {
     }
   }
   bool all_ready = !out.racks.empty() && out.reflectors_ready == out.reflectors_wanted && out.reflectors_wanted > 0;
-  for (const auto& rack : out.racks) {
-    if (rack.reflectors_wanted > 0 && rack.reflectors_ready == 0) all_ready = false;
+  for (const RackStatus* rack : groups) {
+    if (rack->reflectors_wanted > 0 && rack->reflectors_ready == 0) all_ready = false;
   }
 
   out.problems = exhausted;
   out.problems.insert(out.problems.end(), degraded.begin(), degraded.end());
+  out.problems.insert(out.problems.end(), zoneless.begin(), zoneless.end());
   std::string summary = std::to_string(out.racks.size()) + " racks, " + std::to_string(out.reflectors_ready) + "/" +
                         std::to_string(out.reflectors_wanted) + " reflectors ready, " +
                         std::to_string(out.sessions_established) + " sessions established";
   if (!out.problems.empty()) {
     // The first problem in the docs' order names the reason; the message lists them all.
-    const Reason reason = exhausted.empty() ? Reason::kNoEligibleHosts : Reason::kClusterIDPoolExhausted;
+    const Reason reason = !exhausted.empty() ? Reason::kClusterIDPoolExhausted
+                          : !degraded.empty() ? Reason::kNoEligibleHosts
+                                              : Reason::kRacksWithoutZone;
     std::string message = join_problems(out.problems);
     out.conditions = {condition("Ready", false, reason, message),
                       condition("Progressing", changes, changes ? Reason::kReflectorsChanging : Reason::kStalled, summary),
@@ -771,7 +980,11 @@ Plan plan(const PlanInput& in) {
     return hold(std::move(p.out), Reason::kConflict);
   }
   p.assign_cluster_ids();
+  p.gather_top_tier();
+  p.assign_top_tier_ids();
   for (auto& [rack, work] : p.racks) p.place_reflectors(rack, work);
+  // After the racks: a top tier the spec dropped waits for their flat mesh (racks_complete).
+  for (auto& [zone, work] : p.tops) p.place_reflectors(zone, work);
   p.fabric_status();
   p.mesh_decision();
   return std::move(p.out);

@@ -38,6 +38,11 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
 bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint);
 // Whether a node may host a reflector of this fabric in this rack.
 bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeInfo& node);
+// Whether a node may host a reflector of this fabric's top tier for `zone` ("" = fabric-wide).
+bool eligible_top_host(const FabricSpec& spec, const std::string& zone, const NodeInfo& node);
+// The zone of a rack (spec.topTier.zoneLabel on most of its nodes; ties: the first by name),
+// "" without zones or when no node of the rack carries the label.
+std::string zone_of_rack(const FabricSpec& spec, const std::vector<const NodeInfo*>& rack_nodes);
 // The Calico selector for the clients of a reflector in `rack` (hosted on `host`).
 std::string client_selector(const FabricSpec& spec, const std::string& rack, const std::string& host);
 // A host's IPv6 BGP address for a dual-stack fabric's reflector: its first IPv6 InternalIP

@@ -23,6 +23,7 @@
   X(CalicoPasswordsNotCopied)   \
   X(ClusterIDPoolExhausted)     \
   X(NoEligibleHosts)            \
+  X(RacksWithoutZone)           \
   X(NoRacks)                    \
   X(ReflectorsNotReady)         \
   X(SessionsNotEstablished)     \

@@ -30,7 +30,9 @@ using contract::Placement;
 using contract::ReflectorLease;
 using contract::SecretKeyRef;
 using contract::Taint;
+using contract::Tier;
 using contract::Toleration;
+using contract::TopTier;
 
 enum class PodPhase { Pending, Running, Succeeded, Failed, Unknown };
 
@@ -48,11 +50,13 @@ struct ReflectorPod {
   // never created one) within the lease duration plus a start-up grace.
   bool lapsed = false;
   std::string host_ipv6 = {};  // the IPv6 address it was created with (its RR_HOST_IPV6), if any
+  Tier tier = Tier::Rack;      // Top: rack is empty and zone names the zone it serves
+  std::string zone = {};
   bool operator==(const ReflectorPod&) const = default;
 };
 
 struct RackAllocation {
-  std::string rack;
+  std::string rack;  // a top tier's: its zone ("" for a fabric-wide top tier)
   std::string cluster_id;
   std::vector<std::string> hosts;  // its reflectors' nodes as status last recorded them
   bool operator==(const RackAllocation&) const = default;
@@ -124,6 +128,7 @@ struct PlanInput {
   std::vector<ReflectorPod> pods;       // the fabric's own reflector Pods
   std::vector<ReflectorLease> leases;   // the fabric's reflector Leases
   std::vector<RackAllocation> recorded; // cluster IDs from status
+  std::vector<RackAllocation> recorded_top_tier;  // status.topTier: per zone
   std::vector<FabricClaims> older_fabrics;
   std::set<std::string> secret_keys;    // "name/key" present in spec.namespace
   std::map<std::string, std::string> unreadable_secrets;  // Secret name -> why it could not be read
@@ -140,6 +145,8 @@ struct DesiredPod {
   std::string node;
   std::string cluster_id;
   std::string host_ipv6 = {};  // spec.bgp.ipv6: the host's IPv6 address (host_ipv6_of), else empty
+  Tier tier = Tier::Rack;      // Top: rack is empty, zone is the zone it serves
+  std::string zone = {};
   bool operator==(const DesiredPod&) const = default;
 };
 
@@ -174,7 +181,7 @@ struct ReflectorStatus {
 };
 
 struct RackStatus {
-  std::string name;
+  std::string name;  // a top tier's: its zone ("" for a fabric-wide top tier)
   std::string cluster_id;
   int nodes = 0;
   int reflectors_wanted = 0;
@@ -211,6 +218,10 @@ struct Plan {
   // Set: the fabric is being deleted and this is its next step (nothing else is planned).
   std::optional<TeardownStep> teardown;
   std::vector<RackStatus> racks;          // sorted by name
+  // spec.topTier: one per zone with racks (sorted), or one named "" for the fabric. A top tier
+  // the spec no longer asks for stays, listed here, until every rack reflector is Ready with
+  // all its sessions up (the flat mesh it returns to carries the routes).
+  std::vector<RackStatus> top_tier;
   std::vector<DesiredPod> pods;           // every reflector Pod that should exist, sorted by name
   std::vector<std::string> pods_to_delete;  // owned Pods to remove, sorted
   std::vector<DesiredPeer> peers;         // every BGPPeer that should exist, sorted by name

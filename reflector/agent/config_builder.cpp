@@ -171,6 +171,84 @@ std::string reflector_router_id(const std::string& host_ipv4) {
 
 std::string secret_map_key(const contract::SecretKeyRef& ref) { return ref.name + "/" + ref.key; }
 
+std::string zone_of_rack_nodes(const AgentInputs& in) {
+  const contract::FabricSpec& spec = in.spec;
+  if (!spec.top_tier || spec.top_tier->zone_label.empty() || in.self.tier == contract::Tier::Top) return in.self.zone;
+  std::map<std::string, int> votes;
+  for (const auto& node : in.nodes) {
+    auto rack = node->labels.find(spec.rack_label);
+    if (rack == node->labels.end() || rack->second != in.self.rack) continue;
+    if (!contract::labels_match(spec.node_selector, node->labels)) continue;
+    auto zone = node->labels.find(spec.top_tier->zone_label);
+    if (zone != node->labels.end() && !zone->second.empty()) ++votes[zone->second];
+  }
+  std::string best;
+  int most = 0;
+  for (const auto& [zone, count] : votes) {  // ties: the first zone by name, as the operator's
+    if (count > most) best = zone, most = count;
+  }
+  return best;
+}
+
+namespace {
+
+bool listed(const std::vector<std::string>& sorted, const std::string& name) {
+  return std::binary_search(sorted.begin(), sorted.end(), name);
+}
+
+}  // namespace
+
+bool routes_cross_top_tier(const contract::ReflectorLease& a, const contract::ReflectorLease& b,
+                           const std::map<std::string, const contract::ReflectorLease*>& tops) {
+  for (const std::string& ta : a.upstream) {
+    auto top_a = tops.find(ta);
+    if (top_a == tops.end()) continue;  // not a live top-tier reflector
+    if (listed(b.upstream, ta)) return true;  // both are its clients
+    for (const std::string& tb : b.upstream) {
+      auto top_b = tops.find(tb);
+      if (top_b == tops.end()) continue;
+      // ta reflects a's routes to tb, which reflects them to b; a top tier of the same cluster ID
+      // would drop them (its ID is already in the CLUSTER_LIST).
+      if (top_a->second->cluster_id != top_b->second->cluster_id && listed(top_a->second->upstream, tb)) return true;
+    }
+  }
+  return false;
+}
+
+ReflectorNeighbors reflector_neighbors(const AgentInputs& in) {
+  const AgentIdentity& self = in.self;
+  const contract::FabricSpec& spec = in.spec;
+  ReflectorNeighbors out;
+  out.zone = zone_of_rack_nodes(in);
+  const bool zoned = spec.top_tier && !spec.top_tier->zone_label.empty();
+  std::map<std::string, const contract::ReflectorLease*> tops;
+  const contract::ReflectorLease* own = nullptr;
+  for (const contract::ReflectorLease* lease : sorted_by_name(in.mesh)) {
+    if (lease->name == self.pod) own = lease;
+    if (lease->tier == contract::Tier::Top) tops.emplace(lease->name, lease);
+  }
+  for (const contract::ReflectorLease* lease : sorted_by_name(in.mesh)) {
+    if (lease->name == self.pod) continue;
+    const bool other_top = lease->tier == contract::Tier::Top;
+    if (self.tier == contract::Tier::Top) {
+      // The top tier meshes; its clients are the racks of its zone (all racks without zones, and
+      // every rack while a dropped top tier waits to go, so the racks never lose a session).
+      if (other_top) {
+        out.mesh.push_back(lease);
+      } else if (!zoned || lease->zone == self.zone) {
+        out.clients.push_back(lease);
+      }
+    } else if (other_top) {
+      if (!zoned || lease->zone == out.zone) out.mesh.push_back(lease);  // upstream: a non-client session
+    } else if (!spec.top_tier || own == nullptr || !routes_cross_top_tier(*own, *lease, tops)) {
+      // The flat mesh: always without a top tier, and with one until routes between the two racks
+      // cross the top tier (new sessions up before old ones go; back if the top tier breaks).
+      out.mesh.push_back(lease);
+    }
+  }
+  return out;
+}
+
 kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
   const AgentIdentity& self = in.self;
   const contract::FabricSpec& spec = in.spec;
@@ -197,32 +275,38 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
 
   PeerSet peers(c, out.warnings);
 
-  // Mesh first: another reflector's endpoint is that reflector, even when its
-  // host is also a node of the rack.
-  for (const contract::ReflectorLease* lease : sorted_by_name(in.mesh)) {
-    if (lease->name == self.pod) continue;
-    if (lease->address.empty()) {
-      out.warnings.push_back("mesh peer \"" + lease->name + "\" skipped: its Lease has no address");
-      continue;
+  // Reflectors first: another reflector's endpoint is that reflector, even when its host is
+  // also a node of the rack.
+  const ReflectorNeighbors neighbors = reflector_neighbors(in);
+  out.zone = neighbors.zone;
+  auto reflector_peer = [&](const contract::ReflectorLease& lease, bool rr_client) {
+    if (lease.address.empty()) {
+      out.warnings.push_back("mesh peer \"" + lease.name + "\" skipped: its Lease has no address");
+      return;
     }
-    auto mesh = [&](std::string name, const std::string& address) {
+    auto add = [&](std::string name, const std::string& address) {
       bird::Peer p;
       p.role = bird::PeerRole::Mesh;
       p.name = std::move(name);
       p.address = address;
-      p.port = lease->port + mesh_offset;
+      p.port = lease.port + mesh_offset;
       p.as_number = spec.as_number;
       p.password = *fabric_password;
+      p.rr_client = rr_client;
       peers.add(std::move(p));
     };
-    mesh(lease->name, lease->address);
+    add(lease.name, lease.address);
     // Dual stack: IPv6 routes cross racks on an IPv6 session of their own, as calico-node's.
-    if (spec.bgp.ipv6 && !lease->address_v6.empty() && peers.v6_sessions()) {
-      mesh(ipv6_session_name(lease->name), lease->address_v6);
+    if (spec.bgp.ipv6 && !lease.address_v6.empty() && peers.v6_sessions()) {
+      add(ipv6_session_name(lease.name), lease.address_v6);
     }
-  }
+  };
+  for (const contract::ReflectorLease* lease : neighbors.mesh) reflector_peer(*lease, false);
+  for (const contract::ReflectorLease* lease : neighbors.clients) reflector_peer(*lease, true);
 
-  for (size_t i = 0; i < spec.external_peers.size(); ++i) {
+  // A top-tier reflector serves reflectors only: no nodes, no external peers.
+  const bool top = self.tier == contract::Tier::Top;
+  for (size_t i = 0; i < spec.external_peers.size() && !top; ++i) {
     const contract::ExternalPeer& ext = spec.external_peers[i];
     if (!ext.racks.empty() && std::find(ext.racks.begin(), ext.racks.end(), self.rack) == ext.racks.end()) continue;
     auto password =
@@ -250,7 +334,7 @@ kube::Result<BuildResult> build_reflector_config(const AgentInputs& in) {
 
   int v6_without_address = 0;
   for (const contract::NodeInfo* node : sorted_by_name(in.nodes)) {
-    if (!is_client_node(in, *node)) continue;
+    if (top || !is_client_node(in, *node)) continue;
     const std::string v4 = pick_address(node->bgp_ipv4, node->internal_ip, Family::V4, node->name, out.warnings);
     const std::string v6 =
         spec.bgp.ipv6 ? pick_address(node->bgp_ipv6, node->internal_ipv6, Family::V6, node->name, out.warnings) : "";

@@ -9,9 +9,14 @@
 //    client_port, the reflector on its own port; a Dedicated host runs no
 //    calico-node BGP). Address: Calico's IPv4Address annotation, else InternalIP;
 //    with IPv6 on, also an IPv6 session to IPv6Address (else an IPv6 InternalIP).
-//  - Mesh: every other reflector Lease of the fabric (non-client iBGP), on the Lease's
-//    port, or one above it in Colocated placement (contract::mesh_port); with IPv6 on,
-//    also an IPv6 session "<lease>/v6" to its address-v6 annotation.
+//  - Reflectors (reflector_neighbors): without spec.topTier, every other reflector Lease of
+//    the fabric (non-client iBGP). With it, a rack reflector peers (non-client) with the
+//    top-tier reflectors of its zone and keeps a flat-mesh session to another rack's
+//    reflector until routes between the two cross the top tier; a top-tier reflector has
+//    its zone's rack reflectors as route-reflector clients and meshes with the other
+//    top-tier reflectors. On the Lease's port, or one above it in Colocated placement
+//    (contract::mesh_port); with IPv6 on, also an IPv6 session "<lease>/v6".
+//  - A top-tier reflector has no node clients and no external peers.
 //  - External: the fabric's external peers whose racks list is empty or names
 //    this rack; iBGP ones are route-reflector clients unless they say not,
 //    eBGP ones carry their exportPrefixes.
@@ -48,7 +53,29 @@ struct AgentInputs {
 struct BuildResult {
   bird::ReflectorConfig config;        // passes bird::validate_config; peers sorted by (role, name)
   std::vector<std::string> warnings;   // items skipped; never contains a password
+  std::string zone;                    // this reflector's zone (zone_of_rack_nodes), for its Lease
 };
+
+// The reflectors this one has sessions with: `mesh` as non-clients (the flat mesh, the top
+// tier's mesh, a rack reflector's upstream), `clients` as route-reflector clients (a top-tier
+// reflector's racks). Sorted by name.
+struct ReflectorNeighbors {
+  std::vector<const contract::ReflectorLease*> mesh;
+  std::vector<const contract::ReflectorLease*> clients;
+  std::string zone;
+};
+ReflectorNeighbors reflector_neighbors(const AgentInputs& inputs);
+
+// A rack reflector's zone: spec.topTier.zoneLabel on most of its rack's nodes (ties: the first
+// by name, as the operator decides it); a top-tier reflector's: its own. "" without zones.
+std::string zone_of_rack_nodes(const AgentInputs& inputs);
+
+// Whether routes between rack reflectors `a` and `b` cross the top tier, from their Leases'
+// upstream lists: both have an Established session with one top-tier reflector, or with two
+// of different cluster IDs (zones) that have one with each other. `tops`: the live top-tier
+// Leases by name.
+bool routes_cross_top_tier(const contract::ReflectorLease& a, const contract::ReflectorLease& b,
+                           const std::map<std::string, const contract::ReflectorLease*>& tops);
 
 // ErrorKind::BadConfig when a password Secret key is missing or its value
 // cannot be a BGP password (a session without its password would be silently

@@ -71,7 +71,17 @@ kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const ch
   id.node = env.required(contract::kEnvNodeName);
   id.address = env.ipv4(contract::kEnvHostIP);
   id.fabric = env.required(contract::kEnvFabric);
-  id.rack = env.required(contract::kEnvRack);
+  const std::string tier = env.optional(contract::kEnvTier).value_or("");
+  if (auto parsed = contract::tier_from_word(tier)) {
+    id.tier = *parsed;
+  } else {
+    env.problem(std::string(contract::kEnvTier) + "=\"" + tier + "\" is neither \"rack\" nor \"top\"");
+  }
+  if (id.tier == contract::Tier::Top) {
+    id.zone = env.optional(contract::kEnvZone).value_or("");
+  } else {
+    id.rack = env.required(contract::kEnvRack);
+  }
   id.cluster_id = env.ipv4(contract::kEnvClusterId);
   id.port = env.integer(contract::kEnvBgpPort, id.port, 1, 65535);
   id.lease_duration_seconds = env.integer(contract::kEnvLeaseDurationSeconds, id.lease_duration_seconds, 1, 3600);

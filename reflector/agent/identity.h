@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "contract/types.h"
 #include "kube/result.h"
 
 namespace rr::agent {
@@ -19,7 +20,9 @@ struct AgentIdentity {
   std::string ns;
   std::string node;
   std::string fabric;
-  std::string rack;
+  contract::Tier tier = contract::Tier::Rack;
+  std::string rack;        // a rack reflector's; empty for a top-tier one
+  std::string zone;        // a top-tier reflector's zone ("" = fabric-wide)
   std::string cluster_id;  // IPv4 format, the rack's BGP cluster ID
   std::string address;     // the host's IPv4 address: router id and listen address
   int port = 179;          // where this reflector's BIRD listens
@@ -30,9 +33,10 @@ struct AgentIdentity {
 };
 
 // Reads RR_POD_NAME, RR_NAMESPACE, RR_NODE_NAME, RR_HOST_IP, RR_FABRIC,
-// RR_RACK, RR_CLUSTER_ID (required), RR_POD_UID (optional: Pods of the
-// previous version lack it), RR_BGP_PORT (default 179),
-// RR_LEASE_DURATION_SECONDS (default 15) and RR_HOST_IPV6 (optional).
+// RR_CLUSTER_ID (required), RR_TIER ("rack" or "top"; absent: rack), RR_RACK
+// (required for a rack reflector), RR_ZONE (a top-tier reflector's zone),
+// RR_POD_UID (optional: Pods of the previous version lack it), RR_BGP_PORT
+// (default 179), RR_LEASE_DURATION_SECONDS (default 15) and RR_HOST_IPV6 (optional).
 // ErrorKind::BadConfig naming every missing or malformed variable, joined by "; ".
 kube::Result<AgentIdentity> identity_from_env(std::function<const char*(const char*)> getenv);
 

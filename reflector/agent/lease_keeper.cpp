@@ -71,6 +71,19 @@ kube::Json LeaseKeeper::desired(const kube::Json& base, const LeaseReport& repor
   annotations[std::string(contract::kPortAnnotation)] = std::to_string(self_.port);
   annotations[std::string(contract::kRackAnnotation)] = self_.rack;
   annotations[std::string(contract::kClusterIdAnnotation)] = self_.cluster_id;
+  // Tiers: set only when there is something to say, so a flat fabric's Leases read as before.
+  auto set_or_erase = [&](std::string_view key, const std::string& value) {
+    if (value.empty()) {
+      annotations.erase(std::string(key));
+    } else {
+      annotations[std::string(key)] = value;
+    }
+  };
+  set_or_erase(contract::kTierAnnotation, self_.tier == contract::Tier::Top ? "top" : "");
+  set_or_erase(contract::kZoneAnnotation, report.zone);
+  std::string upstream;
+  for (const auto& name : report.upstream) upstream += (upstream.empty() ? "" : ",") + name;
+  set_or_erase(contract::kUpstreamAnnotation, upstream);
   annotations[std::string(contract::kSessionsEstablishedAnnotation)] = std::to_string(report.sessions_established);
   annotations[std::string(contract::kSessionsTotalAnnotation)] = std::to_string(report.sessions_total);
   if (report.config_error.empty()) {

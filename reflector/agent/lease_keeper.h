@@ -28,6 +28,8 @@ struct LeaseReport {
   int sessions_established = 0;
   int sessions_total = 0;
   std::string config_error;  // BIRD refused the last configuration; "" = none
+  std::string zone = {};     // contract::ReflectorLease::zone
+  std::vector<std::string> upstream = {};  // contract::ReflectorLease::upstream, sorted
 };
 
 class LeaseKeeper {

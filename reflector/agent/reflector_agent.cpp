@@ -1,5 +1,8 @@
 #include "agent/reflector_agent.h"
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "agent/config_builder.h"
@@ -182,6 +185,10 @@ void ReflectorAgent::rebuild() {
     return;
   }
   bird::ReflectorConfig config = std::move(built->config);
+  {
+    std::lock_guard lock(mu_);
+    zone_ = built->zone;
+  }
   if (options_.timers) {
     config.timers.connect_retry_seconds = options_.timers->connect_retry_seconds;
     config.timers.connect_delay_seconds = options_.timers->connect_delay_seconds;
@@ -327,6 +334,27 @@ void ReflectorAgent::log_transitions(const std::vector<bird::ProtocolState>& sta
   session_up_ = std::move(now);
 }
 
+std::vector<std::string> ReflectorAgent::established_top_tier_sessions(
+    const std::vector<bird::ProtocolState>& states) const {
+  std::set<std::string> tops;
+  for (const auto& lease : built_mesh_) {
+    if (lease.tier == contract::Tier::Top) tops.insert(lease.name);
+  }
+  std::map<std::string, std::string> peer_of;  // protocol -> top-tier reflector (its IPv4 session)
+  for (const auto& peer : running_.peers) {
+    if (peer.role == bird::PeerRole::Mesh && tops.count(peer.name)) {
+      peer_of.emplace(bird::protocol_name(peer.role, peer.name), peer.name);
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& p : states) {
+    auto it = peer_of.find(p.name);
+    if (it != peer_of.end() && p.established()) out.push_back(it->second);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void ReflectorAgent::poll_sessions() {
   {
     std::lock_guard lock(mu_);
@@ -350,9 +378,13 @@ void ReflectorAgent::poll_sessions() {
   metrics_.set_bird_up(ok);
   if (!ok) {
     sessions_.established = 0;  // none that BIRD vouches for; the Lease reports as much
+    upstream_.clear();
     return;
   }
-  if (changed) sessions_ = metrics_.update_sessions(states, running_);
+  if (changed) {
+    sessions_ = metrics_.update_sessions(states, running_);
+    upstream_ = established_top_tier_sessions(states);
+  }
   if (configured_) warm_up_.polled(sessions_, clock_.now());
 }
 
@@ -362,7 +394,7 @@ void ReflectorAgent::run(std::stop_token stop) {
     lease_.run(
         [this] {
           std::lock_guard lock(mu_);
-          return LeaseReport{sessions_.established, sessions_.total, config_error_};
+          return LeaseReport{sessions_.established, sessions_.total, config_error_, zone_, upstream_};
         },
         s);
   });

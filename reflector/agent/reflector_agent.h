@@ -91,6 +91,8 @@ class ReflectorAgent {
   // The other reflectors to mesh with now (their Leases fresh as this agent observed them).
   std::vector<contract::ReflectorLease> mesh_now();
   void poll_sessions();
+  // The top-tier reflectors (of the last rebuild's Leases) whose session is Established.
+  std::vector<std::string> established_top_tier_sessions(const std::vector<bird::ProtocolState>& states) const;
   // Asks BIRD what `request` says, into poll_; an error when BIRD did not answer.
   kube::Status query_bird(const PollRequest& request);
   // Logs every BGP session of ours that came up or went down since the last call.
@@ -136,6 +138,8 @@ class ReflectorAgent {
   std::uint64_t polled_generation_ = 0;
   std::map<std::string, bool> session_up_;  // protocol -> Established, as last logged
   std::vector<contract::ReflectorLease> built_mesh_;  // the mesh of the last rebuild
+  std::string zone_;                       // this reflector's zone, for its Lease
+  std::vector<std::string> upstream_;      // top-tier reflectors with an Established session, for its Lease
   kube::Clock::TimePoint next_resync_{};
   // The Secret thread (read_secrets) and the rebuilds agree on which spec generation the
   // passwords were read for.

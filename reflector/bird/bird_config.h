@@ -50,8 +50,9 @@ struct Peer {
   std::optional<std::string> password;  // MD5; never logged
   bool multihop = true;        // iBGP is multihop in BIRD anyway; external peers say
   std::string source_address;  // optional local address for this session
-  // External iBGP peers only: a route-reflector client (`rr client`), whose
-  // routes are reflected to the mesh too, not only to the clients.
+  // External iBGP peers and Mesh peers: a route-reflector client (`rr client`), whose
+  // routes are reflected to the mesh too, not only to the clients. A top-tier reflector's
+  // rack reflectors are Mesh peers (reflector to reflector, on the mesh port) marked so.
   bool rr_client = false;
   // External eBGP peers only. Every eBGP session exports the fabric's own
   // routes only (empty AS_PATH); with a list, only those inside its prefixes.

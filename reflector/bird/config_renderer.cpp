@@ -139,8 +139,9 @@ kube::Status validate_peer(const ReflectorConfig& c, const Peer& p) {
       break;
   }
   const bool ibgp = neighbor_as(c, p) == c.as_number;
-  if (p.rr_client && (p.role != PeerRole::External || !ibgp)) {
-    return invalid(who + ": only an iBGP external peer can be marked a route-reflector client");
+  if (p.rr_client && (p.role == PeerRole::Client || !ibgp)) {
+    return invalid(who + ": only an iBGP external peer or another reflector (a top tier's rack reflector) can be "
+                         "marked a route-reflector client");
   }
   if (p.export_prefixes) {
     if (p.role != PeerRole::External || ibgp) return invalid(who + ": export prefixes are for eBGP peers only");
@@ -294,7 +295,9 @@ void render_peer(std::ostringstream& out, const ReflectorConfig& c, const Peer& 
         << "    export where bgp_next_hop != " << canonical_ip(p.address) << ";\n"
         << "  };\n";
   }
-  if (p.role == PeerRole::External && p.rr_client) out << "  rr client;\n";
+  // A client that is a reflector itself: a top-tier reflector's rack reflectors, or an iBGP
+  // external peer that said so.
+  if ((p.role == PeerRole::External || p.role == PeerRole::Mesh) && p.rr_client) out << "  rr client;\n";
   if (p.role == PeerRole::External && neighbor_as(c, p) != c.as_number) render_ebgp_export(out, p, f);
   out << "}\n\n";
 }

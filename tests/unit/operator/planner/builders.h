@@ -158,6 +158,24 @@ class Cluster {
     in.leases.push_back(l);
     return ReflectorBuilder(*this, in.pods.size() - 1, in.leases.size() - 1);
   }
+  // A top-tier reflector Pod of `zone` on `host`, named as the planner names it.
+  ReflectorBuilder top_reflector(const std::string& zone, const std::string& host, const std::string& cluster_id) {
+    ReflectorPod p;
+    p.name = reflector_pod_name(in.spec.name, "top:" + zone, host);
+    p.node = host;
+    p.cluster_id = cluster_id;
+    p.tier = Tier::Top;
+    p.zone = zone;
+    in.pods.push_back(p);
+    ReflectorLease l;
+    l.name = p.name;
+    l.cluster_id = cluster_id;
+    l.port = in.spec.port;
+    l.tier = Tier::Top;
+    l.zone = zone;
+    in.leases.push_back(l);
+    return ReflectorBuilder(*this, in.pods.size() - 1, in.leases.size() - 1);
+  }
   // The node's kubelet stopped reporting: Ready is False or Unknown.
   Cluster& node_not_ready(const std::string& name) {
     for (auto& n : in.nodes) {
@@ -339,7 +357,18 @@ inline std::vector<std::string> invariant_violations(const PlanInput& in, const 
     if (existing(d.name) && !d.node.empty()) hosts.emplace(d.node, d.name);
   }
   auto ids = cluster_ids(p);
+  std::map<std::string, std::string> top_ids;  // zone -> ID
+  for (const auto& t : p.top_tier) top_ids[t.name] = t.cluster_id;
   for (const auto& d : p.pods) {
+    if (d.tier == Tier::Top) {
+      if (!d.rack.empty()) bad.push_back("top-tier pod " + d.name + " names rack " + d.rack);
+      if (top_ids.count(d.zone) == 0) bad.push_back("top-tier pod " + d.name + " has no top tier in status");
+      if (!is_dns1123_label(d.name)) bad.push_back("pod name \"" + d.name + "\" is not a DNS-1123 label");
+      if (!existing(d.name) && !d.node.empty() && !hosts.emplace(d.node, d.name).second) {
+        bad.push_back("node " + d.node + " hosts two reflectors: " + hosts[d.node] + " and " + d.name);
+      }
+      continue;
+    }
     if (!is_dns1123_label(d.name)) bad.push_back("pod name \"" + d.name + "\" is not a DNS-1123 label");
     if (!existing(d.name) && !d.node.empty() && !hosts.emplace(d.node, d.name).second) {
       bad.push_back("node " + d.node + " hosts two reflectors: " + hosts[d.node] + " and " + d.name);
@@ -352,6 +381,9 @@ inline std::vector<std::string> invariant_violations(const PlanInput& in, const 
   for (const auto& peer : p.peers) {
     if (!std::binary_search(pod_names.begin(), pod_names.end(), peer.reflector_pod)) {
       bad.push_back("peer " + peer.name + " for a reflector that is not desired");
+    }
+    for (const auto& d : p.pods) {
+      if (d.name == peer.reflector_pod && d.tier == Tier::Top) bad.push_back("a BGPPeer for top-tier pod " + d.name);
     }
   }
   std::vector<std::string> types;
