@@ -10,6 +10,11 @@
 //    the host address, so BIRD accepts the session.
 //  - eBGP peers get the fabric's own routes only (never what another eBGP peer
 //    announced), limited to `exportPrefixes` when set.
+//  - Tiers (spec.topTier): a route crosses rack, zone, zone and rack reflectors with each one's
+//    cluster ID in its CLUSTER_LIST and its ORIGINATOR_ID unchanged; losing a top-tier
+//    reflector loses no route; a running fabric goes from flat to tiered and back with every
+//    route present at every poll.
+#include <atomic>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -88,9 +93,11 @@ class BgpSemanticsIT : public ::testing::Test {
 
   std::string NodeName(const std::string& name) const { return name + "-" + tag_; }
 
-  void AddNode(const std::string& name, const std::string& rack, const std::string& address) {
-    Json node = rr::testing::make_node(NodeName(name), {{"e2e", tag_}, {"topology.kubernetes.io/rack", rack}},
-                                       "10.250.0.1");
+  void AddNode(const std::string& name, const std::string& rack, const std::string& address,
+               const std::string& zone = "") {
+    std::map<std::string, std::string> labels = {{"e2e", tag_}, {"topology.kubernetes.io/rack", rack}};
+    if (!zone.empty()) labels["topology.kubernetes.io/zone"] = zone;
+    Json node = rr::testing::make_node(NodeName(name), labels, "10.250.0.1");
     node["metadata"]["annotations"]["projectcalico.org/IPv4Address"] = address + "/32";
     rr::testing::create_ready_node(*client_, node);
   }
@@ -115,8 +122,10 @@ class BgpSemanticsIT : public ::testing::Test {
     return out;
   }
 
+  // `rack` empty: a top-tier reflector of `zone` (RR_TIER=top), as the operator renders one.
   ChildProcess& StartAgent(const std::string& pod, const std::string& node, const std::string& rack,
-                           const std::string& address, int port, const std::string& cluster_id) {
+                           const std::string& address, int port, const std::string& cluster_id,
+                           const std::string& zone = "") {
     std::string d = dir_ + "/" + pod;
     std::filesystem::create_directories(d + "/scratch");
     sockets_[pod] = std::make_unique<rr::testing::ShortTempDir>("rr-agent");
@@ -132,6 +141,11 @@ class BgpSemanticsIT : public ::testing::Test {
                                               {"RR_FABRIC", fabric()},       {"RR_RACK", rack},
                                               {"RR_CLUSTER_ID", cluster_id}, {"RR_BGP_PORT", std::to_string(port)},
                                               {"RR_LEASE_DURATION_SECONDS", "6"}};
+    if (rack.empty()) {
+      env.erase("RR_RACK");
+      env["RR_TIER"] = "top";
+      env["RR_ZONE"] = zone;
+    }
     agents_[pod] = std::make_unique<ChildProcess>(argv, d + "/agent.log", env);
     return *agents_[pod];
   }
@@ -301,3 +315,169 @@ TEST_F(BgpSemanticsIT, EbgpPeersGetOnlyTheFabricsRoutesWithinTheirExportPrefixes
 }
 
 }  // namespace
+
+// --- Tiers (spec.topTier) ---
+// Rack a (zone z1) and rack b (zone z2), a Calico node in each (a1 announces prefix 1, b1
+// prefix 2), rack reflectors ra and rb; top tier t1a, t1b for z1 (cluster ID 10.254.0.1) and t2
+// for z2 (10.254.0.2). The agents run as the operator's Pods would run them.
+class TiersIT : public BgpSemanticsIT {
+ protected:
+  static constexpr const char* kRackA = "10.255.0.1";
+  static constexpr const char* kRackB = "10.255.0.2";
+  static constexpr const char* kZone1 = "10.254.0.1";
+  static constexpr const char* kZone2 = "10.254.0.2";
+
+  static Json TopTier() { return Json{{"topTier", {{"zoneLabel", "topology.kubernetes.io/zone"}}}}; }
+
+  void StartRacks() {
+    AddNode("a1", "rack-a", ip(1, 11), "z1");
+    AddNode("b1", "rack-b", ip(2, 21), "z2");
+    a1_ = &AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kPort), {prefix(1)});
+    b1_ = &AddSpeaker("b1", ip(2, 21), 64512, Reflectors({ip(2, 1)}, kPort), {prefix(2)});
+    StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kPort, kRackA);
+    StartAgent("rb", NodeName("rb"), "rack-b", ip(2, 1), kPort, kRackB);
+  }
+  void StartTopTier() {
+    StartAgent("t1a", NodeName("t1a"), "", ip(9, 1), kPort, kZone1, "z1");
+    StartAgent("t1b", NodeName("t1b"), "", ip(9, 2), kPort, kZone1, "z1");
+    StartAgent("t2", NodeName("t2"), "", ip(9, 3), kPort, kZone2, "z2");
+  }
+
+  // The cluster list of the route each node learned from the other rack; empty when it has none.
+  std::vector<std::string> ClusterListAtB() {
+    auto r = b1_->route(prefix(1));
+    return r ? r->cluster_list : std::vector<std::string>{};
+  }
+  std::vector<std::string> ClusterListAtA() {
+    auto r = a1_->route(prefix(2));
+    return r ? r->cluster_list : std::vector<std::string>{};
+  }
+  bool HasProtocol(const std::string& pod, const std::string& peer) {
+    const std::string name = rr::bird::protocol_name(rr::bird::PeerRole::Mesh, peer);
+    return Birdc(pod, "show protocols " + name).find(name) != std::string::npos;
+  }
+  bool Established(const std::string& pod, const std::string& peer) {
+    const std::string name = rr::bird::protocol_name(rr::bird::PeerRole::Mesh, peer);
+    return Birdc(pod, "show protocols " + name).find("Established") != std::string::npos;
+  }
+  // Every session of the rack reflectors up, as their Leases report it (what the operator reads
+  // before it deletes a top tier the spec dropped).
+  bool RackLeasesComplete() {
+    for (const char* pod : {"ra", "rb"}) {
+      auto lease = client_->get(kube::resources::leases(), ns_, pod);
+      if (!lease.ok()) return false;
+      auto a = kube::annotations_of(*lease);
+      if (a["rr.bgp.dev/sessions-total"] == "0" || a["rr.bgp.dev/sessions-established"] != a["rr.bgp.dev/sessions-total"]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Polls both nodes for the other rack's route until stopped; counts polls that missed one.
+  class RoutePoller {
+   public:
+    explicit RoutePoller(TiersIT& t) : t_(t), thread_([this](std::stop_token stop) { run(stop); }) {}
+    ~RoutePoller() { thread_.request_stop(); }
+    void stop() {
+      thread_.request_stop();
+      thread_.join();
+    }
+    int polls() const { return polls_; }
+    const std::vector<std::string>& lost() const { return lost_; }
+
+   private:
+    void run(std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        const bool at_b = t_.b1_->route(t_.prefix(1)).has_value();
+        const bool at_a = t_.a1_->route(t_.prefix(2)).has_value();
+        ++polls_;
+        if (!at_b) lost_.push_back("poll " + std::to_string(polls_) + ": b1 lost a1's route");
+        if (!at_a) lost_.push_back("poll " + std::to_string(polls_) + ": a1 lost b1's route");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    TiersIT& t_;
+    std::atomic<int> polls_ = 0;
+    std::vector<std::string> lost_;
+    std::jthread thread_;
+  };
+
+  BirdSpeaker* a1_ = nullptr;
+  BirdSpeaker* b1_ = nullptr;
+};
+
+TEST_F(TiersIT, ARouteCrossesEveryTierWithEachClusterIdAndLosesNothingWhenATopTierReflectorDies) {
+  CreateFabric(kPort, TopTier());
+  StartRacks();
+  StartTopTier();
+  const std::vector<std::string> through_tiers = {kRackB, kZone2, kZone1, kRackA};
+  ASSERT_TRUE(eventually([&] { return ClusterListAtB() == through_tiers; }, std::chrono::seconds(90)))
+      << "b1 never learned a1's route through both zones' top tiers\n"
+      << Diagnostics("ra") << Diagnostics("t1a") << Diagnostics("t2") << Diagnostics("rb");
+  auto route = b1_->route(prefix(1));
+  EXPECT_EQ(route->originator_id, ip(1, 11));
+  EXPECT_EQ(route->next_hop, ip(1, 11));
+  EXPECT_EQ(ClusterListAtA(), (std::vector<std::string>{kRackA, kZone1, kZone2, kRackB}));
+  // The flat-mesh session between the racks went once routes crossed the top tier.
+  ASSERT_TRUE(eventually([&] { return !HasProtocol("ra", "rb") && !HasProtocol("rb", "ra"); },
+                         std::chrono::seconds(30)))
+      << Birdc("ra", "show protocols") << Birdc("rb", "show protocols");
+  // A top-tier reflector serves no node and has the rack reflectors as clients.
+  EXPECT_NE(Birdc("t1a", "show protocols all " + rr::bird::protocol_name(rr::bird::PeerRole::Mesh, "ra"))
+                .find("route-reflector"),
+            std::string::npos);
+  ASSERT_TRUE(eventually([&] { return Established("ra", "t1b"); }, std::chrono::seconds(30)))
+      << Diagnostics("ra");
+
+  // One of zone 1's two top-tier reflectors dies: every poll still finds both routes, until its
+  // Lease has lapsed and rack a's reflector has dropped it from its configuration.
+  RoutePoller poller(*this);
+  agents_.at("t1a")->kill_now();
+  ASSERT_TRUE(eventually([&] { return !HasProtocol("ra", "t1a") && !HasProtocol("t2", "t1a"); },
+                         std::chrono::seconds(60)))
+      << Diagnostics("ra") << Diagnostics("t2");
+  const int seen = poller.polls();
+  ASSERT_TRUE(eventually([&] { return poller.polls() >= seen + 20; }, std::chrono::seconds(60)));
+  poller.stop();
+  EXPECT_TRUE(poller.lost().empty()) << poller.lost().size() << " misses in " << poller.polls()
+                                      << " polls, first: " << poller.lost().front();
+  EXPECT_FALSE(HasProtocol("ra", "rb")) << "the flat mesh came back although t1b still carries the routes";
+}
+
+TEST_F(TiersIT, AFabricGoesFromFlatToTieredAndBackWithEveryRoutePresentAtEveryPoll) {
+  CreateFabric(kPort);
+  StartRacks();
+  const std::vector<std::string> flat = {kRackB, kRackA};
+  ASSERT_TRUE(eventually([&] { return ClusterListAtB() == flat && !ClusterListAtA().empty(); },
+                         std::chrono::seconds(60)))
+      << Diagnostics("ra") << Diagnostics("rb");
+
+  RoutePoller poller(*this);
+  // Flat to tiered: the spec changes, the top tier starts (the operator's part, played here).
+  auto patched = client_->patch(kFabrics, "", fabric(), kube::PatchType::Merge, Json{{"spec", TopTier()}}, {});
+  ASSERT_TRUE(patched.ok()) << patched.error().describe();
+  StartTopTier();
+  const std::vector<std::string> through_tiers = {kRackB, kZone2, kZone1, kRackA};
+  ASSERT_TRUE(eventually([&] { return ClusterListAtB() == through_tiers && !HasProtocol("ra", "rb"); },
+                         std::chrono::seconds(90)))
+      << Diagnostics("ra") << Diagnostics("rb") << Diagnostics("t1a") << Diagnostics("t2");
+  const int tiered_at = poller.polls();
+
+  // Back to flat: the racks mesh again first; the top tier goes once their Leases say every
+  // session is up (the operator's rule, played here).
+  patched = client_->patch(kFabrics, "", fabric(), kube::PatchType::Merge, Json{{"spec", {{"topTier", nullptr}}}}, {});
+  ASSERT_TRUE(patched.ok()) << patched.error().describe();
+  ASSERT_TRUE(eventually([&] { return Established("ra", "rb") && Established("rb", "ra") && RackLeasesComplete(); },
+                         std::chrono::seconds(60)))
+      << Diagnostics("ra") << Diagnostics("rb");
+  for (const char* top : {"t1a", "t1b", "t2"}) agents_.at(top)->stop();
+  ASSERT_TRUE(eventually([&] { return ClusterListAtB() == flat; }, std::chrono::seconds(60)))
+      << Diagnostics("ra") << Diagnostics("rb") << b1_->birdc("show route all");
+  const int seen = poller.polls();
+  ASSERT_TRUE(eventually([&] { return poller.polls() >= seen + 20; }, std::chrono::seconds(60)));
+  poller.stop();
+  EXPECT_GT(tiered_at, 0);
+  EXPECT_TRUE(poller.lost().empty()) << poller.lost().size() << " misses in " << poller.polls()
+                                      << " polls, first: " << poller.lost().front();
+}
