@@ -4,7 +4,9 @@
 # own (scripts/kube-local.sh, owned by this script), stopped on exit whatever happens.
 # Every command it runs is printed first, prefixed with "+".
 #
-#   scripts/bench.sh [planner] [watch]        default: both
+#   scripts/bench.sh [planner] [watch] [tiers]   default: planner and watch
+#   (tiers: the fabric's session counts at 100,000 nodes, flat mesh vs spec.topTier;
+#    TIERS_ARGS, e.g. "--racks 1000 --zones 10", passes shape flags to tier_sessions_bench)
 #
 # Env: BUILD_DIR (default build; configured if it is not yet), JOBS (default 2),
 #      PLANNER_ARGS (extra Google Benchmark flags for planner_bench, e.g.
@@ -23,13 +25,14 @@ run() {
   "$@"
 }
 
-want_planner=0 want_watch=0
+want_planner=0 want_watch=0 want_tiers=0
 (($#)) || set -- planner watch
 for a in "$@"; do
   case $a in
     planner) want_planner=1 ;;
     watch) want_watch=1 ;;
-    *) echo "usage: scripts/bench.sh [planner] [watch]" >&2; exit 2 ;;
+    tiers) want_tiers=1 ;;
+    *) echo "usage: scripts/bench.sh [planner] [watch] [tiers]" >&2; exit 2 ;;
   esac
 done
 
@@ -41,7 +44,12 @@ fi
 targets=()
 ((want_planner)) && targets+=(planner_bench)
 ((want_watch)) && targets+=(watch_bench)
+((want_tiers)) && targets+=(tier_sessions_bench)
 run cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
+
+if ((want_tiers)); then
+  run "$BUILD_DIR/bench/tier_sessions_bench" ${TIERS_ARGS:-}
+fi
 
 if ((want_planner)); then
   # shellcheck disable=SC2086  # PLANNER_ARGS is a list of flags

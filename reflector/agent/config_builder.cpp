@@ -240,9 +240,12 @@ ReflectorNeighbors reflector_neighbors(const AgentInputs& in) {
       }
     } else if (other_top) {
       if (!zoned || lease->zone == out.zone) out.mesh.push_back(lease);  // upstream: a non-client session
-    } else if (!spec.top_tier || own == nullptr || !routes_cross_top_tier(*own, *lease, tops)) {
+    } else if (!spec.top_tier || lease->rack == self.rack || own == nullptr ||
+               !routes_cross_top_tier(*own, *lease, tops)) {
       // The flat mesh: always without a top tier, and with one until routes between the two racks
-      // cross the top tier (new sessions up before old ones go; back if the top tier breaks).
+      // cross the top tier (new sessions up before old ones go; back if the top tier breaks). A
+      // reflector of the same rack stays: its host is a node of the rack, and a Dedicated one
+      // runs no calico-node, so without this session it would be taken for a client.
       out.mesh.push_back(lease);
     }
   }

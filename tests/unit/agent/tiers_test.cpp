@@ -122,6 +122,22 @@ TEST(AgentTiers, ARackReflectorKeepsTheFlatMeshUntilRoutesCrossTheTopTier) {
   EXPECT_EQ(names(reflector_neighbors(in).mesh), (Names{"t1-0", "t1-1"}));
 }
 
+TEST(AgentTiers, AReflectorOfTheSameRackStaysInTheMeshAndIsNeverTakenForAClient) {
+  AgentInputs in = rack_a();
+  in.nodes.push_back(rack_node("a-3", "a", "z1", "10.0.1.13"));  // the rack-mate's Dedicated host
+  in.mesh.push_back(rack_lease("ra-1", "10.0.1.13", "a", "z1", "10.255.0.1", {"t1-0"}));
+  lease_of(in, "ra-0").upstream = {"t1-0"};
+  lease_of(in, "rb-0").upstream = {"t1-0"};
+  EXPECT_EQ(names(reflector_neighbors(in).mesh), (Names{"ra-1", "rc-0", "t1-0", "t1-1"}));
+  auto built = build_reflector_config(in);
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  for (const auto& p : built->config.peers) {
+    if (p.address == "10.0.1.13") {
+      EXPECT_EQ(p.role, bird::PeerRole::Mesh) << p.name;
+    }
+  }
+}
+
 TEST(AgentTiers, TwoTopTierReflectorsOfOneClusterIdDoNotCarryRoutesBetweenTheirClients) {
   AgentInputs in = rack_a();
   lease_of(in, "ra-0").upstream = {"t1-0"};
