@@ -76,6 +76,7 @@ std::optional<ReflectorLease> reflector_lease_from(const Json& lease) {
     start = comma + 1;
   }
   std::sort(out.upstream.begin(), out.upstream.end());
+  out.observed_generation = json::parse_int(annotation_at(lease, kObservedGenerationAnnotation)).value_or(0);
   return out;
 }
 

@@ -170,6 +170,10 @@ struct ReflectorLease {
   // reflector's upstream, a top-tier one's peers in the top tier. What the other agents read to
   // know whether routes between two racks cross the top tier (and the flat mesh may go).
   std::vector<std::string> upstream = {};
+  // The fabric generation of the configuration the session counts above describe (0: not
+  // reported). A top tier the spec dropped waits until every rack reflector reports the new
+  // generation with all its sessions up: counts from before the change prove nothing.
+  std::int64_t observed_generation = 0;
   bool operator==(const ReflectorLease&) const = default;
 };
 

@@ -87,6 +87,9 @@ inline constexpr std::string_view kZoneAnnotation = "rr.bgp.dev/zone";
 // On the agent's Lease: the top-tier reflectors it has an Established session with,
 // comma-separated (contract::ReflectorLease::upstream). Absent = none.
 inline constexpr std::string_view kUpstreamAnnotation = "rr.bgp.dev/upstream";
+// On the agent's Lease: the fabric's metadata.generation whose configuration the session counts
+// describe (contract::ReflectorLease::observed_generation).
+inline constexpr std::string_view kObservedGenerationAnnotation = "rr.bgp.dev/observed-generation";
 // On the reflector Pod: a hash of the rendered Pod spec, so that a field the
 // operator stops rendering (a removed toleration) still counts as a change.
 inline constexpr std::string_view kSpecHashAnnotation = "rr.bgp.dev/spec-hash";

@@ -684,9 +684,11 @@ bool Planning::racks_complete() const {
   for (const auto& rack : out.racks) {
     if (rack.reflectors_ready < rack.reflectors_wanted) return false;
     for (const auto& r : rack.reflectors) {
-      if (r.state == ReflectorState::Ready && (r.sessions_total == 0 || r.sessions_established < r.sessions_total)) {
-        return false;
-      }
+      if (r.state != ReflectorState::Ready) continue;
+      if (r.sessions_total == 0 || r.sessions_established < r.sessions_total) return false;
+      // Counts from before the agent configured this generation prove nothing about the flat mesh.
+      auto lease = leases.find(r.pod);
+      if (lease == leases.end() || lease->second->observed_generation < spec.generation) return false;
     }
   }
   return true;

@@ -84,6 +84,8 @@ kube::Json LeaseKeeper::desired(const kube::Json& base, const LeaseReport& repor
   std::string upstream;
   for (const auto& name : report.upstream) upstream += (upstream.empty() ? "" : ",") + name;
   set_or_erase(contract::kUpstreamAnnotation, upstream);
+  set_or_erase(contract::kObservedGenerationAnnotation,
+               report.observed_generation > 0 ? std::to_string(report.observed_generation) : "");
   annotations[std::string(contract::kSessionsEstablishedAnnotation)] = std::to_string(report.sessions_established);
   annotations[std::string(contract::kSessionsTotalAnnotation)] = std::to_string(report.sessions_total);
   if (report.config_error.empty()) {

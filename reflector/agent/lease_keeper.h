@@ -30,6 +30,7 @@ struct LeaseReport {
   std::string config_error;  // BIRD refused the last configuration; "" = none
   std::string zone = {};     // contract::ReflectorLease::zone
   std::vector<std::string> upstream = {};  // contract::ReflectorLease::upstream, sorted
+  std::int64_t observed_generation = 0;    // contract::ReflectorLease::observed_generation
 };
 
 class LeaseKeeper {

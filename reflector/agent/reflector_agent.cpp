@@ -206,7 +206,8 @@ void ReflectorAgent::rebuild() {
   apply_failed_ = outcome == ApplyOutcome::Failed;
   switch (outcome) {
     case ApplyOutcome::Unchanged:
-      if (!configured_) ++running_generation_;
+      if (!configured_ || running_spec_generation_ != spec->generation) ++running_generation_;
+      running_spec_generation_ = spec->generation;
       running_ = config;
       configured_ = true;
       warm_up_.configured(clock_.now());
@@ -215,6 +216,7 @@ void ReflectorAgent::rebuild() {
     case ApplyOutcome::Reconfigured:
       ++applies_;
       ++running_generation_;
+      running_spec_generation_ = spec->generation;
       running_ = config;
       configured_ = true;
       warm_up_.configured(clock_.now());
@@ -356,10 +358,14 @@ std::vector<std::string> ReflectorAgent::established_top_tier_sessions(
 }
 
 void ReflectorAgent::poll_sessions() {
+  std::int64_t polling_spec_generation = 0;
+  bool reconfigured = false;  // BIRD runs another configuration than at the last poll
   {
     std::lock_guard lock(mu_);
     poll_now_ = false;
+    polling_spec_generation = running_spec_generation_;
     if (polled_generation_ != running_generation_) {
+      reconfigured = true;
       std::vector<std::string> protocols;
       protocols.reserve(running_.peers.size());
       for (const auto& peer : running_.peers) protocols.push_back(bird::protocol_name(peer.role, peer.name));
@@ -370,7 +376,8 @@ void ReflectorAgent::poll_sessions() {
   const auto events = options_.session_events != nullptr ? options_.session_events->take() : SessionEvents::Taken{};
   const bool ok = query_bird(poll_.next(clock_.now(), events)).ok();
   if (!ok) poll_.failed();
-  const bool changed = poll_.take_changed();
+  // After a reconfiguration the counts are recomputed whatever changed: they are about its peers.
+  const bool changed = poll_.take_changed() || reconfigured;
   const auto states = ok && changed ? poll_.states() : std::vector<bird::ProtocolState>{};
   if (ok && changed) log_transitions(states);
   std::lock_guard lock(mu_);
@@ -385,6 +392,7 @@ void ReflectorAgent::poll_sessions() {
     sessions_ = metrics_.update_sessions(states, running_);
     upstream_ = established_top_tier_sessions(states);
   }
+  sessions_spec_generation_ = polling_spec_generation;
   if (configured_) warm_up_.polled(sessions_, clock_.now());
 }
 
@@ -394,7 +402,8 @@ void ReflectorAgent::run(std::stop_token stop) {
     lease_.run(
         [this] {
           std::lock_guard lock(mu_);
-          return LeaseReport{sessions_.established, sessions_.total, config_error_, zone_, upstream_};
+          return LeaseReport{sessions_.established, sessions_.total, config_error_, zone_, upstream_,
+                             sessions_spec_generation_};
         },
         s);
   });

@@ -139,6 +139,8 @@ class ReflectorAgent {
   std::map<std::string, bool> session_up_;  // protocol -> Established, as last logged
   std::vector<contract::ReflectorLease> built_mesh_;  // the mesh of the last rebuild
   std::string zone_;                       // this reflector's zone, for its Lease
+  std::int64_t running_spec_generation_ = 0;   // the fabric generation running_ was built from
+  std::int64_t sessions_spec_generation_ = 0;  // ... and the one sessions_ describes (its Lease says)
   std::vector<std::string> upstream_;      // top-tier reflectors with an Established session, for its Lease
   kube::Clock::TimePoint next_resync_{};
   // The Secret thread (read_secrets) and the rebuilds agree on which spec generation the

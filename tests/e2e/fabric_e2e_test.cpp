@@ -841,4 +841,106 @@ TEST_F(FabricE2E, DeletingTheFabricRemovesEverythingAndRestoresTheMesh) {
   EXPECT_TRUE(Leases().empty()) << ::testing::PrintToString(Leases());
 }
 
+// A running fabric goes from the flat mesh to a top tier per zone (racks 1 and 2 in z1, rack 3 in
+// z2, two top-tier hosts per zone) and back, the operator placing and removing the top tier, the
+// agents moving their sessions, every node's routes polled throughout.
+class FabricE2ETiers : public FabricE2E {
+ protected:
+  FabricOptions Options() const override {
+    FabricOptions o;
+    o.zones = true;
+    return o;
+  }
+
+  std::vector<Json> TopTierPods() {
+    std::vector<Json> out;
+    for (const auto& p : Pods()) {
+      if (kube::labels_of(p)["rr.bgp.dev/tier"] == "top") out.push_back(p);
+    }
+    return out;
+  }
+  // Each rack reflector's Lease reports `sessions` configured and Established: 6 in the flat mesh
+  // (its rack's Calico node, its rack-mate, 4 reflectors of the other racks), 4 tiered (the node,
+  // the rack-mate, its zone's 2 top-tier reflectors).
+  bool RackLeasesAt(int sessions) {
+    auto leases = client_->list(kube::resources::leases(), kNamespace, {});
+    if (!leases.ok()) return false;
+    int racks = 0;
+    for (const auto& l : leases->items) {
+      auto a = kube::annotations_of(l);
+      if (a["rr.bgp.dev/tier"] == "top" || a.count("rr.bgp.dev/rack") == 0) continue;
+      ++racks;
+      if (a["rr.bgp.dev/sessions-total"] != std::to_string(sessions) ||
+          a["rr.bgp.dev/sessions-established"] != std::to_string(sessions)) {
+        return false;
+      }
+    }
+    return racks == 6;
+  }
+  // Every client node's route to another rack's pod CIDR carries `zones_crossed` + 2 cluster IDs
+  // across zones and 3 within z1 when tiered (`tiered`), else 2.
+  std::string RouteShapes(bool tiered) {
+    std::string wrong;
+    for (const auto& n : h_->client_nodes()) {
+      for (const auto& other : h_->client_nodes()) {
+        if (other.rack == n.rack) continue;
+        auto route = h_->route(n.name, other.cidr);
+        const bool same_zone = (n.rack <= 2) == (other.rack <= 2);
+        const std::size_t want = !tiered ? 2 : same_zone ? 3 : 4;
+        if (!route || route->cluster_list.size() != want) {
+          wrong += n.name + " " + other.cidr + ": " +
+                   (route ? std::to_string(route->cluster_list.size()) + " cluster IDs" : "no route") + "; ";
+        }
+      }
+    }
+    return wrong;
+  }
+  bool Ready(const std::string& reflectors) {
+    Json f = h_->fabric();
+    return FabricHarness::condition(f, "Ready") == "True" &&
+           f.value("status", Json::object()).value("reflectors", "") == reflectors;
+  }
+};
+
+TEST_F(FabricE2ETiers, FlatToTieredAndBackLosesNoRoute) {
+  ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  for (int zone = 1; zone <= 2; ++zone) {
+    for (int n = 1; n <= 2; ++n) ASSERT_TRUE(h_->add_top_tier_host(zone, n));
+  }
+  RouteWatch watch(*h_);
+
+  auto patched = client_->patch(kFabrics, "", kFabric, kube::PatchType::Merge,
+                                Json{{"spec", {{"topTier", {{"zoneLabel", kZoneLabel}}}}}}, {});
+  ASSERT_TRUE(patched.ok()) << patched.error().describe();
+  ASSERT_TRUE(eventually([&] { return Ready("10/10") && RackLeasesAt(4) && RouteShapes(true).empty(); },
+                         std::chrono::seconds(180), std::chrono::milliseconds(500)))
+      << "route shapes: " << RouteShapes(true) << "\n" << Diagnostics();
+  auto tops = TopTierPods();
+  ASSERT_EQ(tops.size(), 4u);
+  for (const auto& p : tops) {
+    const std::string node = p["spec"].value("nodeName", "");
+    EXPECT_EQ(node.rfind("top-z", 0), 0u) << "a top-tier reflector on " << node;
+  }
+  Json status = h_->fabric()["status"];
+  ASSERT_EQ(status.value("topTier", Json::array()).size(), 2u) << status.dump();
+  EXPECT_EQ(Peers().size(), 6u) << "a BGPPeer for each rack reflector, none for the top tier";
+  EXPECT_EQ(Pods().size(), 10u);
+  const int tiered_at = watch.polls();
+
+  patched = client_->patch(kFabrics, "", kFabric, kube::PatchType::Merge, Json{{"spec", {{"topTier", nullptr}}}}, {});
+  ASSERT_TRUE(patched.ok()) << patched.error().describe();
+  ASSERT_TRUE(eventually([&] { return TopTierPods().empty() && Ready("6/6") && RackLeasesAt(6) &&
+                                      RouteShapes(false).empty(); },
+                         std::chrono::seconds(180), std::chrono::milliseconds(500)))
+      << "route shapes: " << RouteShapes(false) << "\n" << Diagnostics();
+  const int flat_at = watch.polls();
+  ASSERT_TRUE(eventually([&] { return watch.polls() >= flat_at + 2; }, std::chrono::seconds(60)));
+  watch.stop();
+  EXPECT_GE(tiered_at, 1);
+  EXPECT_GE(flat_at - tiered_at, 1) << "no poll while the top tier went";
+  auto losses = watch.losses();
+  EXPECT_TRUE(losses.empty()) << losses.size() << " losses in " << watch.polls() << " polls, first: " << losses.front();
+  ExpectWholeFabric();
+}
+
 }  // namespace

@@ -26,6 +26,7 @@ using rr::testing::SpeakerPeer;
 const std::string kNamespace = "rr-system";
 const std::string kFabric = "demo";
 const std::string kDemoLabel = "rr.bgp.dev/demo";
+const std::string kZoneLabel = "topology.kubernetes.io/zone";
 const std::string kRackLabel = "topology.kubernetes.io/rack";
 
 std::string node_name(int rack, int n) { return "rack" + std::to_string(rack) + "-node" + std::to_string(n); }
@@ -178,6 +179,7 @@ bool FabricHarness::add_node(int rack, int n) {
   const std::string ipv6 = options_.dual_stack ? network_->node_ipv6(rack, n) : "";
   std::map<std::string, std::string> labels = {{kDemoLabel, "true"}, {kRackLabel, rack_name(rack)}};
   if (is_reflector_host(n)) labels["rr.bgp.dev/reflector"] = "true";
+  if (options_.zones) labels[kZoneLabel] = rack <= 2 ? "z1" : "z2";
   Json node = rr::testing::make_node(node_name(rack, n), labels, ip);
   node["spec"]["podCIDR"] = pod_cidr(rack, n);
   if (!ipv6.empty()) {
@@ -197,6 +199,29 @@ bool FabricHarness::add_node(int rack, int n) {
   node_ips_[node_name(rack, n)] = ip;
   labels["kubernetes.io/hostname"] = node_name(rack, n);
   node_labels_[node_name(rack, n)] = labels;
+  return true;
+}
+
+bool FabricHarness::add_top_tier_host(int zone, int n) {
+  const std::string name = "top-z" + std::to_string(zone) + "-" + std::to_string(n);
+  const int rack = 10 + zone;
+  std::string error;
+  if (!network_ || !network_->add_node(name, rack, n, &error)) {
+    std::cerr << "fabric: " << error << "\n";
+    return false;
+  }
+  const std::string ip = network_->node_ip(rack, n);
+  std::map<std::string, std::string> labels = {{kDemoLabel, "true"},
+                                               {kZoneLabel, "z" + std::to_string(zone)},
+                                               {"rr.bgp.dev/top-tier-reflector", "true"},
+                                               {"rr.bgp.dev/calico-node", "false"}};
+  rr::testing::create_ready_node(client_, rr::testing::make_node(name, labels, ip));
+  if (!client_.get(kube::resources::nodes(), "", name).ok()) return false;
+  std::lock_guard lock(mu_);
+  nodes_.push_back({rack, n, name, ip, "", "", "", /*reflector_host=*/true});
+  node_ips_[name] = ip;
+  labels["kubernetes.io/hostname"] = name;
+  node_labels_[name] = labels;
   return true;
 }
 

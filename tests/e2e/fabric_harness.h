@@ -40,6 +40,7 @@ extern const std::string kNamespace;
 extern const std::string kFabric;
 extern const std::string kDemoLabel;
 extern const std::string kRackLabel;
+extern const std::string kZoneLabel;  // FabricOptions::zones: racks 1 and 2 are zone z1, rack 3 z2
 
 std::string node_name(int rack, int n);
 std::string pod_cidr(int rack, int n);
@@ -64,6 +65,8 @@ struct FabricOptions {
   // announce an IPv6 pod CIDR too and open an IPv6 session to every IPv6 BGPPeer selecting
   // them. Needs a network with IPv6 (namespaces, i.e. root).
   bool dual_stack = false;
+  // Every rack node carries kZoneLabel (racks 1 and 2: z1, rack 3: z2), for spec.topTier.
+  bool zones = false;
 };
 
 struct FabricNode {
@@ -96,6 +99,10 @@ class FabricHarness {
   // One more node (its network and API Node; a stand-in follows on the next tick unless it may
   // host reflectors).
   bool add_node(int rack, int n);
+  // A host for a top-tier reflector of zone "z<zone>" (spec.topTier's default nodeSelector
+  // label), in no rack and running no calico-node: "top-z<zone>-<n>", on the network as rack
+  // 10 + zone. The fabric selects it (kDemoLabel).
+  bool add_top_tier_host(int zone, int n);
   const std::vector<FabricNode>& nodes() const { return nodes_; }
   // Nodes with a calico-node stand-in.
   std::vector<FabricNode> client_nodes() const;

@@ -216,6 +216,7 @@ inline ReflectorBuilder& ReflectorBuilder::live(int sessions) {
   l.address = p.host_ip;
   l.sessions_established = sessions;
   l.sessions_total = sessions;
+  l.observed_generation = c_.in.spec.generation;  // its counts describe the current spec
   return *this;
 }
 inline ReflectorBuilder& ReflectorBuilder::sessions(int established, int total) {

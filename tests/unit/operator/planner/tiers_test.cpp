@@ -182,6 +182,19 @@ TEST(TopTier, ADroppedTopTierStaysUntilTheRacksFlatMeshIsComplete) {
   for (const auto& d : gone.pods) EXPECT_EQ(d.tier, Tier::Rack);
 }
 
+TEST(TopTier, ADroppedTopTierWaitsForCountsOfTheNewGeneration) {
+  Cluster c = live_tiered(true);
+  c.in.spec.top_tier.reset();
+  c.in.spec.generation = 2;  // the edit that dropped it: every Lease still reports generation 1
+  const Plan waiting = plan(c.input());
+  EXPECT_TRUE(waiting.pods_to_delete.empty())
+      << "the rack reflectors' complete counts are from before they opened the flat mesh";
+  for (auto& l : c.in.leases) {
+    if (l.tier == Tier::Rack) l.observed_generation = 2;
+  }
+  EXPECT_EQ(plan(c.input()).pods_to_delete.size(), 4u);
+}
+
 TEST(TopTier, AddingATopTierRollsNoRackReflector) {
   Cluster flat = live_tiered(true);
   flat.in.spec.top_tier.reset();
