@@ -459,6 +459,7 @@ std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner
     planner::FabricClaims claims;
     claims.name = other_spec->name;
     claims.cluster_id_pool = other_spec->cluster_id_pool;
+    if (other_spec->top_tier) claims.top_tier_cluster_id_pool = other_spec->top_tier->cluster_id_pool;
     for (const auto& node : caches_.nodes->list()) {
       if (!planner::labels_match(other_spec->node_selector, node->labels)) continue;
       auto rack = node->labels.find(other_spec->rack_label);
@@ -467,6 +468,7 @@ std::vector<planner::FabricClaims> FabricReconciler::older_fabrics(const planner
       claims.racks.insert(rack->second);
     }
     for (const auto& a : api::allocations_from_status(*other)) claims.cluster_ids.insert(a.cluster_id);
+    for (const auto& a : api::allocations_from_status(*other, "topTier")) claims.cluster_ids.insert(a.cluster_id);
     out.push_back(std::move(claims));
   }
   return out;

@@ -508,10 +508,20 @@ std::string Planning::desired_ipv6(const ReflectorPod& p) const {
 std::vector<Problem> Planning::conflicts() const {
   std::vector<Problem> problems;
   for (const auto& other : in.older_fabrics) {
-    auto other_pool = Ipv4Pool::parse(other.cluster_id_pool);
-    if (other_pool && pool->overlaps(*other_pool)) {
-      problems.push_back({"spec.clusterIDPool", spec.cluster_id_pool + " overlaps " + other.cluster_id_pool +
-                                                        " of RouteReflectorCluster " + other.name});
+    // Every pool of this fabric against every pool of the older one: a cluster ID in two fabrics
+    // would make each drop the other's reflected routes.
+    const std::pair<std::string, std::optional<Ipv4Pool>> ours[] = {{"spec.clusterIDPool", pool},
+                                                                     {"spec.topTier.clusterIDPool", top_pool}};
+    for (const auto& [field, mine] : ours) {
+      if (!mine) continue;
+      for (const std::string& theirs : {other.cluster_id_pool, other.top_tier_cluster_id_pool}) {
+        auto other_pool = Ipv4Pool::parse(theirs);
+        if (other_pool && mine->overlaps(*other_pool)) {
+          problems.push_back({field, (field == "spec.clusterIDPool" ? spec.cluster_id_pool
+                                                                    : spec.top_tier->cluster_id_pool) +
+                                         " overlaps " + theirs + " of RouteReflectorCluster " + other.name});
+        }
+      }
     }
     for (const auto& [rack, work] : racks) {
       if (work.nodes.empty()) continue;
@@ -640,6 +650,11 @@ void Planning::assign_top_tier_ids() {
   for (const auto& r : in.recorded_top_tier) recorded_top_hosts[r.rack].insert(r.hosts.begin(), r.hosts.end());
   if (!top_pool) return;  // no top tier asked for: the ones left keep their Pods' IDs until they go
   std::set<std::uint32_t> taken;
+  for (const auto& other : in.older_fabrics) {
+    for (const auto& id : other.cluster_ids) {
+      if (auto a = parse_ipv4(id)) taken.insert(*a);
+    }
+  }
   for (auto& [zone, work] : tops) {
     if (!work.serving) continue;
     for (const auto* p : work.pods) {  // the first live one's: a top tier's Pods share one ID

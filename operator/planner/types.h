@@ -67,8 +67,9 @@ struct FabricClaims {
   std::string name;
   std::set<std::string> nodes;
   std::set<std::string> racks;
-  std::set<std::string> cluster_ids;
+  std::set<std::string> cluster_ids;  // its racks' and top tiers'
   std::string cluster_id_pool;
+  std::string top_tier_cluster_id_pool = {};  // spec.topTier.clusterIDPool, "" without a top tier
 };
 
 // --- Calico's node-to-node mesh: one setting for the whole cluster ---

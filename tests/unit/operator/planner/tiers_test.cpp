@@ -121,6 +121,20 @@ TEST(TopTier, TooFewTopTierHostsIsNamedByItsSelector) {
   EXPECT_EQ(testing::find_condition(p, "Ready")->reason, Reason::kNoEligibleHosts);
 }
 
+TEST(TopTier, ATopTierPoolOverlappingAnOlderFabricsPoolIsAConflict) {
+  Cluster c = zoned_cluster();
+  FabricClaims older;
+  older.name = "older";
+  older.cluster_id_pool = "10.200.0.0/16";
+  older.top_tier_cluster_id_pool = "10.254.0.0/16";
+  c.in.older_fabrics.push_back(older);
+  const Plan p = plan(c.input());
+  EXPECT_TRUE(p.hold);
+  ASSERT_FALSE(p.problems.empty());
+  EXPECT_EQ(p.problems[0].field, "spec.topTier.clusterIDPool");
+  EXPECT_NE(p.problems[0].message.find("older"), std::string::npos) << p.problems[0].message;
+}
+
 TEST(TopTier, APoolOverlappingTheRacksPoolHoldsTheFabric) {
   FabricSpec spec = tiered(true);
   spec.top_tier->cluster_id_pool = "10.255.1.0/24";  // inside 10.255.0.0/16
