@@ -137,6 +137,13 @@ std::string render_status(const Json& fabric, std::chrono::system_clock::time_po
     const int ra = rack_rank(*a), rb = rack_rank(*b);
     return ra != rb ? ra < rb : text(*a, "name") < text(*b, "name");
   });
+  // spec.topTier: each zone's top tier after the racks, as "top:<zone>" ("top" for the fabric's one).
+  std::vector<Json> tops;
+  for (const auto& top : array(status, "topTier")) {
+    tops.push_back(top);
+    tops.back()["name"] = text(top, "name").empty() ? "top" : "top:" + text(top, "name");
+  }
+  for (const auto& top : tops) racks.push_back(&top);
   if (racks.empty()) return out;
   std::vector<std::vector<std::string>> rows = {
       {"RACK", "CLUSTER-ID", "NODES", "READY", "REFLECTOR", "NODE", "ADDRESS", "STATE", "SESSIONS", "PROBLEM"}};

@@ -62,6 +62,21 @@ TEST(StatusViewTest, RacksComeWorstFirstWithTheirProblem) {
   EXPECT_NE(out.find("rr-a-rack-2-1  node-5  10.0.0.5  Starting  0/3"), std::string::npos) << out;
 }
 
+TEST(StatusViewTest, EachZonesTopTierFollowsTheRacks) {
+  Json f = fabric();
+  Json tops = Json::array();
+  tops.push_back({{"name", "z1"}, {"clusterID", "10.254.0.1"}, {"nodes", 0}, {"reflectorsWanted", 2},
+                  {"reflectorsReady", 2},
+                  {"reflectors", {reflector("rr-a-top-z1-0", "node-7", "Ready", 5, 5),
+                                  reflector("rr-a-top-z1-1", "node-8", "Ready", 5, 5)}}});
+  f["status"]["topTier"] = tops;
+  const std::string out = render_status(f, kNow);
+  const auto top = out.find("top:z1  10.254.0.1");
+  ASSERT_NE(top, std::string::npos) << out;
+  EXPECT_GT(top, out.find("rack-1")) << out;
+  EXPECT_NE(out.find("rr-a-top-z1-1  node-8"), std::string::npos) << out;
+}
+
 TEST(StatusViewTest, ADegradedFabricShowsItsProblemFirst) {
   Json f = fabric();
   f["status"]["conditions"][2]["status"] = "True";
