@@ -609,11 +609,16 @@ start_node() {                           # start_node K I N (runs in a subshell)
   wait_until 10 "mount namespace of $name" \
     bash -c '[[ $(readlink /proc/'"$holder"'/ns/mnt) != $(readlink /proc/self/ns/mnt) ]]'
   local m src dst
-  for m in log-pods:/var/log/pods log-containers:/var/log/containers var-lib-cni:/var/lib/cni \
-           run-netns:/run/netns run-containerd:/run/containerd; do
+  for m in "${NODE_MOUNTS[@]}"; do
     src=$rt/mnt/${m%%:*}; dst=${m#*:}
     mkdir -p "$dst"
     nsenter --mount="/proc/$holder/ns/mnt" -- mount --bind "$src" "$dst"
+    # Only ever in the node's namespace: one that landed in the host's would hide the host's
+    # directory from every later cluster (seen once: /var/log/pods bound to a stopped node's).
+    if host_node_mount "$dst"; then
+      umount -l "$dst" 2>/dev/null || true
+      die "$name: the bind mount of $dst landed in the host's mount namespace (holder pid $holder); undone"
+    fi
   done
 
   write_node_configs "$k" "$i" "$n"
@@ -630,6 +635,27 @@ start_node() {                           # start_node K I N (runs in a subshell)
 }
 
 # ---------------------------------------------------------------- start
+# The directories each node gets its own copy of (a bind mount in its mount namespace).
+NODE_MOUNTS=(log-pods:/var/log/pods log-containers:/var/log/containers var-lib-cni:/var/lib/cni
+             run-netns:/run/netns run-containerd:/run/containerd)
+# host_node_mount DIR: DIR is, in this (the host's) mount namespace, a bind mount of some node's
+# directory under /var/lib/rr-kube-cluster.
+host_node_mount() {
+  awk -v dst="$1" '$5 == dst && $4 ~ /\/rr-kube-cluster\// {found = 1} END {exit !found}' /proc/self/mountinfo
+}
+# Takes off the host any node directory mounted there (a crashed or interrupted start can leave
+# one, its source deleted): every node start would fail on it ("mount(2) ... No such file").
+unmount_leaked_node_mounts() {
+  local m dst
+  for m in "${NODE_MOUNTS[@]}"; do
+    dst=${m#*:}
+    while host_node_mount "$dst"; do
+      log "unmounting $dst from the host: a node's directory left mounted there by an earlier run"
+      umount -l "$dst" || break
+    done
+  done
+}
+
 cmd_start() {
   local dir nodes=4 racks="" per_rack=1 owner_pid=$PPID replace=0 timeout=${RR_KUBE_CLUSTER_TIMEOUT:-600}
   local kcm_args=()
@@ -653,6 +679,7 @@ cmd_start() {
   [[ $per_rack =~ ^[0-9]+$ ]] || die "--reflectors-per-rack: '$per_rack' is not a number"
   [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout: '$timeout' is not a number of seconds"
   [[ $(id -u) == 0 ]] || die "must run as root (network namespaces, cgroups, mounts)"
+  unmount_leaked_node_mounts
   local tool
   for tool in containerd ctr runc nsenter unshare iptables conntrack ip openssl jq; do
     command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"

@@ -35,11 +35,21 @@ slot_state() {  # slot_state K
   pgrep -af "$DIR/" 2>/dev/null
 }
 
+# A node's /var/log/pods left bound on the host by an earlier run, its source deleted (seen in a
+# CI run): every node start failed on it ("mount(2) system call failed: No such file"). A start
+# takes it off the host first.
+LEAK=/var/lib/rr-kube-cluster/lifecycle-leak-$$/mnt/log-pods
+mkdir -p "$LEAK" && mount --bind "$LEAK" /var/log/pods && rm -rf "${LEAK%/mnt/log-pods}"
+
 # The owner: a process we can kill.
 sleep 3600 &
 OWNER_PID=$!
 if "$CLUSTER" start "$DIR" --nodes 1 --owner-pid "$OWNER_PID" >"$WORK/start.out" 2>"$WORK/start.err"; then
   pass "a one-node cluster started"
+  if grep -q "unmounting /var/log/pods from the host" "$WORK/start.err" &&
+     ! grep -q "rr-kube-cluster/lifecycle-leak" /proc/self/mountinfo; then
+    pass "a node directory left mounted on the host by an earlier run was unmounted first"
+  else fail "the leaked /var/log/pods mount: $(grep " /var/log/pods " /proc/self/mountinfo)"; fi
 else
   fail "start failed: $(tail -n 20 "$WORK/start.err")"
   exit 1
