@@ -62,9 +62,23 @@ std::vector<RackView> racks(const Preview& p) {
                               m == marks.end() ? Mark::Kept : m->second});
     }
   }
+  // A zone's top tier reads as one more "rack", "top:<zone>" ("top" for the fabric's one).
+  auto top_name = [](const std::string& zone) { return zone.empty() ? std::string("top") : "top:" + zone; };
+  for (const auto& t : p.plan.top_tier) {
+    auto& v = by_name[top_name(t.name)];
+    v.name = top_name(t.name);
+    v.cluster_id = t.cluster_id;
+    v.wanted = t.reflectors_wanted;
+    for (const auto& s : t.reflectors) {
+      auto m = marks.find(s.pod);
+      v.reflectors.push_back({s.pod, s.node, std::string(api::to_string(s.state)),
+                              m == marks.end() ? Mark::Kept : m->second});
+    }
+  }
   for (const auto& pod : p.plan.pods) {
-    auto& v = by_name[pod.rack];
-    v.name = pod.rack;
+    const std::string group = pod.tier == planner::Tier::Top ? top_name(pod.zone) : pod.rack;
+    auto& v = by_name[group];
+    v.name = group;
     if (v.cluster_id.empty()) v.cluster_id = pod.cluster_id;
     const bool listed = std::any_of(v.reflectors.begin(), v.reflectors.end(),
                                     [&](const RackView::Reflector& r) { return r.pod == pod.name; });

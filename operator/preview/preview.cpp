@@ -179,6 +179,13 @@ std::pair<Json, Json> running(Json pod, const planner::DesiredPod& desired, cons
   if (!desired.host_ipv6.empty()) {
     lease["metadata"]["annotations"][std::string(contract::kAddressV6Annotation)] = desired.host_ipv6;
   }
+  // Its counts describe the spec previewed; a top-tier reflector says so, as its agent would.
+  lease["metadata"]["annotations"][std::string(contract::kObservedGenerationAnnotation)] =
+      std::to_string(spec.generation);
+  if (desired.tier == planner::Tier::Top) {
+    lease["metadata"]["annotations"][std::string(contract::kTierAnnotation)] = contract::tier_word(desired.tier);
+    lease["metadata"]["annotations"][std::string(contract::kZoneAnnotation)] = desired.zone;
+  }
   return {pod, lease};
 }
 

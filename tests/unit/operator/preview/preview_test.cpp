@@ -107,6 +107,24 @@ TEST_F(PreviewTest, ANewFabricShowsItsRacksAndPodsAndWritesNothing) {
   EXPECT_EQ(std::count(dot.begin(), dot.end(), '{'), std::count(dot.begin(), dot.end(), '}')) << dot;
 }
 
+TEST_F(PreviewTest, ATieredFabricShowsItsTopTierAndItsReflectorsBecomeReady) {
+  Json top = node("t1", "", "192.0.2.9");
+  top["metadata"]["labels"] = {{"rr.bgp.dev/top-tier-reflector", "true"}, {"rr.bgp.dev/calico-node", "false"}};
+  api_.seed(kube::resources::nodes(), top);
+  Json s = spec(1);
+  s["topTier"] = {{"perZone", 1}};
+  auto p = preview_fabric(api_, fabric(s), options_);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  ASSERT_EQ(p->plan.top_tier.size(), 1u);
+  const std::string table = render_table(*p);
+  EXPECT_NE(table.find("top     10.254.0.1"), std::string::npos) << table;
+  // Once running (the top-tier reflector's Lease as its agent writes it), nothing is forged and
+  // the fabric is Ready: the mesh goes off.
+  ASSERT_TRUE(p->mesh_set_once_running) << table;
+  EXPECT_FALSE(*p->mesh_set_once_running) << table;
+  EXPECT_EQ(table.find("ForgedLease"), std::string::npos) << table;
+}
+
 TEST_F(PreviewTest, TheFabricOnTheClusterUnchangedIsExitCodeZero) {
   // The fabric on the cluster, its reflector Pods made as the preview showed them: previewing
   // the same spec again shows nothing to do.
