@@ -30,11 +30,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     node->labels = in.spec.node_selector;
     for (const auto& [k, v] : in.spec.reflector_node_selector) node->labels[k] = v;
     node->labels[in.spec.rack_label] = rack;
+    if (in.spec.top_tier && !in.spec.top_tier->zone_label.empty()) node->labels[in.spec.top_tier->zone_label] = "z1";
     node->ready = true;
     node->internal_ip = rack[1] == '1' ? "10.0.0.1" : "10.0.0.2";
     in.nodes.push_back(std::move(node));
   }
+  // spec.topTier: a host for its top tier in the racks' zone, so that one is placed too.
+  if (in.spec.top_tier) {
+    auto node = std::make_shared<rr::planner::NodeInfo>();
+    node->name = "node-top";
+    node->labels = in.spec.node_selector;
+    for (const auto& [k, v] : in.spec.top_tier->node_selector) node->labels[k] = v;
+    if (!in.spec.top_tier->zone_label.empty()) node->labels[in.spec.top_tier->zone_label] = "z1";
+    node->ready = true;
+    node->internal_ip = "10.0.0.9";
+    in.nodes.push_back(std::move(node));
+  }
   in.recorded = rr::api::allocations_from_status(rrc);
+  in.recorded_top_tier = rr::api::allocations_from_status(rrc, "topTier");
   const rr::planner::Plan plan = rr::planner::plan(in);
   for (const auto& pod : plan.pods) (void)rr::api::render_reflector_pod(in.spec, pod);
   for (const auto& peer : plan.peers) (void)rr::api::render_bgp_peer(in.spec, peer);

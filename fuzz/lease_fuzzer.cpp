@@ -6,6 +6,7 @@
 // (lease_contradiction). An agent, compromised or not, writes these: whatever it
 // writes must read as absent or bounded, never crash its readers.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
@@ -32,6 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (observed->name.empty()) std::abort();
     if (observed->port < 1 || observed->port > 65535) std::abort();
     if (observed->sessions_established < 0 || observed->sessions_total < 0) std::abort();
+    // The top tier's upstream list: what routes_cross_top_tier binary-searches must be sorted names.
+    if (!std::is_sorted(observed->upstream.begin(), observed->upstream.end())) std::abort();
+    for (const auto& name : observed->upstream) {
+      if (name.empty()) std::abort();
+    }
   }
 
   const rr::contract::LeaseRecord record = rr::contract::lease_record_from(lease);
