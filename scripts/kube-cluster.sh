@@ -376,11 +376,12 @@ EOF
 }
 
 # ---------------------------------------------------------------- one node
+# holder_of K I: the pid of node I's holder (the process whose mount namespace is the node's).
+holder_of() { awk '$1=="holder" {pid = $2} END {print pid}' "$(runtime_of "$1" "$2")/pids"; }
 # in_node K I CMD...: run CMD in node I's network and mount namespaces.
 in_node() {
   local k=$1 i=$2; shift 2
-  local rt holder; rt=$(runtime_of "$k" "$i")
-  holder=$(awk '$1=="holder" {print $2}' "$rt/pids")
+  local holder; holder=$(holder_of "$k" "$i")
   nsenter --mount="/proc/$holder/ns/mnt" --net="/var/run/netns/$(netns_of "$k" "$i")" -- "$@"
 }
 # spawn_node K I NAME CMD...: a daemon of node I, in its cgroup and namespaces.
@@ -391,7 +392,7 @@ spawn_node() {
   if [[ $name == holder ]]; then
     detach "$logf" bash -c 'echo $$ >"$1" && shift && exec "$@"' _ "/sys/fs/cgroup/pids/$cg/cgroup.procs" "$@"
   else
-    local holder; holder=$(awk '$1=="holder" {print $2}' "$rt/pids")
+    local holder; holder=$(holder_of "$k" "$i")
     detach "$logf" bash -c 'echo $$ >"$1" && shift && exec "$@"' _ "/sys/fs/cgroup/pids/$cg/cgroup.procs" \
       nsenter --mount="/proc/$holder/ns/mnt" --net="/var/run/netns/$(netns_of "$k" "$i")" -- "$@"
   fi
@@ -602,22 +603,29 @@ start_node() {                           # start_node K I N (runs in a subshell)
 
   # cgroup root and a private mount namespace for the node's daemons: kubelet hard-codes
   # /var/log/pods and /var/log/containers; containerd and CNI use /var/lib/cni,
-  # /run/netns and /run/containerd; each node gets its own.
+  # /run/netns and /run/containerd; each node gets its own. The holder makes the bind mounts
+  # itself, after unshare and before it sleeps, so they can only ever be in its namespace (made
+  # from outside with nsenter, one once landed on the host: /var/log/pods bound to a stopped
+  # node's directory broke every later cluster).
   cg_create "$cg"
-  spawn_node "$k" "$i" holder unshare --mount --propagation slave -- sleep infinity
-  local holder; holder=$(awk '$1=="holder" {print $2}' "$rt/pids")
-  wait_until 10 "mount namespace of $name" \
-    bash -c '[[ $(readlink /proc/'"$holder"'/ns/mnt) != $(readlink /proc/self/ns/mnt) ]]'
-  local m src dst
+  local m src dst binds=""
   for m in "${NODE_MOUNTS[@]}"; do
     src=$rt/mnt/${m%%:*}; dst=${m#*:}
     mkdir -p "$dst"
-    nsenter --mount="/proc/$holder/ns/mnt" -- mount --bind "$src" "$dst"
-    # Only ever in the node's namespace: one that landed in the host's would hide the host's
-    # directory from every later cluster (seen once: /var/log/pods bound to a stopped node's).
+    binds+="mount --bind $src $dst && "
+  done
+  spawn_node "$k" "$i" holder unshare --mount --propagation slave -- sh -c "${binds}exec sleep infinity"
+  local holder; holder=$(holder_of "$k" "$i")
+  # Ready once the holder's own mount table shows its last bind mount.
+  wait_until 10 "mount namespace of $name" \
+    awk '$5 == "/run/containerd" && $4 ~ /\/mnt\/run-containerd$/ {found = 1} END {exit !found}' \
+      "/proc/$holder/mountinfo" ||
+    die "$name: the holder (pid $holder) did not set up its mounts; see $NODE_DIR/logs/holder.log"
+  for m in "${NODE_MOUNTS[@]}"; do
+    dst=${m#*:}
     if host_node_mount "$dst"; then
       umount -l "$dst" 2>/dev/null || true
-      die "$name: the bind mount of $dst landed in the host's mount namespace (holder pid $holder); undone"
+      die "$name: a node directory is bound at $dst in the host's mount namespace; undone"
     fi
   done
 
