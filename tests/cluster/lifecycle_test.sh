@@ -17,9 +17,11 @@ source "$(dirname "$0")/../lib/checks.sh"
 rm -rf "$WORK"; mkdir -p "$WORK"
 DIR=$WORK/cluster
 OWNER_PID=""
+LEAK=/var/lib/rr-kube-cluster/lifecycle-leak-$$/mnt/log-pods  # planted below
 cleanup() {
   [[ -n $OWNER_PID ]] && kill "$OWNER_PID" 2>/dev/null
   "$CLUSTER" stop "$DIR" --keep-logs >/dev/null 2>&1
+  rm -rf "${LEAK%/mnt/log-pods}"
 }
 trap cleanup EXIT
 
@@ -38,7 +40,6 @@ slot_state() {  # slot_state K
 # A node's /var/log/pods left bound on the host by an earlier run, its source deleted (seen in a
 # CI run): every node start failed on it ("mount(2) system call failed: No such file"). A start
 # takes it off the host first.
-LEAK=/var/lib/rr-kube-cluster/lifecycle-leak-$$/mnt/log-pods
 mkdir -p "$LEAK" && mount --bind "$LEAK" /var/log/pods && rm -rf "${LEAK%/mnt/log-pods}"
 
 # The owner: a process we can kill.
