@@ -30,7 +30,8 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
       metrics_(metrics),
       events_(events),
       liveness_(clock, options_.reconciler.startup_grace),
-      applier_(client, [metrics](std::string_view verb) {
+      writer_(client),
+      applier_(writer_, [metrics](std::string_view verb) {
         if (metrics) metrics->write(verb);
       }),
       queue_(kube::WorkQueueOptions{}, clock) {
@@ -201,7 +202,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                       calico_.get(), &namespaces_};
   caches.roles = role_store_.get();
   caches.role_bindings = binding_store_.get();
-  reconciler_ = std::make_unique<FabricReconciler>(caches, client, applier_, liveness_, events, clock,
+  reconciler_ = std::make_unique<FabricReconciler>(caches, writer_, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }
 
@@ -311,7 +312,10 @@ bool FabricController::wait_for_sync(std::chrono::milliseconds timeout) {
 }
 
 void FabricController::run(std::stop_token stop) {
-  std::stop_callback shut(stop, [this] { queue_.shut_down(); });
+  std::stop_callback shut(stop, [this] {
+    writer_.close();  // first: a reconcile in flight must not write once another replica may lead
+    queue_.shut_down();
+  });
   std::vector<std::jthread> workers;
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
     workers.emplace_back([this, stop] { work(stop); });

@@ -11,6 +11,7 @@
 #include "contract/liveness_tracker.h"
 #include "controller/api_availability.h"
 #include "controller/applier.h"
+#include "controller/leading_client.h"
 #include "controller/fabric_reconciler.h"
 #include "controller/namespace_access.h"
 #include "controller/operator_metrics.h"
@@ -94,6 +95,9 @@ class FabricController {
   OperatorMetrics* metrics_;
   kube::EventRecorder* events_;
   contract::LivenessTracker liveness_;
+  // Every write of the reconciler and the applier goes through it; closed when run()'s token
+  // stops (leadership lost, or shutdown), before a reconcile in flight can write.
+  LeadingClient writer_;
   Applier applier_;
   kube::WorkQueue queue_;
   std::unique_ptr<kube::Informer<kube::Json>> fabrics_;

@@ -1,0 +1,50 @@
+#pragma once
+// The client the controller writes through: reads pass, and writes pass only until close().
+// A replica that stopped leading closes it at once, so a reconcile still in flight (blocked on
+// an API that is just coming back, say) cannot write after another replica took over: client-go
+// stops a lost leader's loop; this also stops the write it was about to make.
+
+#include <atomic>
+#include <string>
+
+#include "kube/kube_client.h"
+
+namespace rr::controller {
+
+class LeadingClient final : public kube::KubeClient {
+ public:
+  explicit LeadingClient(kube::KubeClient& inner) : inner_(inner) {}
+
+  // Every write from now on answers ErrorKind::Cancelled without reaching the API. Thread-safe.
+  void close() { open_ = false; }
+  bool open() const { return open_; }
+
+  kube::Result<kube::Json> get(const kube::ResourceType& type, const std::string& ns, const std::string& name) override {
+    return inner_.get(type, ns, name);
+  }
+  kube::Result<kube::ObjectList> list(const kube::ResourceType& type, const std::string& ns,
+                                      const kube::ListOptions& options) override {
+    return inner_.list(type, ns, options);
+  }
+  kube::Result<std::unique_ptr<kube::WatchStream>> watch(const kube::ResourceType& type, const std::string& ns,
+                                                         const kube::WatchOptions& options) override {
+    return inner_.watch(type, ns, options);
+  }
+  kube::Result<kube::Json> create(const kube::ResourceType& type, const std::string& ns,
+                                  const kube::Json& object) override;
+  kube::Result<kube::Json> update(const kube::ResourceType& type, const kube::Json& object) override;
+  kube::Result<kube::Json> update_status(const kube::ResourceType& type, const kube::Json& object) override;
+  kube::Result<kube::Json> patch(const kube::ResourceType& type, const std::string& ns, const std::string& name,
+                                 kube::PatchType patch_type, const kube::Json& patch,
+                                 const kube::PatchOptions& options) override;
+  kube::Status remove(const kube::ResourceType& type, const std::string& ns, const std::string& name,
+                      const kube::DeleteOptions& options) override;
+
+ private:
+  kube::Error closed(const kube::ResourceType& type, const std::string& verb) const;
+
+  kube::KubeClient& inner_;
+  std::atomic<bool> open_{true};
+};
+
+}  // namespace rr::controller
