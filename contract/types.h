@@ -181,6 +181,10 @@ struct ReflectorLease {
 const char* tier_word(Tier tier);
 std::optional<Tier> tier_from_word(const std::string& word);
 
+// The value of `zone_label` that most of `rack_nodes` carry (ties: the first by name), "" when
+// none carries it: a rack's zone, as the operator places its top tier and its agent peers.
+std::string zone_of(const std::vector<const NodeInfo*>& rack_nodes, const std::string& zone_label);
+
 // Equality-based label selection: every selector pair must be present.
 bool labels_match(const Labels& selector, const Labels& labels);
 

@@ -94,6 +94,15 @@ Plan hold(Plan plan, Reason reason) {
   return plan;
 }
 
+// The next address of `pool` from `cursor` on that is not `taken` (taking it), nullopt when the
+// pool has none left: how racks and top tiers get new cluster IDs.
+std::optional<std::string> take_next(const Ipv4Pool& pool, std::uint32_t& cursor, std::set<std::uint32_t>& taken) {
+  while (cursor <= pool.last() && cursor != 0 && taken.count(cursor)) ++cursor;
+  if (cursor > pool.last() || cursor == 0) return std::nullopt;
+  taken.insert(cursor);
+  return format_ipv4(cursor++);
+}
+
 // What a top tier's Pod names are made from: "top:" + zone. No rack label value holds ':', so
 // it never meets a rack's.
 std::string top_tier_group(const std::string& zone) { return "top:" + zone; }
@@ -194,17 +203,7 @@ bool eligible_top_host(const FabricSpec& spec, const std::string& zone, const No
 
 std::string zone_of_rack(const FabricSpec& spec, const std::vector<const NodeInfo*>& rack_nodes) {
   if (!spec.top_tier || spec.top_tier->zone_label.empty()) return {};
-  std::map<std::string, int> votes;
-  for (const NodeInfo* n : rack_nodes) {
-    auto it = n->labels.find(spec.top_tier->zone_label);
-    if (it != n->labels.end() && !it->second.empty()) ++votes[it->second];
-  }
-  std::string best;
-  int most = 0;
-  for (const auto& [zone, count] : votes) {  // ties: the first zone by name
-    if (count > most) best = zone, most = count;
-  }
-  return best;
+  return contract::zone_of(rack_nodes, spec.top_tier->zone_label);
 }
 
 // Every selected node of the rack. A Colocated reflector's own host is one of
@@ -582,13 +581,11 @@ void Planning::assign_cluster_ids() {
   std::vector<std::string> without_id;  // sorted: racks is a map
   for (auto& [rack, work] : racks) {
     if (!work.cluster_id.empty() || work.nodes.empty()) continue;
-    while (cursor <= pool->last() && cursor != 0 && taken.count(cursor)) ++cursor;
-    if (cursor > pool->last() || cursor == 0) {
+    if (auto id = take_next(*pool, cursor, taken)) {
+      work.cluster_id = *id;
+    } else {
       without_id.push_back(rack);
-      continue;
     }
-    work.cluster_id = format_ipv4(cursor);
-    taken.insert(cursor++);
   }
   if (!without_id.empty()) {
     std::string names;
@@ -679,13 +676,11 @@ void Planning::assign_top_tier_ids() {
   std::vector<std::string> without_id;
   for (auto& [zone, work] : tops) {
     if (!work.serving || !work.cluster_id.empty()) continue;
-    while (cursor <= top_pool->last() && cursor != 0 && taken.count(cursor)) ++cursor;
-    if (cursor > top_pool->last() || cursor == 0) {
+    if (auto id = take_next(*top_pool, cursor, taken)) {
+      work.cluster_id = *id;
+    } else {
       without_id.push_back(zone);
-      continue;
     }
-    work.cluster_id = format_ipv4(cursor);
-    taken.insert(cursor++);
   }
   if (!without_id.empty()) {
     exhausted.push_back({"spec.topTier.clusterIDPool", spec.top_tier->cluster_id_pool + " has room for " +

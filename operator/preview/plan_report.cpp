@@ -50,9 +50,9 @@ struct RackView {
 std::vector<RackView> racks(const Preview& p) {
   const auto marks = pod_marks(p);
   std::map<std::string, RackView> by_name;
-  for (const auto& r : p.plan.racks) {
-    auto& v = by_name[r.name];
-    v.name = r.name;
+  auto add_group = [&](const std::string& name, const planner::RackStatus& r) {
+    auto& v = by_name[name];
+    v.name = name;
     v.cluster_id = r.cluster_id;
     v.nodes = r.nodes;
     v.wanted = r.reflectors_wanted;
@@ -61,20 +61,11 @@ std::vector<RackView> racks(const Preview& p) {
       v.reflectors.push_back({s.pod, s.node, std::string(api::to_string(s.state)),
                               m == marks.end() ? Mark::Kept : m->second});
     }
-  }
+  };
+  for (const auto& r : p.plan.racks) add_group(r.name, r);
   // A zone's top tier reads as one more "rack", "top:<zone>" ("top" for the fabric's one).
   auto top_name = [](const std::string& zone) { return zone.empty() ? std::string("top") : "top:" + zone; };
-  for (const auto& t : p.plan.top_tier) {
-    auto& v = by_name[top_name(t.name)];
-    v.name = top_name(t.name);
-    v.cluster_id = t.cluster_id;
-    v.wanted = t.reflectors_wanted;
-    for (const auto& s : t.reflectors) {
-      auto m = marks.find(s.pod);
-      v.reflectors.push_back({s.pod, s.node, std::string(api::to_string(s.state)),
-                              m == marks.end() ? Mark::Kept : m->second});
-    }
-  }
+  for (const auto& t : p.plan.top_tier) add_group(top_name(t.name), t);
   for (const auto& pod : p.plan.pods) {
     const std::string group = pod.tier == planner::Tier::Top ? top_name(pod.zone) : pod.rack;
     auto& v = by_name[group];

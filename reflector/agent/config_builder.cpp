@@ -174,20 +174,13 @@ std::string secret_map_key(const contract::SecretKeyRef& ref) { return ref.name 
 std::string zone_of_rack_nodes(const AgentInputs& in) {
   const contract::FabricSpec& spec = in.spec;
   if (!spec.top_tier || spec.top_tier->zone_label.empty() || in.self.tier == contract::Tier::Top) return in.self.zone;
-  std::map<std::string, int> votes;
+  std::vector<const contract::NodeInfo*> rack_nodes;  // the operator's rack: its selected nodes
   for (const auto& node : in.nodes) {
     auto rack = node->labels.find(spec.rack_label);
     if (rack == node->labels.end() || rack->second != in.self.rack) continue;
-    if (!contract::labels_match(spec.node_selector, node->labels)) continue;
-    auto zone = node->labels.find(spec.top_tier->zone_label);
-    if (zone != node->labels.end() && !zone->second.empty()) ++votes[zone->second];
+    if (contract::labels_match(spec.node_selector, node->labels)) rack_nodes.push_back(node.get());
   }
-  std::string best;
-  int most = 0;
-  for (const auto& [zone, count] : votes) {  // ties: the first zone by name, as the operator's
-    if (count > most) best = zone, most = count;
-  }
-  return best;
+  return contract::zone_of(rack_nodes, spec.top_tier->zone_label);
 }
 
 namespace {

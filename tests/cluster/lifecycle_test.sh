@@ -97,7 +97,7 @@ if "$CLUSTER" kubelet-stop "$DIR" node-1 >/dev/null 2>"$WORK/kstop.err"; then
   # kubelet-start returns once the kubelet is spawned; its process is named kubelet only once
   # the node's launcher has exec'ed it (seen to lag on a loaded machine): bounded wait.
   if "$CLUSTER" kubelet-start "$DIR" node-1 >/dev/null 2>"$WORK/kstart.err"; then
-    n=0; until [[ -n $(kubelet_pid) ]] || ((n++ > 120)); do sleep 0.25; done
+    deadline=$((SECONDS + 30)); until [[ -n $(kubelet_pid) ]] || ((SECONDS >= deadline)); do sleep 0.25; done
     if [[ -n $(kubelet_pid) ]]; then pass "kubelet-start brought it back"
     else fail "kubelet-start: no kubelet process 30 s after: $(cat "$WORK/kstart.err")"; fi
   else fail "kubelet-start: $(cat "$WORK/kstart.err")"; fi

@@ -15,6 +15,8 @@
 //    reflector loses no route; a running fabric goes from flat to tiered and back with every
 //    route present at every poll.
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -394,12 +396,16 @@ class TiersIT : public BgpSemanticsIT {
         ++polls_;
         if (!at_b) lost_.push_back("poll " + std::to_string(polls_) + ": b1 lost a1's route");
         if (!at_a) lost_.push_back("poll " + std::to_string(polls_) + ": a1 lost b1's route");
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        // The poll interval, cut short by stop(): a sample rate, not a wait for anything.
+        std::unique_lock lock(mu_);
+        wake_.wait_for(lock, stop, std::chrono::milliseconds(100), [] { return false; });
       }
     }
     TiersIT& t_;
     std::atomic<int> polls_ = 0;
     std::vector<std::string> lost_;
+    std::mutex mu_;
+    std::condition_variable_any wake_;
     std::jthread thread_;
   };
 
