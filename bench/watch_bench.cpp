@@ -220,7 +220,7 @@ void watch_latency(kube::RestKubeClient& client, const RawClient& raw, int write
         [&](kube::WatcherEvent&& e) {
           const auto now = Clock::now();
           if (e.type == kube::WatcherEvent::Type::Applied) ours.record(kube::resource_version_of(e.object), now);
-          if (e.type == kube::WatcherEvent::Type::Restarted) {
+          if (e.type == kube::WatcherEvent::Type::ListPage) {
             for (const auto& o : e.objects) ours.record(kube::resource_version_of(o), now);
           }
         },

@@ -4,10 +4,11 @@
 
 namespace kube {
 
-Result<ObjectList> KubeClient::list_all(const ResourceType& type, const std::string& ns, ListOptions options) {
+Result<std::string> KubeClient::list_pages(const ResourceType& type, const std::string& ns, ListOptions options,
+                                           const PageSink& page_sink) {
   const ListOptions first_page = options;
-  ObjectList all;
   bool restarted = false;
+  bool first = true;
   // The continue tokens of this listing: a server (or a proxy) that hands one back twice would
   // page forever, growing the list without end.
   std::set<std::string> seen;
@@ -18,21 +19,32 @@ Result<ObjectList> KubeClient::list_all(const ResourceType& type, const std::str
       if (page.is(ErrorKind::Gone) && !options.continue_token.empty() && !restarted) {
         restarted = true;
         options = first_page;
-        all = ObjectList{};
+        first = true;
         seen.clear();
         continue;
       }
       return page.error();
     }
-    for (auto& item : page->items) all.items.push_back(std::move(item));
-    all.resource_version = page->resource_version;
-    if (page->continue_token.empty()) return all;
+    page_sink(std::move(page->items), first);
+    first = false;
+    if (page->continue_token.empty()) return std::move(page->resource_version);
     if (!seen.insert(page->continue_token).second) {
       return make_error(ErrorKind::Protocol, "list " + type.describe() + ": the server sent continue token \"" +
                                                  page->continue_token.substr(0, 100) + "\" twice in one listing");
     }
     options.continue_token = page->continue_token;
   }
+}
+
+Result<ObjectList> KubeClient::list_all(const ResourceType& type, const std::string& ns, ListOptions options) {
+  ObjectList all;
+  auto rv = list_pages(type, ns, std::move(options), [&all](std::vector<Json>&& items, bool restart) {
+    if (restart) all.items.clear();
+    for (auto& item : items) all.items.push_back(std::move(item));
+  });
+  if (!rv.ok()) return rv.error();
+  all.resource_version = std::move(*rv);
+  return all;
 }
 
 }  // namespace kube

@@ -15,23 +15,30 @@ void Watcher::report(const Error& e) {
   if (on_error_) on_error_(e);
 }
 
+void Watcher::request_relist() {
+  relist_requested_ = true;
+  std::lock_guard lock(stream_mu_);
+  if (stream_) stream_->cancel();
+}
+
 bool Watcher::relist(const Sink& sink, std::stop_token stop) {
   ListOptions list_options;
   list_options.label_selector = options_.label_selector;
   list_options.field_selector = options_.field_selector;
   list_options.limit = options_.page_size;
   ++lists_;
-  auto list = client_.list_all(type_, options_.ns, list_options);
+  relist_requested_ = false;  // this list answers every request made before it began
+  auto listed = client_.list_pages(type_, options_.ns, list_options, [&](std::vector<Json>&& items, bool restart) {
+    if (restart) sink(WatcherEvent{WatcherEvent::Type::ListStarted, {}, {}});
+    sink(WatcherEvent{WatcherEvent::Type::ListPage, std::move(items), {}});
+  });
   if (stop.stop_requested()) return false;
-  if (!list.ok()) {
-    report(list.error());
+  if (!listed.ok()) {
+    report(listed.error());
     return false;
   }
-  set_resource_version(list->resource_version);
-  WatcherEvent event;
-  event.type = WatcherEvent::Type::Restarted;
-  event.objects = std::move(list->items);
-  sink(std::move(event));
+  set_resource_version(std::move(*listed));
+  sink(WatcherEvent{WatcherEvent::Type::Listed, {}, {}});
   return true;
 }
 
@@ -43,6 +50,7 @@ Watcher::WatchOutcome Watcher::watch_once(const Sink& sink, std::stop_token stop
   watch_options.allow_bookmarks = true;
   watch_options.timeout_seconds = options_.watch_timeout_seconds;
   ++watches_;
+  if (relist_requested_) return WatchOutcome::Requested;
   auto opened = client_.watch(type_, options_.ns, watch_options);
   if (stop.stop_requested()) return WatchOutcome::Stopped;
   if (!opened.ok()) {
@@ -52,9 +60,22 @@ Watcher::WatchOutcome Watcher::watch_once(const Sink& sink, std::stop_token stop
   }
   std::unique_ptr<WatchStream> stream = std::move(opened.value());
   std::stop_callback cancel_on_stop(stop, [&stream] { stream->cancel(); });
+  {
+    std::lock_guard lock(stream_mu_);
+    stream_ = stream.get();
+  }
+  struct Forget {
+    Watcher& w;
+    ~Forget() {
+      std::lock_guard lock(w.stream_mu_);
+      w.stream_ = nullptr;
+    }
+  } forget{*this};
   for (;;) {
+    if (relist_requested_) return WatchOutcome::Requested;
     auto next = stream->next();
     if (stop.stop_requested()) return WatchOutcome::Stopped;
+    if (relist_requested_) return WatchOutcome::Requested;
     if (!next.ok()) {
       if (next.is(ErrorKind::Gone)) return WatchOutcome::Relist;
       report(next.error());
@@ -93,6 +114,9 @@ void Watcher::run(const Sink& sink, std::stop_token stop) {
       case WatchOutcome::Stopped:
         return;
       case WatchOutcome::Resume:
+        break;
+      case WatchOutcome::Requested:
+        listed = false;  // asked for, not a failure: no backoff
         break;
       case WatchOutcome::Relist: {
         listed = false;

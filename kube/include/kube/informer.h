@@ -6,11 +6,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include "kube/store.h"
 #include "kube/watcher.h"
@@ -78,6 +80,15 @@ class Informer {
   }
 
   bool has_synced() const { return synced_.load(); }
+  // From any thread: list every object again and pass each through the transform, even those
+  // unchanged (what the transform keeps has changed). Returns a ticket for listed_since().
+  std::uint64_t relist() {
+    const std::uint64_t ticket = ++relist_generation_;
+    watcher_.request_relist();
+    return ticket;
+  }
+  // Whether a list begun after relist() returned `ticket` is complete (0: the first list).
+  bool listed_since(std::uint64_t ticket) const { return synced_.load() && listed_generation_.load() >= ticket; }
   // Blocks until the first list is in the cache, or the timeout passes.
   bool wait_for_sync(std::chrono::milliseconds timeout) {
     std::unique_lock lock(sync_mu_);
@@ -93,8 +104,18 @@ class Informer {
   void apply(WatcherEvent&& event) {
     std::lock_guard serial(notify_mu_);
     switch (event.type) {
-      case WatcherEvent::Type::Restarted:
-        replace(std::move(event.objects));
+      case WatcherEvent::Type::ListStarted:
+        list_begun_generation_ = relist_generation_.load();
+        // A list asked for by relist() is to look at every object again (the transform reads
+        // something that changed); one after a Gone trusts an unchanged resourceVersion.
+        retransform_ = list_begun_generation_ != listed_generation_.load();
+        listed_keys_.clear();
+        break;
+      case WatcherEvent::Type::ListPage:
+        for (const auto& object : event.objects) list_one(object);
+        break;
+      case WatcherEvent::Type::Listed:
+        finish_list();
         if (list_sink_) list_sink_();
         break;
       case WatcherEvent::Type::Applied:
@@ -140,23 +161,27 @@ class Informer {
     }
   }
 
-  // A relist: objects gone meanwhile are deleted; unchanged ones (same resourceVersion) stay quiet.
-  void replace(std::vector<Json>&& objects) {
-    std::map<std::string, const Json*> fresh;
-    for (const auto& o : objects) fresh[key_of(o)] = &o;
+  // A page of a list: unchanged objects (same resourceVersion) stay quiet.
+  void list_one(const Json& object) {
+    std::string key = key_of(object);
+    bool unchanged = false;
+    if (!retransform_) {
+      std::shared_lock lock(store_.mu_);
+      auto it = store_.items_.find(key);
+      unchanged = it != store_.items_.end() && !it->second.resource_version.empty() &&
+                  it->second.resource_version == resource_version_of(object);
+    }
+    if (!unchanged) upsert(object);
+    listed_keys_.insert(std::move(key));
+  }
+
+  // The list is whole: objects it did not name are gone.
+  void finish_list() {
     for (const auto& key : store_.keys()) {
-      if (!fresh.count(key) && lists(key)) erase(key);
+      if (!listed_keys_.count(key) && lists(key)) erase(key);
     }
-    for (const auto& [key, obj] : fresh) {
-      bool unchanged = false;
-      {
-        std::shared_lock lock(store_.mu_);
-        auto it = store_.items_.find(key);
-        unchanged = it != store_.items_.end() && !it->second.resource_version.empty() &&
-                    it->second.resource_version == resource_version_of(*obj);
-      }
-      if (!unchanged) upsert(*obj);
-    }
+    listed_keys_.clear();
+    listed_generation_ = list_begun_generation_;
     if (!synced_.exchange(true)) {
       std::lock_guard lock(sync_mu_);
       sync_cv_.notify_all();
@@ -204,6 +229,12 @@ class Informer {
   // locking against each other, and a resync never hands out an object older than one already notified.
   std::mutex notify_mu_;
   std::atomic<bool> synced_{false};
+  // A list in progress (the informer's thread only): the keys its pages named so far.
+  std::unordered_set<std::string> listed_keys_;
+  bool retransform_ = false;
+  std::uint64_t list_begun_generation_ = 0;
+  std::atomic<std::uint64_t> relist_generation_{0};  // relist() calls so far
+  std::atomic<std::uint64_t> listed_generation_{0};  // the relist() calls the last complete list answers
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::jthread thread_;

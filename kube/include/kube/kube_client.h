@@ -3,6 +3,7 @@
 // RestKubeClient implements it over HTTP; tests use FakeKubeClient, an
 // in-memory API with resourceVersions and watches.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,8 +90,15 @@ class KubeClient {
   virtual Result<std::unique_ptr<WatchStream>> watch(const ResourceType& type, const std::string& ns,
                                                      const WatchOptions& options) = 0;
 
-  // Every page of a list, following `continue` tokens. A 410 on a continue
-  // token (the snapshot was compacted) restarts from the first page once.
+  // Every page of a list, following `continue` tokens, each handed to `page` as it arrives and
+  // then dropped: memory holds one page, never the whole list. `restart` is true for the first
+  // page of a listing: a 410 on a continue token (the snapshot was compacted) starts over from
+  // the first page once, and what earlier pages said no longer describes one snapshot.
+  // Returns the list's resourceVersion (where a watch of it starts).
+  using PageSink = std::function<void(std::vector<Json>&& items, bool restart)>;
+  Result<std::string> list_pages(const ResourceType& type, const std::string& ns, ListOptions options,
+                                 const PageSink& page);
+  // Every page at once (list_pages into one list): for small lists.
   Result<ObjectList> list_all(const ResourceType& type, const std::string& ns, ListOptions options);
 };
 

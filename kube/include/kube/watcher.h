@@ -2,7 +2,8 @@
 // List-then-watch as a small state machine (after kube-rs's watcher):
 //   Empty --list pages--> Watching(rv) --event--> Watching(rv')
 //   Watching --stream ended / dropped--> Watching(rv) again, after backoff on errors
-//   Watching --410 Gone / ERROR Expired--> Empty (relist)
+//   Watching --410 Gone / ERROR Expired, or request_relist()--> Empty (relist)
+// A list is handed on page by page (ListStarted, ListPage..., Listed), so no one holds it whole.
 // It never gives up: errors are reported and retried with jittered backoff.
 
 #include <atomic>
@@ -20,12 +21,14 @@ namespace kube {
 
 struct WatcherEvent {
   enum class Type {
-    Restarted,  // a full list: the set of objects that exist now (after start or a relist)
-    Applied,    // an object was added or modified
-    Deleted,    // an object was deleted (its last state)
+    ListStarted,  // a full list begins (after start, a relist, or again when its snapshot expired)
+    ListPage,     // a page of that list: objects that exist now
+    Listed,       // the list is complete: its pages together are the set of objects that exist now
+    Applied,      // an object was added or modified
+    Deleted,      // an object was deleted (its last state)
   };
   Type type = Type::Applied;
-  std::vector<Json> objects;  // Restarted
+  std::vector<Json> objects;  // ListPage
   Json object;                // Applied, Deleted
 };
 
@@ -49,6 +52,8 @@ class Watcher {
   // Runs until `stop` is requested. `sink` sees every change in order.
   void run(const Sink& sink, std::stop_token stop);
   void set_error_sink(ErrorSink sink) { on_error_ = std::move(sink); }
+  // From any thread: list everything again soon (the open watch is ended), even with no error.
+  void request_relist();
 
   // Counters for tests and metrics, read from any thread while run() counts on its own.
   int lists() const { return lists_.load(); }
@@ -61,7 +66,7 @@ class Watcher {
 
  private:
   bool relist(const Sink& sink, std::stop_token stop);
-  enum class WatchOutcome { Resume, Relist, Backoff, Stopped };
+  enum class WatchOutcome { Resume, Relist, Requested, Backoff, Stopped };
   WatchOutcome watch_once(const Sink& sink, std::stop_token stop);
   void report(const Error& e);
   void set_resource_version(std::string rv) {
@@ -79,6 +84,9 @@ class Watcher {
   std::string resource_version_;
   std::atomic<int> lists_{0};
   std::atomic<int> watches_{0};
+  std::atomic<bool> relist_requested_{false};
+  std::mutex stream_mu_;             // the open watch, for request_relist() to end
+  WatchStream* stream_ = nullptr;
 };
 
 }  // namespace kube

@@ -172,14 +172,45 @@ TEST(Informer, RelistAfterGoneDeletesVanishedObjectsAndStaysQuietForUnchangedOne
        f.journal.size() < 3 && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(5ms)) {
     if (f.clock.sleepers() > 0) f.clock.advance(1s);
   }
-  EXPECT_EQ(f.journal.take(3), (std::vector<std::string>{"delete " + key("gone") + " h1",
-                                                          "update " + key("changed") + " h1->h2",
-                                                          "add " + key("new") + " h1"}));
+  // Pages first (changes as they come), deletions once the list is whole.
+  EXPECT_EQ(f.journal.take(3), (std::vector<std::string>{"update " + key("changed") + " h1->h2",
+                                                          "add " + key("new") + " h1",
+                                                          "delete " + key("gone") + " h1"}));
   EXPECT_EQ(f.informer->watcher().lists(), 2);
   ASSERT_TRUE(f.api.wait_for_open_watches(1));
   std::this_thread::sleep_for(50ms);
   EXPECT_TRUE(f.journal.take().empty()) << "\"keep\" has the same resourceVersion: no notification";
   EXPECT_EQ(f.informer->store().keys(), (std::vector<std::string>{key("changed"), key("keep"), key("new")}));
+}
+
+TEST(Informer, ARequestedRelistPassesEveryObjectThroughTheTransformAgainAndPagesNeverHoldTheWholeList) {
+  Fixture<Holder> f;
+  std::atomic<bool> with_app{false};  // what the transform keeps changes under it
+  InformerOptions paged;
+  paged.watch.page_size = 2;
+  f.make([&](const Json& o) -> std::optional<Holder> {
+    std::string h = holder_of(o);
+    if (with_app) h += "@" + labels_of(o)["app"];
+    return Holder{h};
+  }, paged, show_holder);
+  for (const char* name : {"a", "b", "c", "d", "e"}) f.seed(lease(name, "h"));
+  f.start_and_sync();
+  EXPECT_EQ(f.journal.take(5).size(), 5u);
+  EXPECT_TRUE(f.informer->listed_since(0));
+
+  with_app = true;
+  const auto ticket = f.informer->relist();
+  EXPECT_FALSE(f.informer->listed_since(ticket)) << "no list has begun since the request";
+  // Same resourceVersions, yet every object is transformed again: the watch ends, three pages follow.
+  auto updates = f.journal.take(5);
+  ASSERT_EQ(updates.size(), 5u);
+  EXPECT_EQ(updates[0], "update " + key("a") + " h->h@rr");
+  EXPECT_EQ(updates[4], "update " + key("e") + " h->h@rr");
+  for (int i = 0; i < 500 && !f.informer->listed_since(ticket); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(f.informer->listed_since(ticket));
+  EXPECT_EQ(f.cached("c"), Holder{"h@rr"});
+  EXPECT_EQ(f.informer->watcher().lists(), 2);
+  EXPECT_EQ(f.informer->store().size(), 5u);
 }
 
 TEST(Informer, ResyncCallsOnUpdateWithTheCachedObjectForEveryObjectEachPeriod) {

@@ -15,12 +15,38 @@ namespace {
 using testing::FakeClock;
 using testing::ScriptedTransport;
 
+// Records events; a list's ListStarted / ListPage... / Listed become one Listed event holding
+// every page's objects (types() keeps the sequence as delivered).
 class Recorder {
  public:
   void operator()(WatcherEvent&& e) {
     std::lock_guard lock(mu_);
+    types_.push_back(e.type);
+    switch (e.type) {
+      case WatcherEvent::Type::ListStarted:
+        listing_.clear();
+        return;
+      case WatcherEvent::Type::ListPage:
+        page_sizes_.push_back(e.objects.size());
+        for (auto& o : e.objects) listing_.push_back(std::move(o));
+        return;
+      case WatcherEvent::Type::Listed:
+        e.objects = std::move(listing_);
+        listing_.clear();
+        break;
+      default:
+        break;
+    }
     events_.push_back(std::move(e));
     cv_.notify_all();
+  }
+  std::vector<WatcherEvent::Type> types() {
+    std::lock_guard lock(mu_);
+    return types_;
+  }
+  std::vector<size_t> page_sizes() {
+    std::lock_guard lock(mu_);
+    return page_sizes_;
   }
   bool wait_for(size_t n) {
     std::unique_lock lock(mu_);
@@ -35,6 +61,9 @@ class Recorder {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<WatcherEvent> events_;
+  std::vector<Json> listing_;
+  std::vector<WatcherEvent::Type> types_;
+  std::vector<size_t> page_sizes_;
 };
 
 std::string event(const std::string& type, const std::string& name, const std::string& rv) {
@@ -77,7 +106,7 @@ TEST(Watcher, ListsThenWatchesFromTheListResourceVersion) {
   s->push_line(event("DELETED", "a", "12"));
   ASSERT_TRUE(f.recorder.wait_for(3));
   auto ev = f.recorder.events();
-  EXPECT_EQ(ev[0].type, WatcherEvent::Type::Restarted);
+  EXPECT_EQ(ev[0].type, WatcherEvent::Type::Listed);
   EXPECT_EQ(ev[0].objects.size(), 2u);
   EXPECT_EQ(ev[1].type, WatcherEvent::Type::Applied);
   EXPECT_EQ(ev[2].type, WatcherEvent::Type::Deleted);
@@ -126,7 +155,7 @@ TEST(Watcher, GoneMidWatchRelistsAndReportsTheFullSet) {
   s1->push_line(R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version"}})");
   ASSERT_TRUE(f.recorder.wait_for(2));
   auto ev = f.recorder.events();
-  ASSERT_EQ(ev[1].type, WatcherEvent::Type::Restarted);
+  ASSERT_EQ(ev[1].type, WatcherEvent::Type::Listed);
   ASSERT_EQ(ev[1].objects.size(), 2u);
   EXPECT_EQ(name_of(ev[1].objects[1]), "c");
   EXPECT_EQ(f.watcher.lists(), 2);
@@ -152,6 +181,56 @@ TEST(Watcher, ListFailuresBackOffAndRetry) {
   ASSERT_EQ(f.recorder.events().size(), 1u);
   EXPECT_EQ(f.watcher.lists(), 2);
   EXPECT_EQ(errors.load(), 1);
+}
+
+std::string page(const std::vector<std::string>& names, const std::string& rv, const std::string& next) {
+  Json items = Json::array();
+  for (const auto& n : names) items.push_back({{"metadata", {{"name", n}, {"resourceVersion", rv}}}});
+  Json metadata = {{"resourceVersion", rv}};
+  if (!next.empty()) metadata["continue"] = next;
+  return Json{{"items", items}, {"metadata", metadata}}.dump();
+}
+
+TEST(Watcher, AListIsHandedOnPageByPageAndStartsOverWhenItsSnapshotExpires) {
+  Fixture f;
+  WatcherOptions two;
+  two.page_size = 2;
+  Watcher watcher{f.client, resources::nodes(), two, f.clock, [] { return 0.0; }};
+  f.transport->respond("GET", "/api/v1/nodes?limit=2", 200, page({"a", "b"}, "10", "t1"));
+  f.transport->respond("GET", "/api/v1/nodes?limit=2&continue=t1", 410,
+                       R"({"kind":"Status","code":410,"reason":"Expired","message":"continue expired"})");
+  f.transport->respond("GET", "/api/v1/nodes?limit=2", 200, page({"a", "b"}, "12", "t2"));
+  f.transport->respond("GET", "/api/v1/nodes?limit=2&continue=t2", 200, page({"c"}, "12", ""));
+  auto s = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=12");
+  std::jthread thread([&](std::stop_token stop) { watcher.run(std::ref(f.recorder), stop); });
+  ASSERT_TRUE(f.recorder.wait_for(1));
+  using T = WatcherEvent::Type;
+  // The first snapshot's page, then the second snapshot from its start: a holder of the pages
+  // knows to forget what the expired one said.
+  EXPECT_EQ(f.recorder.types(), (std::vector<T>{T::ListStarted, T::ListPage, T::ListStarted, T::ListPage,
+                                                T::ListPage, T::Listed}));
+  EXPECT_EQ(f.recorder.page_sizes(), (std::vector<size_t>{2, 2, 1}));
+  EXPECT_EQ(f.recorder.events()[0].objects.size(), 3u);
+  EXPECT_EQ(watcher.resource_version(), "12");
+}
+
+TEST(Watcher, ARequestedRelistEndsTheOpenWatchAndListsAgainWithoutBackoff) {
+  Fixture f;
+  f.list("10", {"a"});
+  auto s1 = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=10");
+  f.start();
+  ASSERT_TRUE(f.recorder.wait_for(1));
+  ASSERT_TRUE(f.transport->wait_for_requests(2));  // the watch is open
+  f.list("20", {"a", "b"});
+  auto s2 = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=20");
+  f.watcher.request_relist();
+  ASSERT_TRUE(f.recorder.wait_for(2)) << "the open watch must end and a list follow, with no clock advanced";
+  auto ev = f.recorder.events();
+  EXPECT_EQ(ev[1].type, WatcherEvent::Type::Listed);
+  EXPECT_EQ(ev[1].objects.size(), 2u);
+  EXPECT_EQ(f.watcher.lists(), 2);
+  ASSERT_TRUE(f.transport->wait_for_requests(4));
+  EXPECT_NE(f.target(3).find("resourceVersion=20"), std::string::npos);
 }
 
 TEST(Watcher, StopCancelsABlockedWatchPromptly) {
