@@ -25,11 +25,18 @@ int int_annotation(const Json& obj, std::string_view key, int fallback, std::int
 
 }  // namespace
 
-std::optional<NodeInfo> node_info_from(const Json& node) {
+namespace {
+std::optional<NodeInfo> node_info_with(const Json& node, const LabelKeys* label_keys) {
   NodeInfo info;
   info.name = kube::name_of(node);
   if (info.name.empty()) return std::nullopt;
-  info.labels = kube::labels_of(node);
+  if (label_keys == nullptr) {
+    info.labels = kube::labels_of(node);
+  } else if (const Json* labels = json::find_path(node, {"metadata", "labels"}); labels && labels->is_object()) {
+    for (const auto& [key, value] : labels->items()) {
+      if (value.is_string() && label_keys->count(key)) info.labels.emplace(key, value.get<std::string>());
+    }
+  }
   info.ready = json::condition_status(node, "Ready") == "True";
   const Json* spec = json::find(node, "spec");
   info.unschedulable = spec != nullptr && json::bool_at(*spec, "unschedulable").value_or(false);
@@ -51,6 +58,13 @@ std::optional<NodeInfo> node_info_from(const Json& node) {
   info.bgp_ipv4 = strip_prefix_length(annotation_at(node, kCalicoIPv4Annotation));
   info.bgp_ipv6 = strip_prefix_length(annotation_at(node, kCalicoIPv6Annotation));
   return info;
+}
+}  // namespace
+
+std::optional<NodeInfo> node_info_from(const Json& node) { return node_info_with(node, nullptr); }
+
+std::optional<NodeInfo> node_info_keeping(const Json& node, const LabelKeys& label_keys) {
+  return node_info_with(node, &label_keys);
 }
 
 std::optional<ReflectorLease> reflector_lease_from(const Json& lease) {

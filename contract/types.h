@@ -7,12 +7,15 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace rr::contract {
 
 using Labels = std::map<std::string, std::string>;
+// Label keys: those some selector reads.
+using LabelKeys = std::set<std::string, std::less<>>;
 
 enum class Placement { Dedicated, Colocated };
 

@@ -324,6 +324,12 @@ int main(int argc, char** argv) {
       log.info("namespace watchable again", {{"namespace", ns}});
     }
   };
+  copt.on_node_relist = [&log](const rr::planner::LabelKeys& keys) {
+    std::string joined;
+    for (const auto& k : keys) joined += (joined.empty() ? "" : ",") + k;
+    log.info("a fabric reads a Node label not kept so far; relisting Nodes, fabrics wait for that list",
+             {{"labelKeys", joined}});
+  };
   copt.on_forged_lease = [&log](const std::string& lease, const std::string& fabric, const std::string& field,
                                 const std::string& message) {
     log.warn("reflector Lease ignored: its Pod contradicts it",

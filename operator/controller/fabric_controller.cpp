@@ -6,6 +6,8 @@
 
 #include "api/observed.h"
 #include "api/render.h"
+#include "contract/fabric_spec.h"
+#include "planner/planner.h"
 #include "contract/well_known.h"
 
 namespace rr::controller {
@@ -43,8 +45,8 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   };
   fabrics_ = std::make_unique<kube::Informer<Json>>(client, contract::route_reflector_clusters(), opts(""),
                                                     kube::keep_whole_object, clock);
-  nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(client, kube::resources::nodes(), opts(""),
-                                                              api::node_info_from, clock);
+  nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(
+      client, kube::resources::nodes(), opts(""), [this](const Json& node) { return node_labels_.trim(node); }, clock);
   pod_store_ = std::make_shared<kube::Store<Json>>();
   lease_store_ = std::make_shared<kube::Store<Json>>();
   role_store_ = std::make_shared<kube::Store<Json>>();
@@ -133,8 +135,12 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     });
   }
 
-  fabrics_->add_handlers({[this](const std::string& k, const Json&) { enqueue(k); },
-                          [this](const std::string& k, const Json&, const Json&) {
+  fabrics_->add_handlers({[this](const std::string& k, const Json& f) {
+                            read_node_labels_of(f);
+                            enqueue(k);
+                          },
+                          [this](const std::string& k, const Json&, const Json& f) {
+                            read_node_labels_of(f);
                             enqueue(k);
                             enqueue_all();  // another fabric's change can end or start a conflict
                           },
@@ -142,6 +148,9 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                             enqueue(k);
                             enqueue_all();
                           }});
+  // The fabrics' first list is in: their label keys are known, the Nodes can be listed once.
+  fabrics_->set_list_sink([this] { std::call_once(nodes_started_, [this] { nodes_->start(); }); });
+  nodes_->set_list_sink([this] { enqueue_all(); });  // a relist for new label keys ends the wait
   nodes_->add_handlers({[this](const std::string&, const planner::NodeInfo&) { enqueue_all(); },
                         [this](const std::string&, const planner::NodeInfo& a, const planner::NodeInfo& b) {
                           if (!(a == b)) enqueue_all();  // heartbeats change nothing we keep
@@ -224,6 +233,19 @@ std::vector<kube::Informer<Json>*> FabricController::json_informers() const {
 
 void FabricController::enqueue(const std::string& fabric) { queue_.add(fabric); }
 
+void FabricController::read_node_labels_of(const Json& fabric) {
+  auto spec = contract::parse_fabric(fabric, options_.reconciler.default_image);
+  if (!spec.ok()) return;  // held as InvalidSpec: it plans nothing
+  if (!node_labels_.add(planner::node_label_keys(*spec))) return;
+  // Before the Node informer started this only moves the ticket its first list answers.
+  node_labels_ticket_ = nodes_->relist();
+  if (options_.on_node_relist && nodes_->has_synced()) options_.on_node_relist(node_labels_.keys());
+}
+
+bool FabricController::nodes_keep_every_label_read() const {
+  return nodes_->listed_since(node_labels_ticket_.load());
+}
+
 void FabricController::enqueue_all() {
   for (const auto& key : fabrics_->store().keys()) queue_.add(key);
 }
@@ -291,7 +313,7 @@ void FabricController::start_informers() {
   for (const auto& n : namespaced_) {
     for (auto* i : n.all()) i->start();
   }
-  nodes_->start();
+  // The Node informer: once the fabrics are listed (fabrics_'s list sink).
 }
 
 bool FabricController::wait_for_sync(std::chrono::milliseconds timeout) {
@@ -330,6 +352,13 @@ void FabricController::work(std::stop_token stop) {
     auto key = queue_.get();
     if (!key) return;
     heartbeat.beat();
+    if (!nodes_keep_every_label_read()) {
+      // A fabric reads a Node label the cache did not keep: the Nodes' relist enqueues every
+      // fabric once it is in. Planning before would see Nodes without that label.
+      queue_.forget(*key);
+      queue_.done(*key);
+      continue;
+    }
     auto started = clock_.now();
     auto result = reconciler_->reconcile(*key);
     std::chrono::duration<double> took = clock_.now() - started;

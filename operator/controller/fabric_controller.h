@@ -3,7 +3,10 @@
 // together. The worker loop knows nothing of fabrics: it takes a key,
 // reconciles it, and requeues on error (rate-limited) or when asked.
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stop_token>
 #include <string>
 
@@ -14,6 +17,7 @@
 #include "controller/leading_client.h"
 #include "controller/fabric_reconciler.h"
 #include "controller/namespace_access.h"
+#include "controller/node_label_scope.h"
 #include "controller/operator_metrics.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -43,6 +47,9 @@ struct ControllerOptions {
   std::function<void(const std::string& lease, const std::string& fabric, const std::string& field,
                      const std::string& message)>
       on_forged_lease;
+  // Logging: a fabric reads Node label keys the Node cache did not keep; every Node is listed
+  // again (`keys`: all the cache keeps from now on) and no fabric is reconciled until that list is in.
+  std::function<void(const planner::LabelKeys& keys)> on_node_relist;
   // Optional (/healthz): each worker is watched while it reconciles, not while the queue is empty.
   kube::Watchdog* watchdog = nullptr;
   // For a one-shot reader that watches no renewal happen (kubectl rr plan): a Lease's last
@@ -74,6 +81,8 @@ class FabricController {
 
  private:
   void enqueue_all();
+  void read_node_labels_of(const kube::Json& fabric);
+  bool nodes_keep_every_label_read() const;
   void enqueue_owner(const kube::Json& object);
   // Every revision of a reflector Lease; `written` = written while we watch (not found at
   // start-up, not a resync). Only a revision its Pod does not contradict counts for liveness.
@@ -101,6 +110,12 @@ class FabricController {
   Applier applier_;
   kube::WorkQueue queue_;
   std::unique_ptr<kube::Informer<kube::Json>> fabrics_;
+  // Nodes keep only the labels some fabric reads. The Node informer starts once the fabrics
+  // are listed (their keys known), and lists again when a fabric reads a new key: until that
+  // list is in (nodes_->listed_since(node_labels_ticket_)), no fabric is reconciled.
+  NodeLabelScope node_labels_;
+  std::atomic<std::uint64_t> node_labels_ticket_{0};
+  std::once_flag nodes_started_;
   std::unique_ptr<kube::Informer<planner::NodeInfo>> nodes_;
   // What the operator watches in each allowed namespace (ReconcilerOptions::policy), so that
   // it needs rights in those namespaces only: reflector Pods and Leases, and the Roles and

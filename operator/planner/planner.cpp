@@ -172,6 +172,17 @@ std::string host_ipv6_of(const NodeInfo& node) {
 
 std::string ipv6_peer_name(const std::string& pod) { return pod + "-v6"; }
 
+LabelKeys node_label_keys(const FabricSpec& spec) {
+  LabelKeys keys{kCalicoNodeLabel, spec.rack_label};
+  for (const auto& [key, value] : spec.node_selector) keys.insert(key);
+  for (const auto& [key, value] : spec.reflector_node_selector) keys.insert(key);
+  if (spec.top_tier) {
+    if (!spec.top_tier->zone_label.empty()) keys.insert(spec.top_tier->zone_label);
+    for (const auto& [key, value] : spec.top_tier->node_selector) keys.insert(key);
+  }
+  return keys;
+}
+
 bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeInfo& node) {
   auto it = node.labels.find(spec.rack_label);
   if (it == node.labels.end() || it->second != rack) return false;

@@ -36,6 +36,9 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
 
 // Whether the tolerations allow scheduling onto a node with this taint.
 bool tolerates(const std::vector<Toleration>& tolerations, const Taint& taint);
+// The Node label keys a plan of `spec` reads (its selectors, rack and zone labels, and
+// kCalicoNodeLabel): a Node cache that keeps only these plans exactly as one keeping all.
+LabelKeys node_label_keys(const FabricSpec& spec);
 // Whether a node may host a reflector of this fabric in this rack.
 bool eligible_host(const FabricSpec& spec, const std::string& rack, const NodeInfo& node);
 // Whether a node may host a reflector of this fabric's top tier for `zone` ("" = fabric-wide).

@@ -22,6 +22,7 @@ using contract::CalicoApi;
 using contract::ExportPrefix;
 using contract::ExternalPeer;
 using contract::FabricSpec;
+using contract::LabelKeys;
 using contract::Labels;
 using contract::labels_match;
 using contract::mesh_port;
