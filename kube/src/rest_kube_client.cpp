@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <future>
+#include <set>
 
 #include "kube/client_config.h"
 #include "kube/cpprest_transport.h"
@@ -302,15 +304,10 @@ Result<Json> RestKubeClient::get_path(const std::string& path) {
   return execute_json("get", HttpRequest{"GET", path, "", "", {}}, Idempotency::Safe);
 }
 
-Result<ObjectList> RestKubeClient::list(const ResourceType& type, const std::string& ns, const ListOptions& options) {
-  Query q;
-  q.add("labelSelector", options.label_selector)
-      .add("fieldSelector", options.field_selector)
-      .add("limit", options.limit > 0 ? std::to_string(options.limit) : "")
-      .add("continue", options.continue_token)
-      .add("resourceVersion", options.resource_version);
-  auto body = execute_json("list", HttpRequest{"GET", type.collection_path(ns) + q.str(), "", "", {}},
-                           Idempotency::Safe);
+namespace {
+
+// A list response's items (apiVersion and kind restored) and its metadata.
+Result<ObjectList> object_list_from(const ResourceType& type, Result<Json> body) {
   if (!body.ok()) return body.error();
   Json& j = body.value();
   if (!j.is_object() || !j.contains("items") || !(j["items"].is_array() || j["items"].is_null())) {
@@ -333,6 +330,142 @@ Result<ObjectList> RestKubeClient::list(const ResourceType& type, const std::str
     out.continue_token = string_field(*meta, "continue");
   }
   return out;
+}
+
+// Reads metadata.continue of a list body without decoding the items: the API server writes
+// the list's metadata before its items. Stops at the first top-level key after "metadata"
+// (or at "items"); "" when there is none or the body is not what it should be (the page is
+// then decoded first, and the next one fetched after it).
+class ContinuePeek {
+ public:
+  std::string token;
+
+  bool null() { return scalar(); }
+  bool boolean(bool) { return scalar(); }
+  bool number_integer(Json::number_integer_t) { return scalar(); }
+  bool number_unsigned(Json::number_unsigned_t) { return scalar(); }
+  bool number_float(Json::number_float_t, const std::string&) { return scalar(); }
+  bool binary(Json::binary_t&) { return scalar(); }
+  bool string(std::string& value) {
+    if (depth_ == 2 && in_metadata_ && key_ == "continue") token = value;
+    return scalar();
+  }
+  bool start_object(std::size_t) {
+    ++depth_;
+    return true;
+  }
+  bool end_object() {
+    --depth_;
+    // The top-level metadata object is read: nothing more is needed.
+    return !(depth_ == 1 && in_metadata_);
+  }
+  bool start_array(std::size_t) {
+    ++depth_;
+    return depth_ > 2 || !(depth_ == 2 && top_key_ == "items");
+  }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
+  bool key(std::string& k) {
+    if (depth_ == 1) {
+      top_key_ = k;
+      in_metadata_ = k == "metadata";
+      return k != "items";
+    }
+    if (depth_ == 2) key_ = k;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  bool scalar() { return true; }
+  int depth_ = 0;
+  bool in_metadata_ = false;
+  std::string top_key_;
+  std::string key_;
+};
+
+std::string peek_continue(const std::string& body) {
+  ContinuePeek peek;
+  Json::sax_parse(body, &peek, nlohmann::json::input_format_t::json, /*strict=*/false);
+  return peek.token;
+}
+
+}  // namespace
+
+namespace {
+std::string list_target(const ResourceType& type, const std::string& ns, const ListOptions& options) {
+  Query q;
+  q.add("labelSelector", options.label_selector)
+      .add("fieldSelector", options.field_selector)
+      .add("limit", options.limit > 0 ? std::to_string(options.limit) : "")
+      .add("continue", options.continue_token)
+      .add("resourceVersion", options.resource_version);
+  return type.collection_path(ns) + q.str();
+}
+}  // namespace
+
+Result<HttpResponse> RestKubeClient::fetch_page(const ResourceType& type, const std::string& ns,
+                                                const ListOptions& options) {
+  return execute("list", HttpRequest{"GET", list_target(type, ns, options), "", "", {}}, Idempotency::Safe);
+}
+
+Result<ObjectList> RestKubeClient::list(const ResourceType& type, const std::string& ns, const ListOptions& options) {
+  auto response = fetch_page(type, ns, options);
+  if (!response.ok()) return response.error();
+  return object_list_from(type, parse_response(*response, "GET " + list_target(type, ns, options)));
+}
+
+Result<std::string> RestKubeClient::list_pages(const ResourceType& type, const std::string& ns, ListOptions options,
+                                               const PageSink& page_sink) {
+  const ListOptions first_page = options;
+  bool restarted = false;
+  bool first = true;
+  std::set<std::string> seen;  // continue tokens of this listing (see KubeClient::list_pages)
+  std::future<Result<HttpResponse>> next;  // the page after the one being decoded
+  auto fetch = [this, &type, &ns](ListOptions o) {
+    return std::async(std::launch::async, [this, &type, &ns, o = std::move(o)] { return fetch_page(type, ns, o); });
+  };
+  Result<HttpResponse> response = fetch_page(type, ns, options);
+  for (;;) {
+    if (!response.ok()) {
+      // A continue token outlives its snapshot after compaction: start over once.
+      if (response.is(ErrorKind::Gone) && !options.continue_token.empty() && !restarted) {
+        restarted = true;
+        options = first_page;
+        first = true;
+        seen.clear();
+        response = fetch_page(type, ns, options);
+        continue;
+      }
+      return response.error();
+    }
+    // The next page is fetched while this one is decoded, when its token can be read ahead.
+    const std::string ahead = peek_continue(response->body);
+    if (!ahead.empty() && !seen.count(ahead)) {
+      ListOptions o = options;
+      o.continue_token = ahead;
+      next = fetch(std::move(o));
+    }
+    auto page = object_list_from(type, parse_response(*response, "GET " + list_target(type, ns, options)));
+    if (!page.ok()) return page.error();  // `next`'s destructor waits for its fetch
+    response = HttpResponse{};
+    page_sink(std::move(page->items), first);
+    first = false;
+    if (page->continue_token.empty()) return std::move(page->resource_version);
+    if (!seen.insert(page->continue_token).second) {
+      return make_error(ErrorKind::Protocol, "list " + type.describe() + ": the server sent continue token \"" +
+                                                 page->continue_token.substr(0, 100) + "\" twice in one listing");
+    }
+    options.continue_token = page->continue_token;
+    if (next.valid() && ahead == page->continue_token) {
+      response = next.get();
+    } else {
+      if (next.valid()) (void)next.get();  // read ahead wrongly (a body the peek misread): drop it
+      response = fetch_page(type, ns, options);
+    }
+  }
 }
 
 Result<Json> RestKubeClient::create(const ResourceType& type, const std::string& ns, const Json& object) {

@@ -95,9 +95,11 @@ class KubeClient {
   // page of a listing: a 410 on a continue token (the snapshot was compacted) starts over from
   // the first page once, and what earlier pages said no longer describes one snapshot.
   // Returns the list's resourceVersion (where a watch of it starts).
+  // A client may fetch the next page while `page` runs (RestKubeClient does); `page` is
+  // always called on the caller's thread, in order.
   using PageSink = std::function<void(std::vector<Json>&& items, bool restart)>;
-  Result<std::string> list_pages(const ResourceType& type, const std::string& ns, ListOptions options,
-                                 const PageSink& page);
+  virtual Result<std::string> list_pages(const ResourceType& type, const std::string& ns, ListOptions options,
+                                         const PageSink& page);
   // Every page at once (list_pages into one list): for small lists.
   Result<ObjectList> list_all(const ResourceType& type, const std::string& ns, ListOptions options);
 };

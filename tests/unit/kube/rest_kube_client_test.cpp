@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "fakes/fake_clock.h"
@@ -326,6 +328,37 @@ TEST(RestKubeClient, ListAllFollowsContinueTokensAndRestartsOnceWhenExpired) {
   ASSERT_EQ(all->items.size(), 3u);
   EXPECT_EQ(name_of(all->items[2]), "c");
   EXPECT_EQ(all->resource_version, "12");
+}
+
+TEST(RestKubeClient, ListPagesFetchesTheNextPageWhileThisOneIsHandedOn) {
+  Fixture f;
+  auto c = f.client();
+  // metadata first, as the API server writes it: the token is read before the items are decoded.
+  f.transport->respond("GET", "/api/v1/nodes?limit=1", 200,
+                       R"({"kind":"NodeList","metadata":{"resourceVersion":"10","continue":"t1"},"items":[{"metadata":{"name":"a"}}]})");
+  f.transport->respond("GET", "/api/v1/nodes?limit=1&continue=t1", 200,
+                       R"({"kind":"NodeList","metadata":{"resourceVersion":"10","continue":"t2"},"items":[{"metadata":{"name":"b"}}]})");
+  // Items first: nothing to read ahead, the next page is asked for after this one.
+  f.transport->respond("GET", "/api/v1/nodes?limit=1&continue=t2", 200,
+                       R"({"items":[{"metadata":{"name":"c"}}],"metadata":{"resourceVersion":"10","continue":"t3"}})");
+  f.transport->respond("GET", "/api/v1/nodes?limit=1&continue=t3", 200,
+                       R"({"metadata":{"resourceVersion":"10"},"items":[{"metadata":{"name":"d"}}]})");
+  ListOptions lo;
+  lo.limit = 1;
+  std::vector<std::string> names;
+  std::vector<size_t> requests_during;  // requests made by the time each page was handed on
+  const auto caller = std::this_thread::get_id();
+  auto rv = c->list_pages(resources::nodes(), "", lo, [&](std::vector<Json>&& items, bool) {
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    if (names.size() < 2) f.transport->wait_for_requests(names.size() + 2);  // the read-ahead comes
+    requests_during.push_back(f.transport->requests().size());
+    for (const auto& i : items) names.push_back(name_of(i));
+  });
+  ASSERT_TRUE(rv.ok()) << rv.error().describe();
+  EXPECT_EQ(*rv, "10");
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(requests_during, (std::vector<size_t>{2, 3, 3, 4}))
+      << "pages 1 and 2 are handed on while the next is fetched; page 3 named its token after its items";
 }
 
 TEST(RestKubeClient, WatchParsesEventsBookmarksAndErrors) {
