@@ -55,6 +55,22 @@ planner::PodPhase phase_from(const std::string& phase) {
 
 }  // namespace
 
+std::optional<Json> pod_kept(const Json& pod) {
+  Json kept = Json::object();
+  if (!pod.is_object()) return kept;
+  for (const char* part : {"apiVersion", "kind", "metadata", "spec"}) {
+    if (auto it = pod.find(part); it != pod.end()) kept[part] = *it;
+  }
+  if (auto meta = kept.find("metadata"); meta != kept.end() && meta->is_object()) meta->erase("managedFields");
+  if (auto status = pod.find("status"); status != pod.end() && status->is_object()) {
+    Json& out = kept["status"] = Json::object();
+    for (const char* field : {"phase", "hostIP", "conditions"}) {
+      if (auto it = status->find(field); it != status->end()) out[field] = *it;
+    }
+  }
+  return kept;
+}
+
 std::optional<planner::ReflectorPod> reflector_pod_from(const Json& pod) {
   planner::ReflectorPod out;
   out.name = kube::name_of(pod);

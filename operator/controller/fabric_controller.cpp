@@ -44,7 +44,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     return o;
   };
   fabrics_ = std::make_unique<kube::Informer<Json>>(client, contract::route_reflector_clusters(), opts(""),
-                                                    kube::keep_whole_object, clock);
+                                                    kube::without_managed_fields, clock);
   nodes_ = std::make_unique<kube::Informer<planner::NodeInfo>>(
       client, kube::resources::nodes(), opts(""), [this](const Json& node) { return node_labels_.trim(node); }, clock);
   pod_store_ = std::make_shared<kube::Store<Json>>();
@@ -66,18 +66,18 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     // A namespace refused (its Role not bound yet) is looked at again every few seconds, so
     // its fabrics go on soon after it is granted.
     pod_options.watch.backoff.max = std::chrono::seconds(5);
-    n.pods = std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(), pod_options,
-                                                    kube::keep_whole_object, pod_store_, clock);
+    n.pods = std::make_unique<kube::Informer<Json>>(client, kube::resources::pods(), pod_options, api::pod_kept,
+                                                    pod_store_, clock);
     lease_options.watch.ns = ns;
     n.leases = std::make_unique<kube::Informer<Json>>(client, kube::resources::leases(), lease_options,
-                                                      kube::keep_whole_object, lease_store_, clock);
+                                                      kube::without_managed_fields, lease_store_, clock);
     auto rbac_options = opts(managed_selector());
     rbac_options.watch.ns = ns;
     rbac_options.watch.backoff.max = std::chrono::seconds(5);
-    n.roles = std::make_unique<kube::Informer<Json>>(client, contract::roles(), rbac_options, kube::keep_whole_object,
+    n.roles = std::make_unique<kube::Informer<Json>>(client, contract::roles(), rbac_options, kube::without_managed_fields,
                                                      role_store_, clock);
     n.role_bindings = std::make_unique<kube::Informer<Json>>(client, contract::role_bindings(), rbac_options,
-                                                             kube::keep_whole_object, binding_store_, clock);
+                                                             kube::without_managed_fields, binding_store_, clock);
     // A namespace refused (no Role there: 403) holds its own fabrics only, until a list succeeds.
     for (auto* informer : n.all()) {
       const std::string resource = informer->watcher().type().plural;
@@ -116,9 +116,9 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     return o;
   };
   peers_ = std::make_unique<kube::Informer<Json>>(client, peer_type, calico_options(managed_selector()),
-                                                  kube::keep_whole_object, clock);
+                                                  kube::without_managed_fields, clock);
   bgp_configurations_ = std::make_unique<kube::Informer<Json>>(client, configuration_type, calico_options(""),
-                                                               kube::keep_whole_object, clock);
+                                                               kube::without_managed_fields, clock);
   calico_ = std::make_unique<ApiAvailability>(std::vector<kube::ResourceType>{peer_type, configuration_type});
   for (auto [informer, type] : {std::pair{peers_.get(), &peer_type}, std::pair{bgp_configurations_.get(),
                                                                                &configuration_type}}) {
@@ -150,7 +150,10 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                           }});
   // The fabrics' first list is in: their label keys are known, the Nodes can be listed once.
   fabrics_->set_list_sink([this] { std::call_once(nodes_started_, [this] { nodes_->start(); }); });
-  nodes_->set_list_sink([this] { enqueue_all(); });  // a relist for new label keys ends the wait
+  nodes_->set_list_sink([this] {
+    if (options_.on_nodes_listed) options_.on_nodes_listed();
+    enqueue_all();  // a relist for new label keys ends the wait
+  });
   nodes_->add_handlers({[this](const std::string&, const planner::NodeInfo&) { enqueue_all(); },
                         [this](const std::string&, const planner::NodeInfo& a, const planner::NodeInfo& b) {
                           if (!(a == b)) enqueue_all();  // heartbeats change nothing we keep

@@ -50,6 +50,9 @@ struct ControllerOptions {
   // Logging: a fabric reads Node label keys the Node cache did not keep; every Node is listed
   // again (`keys`: all the cache keeps from now on) and no fabric is reconciled until that list is in.
   std::function<void(const planner::LabelKeys& keys)> on_node_relist;
+  // After every full list of the Nodes is in the cache (rr-operator hands the pages the list
+  // freed back to the system there).
+  std::function<void()> on_nodes_listed;
   // Optional (/healthz): each worker is watched while it reconciles, not while the queue is empty.
   kube::Watchdog* watchdog = nullptr;
   // For a one-shot reader that watches no renewal happen (kubectl rr plan): a Lease's last

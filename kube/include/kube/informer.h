@@ -244,4 +244,13 @@ class Informer {
 // The identity transform for informers that keep whole objects.
 inline std::optional<Json> keep_whole_object(const Json& obj) { return obj; }
 
+// The whole object but metadata.managedFields (server-side apply's bookkeeping, often as
+// large as the rest): for caches that never send it back. An update (PUT) without it leaves
+// the server's managedFields as they are.
+inline std::optional<Json> without_managed_fields(const Json& obj) {
+  Json kept = obj;
+  if (auto meta = kept.find("metadata"); meta != kept.end() && meta->is_object()) meta->erase("managedFields");
+  return kept;
+}
+
 }  // namespace kube

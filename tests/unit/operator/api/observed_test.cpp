@@ -1,5 +1,7 @@
 #include "api/observed.h"
 
+#include "kube/informer.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -20,6 +22,30 @@ Json reflector_pod() {
       {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]},
       {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-a"]}]}]}}}},
     "status": {"phase": "Pending"}})");
+}
+
+TEST(ApiObservedTest, APodIsCachedWithItsSpecAndTheStatusTheReconcilerReadsOnly) {
+  Json pod = reflector_pod();
+  pod["metadata"]["managedFields"] = Json::array({{{"manager", "kubelet"}, {"fieldsV1", {{"f:status", Json::object()}}}}});
+  pod["status"] = {{"phase", "Running"},
+                   {"hostIP", "192.0.2.1"},
+                   {"podIP", "192.0.2.1"},
+                   {"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}}})},
+                   {"containerStatuses", Json::array({{{"name", "bird"}, {"ready", true}}})}};
+  auto kept = pod_kept(pod);
+  ASSERT_TRUE(kept);
+  EXPECT_FALSE(kept->at("metadata").contains("managedFields"));
+  EXPECT_EQ(kept->at("metadata").at("labels"), pod["metadata"]["labels"]);
+  EXPECT_EQ(kept->at("spec"), pod["spec"]) << "pod_matches compares the whole spec";
+  EXPECT_EQ(kept->at("status"), (Json{{"phase", "Running"}, {"hostIP", "192.0.2.1"},
+                                      {"conditions", pod["status"]["conditions"]}}));
+  // What the controller reads of the kept Pod is what it reads of the whole one.
+  EXPECT_EQ(reflector_pod_from(*kept), reflector_pod_from(pod));
+  EXPECT_EQ(*kube::without_managed_fields(pod), [&] {
+    Json p = pod;
+    p["metadata"].erase("managedFields");
+    return p;
+  }());
 }
 
 TEST(ApiObservedTest, PodCases) {
