@@ -41,6 +41,7 @@
 #include "kube/resource_type.h"
 #include "kube/rest_kube_client.h"
 #include "kube/watcher.h"
+#include "control_plane_env.h"
 #include "node_fixture.h"
 
 namespace {
@@ -62,21 +63,6 @@ int env_int(const char* name, int fallback) {
   std::exit(1);
 }
 
-std::map<std::string, std::string> read_env_file(const std::string& path) {
-  std::map<std::string, std::string> env;
-  std::ifstream in(path);
-  if (!in) die("cannot read " + path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("export ", 0) == 0) line = line.substr(7);
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string v = line.substr(eq + 1);
-    if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
-    env[line.substr(0, eq)] = v;
-  }
-  return env;
-}
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -443,7 +429,9 @@ int main() {
                 "or point RR_KUBE_DIR at a scripts/kube-local.sh instance.\n");
     return 0;
   }
-  auto env = read_env_file(std::string(dir) + "/env");
+  auto env_file = rr::bench::read_env_file(std::string(dir) + "/env");
+  if (!env_file) die("cannot read " + std::string(dir) + "/env");
+  auto& env = *env_file;
   for (const char* key : {"RR_KUBE_SERVER", "RR_KUBE_CA", "RR_KUBE_ADMIN_TOKEN"}) {
     if (env[key].empty()) die(std::string(dir) + "/env has no " + key);
   }
