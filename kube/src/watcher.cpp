@@ -26,6 +26,7 @@ bool Watcher::relist(const Sink& sink, std::stop_token stop) {
   list_options.label_selector = options_.label_selector;
   list_options.field_selector = options_.field_selector;
   list_options.limit = options_.page_size;
+  if (options_.list_from_cache) list_options.resource_version.assign(1, '0');  // not = "0": GCC 12 -Wrestrict false positive
   ++lists_;
   relist_requested_ = false;  // this list answers every request made before it began
   auto listed = client_.list_pages(type_, options_.ns, list_options, [&](std::vector<Json>&& items, bool restart) {

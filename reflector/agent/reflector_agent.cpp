@@ -97,6 +97,8 @@ bool ReflectorAgent::start_scoped_informers(const contract::FabricSpec& spec) {
   }
   kube::InformerOptions node_options;
   node_options.watch.label_selector = spec.rack_label + "=" + options_.self.rack;
+  // One rack of a large cluster: from the API server's watch cache, not a scan of every Node in etcd.
+  node_options.watch.list_from_cache = true;
   nodes_ = std::make_unique<kube::Informer<contract::NodeInfo>>(client_, kube::resources::nodes(), node_options,
                                                               contract::node_info_from, clock_);
   nodes_->add_handlers({[this](const std::string&, const contract::NodeInfo&) { mark_dirty(); },

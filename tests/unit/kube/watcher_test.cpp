@@ -233,6 +233,22 @@ TEST(Watcher, ARequestedRelistEndsTheOpenWatchAndListsAgainWithoutBackoff) {
   EXPECT_NE(f.target(3).find("resourceVersion=20"), std::string::npos);
 }
 
+TEST(Watcher, AListFromTheCacheAsksForResourceVersionZero) {
+  Fixture f;
+  WatcherOptions cached;
+  cached.label_selector = "rack=r1";
+  cached.list_from_cache = true;
+  Watcher watcher{f.client, resources::nodes(), cached, f.clock, [] { return 0.0; }};
+  f.transport->respond("GET", "/api/v1/nodes?labelSelector=rack%3Dr1&limit=500&resourceVersion=0", 200,
+                       page({"a"}, "30", ""));
+  auto s = f.transport->stream("/api/v1/nodes?labelSelector=rack%3Dr1&watch=true&resourceVersion=30");
+  std::jthread thread([&](std::stop_token stop) { watcher.run(std::ref(f.recorder), stop); });
+  ASSERT_TRUE(f.recorder.wait_for(1));
+  EXPECT_EQ(f.recorder.events()[0].objects.size(), 1u);
+  ASSERT_TRUE(f.transport->wait_for_requests(2));
+  EXPECT_NE(f.target(1).find("resourceVersion=30"), std::string::npos) << "the watch starts where the list was";
+}
+
 TEST(Watcher, StopCancelsABlockedWatchPromptly) {
   Fixture f;
   f.list("10", {});
