@@ -721,7 +721,7 @@ class OperatorRun {
   void check_alive(const char* phase) {
     std::string how;
     if (operator_exited(how)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the reader take its last lines
+      log.join();  // it exited: its output ends, and the reader has taken every line
       print_operator_tail("it exited");
       die(std::string("rr-operator ") + how + " during " + phase);
     }
