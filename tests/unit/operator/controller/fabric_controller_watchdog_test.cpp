@@ -12,6 +12,7 @@
 #include "controller/fabric_controller.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
+#include "forwarding_client.h"
 #include "kube/watchdog.h"
 
 namespace rr::controller {
@@ -23,9 +24,9 @@ using kube::testing::FakeClock;
 using kube::testing::FakeKubeClient;
 
 // Reads pass; writes block while the gate is closed (bounded in real time), then fail.
-class WriteGate final : public kube::KubeClient {
+class WriteGate final : public testing::ForwardingClient {
  public:
-  explicit WriteGate(kube::KubeClient& inner) : inner_(inner) {}
+  using ForwardingClient::ForwardingClient;
 
   void close() {
     std::lock_guard lock(mu_);
@@ -41,38 +42,27 @@ class WriteGate final : public kube::KubeClient {
     return cv_.wait_for(lock, 10s, [&] { return blocked_ > 0; });
   }
 
-  kube::Result<Json> get(const kube::ResourceType& t, const std::string& ns, const std::string& name) override {
-    return inner_.get(t, ns, name);
-  }
-  kube::Result<kube::ObjectList> list(const kube::ResourceType& t, const std::string& ns,
-                                      const kube::ListOptions& o) override {
-    return inner_.list(t, ns, o);
-  }
-  kube::Result<std::unique_ptr<kube::WatchStream>> watch(const kube::ResourceType& t, const std::string& ns,
-                                                         const kube::WatchOptions& o) override {
-    return inner_.watch(t, ns, o);
-  }
   kube::Result<Json> create(const kube::ResourceType& t, const std::string& ns, const Json& obj) override {
     if (auto e = gate()) return *e;
-    return inner_.create(t, ns, obj);
+    return ForwardingClient::create(t, ns, obj);
   }
   kube::Result<Json> update(const kube::ResourceType& t, const Json& obj) override {
     if (auto e = gate()) return *e;
-    return inner_.update(t, obj);
+    return ForwardingClient::update(t, obj);
   }
   kube::Result<Json> update_status(const kube::ResourceType& t, const Json& obj) override {
     if (auto e = gate()) return *e;
-    return inner_.update_status(t, obj);
+    return ForwardingClient::update_status(t, obj);
   }
   kube::Result<Json> patch(const kube::ResourceType& t, const std::string& ns, const std::string& name,
                            kube::PatchType pt, const Json& p, const kube::PatchOptions& o) override {
     if (auto e = gate()) return *e;
-    return inner_.patch(t, ns, name, pt, p, o);
+    return ForwardingClient::patch(t, ns, name, pt, p, o);
   }
   kube::Status remove(const kube::ResourceType& t, const std::string& ns, const std::string& name,
                       const kube::DeleteOptions& o) override {
     if (auto e = gate()) return *e;
-    return inner_.remove(t, ns, name, o);
+    return ForwardingClient::remove(t, ns, name, o);
   }
 
  private:
@@ -86,7 +76,6 @@ class WriteGate final : public kube::KubeClient {
     return kube::make_error(kube::ErrorKind::Transient, "request timed out");
   }
 
-  kube::KubeClient& inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool closed_ = false;

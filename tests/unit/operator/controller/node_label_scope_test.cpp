@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/node_label_scope.h"
+#include "forwarding_client.h"
 #include "one_reflector_fixture.h"
 #include "planner/planner.h"
 
@@ -20,9 +21,9 @@ using namespace std::chrono_literals;
 using kube::Json;
 
 // Passes every call to the fake; Node lists wait while the gate is closed.
-class NodeListGate final : public kube::KubeClient {
+class NodeListGate final : public testing::ForwardingClient {
  public:
-  explicit NodeListGate(kube::KubeClient& inner) : inner_(inner) {}
+  using ForwardingClient::ForwardingClient;
 
   void close() {
     std::lock_guard lock(mu_);
@@ -46,33 +47,10 @@ class NodeListGate final : public kube::KubeClient {
       ++node_lists_;
       cv_.wait_for(lock, 20s, [this] { return !closed_; });
     }
-    return inner_.list(t, ns, o);
-  }
-  kube::Result<Json> get(const kube::ResourceType& t, const std::string& ns, const std::string& name) override {
-    return inner_.get(t, ns, name);
-  }
-  kube::Result<std::unique_ptr<kube::WatchStream>> watch(const kube::ResourceType& t, const std::string& ns,
-                                                         const kube::WatchOptions& o) override {
-    return inner_.watch(t, ns, o);
-  }
-  kube::Result<Json> create(const kube::ResourceType& t, const std::string& ns, const Json& obj) override {
-    return inner_.create(t, ns, obj);
-  }
-  kube::Result<Json> update(const kube::ResourceType& t, const Json& obj) override { return inner_.update(t, obj); }
-  kube::Result<Json> update_status(const kube::ResourceType& t, const Json& obj) override {
-    return inner_.update_status(t, obj);
-  }
-  kube::Result<Json> patch(const kube::ResourceType& t, const std::string& ns, const std::string& name,
-                           kube::PatchType pt, const Json& p, const kube::PatchOptions& o) override {
-    return inner_.patch(t, ns, name, pt, p, o);
-  }
-  kube::Status remove(const kube::ResourceType& t, const std::string& ns, const std::string& name,
-                      const kube::DeleteOptions& o) override {
-    return inner_.remove(t, ns, name, o);
+    return ForwardingClient::list(t, ns, o);
   }
 
  private:
-  kube::KubeClient& inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool closed_ = false;
