@@ -74,17 +74,22 @@ for tier in $tiers; do
 done
 
 rc=0
+# What each failed test said, kept as each ctest run ends (the next run in the same tree
+# overwrites ctest's record) and printed again at the very end, where a truncated log keeps it.
+digests=$(mktemp)
+trap 'rm -f "$digests"' EXIT
+keep_digest() { bash "$ROOT/scripts/ctest-digest.sh" "$1" >>"$digests" || true; }
 if (($# > 0)); then
   step "running tests: ctest $*"
-  (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" "$@") || rc=$?
+  (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" "$@") || { rc=$?; keep_digest "$BUILD_DIR"; }
 else
   # Two phases. A real cluster (five kubelets, containerd, our images) keeps both cores busy for
   # minutes; beside it the timing-sensitive integration tests (renew deadlines, restarts) starve.
   # So the images and the cluster tests run after the rest, one at a time.
   step "running tests, phase 1: everything but the images and the real clusters"
-  (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" -LE 'cluster|images') || rc=$?
+  (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_PARALLEL:-3}" -LE 'cluster|images') || { rc=$?; keep_digest "$BUILD_DIR"; }
   step "running tests, phase 2: images and real clusters, one at a time"
-  (cd "$BUILD_DIR" && ctest --output-on-failure -j 1 -L 'cluster|images') || rc=$?
+  (cd "$BUILD_DIR" && ctest --output-on-failure -j 1 -L 'cluster|images') || { rc=$?; keep_digest "$BUILD_DIR"; }
 fi
 
 for tier in $tiers; do
@@ -98,7 +103,11 @@ for tier in $tiers; do
   (cd "$(sanitizer_dir "$tier")" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/sanitizers/tsan.supp \
-      ctest --output-on-failure -j "${RR_SANITIZER_PARALLEL:-2}" -L "$labels") || rc=$?
+      ctest --output-on-failure -j "${RR_SANITIZER_PARALLEL:-2}" -L "$labels") || { rc=$?; keep_digest "$(sanitizer_dir "$tier")"; }
 done
+if [[ -s $digests ]]; then
+  step "what the failed tests said (scripts/ctest-digest.sh)"
+  cat "$digests" >&2
+fi
 step "done (exit $rc)"
 exit "$rc"
