@@ -90,6 +90,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // As rr-agent does: nothing on the way out needs the API, so stopping ends every request and
+  // watch at once (a SIGTERM is not held up by an API server that never answers).
+  std::stop_callback close_client(stop.get_token(), [&client] { (*client)->close(); });
+
   rr::calico::Bird16Driver driver({o.bird_config, o.bird_socket, o.bird_binary, o.birdc_binary});
   rr::calico::Bird16Process bird({o.bird_binary, o.bird_config, o.bird_socket});
   bird.set_on_exit([&log](int status) { log.warn("BIRD exited; restarting", {{"status", std::to_string(status)}}); });
