@@ -5,7 +5,10 @@
 # whatever happens, with every process they started.
 # Every command it runs is printed first, prefixed with "+".
 #
-#   scripts/bench.sh [planner] [watch] [tiers] [scale]   default: planner and watch
+#   scripts/bench.sh [planner] [watch] [tiers] [memory] [scale]   default: planner and watch
+#   (memory: what one reconcile of a 100,000-Node fabric allocates above what the operator
+#    holds, every C++ allocation counted; FabricController on the fake API, no server;
+#    MEMORY_ARGS, e.g. "--racks 100 --repeat 5", passes flags to reconcile_memory_bench)
 #   (tiers: the fabric's session counts at 100,000 nodes, flat mesh vs spec.topTier;
 #    TIERS_ARGS, e.g. "--racks 1000 --zones 10", passes shape flags to tier_sessions_bench)
 #   (scale: the real rr-operator over RR_BENCH_NODES Nodes, default 100,000, in a real
@@ -35,15 +38,16 @@ run() {
   "$@"
 }
 
-want_planner=0 want_watch=0 want_tiers=0 want_scale=0
+want_planner=0 want_watch=0 want_tiers=0 want_memory=0 want_scale=0
 (($#)) || set -- planner watch
 for a in "$@"; do
   case $a in
     planner) want_planner=1 ;;
     watch) want_watch=1 ;;
     tiers) want_tiers=1 ;;
+    memory) want_memory=1 ;;
     scale) want_scale=1 ;;
-    *) echo "usage: scripts/bench.sh [planner] [watch] [tiers] [scale]" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh [planner] [watch] [tiers] [memory] [scale]" >&2; exit 2 ;;
   esac
 done
 
@@ -94,11 +98,17 @@ targets=()
 ((want_planner)) && targets+=(planner_bench)
 ((want_watch)) && targets+=(watch_bench)
 ((want_tiers)) && targets+=(tier_sessions_bench)
+((want_memory)) && targets+=(reconcile_memory_bench)
 ((want_scale)) && targets+=(operator_scale_bench rr-operator)
 run cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
 
 if ((want_tiers)); then
   run "$BUILD_DIR/bench/tier_sessions_bench" ${TIERS_ARGS:-}
+fi
+
+if ((want_memory)); then
+  # shellcheck disable=SC2086  # MEMORY_ARGS is a list of flags
+  run "$BUILD_DIR/bench/reconcile_memory_bench" ${MEMORY_ARGS:-}
 fi
 
 if ((want_planner)); then

@@ -50,10 +50,10 @@ void Applier::wrote(std::string_view verb) {
 }
 
 kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner::Plan& plan,
-                                 const std::vector<Json>& live_pods) {
+                                 const LiveObjects& live_pods) {
   std::map<std::string, const Json*> live;
   for (const auto& p : live_pods) {
-    if (owned_by(p, spec.name)) live[kube::name_of(p)] = &p;
+    if (owned_by(*p, spec.name)) live[kube::name_of(*p)] = p.get();
   }
   kube::Status first_error;
   auto note = [&](kube::Status s) {
@@ -118,11 +118,11 @@ kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner:
 }
 
 kube::Status Applier::apply_peers(const planner::FabricSpec& spec, const planner::Plan& plan,
-                                  const std::vector<Json>& live_peers) {
+                                  const LiveObjects& live_peers) {
   const auto& type = peer_type(spec);
   std::map<std::string, const Json*> live;
   for (const auto& p : live_peers) {
-    if (owned_by(p, spec.name)) live[kube::name_of(p)] = &p;
+    if (owned_by(*p, spec.name)) live[kube::name_of(*p)] = p.get();
   }
   kube::Status first_error;
   auto note = [&](kube::Status s) {
@@ -157,8 +157,8 @@ kube::Status Applier::apply_peers(const planner::FabricSpec& spec, const planner
   return first_error;
 }
 
-kube::Status Applier::apply_agent_secret_access(const planner::FabricSpec& spec, const std::vector<Json>& live_roles,
-                                                const std::vector<Json>& live_bindings) {
+kube::Status Applier::apply_agent_secret_access(const planner::FabricSpec& spec, const LiveObjects& live_roles,
+                                                const LiveObjects& live_bindings) {
   const auto want = api::render_agent_secret_access(spec);
   const std::string name = api::agent_secrets_role_name(spec.name);
   kube::Status first_error;
@@ -166,10 +166,10 @@ kube::Status Applier::apply_agent_secret_access(const planner::FabricSpec& spec,
     if (!s.ok() && first_error.ok()) first_error = s;
   };
   // The live object `want` describes: the fabric's, in spec.ns, of that name.
-  auto current = [&](const std::vector<Json>& live) -> const Json* {
+  auto current = [&](const LiveObjects& live) -> const Json* {
     if (!want) return nullptr;
     for (const auto& o : live) {
-      if (owned_by(o, spec.name) && kube::namespace_of(o) == spec.ns && kube::name_of(o) == name) return &o;
+      if (owned_by(*o, spec.name) && kube::namespace_of(*o) == spec.ns && kube::name_of(*o) == name) return o.get();
     }
     return nullptr;
   };
@@ -181,10 +181,10 @@ kube::Status Applier::apply_agent_secret_access(const planner::FabricSpec& spec,
     note(s);
   };
   // The fabric's others: none wanted, or left in a namespace the spec moved away from.
-  auto remove_others = [&](const kube::ResourceType& type, const std::vector<Json>& live) {
+  auto remove_others = [&](const kube::ResourceType& type, const LiveObjects& live) {
     const Json* keep = current(live);
     for (const auto& o : live) {
-      if (owned_by(o, spec.name) && &o != keep && !o["metadata"].contains("deletionTimestamp")) remove(type, o);
+      if (owned_by(*o, spec.name) && o.get() != keep && !(*o)["metadata"].contains("deletionTimestamp")) remove(type, *o);
     }
   };
   // Creates `desired`, or updates `live` when what the update would set differs.
@@ -376,9 +376,10 @@ kube::Status Applier::remove_finalizer(const Json& fabric) {
 }
 
 kube::Status Applier::delete_owned(const kube::ResourceType& type, const std::string& fabric,
-                                   const std::vector<Json>& live) {
+                                   const LiveObjects& live) {
   kube::Status first_error;
-  for (const auto& obj : live) {
+  for (const auto& ptr : live) {
+    const Json& obj = *ptr;
     if (!owned_by(obj, fabric)) continue;
     if (obj.value("metadata", Json::object()).contains("deletionTimestamp")) continue;
     kube::DeleteOptions opts;
@@ -390,9 +391,10 @@ kube::Status Applier::delete_owned(const kube::ResourceType& type, const std::st
   return first_error;
 }
 
-kube::Status Applier::delete_leases(const std::vector<Json>& live) {
+kube::Status Applier::delete_leases(const LiveObjects& live) {
   kube::Status first_error;
-  for (const auto& lease : live) {
+  for (const auto& ptr : live) {
+    const Json& lease = *ptr;
     kube::DeleteOptions opts;
     opts.precondition_uid = kube::uid_of(lease);
     opts.precondition_resource_version = kube::resource_version_of(lease);

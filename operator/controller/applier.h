@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@
 
 namespace rr::controller {
 
+// Live objects as the informer caches hold them: shared and immutable, never copied to be read.
+using LiveObjects = std::vector<std::shared_ptr<const kube::Json>>;
+
 class Applier {
  public:
   using WriteObserver = std::function<void(std::string_view verb)>;
@@ -25,17 +29,17 @@ class Applier {
   // Creates missing reflector Pods, replaces ones whose immutable spec changed,
   // relabels drifted ones, deletes the plan's pods_to_delete (owned only).
   kube::Status apply_pods(const planner::FabricSpec& spec, const planner::Plan& plan,
-                          const std::vector<kube::Json>& live_pods);
+                          const LiveObjects& live_pods);
   // Makes the fabric's BGPPeers exactly the plan's: create, update, delete owned extras.
   kube::Status apply_peers(const planner::FabricSpec& spec, const planner::Plan& plan,
-                           const std::vector<kube::Json>& live_peers);
+                           const LiveObjects& live_peers);
   // Makes the fabric's agent Secrets Role and RoleBinding (api::render_agent_secret_access)
   // exist in spec.ns as rendered, or not at all when the spec names no Secret, and deletes
   // the fabric's others (left in a namespace the spec moved away from). live_*: the fabric's
   // Roles and RoleBindings, any namespace. The Role is written before its binding and
   // deleted after it.
-  kube::Status apply_agent_secret_access(const planner::FabricSpec& spec, const std::vector<kube::Json>& live_roles,
-                                         const std::vector<kube::Json>& live_bindings);
+  kube::Status apply_agent_secret_access(const planner::FabricSpec& spec, const LiveObjects& live_roles,
+                                         const LiveObjects& live_bindings);
   // Makes the fabric's copy of the BGPPeers' password in calico-node's namespace (target.ns),
   // its Role and its RoleBinding exactly `want` (api::render_calico_password_copy), or deletes
   // them when nullopt. No informer watches there: each is read by name, written only where it
@@ -52,11 +56,11 @@ class Applier {
   kube::Status remove_finalizer(const kube::Json& fabric);
   // Deletes every live object given that carries this fabric's labels.
   kube::Status delete_owned(const kube::ResourceType& type, const std::string& fabric,
-                            const std::vector<kube::Json>& live);
+                            const LiveObjects& live);
 
   // Deletes reflector Leases as they are in `live` (uid and resourceVersion preconditions):
   // one renewed or taken over since (409) is left to whoever holds it now.
-  kube::Status delete_leases(const std::vector<kube::Json>& live);
+  kube::Status delete_leases(const LiveObjects& live);
 
   // Writes made so far, by every worker (the applier is shared by them).
   int writes() const { return writes_.load(std::memory_order_relaxed); }

@@ -81,6 +81,8 @@ class FabricController {
   const kube::Store<planner::NodeInfo>& nodes() const { return nodes_->store(); }
   // Every reflector Lease of the allowed namespaces, as the informers last saw it.
   const kube::Store<kube::Json>& leases() const { return *lease_store_; }
+  // Every reflector Pod of the allowed namespaces, as kept (api::pod_kept).
+  const kube::Store<kube::Json>& pods() const { return *pod_store_; }
 
  private:
   void enqueue_all();

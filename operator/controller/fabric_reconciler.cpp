@@ -14,11 +14,11 @@ namespace {
 
 using kube::Json;
 
-std::vector<Json> owned(const kube::Store<Json>* store, const std::string& fabric) {
-  std::vector<Json> out;
+LiveObjects owned(const kube::Store<Json>* store, const std::string& fabric) {
+  LiveObjects out;
   if (!store) return out;
-  for (const auto& obj : store->list()) {
-    if (owned_by(*obj, fabric)) out.push_back(*obj);
+  for (auto& obj : store->list()) {
+    if (owned_by(*obj, fabric)) out.push_back(std::move(obj));
   }
   return out;
 }
@@ -88,13 +88,13 @@ std::vector<planner::FabricCoverage> FabricReconciler::other_fabrics_coverage(co
       if (cond.value("type", "") == "Ready") c.ready = cond.value("status", "") == "True";
     }
     for (const auto& peer : owned(caches_.peers, spec->name)) {
-      auto labels = kube::labels_of(peer);
+      auto labels = kube::labels_of(*peer);
       auto rack = labels.find(std::string(contract::kRackLabel));
       if (rack != labels.end()) c.served_racks.insert(rack->second);
     }
     if (spec->placement == planner::Placement::Dedicated) {
       for (const auto& obj : owned(caches_.pods, spec->name)) {
-        auto pod = api::reflector_pod_from(obj);
+        auto pod = api::reflector_pod_from(*obj);
         if (pod && !pod->node.empty()) c.reflector_hosts.insert(pod->node);
       }
     }
@@ -223,7 +223,8 @@ void FabricReconciler::gather_world(const Json& fabric, Gathered& g) {
       leases[lease->name] = *lease;
     }
   }
-  for (const auto& obj : owned(caches_.pods, spec.name)) {
+  for (const auto& ptr : owned(caches_.pods, spec.name)) {
+    const Json& obj = *ptr;
     auto pod = api::reflector_pod_from(obj);
     if (!pod) continue;
     // Only this Pod's own renewals count (liveness_tracker.h): a Lease of its name held by
@@ -430,19 +431,19 @@ kube::Result<ReconcileOutcome> FabricReconciler::apply_topology(const Gathered& 
   return outcome;
 }
 
-std::vector<Json> FabricReconciler::lapsed_leases(const planner::FabricSpec& spec, const planner::Plan& plan) const {
-  std::vector<Json> out;
+LiveObjects FabricReconciler::lapsed_leases(const planner::FabricSpec& spec, const planner::Plan& plan) const {
+  LiveObjects out;
   std::set<std::string> deleted_pods(plan.pods_to_delete.begin(), plan.pods_to_delete.end());
-  for (const auto& lease : owned(caches_.leases, spec.name)) {
-    const std::string key = kube::key_of(lease);
+  for (auto& lease : owned(caches_.leases, spec.name)) {
+    const std::string key = kube::key_of(*lease);
     auto verdict = liveness_.judge_lease(key);
     // Renewed lately by whoever holds it (perhaps an agent whose Pod the cache has not
     // seen yet), or not observed yet: not ours to judge now.
     if (!verdict.known || verdict.fresh) continue;
     auto pod = caches_.pods ? caches_.pods->get(key) : nullptr;
     const bool pod_keeps_it = pod && !(*pod)["metadata"].contains("deletionTimestamp") &&
-                              liveness_.held_by_pod(key) && !deleted_pods.count(kube::name_of(lease));
-    if (!pod_keeps_it) out.push_back(lease);
+                              liveness_.held_by_pod(key) && !deleted_pods.count(kube::name_of(*lease));
+    if (!pod_keeps_it) out.push_back(std::move(lease));
   }
   return out;
 }

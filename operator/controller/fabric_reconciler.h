@@ -96,7 +96,7 @@ class FabricReconciler {
   // The fabric's Leases that lapsed and belong to no Pod that keeps running: their
   // Pod is gone, being deleted (now or by `plan`), or a replacement of the same
   // name that never renewed them (another UID). A lapsed reflector's Lease goes with it.
-  std::vector<kube::Json> lapsed_leases(const planner::FabricSpec& spec, const planner::Plan& plan) const;
+  LiveObjects lapsed_leases(const planner::FabricSpec& spec, const planner::Plan& plan) const;
   // The password Secrets' keys into g.input; those absent or forbidden to read into
   // input.unreadable_secrets (the planner names the field). Any other failure is
   // returned: a hiccup of the API must not read as an invalid spec.

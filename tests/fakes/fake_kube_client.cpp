@@ -118,6 +118,8 @@ struct ApiState {
   void record(uint64_t at, const std::string& type_key, const ObjKey& key, Json object, Json prev);
   void deliver(Watcher& w, const LogEntry& e) const;
   std::map<ObjKey, Json> snapshot(const std::string& type_key, uint64_t at) const;
+  // Whether an object of the type changed after revision `at` (else its snapshot is the live bucket).
+  bool changed_since(const std::string& type_key, uint64_t at) const;
   std::string new_uid();
   std::string name_suffix();
   void learn_crd(const ResourceType& type, const Json& obj);
@@ -628,6 +630,13 @@ void ApiState::deliver(Watcher& w, const LogEntry& e) const {
   }
 }
 
+bool ApiState::changed_since(const std::string& tk, uint64_t at) const {
+  for (auto e = log.rbegin(); e != log.rend() && e->rv > at; ++e) {
+    if (e->type_key == tk) return true;
+  }
+  return false;
+}
+
 std::map<ObjKey, Json> ApiState::snapshot(const std::string& tk, uint64_t at) const {
   std::map<ObjKey, Json> out;
   if (auto b = buckets.find(tk); b != buckets.end()) out = b->second.objects;
@@ -1049,8 +1058,12 @@ Result<ObjectList> FakeKubeClient::list(const ResourceType& type, const std::str
           "without the continue parameter.");
     }
     // Later pages come from the same snapshot as the first, as etcd reads at the token's revision.
-    snapshot = s.snapshot(tk, token->first);
-    objects = &snapshot;
+    if (s.changed_since(tk, token->first)) {
+      snapshot = s.snapshot(tk, token->first);
+      objects = &snapshot;
+    } else if (auto b = s.buckets.find(tk); b != s.buckets.end()) {
+      objects = &b->second.objects;  // nothing changed since: paging 100k objects copies none
+    }
     list_rv = token->first;
     after = token->second;
   } else {

@@ -32,6 +32,13 @@ planner::Plan TwoReflectorRack(planner::ReflectorState second) {
   return plan;
 }
 
+// What a list returned, shared as the informer caches hand objects to the applier.
+LiveObjects Live(const std::vector<Json>& items) {
+  LiveObjects out;
+  for (const auto& item : items) out.push_back(std::make_shared<const Json>(item));
+  return out;
+}
+
 TEST(ApplierTest, CreatesWhatIsMissingThenMakesNoWrites) {
   FakeKubeClient api;
   Applier applier(api);
@@ -45,8 +52,8 @@ TEST(ApplierTest, CreatesWhatIsMissingThenMakesNoWrites) {
   auto peers = api.list({"crd.projectcalico.org", "v1", "bgppeers", "BGPPeer", false}, "", {});
   ASSERT_TRUE(pods.ok() && peers.ok());
   Applier again(api);
-  ASSERT_TRUE(again.apply_pods(spec, plan, pods->items).ok());
-  ASSERT_TRUE(again.apply_peers(spec, plan, peers->items).ok());
+  ASSERT_TRUE(again.apply_pods(spec, plan, Live(pods->items)).ok());
+  ASSERT_TRUE(again.apply_peers(spec, plan, Live(peers->items)).ok());
   EXPECT_EQ(again.writes(), 0) << "steady state must cost no write";
 }
 
@@ -65,7 +72,7 @@ TEST(ApplierTest, DeletesOnlyOwnedPeersAndRollsPodsOnePerRack) {
   ASSERT_TRUE(api.create(peers, "", stale).ok());
   auto live_peers = api.list(peers, "", {});
   Applier applier(api);
-  ASSERT_TRUE(applier.apply_peers(spec, plan, live_peers->items).ok());
+  ASSERT_TRUE(applier.apply_peers(spec, plan, Live(live_peers->items)).ok());
   EXPECT_TRUE(api.get(peers, "", "tor").ok());
   EXPECT_TRUE(api.get(peers, "", "f-old").is(kube::ErrorKind::NotFound));
 
@@ -73,13 +80,13 @@ TEST(ApplierTest, DeletesOnlyOwnedPeersAndRollsPodsOnePerRack) {
   spec.image = "rr-agent:2";
   auto live = api.list(kube::resources::pods(), "rr-system", {});
   Applier roll(api);
-  ASSERT_TRUE(roll.apply_pods(spec, plan, live->items).ok());
+  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live->items)).ok());
   auto after = api.list(kube::resources::pods(), "rr-system", {});
   EXPECT_EQ(after->items.size(), 1u) << "a rack must never lose both reflectors to a rollout";
   // While the rack is not all Ready, nothing more is replaced.
   auto degraded = TwoReflectorRack(planner::ReflectorState::Starting);
   Applier wait(api);
-  ASSERT_TRUE(wait.apply_pods(spec, degraded, after->items).ok());
+  ASSERT_TRUE(wait.apply_pods(spec, degraded, Live(after->items)).ok());
   int deletes = 0;
   for (const auto& w : api.write_log()) deletes += w.rfind("delete pods", 0) == 0;
   EXPECT_EQ(deletes, 1);

@@ -1,0 +1,223 @@
+// What one reconcile of a 100,000-Node fabric allocates on top of what the operator holds.
+//
+// FabricController on the stateful fake API (tests/fakes), with the operator's own informers
+// and transforms: 100,000 Nodes in 1,000 racks (three reflector-eligible hosts each), one
+// fabric of two reflectors per rack. Every C++ allocation of this process is counted (global
+// operator new/delete): bytes live now, and the most live at once since a reset. Reported:
+//   cold       the first reconcile (plans 2,000 reflectors, creates their Pods and BGPPeers,
+//              writes the status) and the informers taking in what it wrote: the peak above
+//              what is live once they did (the fake API's copies of the new objects count as
+//              live here; in the operator they live in the API server)
+//   steady     a reconcile's peak above what was live before it, once the caches hold every
+//              reflector Pod and BGPPeer (the usual reconcile: nothing to write); median of N
+// A transient is what the operator's VmHWM carries above its steady RSS: glibc hands freed
+// memory back only at malloc_trim. Live bytes include the fake API's own store, so only the
+// differences are the operator's. Counts are exact and do not depend on load.
+//
+//   reconcile_memory_bench [--racks N] [--repeat N]      (scripts/bench.sh memory)
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "contract/well_known.h"
+#include "controller/fabric_controller.h"
+#include "fakes/fake_kube_client.h"
+#include "node_fixture.h"
+
+// --- counting every allocation --------------------------------------------------------------
+
+namespace {
+std::atomic<long long> g_live{0};
+std::atomic<long long> g_peak{0};
+
+void* counted(std::size_t n) {
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (!p) throw std::bad_alloc();
+  const long long now = g_live.fetch_add(static_cast<long long>(malloc_usable_size(p))) +
+                        static_cast<long long>(malloc_usable_size(p));
+  long long peak = g_peak.load(std::memory_order_relaxed);
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+  }
+  return p;
+}
+void uncounted(void* p) {
+  if (!p) return;
+  g_live.fetch_sub(static_cast<long long>(malloc_usable_size(p)));
+  std::free(p);
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted(n); }
+void* operator new[](std::size_t n) { return counted(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return counted(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p) noexcept { uncounted(p); }
+void operator delete[](void* p) noexcept { uncounted(p); }
+void operator delete(void* p, std::size_t) noexcept { uncounted(p); }
+void operator delete[](void* p, std::size_t) noexcept { uncounted(p); }
+
+// --- the fabric --------------------------------------------------------------------------------
+
+namespace {
+
+using kube::Json;
+using namespace std::chrono_literals;
+
+constexpr int kNodesPerRack = 100;
+constexpr int kEligiblePerRack = 3;
+
+double mib(long long bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+// A Node as the Node cache reads it (name, the labels a fabric reads, Calico's address).
+Json node(int rack, int index) {
+  const std::string name = rr::bench::node_name(rack, index);
+  const std::string ip = rr::bench::node_ip(rack, index);
+  Json labels = {{"kubernetes.io/hostname", name}, {"topology.kubernetes.io/rack", rr::bench::rack_name(rack)}};
+  if (index < kEligiblePerRack) labels["rr.bgp.dev/reflector"] = "true";
+  return {{"apiVersion", "v1"},
+          {"kind", "Node"},
+          {"metadata",
+           {{"name", name},
+            {"labels", std::move(labels)},
+            {"annotations", {{std::string(rr::contract::kCalicoIPv4Annotation), ip + "/24"}}}}},
+          {"status",
+           {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}},
+            {"addresses", {{{"type", "InternalIP"}, {"address", ip}}}}}}};
+}
+
+Json fabric() {
+  return {{"apiVersion", std::string(rr::contract::kApiVersion)},
+          {"kind", std::string(rr::contract::kKind)},
+          {"metadata", {{"name", "fab"}}},
+          {"spec", {{"namespace", "rr-system"}}}};
+}
+
+// A bounded wait for the caches to hold what the fake holds.
+bool wait_until(const std::function<bool()>& done) {
+  for (int i = 0; i < 6000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
+// The most live at once while `f` runs, above what was live before it.
+template <class F>
+long long peak_above(F&& f) {
+  const long long before = g_live.load();
+  g_peak.store(before);
+  f();
+  return g_peak.load() - before;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int racks = 1000;
+  int repeat = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--racks") racks = std::atoi(argv[i + 1]);
+    else if (flag == "--repeat") repeat = std::atoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: %s [--racks N] [--repeat N]\n", argv[0]);
+      return 2;
+    }
+  }
+
+  kube::testing::FakeKubeClient api;
+  for (int r = 0; r < racks; ++r) {
+    for (int n = 0; n < kNodesPerRack; ++n) api.seed(kube::resources::nodes(), node(r, n));
+  }
+  api.seed(rr::contract::route_reflector_clusters(), fabric());
+  api.compact();  // the seeds' event log: no watch needs it
+
+  rr::controller::ControllerOptions options;
+  options.reconciler.startup_grace = std::chrono::hours(1);  // no Lease is ever published here
+  rr::controller::FabricController controller(api, options);
+  controller.start_informers();
+  if (!controller.wait_for_sync(600s) ||
+      !wait_until([&] { return controller.nodes().size() == static_cast<size_t>(racks * kNodesPerRack); })) {
+    std::fprintf(stderr, "the caches never synced\n");
+    return 1;
+  }
+  const long long synced = g_live.load();
+
+  const auto cold_started = std::chrono::steady_clock::now();
+  g_peak.store(g_live.load());
+  if (auto r = controller.reconcile_once("fab"); !r.ok()) {
+    std::fprintf(stderr, "first reconcile: %s\n", r.error().describe().c_str());
+  }
+  const double cold_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - cold_started).count();
+  const auto reflectors = static_cast<size_t>(racks) * 2;
+  auto pods = [&] {
+    auto list = api.list(kube::resources::pods(), "rr-system", {});
+    return list.ok() ? list->items.size() : 0;
+  };
+  if (pods() != reflectors) {
+    std::fprintf(stderr, "the first reconcile made %zu reflector Pods, not %zu\n", pods(), reflectors);
+    return 1;
+  }
+  // The informers take in what the first reconcile wrote (Pods, BGPPeers, the status).
+  auto caught_up = [&] {
+    return controller.pods().size() == reflectors;
+  };
+  if (!wait_until(caught_up)) {
+    std::fprintf(stderr, "the Pod cache never held the %zu reflector Pods\n", reflectors);
+    return 1;
+  }
+  std::this_thread::sleep_for(1s);  // the BGPPeers' and the status's events
+  const long long cold_peak = g_peak.load();
+  const long long after_cold = g_live.load();
+  // The next reconcile finds nothing to write.
+  const int writes_before = controller.writes();
+  bool quiet = false;
+  for (int i = 0; i < 100 && !quiet; ++i) {
+    const int w = controller.writes();
+    auto r = controller.reconcile_once("fab");
+    quiet = r.ok() && controller.writes() == w;
+    if (!quiet) std::this_thread::sleep_for(200ms);
+  }
+  if (!quiet) {
+    std::fprintf(stderr, "reconciles never stopped writing (%d writes)\n", controller.writes() - writes_before);
+    return 1;
+  }
+  const long long held = g_live.load();
+
+  std::vector<double> steady;
+  for (int i = 0; i < repeat; ++i) {
+    const int w = controller.writes();
+    const long long above = peak_above([&] { (void)controller.reconcile_once("fab"); });
+    if (controller.writes() != w) {
+      std::fprintf(stderr, "a steady reconcile wrote\n");
+      return 1;
+    }
+    steady.push_back(mib(above));
+  }
+  std::sort(steady.begin(), steady.end());
+
+  std::printf("reconcile memory: %d Nodes, %d racks, %zu reflectors (heap bytes of every C++ allocation)\n",
+              racks * kNodesPerRack, racks, reflectors);
+  std::printf("  live, caches synced (fake API + Node cache)   %8.1f MiB\n", mib(synced));
+  std::printf("  live, fabric placed (+ Pods, BGPPeers, both)   %8.1f MiB\n", mib(held));
+  std::printf("  first reconcile: peak above live after it      %8.1f MiB   (reconcile %.1f s)\n",
+              mib(std::max(0LL, cold_peak - after_cold)), cold_seconds);
+  std::printf("  steady reconcile: peak above live              %8.1f MiB   median of %d (min %.1f, max %.1f)\n",
+              steady[steady.size() / 2], repeat, steady.front(), steady.back());
+  return 0;
+}
