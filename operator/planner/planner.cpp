@@ -6,7 +6,6 @@
 #include <set>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <arpa/inet.h>
 
@@ -27,11 +26,15 @@ struct RackWork {
   bool serving = false;  // a top tier: the spec asks for it and its zone has racks
 };
 
-bool pod_dead(const ReflectorPod& pod, const ReflectorLease* lease,
-              const std::unordered_set<std::string_view>& node_names) {
+// Each reflector Pod's host (null: no such Node any more), looked up once per reconcile.
+using PodHosts = std::unordered_map<std::string_view, const NodeInfo*>;
+
+bool pod_dead(const ReflectorPod& pod, const ReflectorLease* lease, const PodHosts& hosts) {
   if (pod.phase == PodPhase::Failed || pod.phase == PodPhase::Succeeded) return true;
   if (pod.lapsed || (lease && lease->expired)) return true;
-  return !pod.node.empty() && !node_names.count(pod.node);
+  if (pod.node.empty()) return false;
+  auto it = hosts.find(pod.node);
+  return it == hosts.end() || it->second == nullptr;
 }
 
 ReflectorState state_of(const ReflectorPod& pod, const ReflectorLease* lease) {
@@ -228,7 +231,8 @@ std::string client_selector(const FabricSpec& spec, const std::string& rack, con
 
 MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nodes,
                          const std::vector<FabricCoverage>& fabrics, bool mesh_enabled) {
-  std::vector<std::string> unclaimed, unserved, waiting;  // selected by no fabric / no reflector / not Ready
+  // Views of the NodeInfos' names: a reconcile of 100,000 waiting nodes copies none of them.
+  std::vector<std::string_view> unclaimed, unserved, waiting;  // selected by no fabric / no reflector / not Ready
   int covered = 0;
   for (const auto& node : nodes) {
     auto calico = node->labels.find(kCalicoNodeLabel);
@@ -255,10 +259,10 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
       ++covered;
     }
   }
-  auto name_some = [](std::vector<std::string> names) {
-    std::sort(names.begin(), names.end());
-    if (names.size() > 3) names.resize(3);
-    return names;
+  auto name_some = [](std::vector<std::string_view> names) {
+    const auto some = std::min<std::size_t>(names.size(), 3);
+    std::partial_sort(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(some), names.end());
+    return std::vector<std::string>(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(some));
   };
   auto listing = [](const std::vector<std::string>& some, std::size_t count) {
     std::string out;
@@ -269,7 +273,7 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
   MeshDecision d;
   if (!mesh_enabled) {
     // Off: only a node with no reflector at all brings it back (its routes depend on it).
-    std::vector<std::string> lost = unclaimed;
+    std::vector<std::string_view> lost = unclaimed;
     lost.insert(lost.end(), unserved.begin(), unserved.end());
     if (lost.empty()) {
       d.disabled = true;
@@ -303,7 +307,7 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
                 " Calico nodes are selected by no fabric (no fabric's nodeSelector and rackLabel match them): " +
                 listing(d.examples, unclaimed.size()) + "; Calico's node-to-node mesh stays on";
   } else {
-    std::vector<std::string> pending = unserved;
+    std::vector<std::string_view> pending = unserved;
     pending.insert(pending.end(), waiting.begin(), waiting.end());
     d.reason = Reason::kWaitingForReflectors;
     d.examples = name_some(pending);
@@ -401,9 +405,7 @@ struct Planning {
   const FabricSpec& spec;
   Plan out;
   std::optional<Ipv4Pool> pool;
-  std::unordered_set<std::string_view> node_names;  // views into in.nodes
-  std::unordered_set<std::string_view> not_ready_nodes;
-  std::unordered_map<std::string_view, const NodeInfo*> hosts;  // spec.bgp.ipv6: each Pod's host
+  PodHosts hosts;  // views into in.pods and in.nodes
   std::map<std::string, RackWork> racks;
   std::map<std::string, RackWork> tops;  // by zone ("" = the fabric's one top tier)
   std::optional<Ipv4Pool> top_pool;
@@ -473,16 +475,12 @@ std::vector<Problem> Planning::spec_problems() {
 }
 
 void Planning::gather_racks() {
-  node_names.reserve(in.nodes.size());
-  for (const auto& n : in.nodes) {
-    node_names.insert(n->name);
-    if (!n->ready) not_ready_nodes.insert(n->name);
+  // Only the Pods' hosts are looked up: no set of every node's name.
+  for (const auto& p : in.pods) {
+    if (!p.node.empty()) hosts.emplace(p.node, nullptr);
   }
-  if (spec.bgp.ipv6) {
-    for (const auto& p : in.pods) hosts.emplace(p.node, nullptr);
-    for (const auto& n : in.nodes) {
-      if (auto it = hosts.find(n->name); it != hosts.end()) it->second = n.get();
-    }
+  for (const auto& n : in.nodes) {
+    if (auto it = hosts.find(n->name); it != hosts.end()) it->second = n.get();
   }
   for (const auto& node : in.nodes) {
     if (!labels_match(spec.node_selector, node->labels)) continue;
@@ -743,15 +741,15 @@ void Planning::sort_reflectors(RackPlacement& r) {
       // Its host stays busy until it is gone. A rollout or a kubectl delete of a healthy
       // reflector keeps its slot for that host (same name, same BGPPeer); a dead or evicted one
       // is replaced elsewhere at once.
-      if (!r.drained && !pod_dead(*p, lease, node_names) && eligible_in(r, p->node)) {
+      if (!r.drained && !pod_dead(*p, lease, hosts) && eligible_in(r, p->node)) {
         ++r.returning;
       }
     } else if (r.holding) {
       r.kept.push_back(p);
-    } else if (r.drained || r.no_id || pod_dead(*p, lease, node_names) || p->cluster_id != r.work.cluster_id) {
+    } else if (r.drained || r.no_id || pod_dead(*p, lease, hosts) || p->cluster_id != r.work.cluster_id) {
       remove = true;
       state = ReflectorState::Terminating;
-    } else if (not_ready_nodes.count(p->node)) {
+    } else if (auto host = hosts.find(p->node); host != hosts.end() && host->second && !host->second->ready) {
       r.stranded.push_back(p);
       state = ReflectorState::HostNotReady;
     } else {
