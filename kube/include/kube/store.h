@@ -35,6 +35,12 @@ class Store {
     for (const auto& [key, entry] : items_) out.push_back(key);
     return out;
   }
+  // The resourceVersion of the revision held for `key` ("" when none is).
+  std::string resource_version(const std::string& key) const {
+    std::shared_lock lock(mu_);
+    auto it = items_.find(key);
+    return it == items_.end() ? std::string() : it->second.resource_version;
+  }
   size_t size() const {
     std::shared_lock lock(mu_);
     return items_.size();

@@ -94,10 +94,14 @@ TEST_F(NodeLabelsTest, AFabricReadingANewLabelWaitsForEveryNodeListedAgainWithIt
   ASSERT_TRUE(run_pod(uid));
   ASSERT_TRUE(renew(uid));
   ASSERT_TRUE(testing::eventually([&] { return state() == "Ready"; })) << state();
-  ASSERT_TRUE(api_.patch(kube::resources::nodes(), "", "n1", kube::PatchType::Merge,
-                         {{"metadata", {{"labels", {{"site", "a"}}}}}}, {})
-                  .ok());
+  auto labelled = api_.patch(kube::resources::nodes(), "", "n1", kube::PatchType::Merge,
+                             {{"metadata", {{"labels", {{"site", "a"}}}}}}, {});
+  ASSERT_TRUE(labelled.ok());
   auto n1 = [&] { return controller_->nodes().get("n1"); };
+  // The label's watch event is in the cache (read with the keys of then) before the edit below:
+  // one that came later would be read with the new keys, which a watch event may.
+  ASSERT_TRUE(testing::eventually(
+      [&] { return controller_->nodes().resource_version("n1") == kube::resource_version_of(*labelled); }));
   ASSERT_TRUE(n1());
   EXPECT_FALSE(n1()->labels.count("kubernetes.io/hostname")) << "no fabric reads it";
   const int lists_before = gate_.node_lists();
