@@ -1,5 +1,6 @@
 #include "api/match.h"
 
+#include "api/observed.h"
 #include <string>
 
 #include "contract/json_fields.h"
@@ -123,7 +124,11 @@ std::string_view to_string(Match match) {
 bool contains(const Json& live, const Json& desired) { return contains_in(live, desired, Context::Plain); }
 
 Match pod_matches(const Json& live, const Json& desired) {
-  if (!contains(field_or_null(live, "spec"), field_or_null(desired, "spec"))) return Match::Replace;
+  // What a Pod can change once created (images) and what tells it apart (env, affinity);
+  // the hash below stands for the rest of the rendered spec.
+  if (!contains(pod_spec_kept(field_or_null(live, "spec")), pod_spec_kept(field_or_null(desired, "spec")))) {
+    return Match::Replace;
+  }
   const Json* want_hash = json::find_path(desired, {"metadata", "annotations", kSpecHashAnnotation});
   if (want_hash != nullptr) {
     const Json* have_hash = json::find_path(live, {"metadata", "annotations", kSpecHashAnnotation});

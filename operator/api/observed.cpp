@@ -55,17 +55,54 @@ planner::PodPhase phase_from(const std::string& phase) {
 
 }  // namespace
 
+Json pod_spec_kept(const Json& spec) {
+  Json kept = Json::object();
+  if (!spec.is_object()) return kept;
+  for (const char* field : {"nodeName", "affinity"}) {
+    if (auto it = spec.find(field); it != spec.end()) kept[field] = *it;
+  }
+  for (const char* list : {"initContainers", "containers"}) {
+    auto containers = spec.find(list);
+    if (containers == spec.end() || !containers->is_array()) continue;
+    Json& out = kept[list] = Json::array();
+    for (const auto& container : *containers) {
+      Json c = Json::object();
+      if (container.is_object()) {
+        for (const char* field : {"name", "image", "env"}) {
+          if (auto it = container.find(field); it != container.end()) c[field] = *it;
+        }
+      }
+      out.push_back(std::move(c));
+    }
+  }
+  return kept;
+}
+
 std::optional<Json> pod_kept(const Json& pod) {
   Json kept = Json::object();
   if (!pod.is_object()) return kept;
-  for (const char* part : {"apiVersion", "kind", "metadata", "spec"}) {
+  for (const char* part : {"apiVersion", "kind", "metadata"}) {
     if (auto it = pod.find(part); it != pod.end()) kept[part] = *it;
   }
   if (auto meta = kept.find("metadata"); meta != kept.end() && meta->is_object()) meta->erase("managedFields");
+  if (auto spec = pod.find("spec"); spec != pod.end()) kept["spec"] = pod_spec_kept(*spec);
   if (auto status = pod.find("status"); status != pod.end() && status->is_object()) {
     Json& out = kept["status"] = Json::object();
-    for (const char* field : {"phase", "hostIP", "conditions"}) {
+    for (const char* field : {"phase", "hostIP"}) {
       if (auto it = status->find(field); it != status->end()) out[field] = *it;
+    }
+    // Of the conditions, what they say; not when or why (their messages are most of a status).
+    if (auto conditions = status->find("conditions"); conditions != status->end() && conditions->is_array()) {
+      Json& kept_conditions = out["conditions"] = Json::array();
+      for (const auto& condition : *conditions) {
+        Json c = Json::object();
+        if (condition.is_object()) {
+          for (const char* field : {"type", "status"}) {
+            if (auto it = condition.find(field); it != condition.end()) c[field] = *it;
+          }
+        }
+        kept_conditions.push_back(std::move(c));
+      }
     }
   }
   return kept;

@@ -1,5 +1,7 @@
 #include "api/render.h"
 
+#include "api/observed.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -263,6 +265,7 @@ TEST(RenderTest, PodMatchesItselfAsTheServerStoresIt) {
   for (const auto& spec : {dedicated_spec(), colocated_spec()}) {
     Json desired = render_reflector_pod(spec, kPod);
     EXPECT_EQ(pod_matches(as_stored(desired), desired), Match::Same);
+    EXPECT_EQ(pod_matches(*pod_kept(as_stored(desired)), desired), Match::Same);
     EXPECT_EQ(pod_matches(desired, desired), Match::Same);
   }
 }
@@ -313,6 +316,8 @@ TEST(RenderTest, PodDifferences) {
     c.change_desired(spec, pod);
     c.change_live(live);
     EXPECT_EQ(pod_matches(live, render_reflector_pod(spec, pod)), c.want);
+    // The same verdict on the Pod as the controller's cache keeps it.
+    EXPECT_EQ(pod_matches(*pod_kept(live), render_reflector_pod(spec, pod)), c.want);
   }
 }
 
