@@ -1,38 +1,21 @@
 #include "kube/kube_client.h"
 
-#include <set>
+#include "kube/list_pager.h"
 
 namespace kube {
 
 Result<std::string> KubeClient::list_pages(const ResourceType& type, const std::string& ns, ListOptions options,
                                            const PageSink& page_sink) {
-  const ListOptions first_page = options;
-  bool restarted = false;
-  bool first = true;
-  // The continue tokens of this listing: a server (or a proxy) that hands one back twice would
-  // page forever, growing the list without end.
-  std::set<std::string> seen;
+  ListPager pager(type, std::move(options));
   for (;;) {
-    auto page = list(type, ns, options);
+    auto page = list(type, ns, pager.options());
     if (!page.ok()) {
-      // A continue token outlives its snapshot after compaction: start over once.
-      if (page.is(ErrorKind::Gone) && !options.continue_token.empty() && !restarted) {
-        restarted = true;
-        options = first_page;
-        first = true;
-        seen.clear();
-        continue;
-      }
+      if (pager.restart_after(page.error())) continue;
       return page.error();
     }
-    page_sink(std::move(page->items), first);
-    first = false;
-    if (page->continue_token.empty()) return std::move(page->resource_version);
-    if (!seen.insert(page->continue_token).second) {
-      return make_error(ErrorKind::Protocol, "list " + type.describe() + ": the server sent continue token \"" +
-                                                 page->continue_token.substr(0, 100) + "\" twice in one listing");
-    }
-    options.continue_token = page->continue_token;
+    auto last = pager.deliver(std::move(*page), page_sink);
+    if (!last.ok()) return last.error();
+    if (*last) return std::move(**last);
   }
 }
 

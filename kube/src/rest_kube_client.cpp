@@ -9,6 +9,7 @@
 
 #include "kube/client_config.h"
 #include "kube/cpprest_transport.h"
+#include "kube/list_pager.h"
 #include "kube/token_source.h"
 
 namespace kube {
@@ -419,51 +420,36 @@ Result<ObjectList> RestKubeClient::list(const ResourceType& type, const std::str
 
 Result<std::string> RestKubeClient::list_pages(const ResourceType& type, const std::string& ns, ListOptions options,
                                                const PageSink& page_sink) {
-  const ListOptions first_page = options;
-  bool restarted = false;
-  bool first = true;
-  std::set<std::string> seen;  // continue tokens of this listing (see KubeClient::list_pages)
+  ListPager pager(type, std::move(options));
   std::future<Result<HttpResponse>> next;  // the page after the one being decoded
   auto fetch = [this, &type, &ns](ListOptions o) {
     return std::async(std::launch::async, [this, &type, &ns, o = std::move(o)] { return fetch_page(type, ns, o); });
   };
-  Result<HttpResponse> response = fetch_page(type, ns, options);
+  Result<HttpResponse> response = fetch_page(type, ns, pager.options());
   for (;;) {
     if (!response.ok()) {
-      // A continue token outlives its snapshot after compaction: start over once.
-      if (response.is(ErrorKind::Gone) && !options.continue_token.empty() && !restarted) {
-        restarted = true;
-        options = first_page;
-        first = true;
-        seen.clear();
-        response = fetch_page(type, ns, options);
-        continue;
-      }
-      return response.error();
+      if (!pager.restart_after(response.error())) return response.error();
+      response = fetch_page(type, ns, pager.options());
+      continue;
     }
     // The next page is fetched while this one is decoded, when its token can be read ahead.
     const std::string ahead = peek_continue(response->body);
-    if (!ahead.empty() && !seen.count(ahead)) {
-      ListOptions o = options;
+    if (!ahead.empty() && !pager.seen(ahead)) {
+      ListOptions o = pager.options();
       o.continue_token = ahead;
       next = fetch(std::move(o));
     }
-    auto page = object_list_from(type, parse_response(*response, "GET " + list_target(type, ns, options)));
+    auto page = object_list_from(type, parse_response(*response, "GET " + list_target(type, ns, pager.options())));
     if (!page.ok()) return page.error();  // `next`'s destructor waits for its fetch
     response = HttpResponse{};
-    page_sink(std::move(page->items), first);
-    first = false;
-    if (page->continue_token.empty()) return std::move(page->resource_version);
-    if (!seen.insert(page->continue_token).second) {
-      return make_error(ErrorKind::Protocol, "list " + type.describe() + ": the server sent continue token \"" +
-                                                 page->continue_token.substr(0, 100) + "\" twice in one listing");
-    }
-    options.continue_token = page->continue_token;
-    if (next.valid() && ahead == page->continue_token) {
+    auto last = pager.deliver(std::move(*page), page_sink);
+    if (!last.ok()) return last.error();
+    if (*last) return std::move(**last);
+    if (next.valid() && ahead == pager.options().continue_token) {
       response = next.get();
     } else {
       if (next.valid()) (void)next.get();  // read ahead wrongly (a body the peek misread): drop it
-      response = fetch_page(type, ns, options);
+      response = fetch_page(type, ns, pager.options());
     }
   }
 }
