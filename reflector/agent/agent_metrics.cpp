@@ -32,7 +32,7 @@ std::string role_label(bird::PeerRole role) {
 
 }  // namespace
 
-AgentMetrics::AgentMetrics(prometheus::Registry& registry, std::string rack, std::string cluster_id)
+AgentMetrics::AgentMetrics(prometheus::Registry& registry, const AgentIdentity& identity)
     : session_up_(prometheus::BuildGauge()
                       .Name("rr_bgp_session_up")
                       .Help("1 when the BGP session with the peer is Established, else 0")
@@ -62,8 +62,10 @@ AgentMetrics::AgentMetrics(prometheus::Registry& registry, std::string rack, std
                         .Help("Queries of BGP session state sent to BIRD, by query: all (every session), "
                               "one (one session BIRD's log named) or status (BIRD's liveness only)")
                         .Register(registry)),
-      rack_(std::move(rack)),
-      cluster_id_(std::move(cluster_id)) {
+      tier_(contract::tier_word(identity.tier)),
+      rack_(identity.tier == contract::Tier::Top ? std::string() : identity.rack),
+      zone_(identity.tier == contract::Tier::Top ? identity.zone : std::string()),
+      cluster_id_(identity.cluster_id) {
   // Every series that can exist without a peer exists from the start, at zero.
   bird_up_.Add({}).Set(0);
   for (const char* result : {"success", "refused", "failed"}) reconfigurations_.Add({{"result", result}});
@@ -72,7 +74,8 @@ AgentMetrics::AgentMetrics(prometheus::Registry& registry, std::string rack, std
 }
 
 prometheus::Labels AgentMetrics::labels_of(const SessionLabels& s) const {
-  return Labels{{"peer", s.peer}, {"peer_address", s.address}, {"role", s.role}, {"rack", rack_}, {"cluster_id", cluster_id_}};
+  return Labels{{"peer", s.peer}, {"peer_address", s.address}, {"role", s.role}, {"tier", tier_},
+                {"rack", rack_},  {"zone", zone_},            {"cluster_id", cluster_id_}};
 }
 
 void AgentMetrics::remove_series(const SessionLabels& s) {

@@ -1,7 +1,8 @@
 #pragma once
 // rr-agent's Prometheus series (bird_exporter's meanings, rr_ prefix).
-// Session series carry only bounded labels (peer name, peer address, role,
-// rack, cluster ID) and are removed when the session goes away.
+// Session series carry only bounded labels (peer name, peer address, role, and
+// where the reflector serves: tier "rack" or "top", rack, zone, cluster ID) and
+// are removed when the session goes away.
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/identity.h"
 #include "bird/bird_config.h"
 #include "bird/reply_parser.h"
 
@@ -27,7 +29,9 @@ struct SessionCounts {
 
 class AgentMetrics {
  public:
-  AgentMetrics(prometheus::Registry& registry, std::string rack, std::string cluster_id);
+  // The session series' tier, rack, zone and cluster_id are the identity's (rack "" on a
+  // top-tier reflector, zone "" on a rack reflector).
+  AgentMetrics(prometheus::Registry& registry, const AgentIdentity& identity);
 
   // From `show protocols all` and the config it runs: one series per BGP session.
   SessionCounts update_sessions(const std::vector<bird::ProtocolState>& protocols,
@@ -53,7 +57,9 @@ class AgentMetrics {
   prometheus::Family<prometheus::Counter>& reconfigurations_;
   prometheus::Family<prometheus::Counter>& lease_renewals_;
   prometheus::Family<prometheus::Counter>& bird_queries_;
+  std::string tier_;
   std::string rack_;
+  std::string zone_;
   std::string cluster_id_;
   std::mutex mu_;
   std::map<std::string, SessionLabels> sessions_;  // protocol name -> labels of its live series

@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   std::stop_callback close_client(stop.get_token(), [&client] { (*client)->close(); });
 
   auto registry = std::make_shared<prometheus::Registry>();
-  rr::agent::AgentMetrics metrics(*registry, identity->rack, identity->cluster_id);
+  rr::agent::AgentMetrics metrics(*registry, *identity);
   rr::bird::BirdControlClient control;
   rr::agent::BirdDriver driver({o.bird_config, o.bird_binary, o.scratch_dir}, control);
 

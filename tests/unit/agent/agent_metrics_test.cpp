@@ -91,7 +91,7 @@ class AgentMetricsTest : public ::testing::Test {
   static std::string session(const std::string& name, const std::string& peer, const std::string& address,
                              const std::string& role) {
     return name + "{cluster_id=\"244.0.0.7\",peer=\"" + peer + "\",peer_address=\"" + address +
-           "\",rack=\"rack-1\",role=\"" + role + "\"}";
+           "\",rack=\"rack-1\",role=\"" + role + "\",tier=\"rack\",zone=\"\"}";
   }
 
   int series_count(const std::string& name) const {
@@ -103,9 +103,34 @@ class AgentMetricsTest : public ::testing::Test {
     return n;
   }
 
+  static AgentIdentity rack_reflector() {
+    AgentIdentity id;
+    id.rack = "rack-1";
+    id.cluster_id = "244.0.0.7";
+    return id;
+  }
+
   prometheus::Registry registry_;
-  AgentMetrics metrics_{registry_, "rack-1", "244.0.0.7"};
+  AgentMetrics metrics_{registry_, rack_reflector()};
 };
+
+// A top-tier reflector's sessions say so, and which zone's top tier it is: alerts tell a
+// top tier from a rack by them (monitoring/alerts.yaml).
+TEST(AgentMetricsTier, ATopTierReflectorsSessionsCarryTierAndZoneAndNoRack) {
+  prometheus::Registry registry;
+  AgentIdentity id;
+  id.tier = contract::Tier::Top;
+  id.rack = "ignored";
+  id.zone = "zone-a";
+  id.cluster_id = "244.0.1.1";
+  AgentMetrics metrics(registry, id);
+  (void)metrics.update_sessions(captured_protocols(), config_with({peer(PeerRole::Client, "node-b", "127.0.2.2")}));
+  const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+  EXPECT_NE(text.find("rr_bgp_session_up{cluster_id=\"244.0.1.1\",peer=\"node-b\",peer_address=\"127.0.2.2\","
+                      "rack=\"\",role=\"client\",tier=\"top\",zone=\"zone-a\"} 1"),
+            std::string::npos)
+      << text;
+}
 
 TEST_F(AgentMetricsTest, SeriesWithoutPeersExistAtZeroFromTheStart) {
   EXPECT_EQ(value("rr_bird_up"), 0);
