@@ -10,30 +10,30 @@ kube::Error LeadingClient::closed(const kube::ResourceType& type, const std::str
 kube::Result<kube::Json> LeadingClient::create(const kube::ResourceType& type, const std::string& ns,
                                                const kube::Json& object) {
   if (!open_) return closed(type, "create");
-  return inner_.create(type, ns, object);
+  return ForwardingClient::create(type, ns, object);
 }
 
 kube::Result<kube::Json> LeadingClient::update(const kube::ResourceType& type, const kube::Json& object) {
   if (!open_) return closed(type, "update");
-  return inner_.update(type, object);
+  return ForwardingClient::update(type, object);
 }
 
 kube::Result<kube::Json> LeadingClient::update_status(const kube::ResourceType& type, const kube::Json& object) {
   if (!open_) return closed(type, "status update");
-  return inner_.update_status(type, object);
+  return ForwardingClient::update_status(type, object);
 }
 
 kube::Result<kube::Json> LeadingClient::patch(const kube::ResourceType& type, const std::string& ns,
                                               const std::string& name, kube::PatchType patch_type,
                                               const kube::Json& patch, const kube::PatchOptions& options) {
   if (!open_) return closed(type, "patch");
-  return inner_.patch(type, ns, name, patch_type, patch, options);
+  return ForwardingClient::patch(type, ns, name, patch_type, patch, options);
 }
 
 kube::Status LeadingClient::remove(const kube::ResourceType& type, const std::string& ns, const std::string& name,
                                    const kube::DeleteOptions& options) {
   if (!open_) return closed(type, "delete");
-  return inner_.remove(type, ns, name, options);
+  return ForwardingClient::remove(type, ns, name, options);
 }
 
 }  // namespace rr::controller

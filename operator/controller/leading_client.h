@@ -7,29 +7,18 @@
 #include <atomic>
 #include <string>
 
-#include "kube/kube_client.h"
+#include "kube/forwarding_client.h"
 
 namespace rr::controller {
 
-class LeadingClient final : public kube::KubeClient {
+class LeadingClient final : public kube::ForwardingClient {
  public:
-  explicit LeadingClient(kube::KubeClient& inner) : inner_(inner) {}
+  using ForwardingClient::ForwardingClient;
 
   // Every write from now on answers ErrorKind::Cancelled without reaching the API. Thread-safe.
   void close() { open_ = false; }
   bool open() const { return open_; }
 
-  kube::Result<kube::Json> get(const kube::ResourceType& type, const std::string& ns, const std::string& name) override {
-    return inner_.get(type, ns, name);
-  }
-  kube::Result<kube::ObjectList> list(const kube::ResourceType& type, const std::string& ns,
-                                      const kube::ListOptions& options) override {
-    return inner_.list(type, ns, options);
-  }
-  kube::Result<std::unique_ptr<kube::WatchStream>> watch(const kube::ResourceType& type, const std::string& ns,
-                                                         const kube::WatchOptions& options) override {
-    return inner_.watch(type, ns, options);
-  }
   kube::Result<kube::Json> create(const kube::ResourceType& type, const std::string& ns,
                                   const kube::Json& object) override;
   kube::Result<kube::Json> update(const kube::ResourceType& type, const kube::Json& object) override;
@@ -43,7 +32,6 @@ class LeadingClient final : public kube::KubeClient {
  private:
   kube::Error closed(const kube::ResourceType& type, const std::string& verb) const;
 
-  kube::KubeClient& inner_;
   std::atomic<bool> open_{true};
 };
 

@@ -12,7 +12,7 @@
 #include "controller/fabric_controller.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
-#include "forwarding_client.h"
+#include "kube/forwarding_client.h"
 #include "kube/watchdog.h"
 
 namespace rr::controller {
@@ -24,7 +24,7 @@ using kube::testing::FakeClock;
 using kube::testing::FakeKubeClient;
 
 // Reads pass; writes block while the gate is closed (bounded in real time), then fail.
-class WriteGate final : public testing::ForwardingClient {
+class WriteGate final : public kube::ForwardingClient {
  public:
   using ForwardingClient::ForwardingClient;
 

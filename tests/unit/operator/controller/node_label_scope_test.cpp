@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/node_label_scope.h"
-#include "forwarding_client.h"
+#include "kube/forwarding_client.h"
 #include "one_reflector_fixture.h"
 #include "planner/planner.h"
 
@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 using kube::Json;
 
 // Passes every call to the fake; Node lists wait while the gate is closed.
-class NodeListGate final : public testing::ForwardingClient {
+class NodeListGate final : public kube::ForwardingClient {
  public:
   using ForwardingClient::ForwardingClient;
 
