@@ -1459,6 +1459,15 @@ TEST_F(OperatorIT, PlanShowsAReadOnlyUserWhatTheOperatorThenWritesObjectByObject
   ASSERT_TRUE(eventually([&] { return Pods(fabric).size() == 6 && Peers(fabric).size() == 6; },
                          std::chrono::seconds(90)))
       << again.log();
+  // A list can be ahead of a watch: the recorders stop once they saw the four new ones each.
+  auto added_count = [](WatchRecorder& r) {
+    const auto events = r.events();
+    return std::count_if(events.begin(), events.end(),
+                         [](const kube::WatchEvent& e) { return e.type == kube::WatchEvent::Type::Added; });
+  };
+  ASSERT_TRUE(eventually([&] {
+    return added_count(pods) >= 4 && added_count(peers) >= 4;
+  })) << "the watches never saw the writes the lists show";
   pods.stop();
   peers.stop();
   configs.stop();
