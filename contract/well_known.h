@@ -76,6 +76,8 @@ inline constexpr std::string_view kAddressV6Annotation = "rr.bgp.dev/address-v6"
 inline constexpr std::string_view kPortAnnotation = "rr.bgp.dev/port";
 inline constexpr std::string_view kRackAnnotation = "rr.bgp.dev/rack";
 inline constexpr std::string_view kClusterIdAnnotation = "rr.bgp.dev/cluster-id";
+// Sessions-established counts the sessions Established and settled (their first routes
+// exchanged: agent::SessionPoll), of sessions-total configured.
 inline constexpr std::string_view kSessionsEstablishedAnnotation = "rr.bgp.dev/sessions-established";
 inline constexpr std::string_view kSessionsTotalAnnotation = "rr.bgp.dev/sessions-total";
 inline constexpr std::string_view kConfigErrorAnnotation = "rr.bgp.dev/config-error";
@@ -84,7 +86,7 @@ inline constexpr std::string_view kConfigErrorAnnotation = "rr.bgp.dev/config-er
 // which reflectors are its upstream, its clients or its mesh.
 inline constexpr std::string_view kTierAnnotation = "rr.bgp.dev/tier";
 inline constexpr std::string_view kZoneAnnotation = "rr.bgp.dev/zone";
-// On the agent's Lease: the top-tier reflectors it has an Established session with,
+// On the agent's Lease: the top-tier reflectors it has an Established, settled session with,
 // comma-separated (contract::ReflectorLease::upstream). Absent = none.
 inline constexpr std::string_view kUpstreamAnnotation = "rr.bgp.dev/upstream";
 // On the agent's Lease: the fabric's metadata.generation whose configuration the session counts

@@ -22,6 +22,9 @@ namespace rr::agent {
 
 struct SessionCounts {
   int established = 0;
+  // Established with the initial route exchange over (SessionPoll's settled): what the Lease
+  // reports as established and what readiness waits for. Counted by the agent.
+  int settled = 0;
   int total = 0;
   // Not established, and BIRD's last error for it is a socket error: tried, peer not there.
   int unreachable = 0;

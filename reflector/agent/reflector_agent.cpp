@@ -32,7 +32,8 @@ ReflectorAgent::ReflectorAgent(kube::KubeClient& client, AgentOptions options, B
       lease_(client, options_.self, clock),
       secrets_(client, options_.self.ns, log),
       warm_up_(options_.ready_grace),
-      poll_({options_.session_events != nullptr, options_.session_resync}) {
+      poll_({options_.session_events != nullptr, options_.session_resync, options_.session_settle,
+             options_.session_settle_max}) {
   if (options_.session_events != nullptr) {
     options_.session_events->set_wake([this] {
       std::lock_guard lock(mu_);
@@ -299,7 +300,7 @@ kube::Status ReflectorAgent::query_bird(const PollRequest& request) {
         metrics_.bird_query("one");
         auto one = control_.show_protocol_all(name);
         if (!one.ok()) return one.error();
-        poll_.protocols({name}, std::move(one).value());
+        poll_.protocols({name}, std::move(one).value(), clock_.now());
       }
       return {};
     case PollKind::Status: {
@@ -338,8 +339,7 @@ void ReflectorAgent::log_transitions(const std::vector<bird::ProtocolState>& sta
   session_up_ = std::move(now);
 }
 
-std::vector<std::string> ReflectorAgent::established_top_tier_sessions(
-    const std::vector<bird::ProtocolState>& states) const {
+std::vector<std::string> ReflectorAgent::settled_top_tier_sessions(const std::set<std::string>& settled) const {
   std::set<std::string> tops;
   for (const auto& lease : built_mesh_) {
     if (lease.tier == contract::Tier::Top) tops.insert(lease.name);
@@ -351,11 +351,16 @@ std::vector<std::string> ReflectorAgent::established_top_tier_sessions(
     }
   }
   std::vector<std::string> out;
-  for (const auto& p : states) {
-    auto it = peer_of.find(p.name);
-    if (it != peer_of.end() && p.established()) out.push_back(it->second);
+  for (const auto& [protocol, peer] : peer_of) {
+    if (settled.count(protocol) != 0) out.push_back(peer);
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+int ReflectorAgent::settled_sessions(const std::set<std::string>& settled) const {
+  int out = 0;
+  for (const auto& peer : running_.peers) out += settled.count(bird::protocol_name(peer.role, peer.name)) != 0 ? 1 : 0;
   return out;
 }
 
@@ -387,12 +392,15 @@ void ReflectorAgent::poll_sessions() {
   metrics_.set_bird_up(ok);
   if (!ok) {
     sessions_.established = 0;  // none that BIRD vouches for; the Lease reports as much
+    sessions_.settled = 0;
     upstream_.clear();
     return;
   }
   if (changed) {
+    const auto settled = poll_.settled();
     sessions_ = metrics_.update_sessions(states, running_);
-    upstream_ = established_top_tier_sessions(states);
+    sessions_.settled = settled_sessions(settled);
+    upstream_ = settled_top_tier_sessions(settled);
   }
   sessions_spec_generation_ = polling_spec_generation;
   if (configured_) warm_up_.polled(sessions_, clock_.now());
@@ -404,7 +412,7 @@ void ReflectorAgent::run(std::stop_token stop) {
     lease_.run(
         [this] {
           std::lock_guard lock(mu_);
-          return LeaseReport{sessions_.established, sessions_.total, config_error_, zone_, upstream_,
+          return LeaseReport{sessions_.settled, sessions_.total, config_error_, zone_, upstream_,
                              sessions_spec_generation_};
         },
         s);

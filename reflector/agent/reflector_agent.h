@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 
 #include "agent/agent_metrics.h"
@@ -44,6 +45,10 @@ struct AgentOptions {
   // session only every session_resync (SessionPoll); without it, every poll reads every session.
   SessionEvents* session_events = nullptr;
   std::chrono::milliseconds session_resync{60000};
+  // When an Established session counts as settled, its initial route exchange over
+  // (SessionPoll): route counts quiet this long, or Established this long whatever they do.
+  std::chrono::milliseconds session_settle{2000};
+  std::chrono::milliseconds session_settle_max{30000};
   std::chrono::milliseconds debounce{100};
   // How often the one input that changes with time alone is looked at: which other
   // reflectors' Leases are fresh. The whole config is rebuilt only when that changed.
@@ -91,8 +96,10 @@ class ReflectorAgent {
   // The other reflectors to mesh with now (their Leases fresh as this agent observed them).
   std::vector<contract::ReflectorLease> mesh_now();
   void poll_sessions();
-  // The top-tier reflectors (of the last rebuild's Leases) whose session is Established.
-  std::vector<std::string> established_top_tier_sessions(const std::vector<bird::ProtocolState>& states) const;
+  // The top-tier reflectors (of the last rebuild's Leases) whose session is settled.
+  std::vector<std::string> settled_top_tier_sessions(const std::set<std::string>& settled) const;
+  // How many sessions of the running configuration are settled.
+  int settled_sessions(const std::set<std::string>& settled) const;
   // Asks BIRD what `request` says, into poll_; an error when BIRD did not answer.
   kube::Status query_bird(const PollRequest& request);
   // Logs every BGP session of ours that came up or went down since the last call.

@@ -24,7 +24,28 @@ void SessionPoll::configured(const std::vector<std::string>& protocols) {
 
 bool SessionPoll::due(const std::string& protocol) const {
   auto it = known_.find(protocol);
-  return it == known_.end() || !it->second.established();
+  if (it == known_.end() || !it->second.established()) return true;
+  auto s = settling_.find(protocol);
+  return s == settling_.end() || !s->second.settled;
+}
+
+void SessionPoll::observe(const bird::ProtocolState& state, kube::Clock::TimePoint now) {
+  if (!state.established()) {
+    if (settling_.erase(state.name) != 0) changed_ = true;
+    return;
+  }
+  const auto routes = state.total_routes();
+  auto [it, fresh] = settling_.try_emplace(state.name, Settling{now, now, routes, false});
+  Settling& s = it->second;
+  if (s.settled) return;
+  if (!fresh && !(routes == s.routes)) {
+    s.routes = routes;
+    s.quiet_since = now;
+  }
+  if (now - s.quiet_since >= options_.settle || now - s.up_since >= options_.settle_max) {
+    s.settled = true;
+    changed_ = true;
+  }
 }
 
 PollRequest SessionPoll::next(kube::Clock::TimePoint now, const SessionEvents::Taken& events) {
@@ -46,20 +67,25 @@ PollRequest SessionPoll::next(kube::Clock::TimePoint now, const SessionEvents::T
 void SessionPoll::full(std::vector<bird::ProtocolState> all, kube::Clock::TimePoint now) {
   std::map<std::string, bird::ProtocolState> fresh;
   for (auto& p : all) {
+    observe(p, now);
     std::string name = p.name;
     fresh.insert_or_assign(std::move(name), std::move(p));
   }
+  std::erase_if(settling_, [&](const auto& s) { return fresh.count(s.first) == 0; });
   known_ = std::move(fresh);
   need_full_ = false;
   next_full_ = now + options_.resync;
   changed_ = true;
 }
 
-void SessionPoll::protocols(const std::vector<std::string>& asked, std::vector<bird::ProtocolState> got) {
+void SessionPoll::protocols(const std::vector<std::string>& asked, std::vector<bird::ProtocolState> got,
+                            kube::Clock::TimePoint now) {
   for (const auto& name : asked) {
     auto reported = std::find_if(got.begin(), got.end(), [&](const auto& p) { return p.name == name; });
     auto it = known_.find(name);
+    if (reported != got.end()) observe(*reported, now);
     if (reported == got.end()) {
+      settling_.erase(name);
       if (it != known_.end()) {
         known_.erase(it);
         changed_ = true;
@@ -88,6 +114,7 @@ void SessionPoll::failed() {
   last_reboot_.clear();
   if (!known_.empty()) changed_ = true;
   known_.clear();
+  settling_.clear();  // nobody vouches for a session now; a later read starts it over
 }
 
 bool SessionPoll::take_changed() { return std::exchange(changed_, false); }
@@ -96,6 +123,14 @@ std::vector<bird::ProtocolState> SessionPoll::states() const {
   std::vector<bird::ProtocolState> out;
   out.reserve(known_.size());
   for (const auto& [name, state] : known_) out.push_back(state);
+  return out;
+}
+
+std::set<std::string> SessionPoll::settled() const {
+  std::set<std::string> out;
+  for (const auto& [name, s] : settling_) {
+    if (s.settled) out.insert(name);
+  }
   return out;
 }
 

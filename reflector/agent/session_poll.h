@@ -7,10 +7,19 @@
 //              restarted or did not answer, when more sessions are due than kMinBatch and
 //              an eighth of all, and on every poll when BIRD's log is not read (events off).
 //   Protocols  `show protocols all "NAME"` for each session due: named in BIRD's log since
-//              the last poll (SessionEvents), configured but not read yet, or not Established
-//              (a session in Active or Connect changes its last error without a state change).
+//              the last poll (SessionEvents), configured but not read yet, not Established
+//              (a session in Active or Connect changes its last error without a state change),
+//              or Established but not settled yet.
 //   Status     `show status` only: nothing is due; proves BIRD answers (rr_bird_up) and
 //              shows a restart (its "Last reboot").
+//
+// Settled: a session whose initial route exchange is over. BGP calls a session Established
+// before either side has sent a route, and a reflector with thousands of routes takes seconds
+// to send them; BIRD shows no End-of-RIB. So a session counts as settled once it is
+// Established and its route counts stayed the same over reads `settle` apart, or once it has
+// been Established for `settle_max` whatever its counts do (a fabric whose routes never stop
+// changing). Settled for good while it stays Established. What the Lease reports as
+// established (the operator's make-before-break) and what readiness waits for.
 // Not thread-safe: the agent's main loop only.
 
 #include <chrono>
@@ -37,6 +46,8 @@ struct SessionPollOptions {
   // BIRD's log is read (SessionEvents): only what changed is polled between full reads.
   bool events = false;
   std::chrono::milliseconds resync{60000};
+  std::chrono::milliseconds settle{2000};
+  std::chrono::milliseconds settle_max{30000};
 };
 
 class SessionPoll {
@@ -55,7 +66,8 @@ class SessionPoll {
   void full(std::vector<bird::ProtocolState> all, kube::Clock::TimePoint now);
   // The states of `asked`, as `show protocols all "NAME"` gave them (a name BIRD no longer
   // has is absent).
-  void protocols(const std::vector<std::string>& asked, std::vector<bird::ProtocolState> got);
+  void protocols(const std::vector<std::string>& asked, std::vector<bird::ProtocolState> got,
+                 kube::Clock::TimePoint now);
   // True when BIRD restarted since the last status (its "Last reboot" moved): read everything now.
   bool status(const bird::DaemonStatus& status);
   void failed();
@@ -64,13 +76,25 @@ class SessionPoll {
   bool take_changed();
   // Every protocol BIRD reported, merged from the full and single reads.
   std::vector<bird::ProtocolState> states() const;
+  // The settled sessions among them.
+  std::set<std::string> settled() const;
 
  private:
+  struct Settling {
+    kube::Clock::TimePoint up_since;     // first read Established
+    kube::Clock::TimePoint quiet_since;  // route counts as `routes` since
+    bird::RouteCounts routes;
+    bool settled = false;
+  };
+
   bool due(const std::string& protocol) const;
+  // A read of `state` at `now`: moves it along the way to settled.
+  void observe(const bird::ProtocolState& state, kube::Clock::TimePoint now);
 
   SessionPollOptions options_;
   std::set<std::string> configured_;
   std::map<std::string, bird::ProtocolState> known_;
+  std::map<std::string, Settling> settling_;  // Established sessions only
   bool need_full_ = true;
   bool changed_ = true;
   kube::Clock::TimePoint next_full_{};

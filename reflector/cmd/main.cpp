@@ -38,6 +38,8 @@ struct Options {
   int client_port = 179;
   std::chrono::milliseconds session_poll{2000};
   std::chrono::milliseconds session_resync{60000};
+  std::chrono::milliseconds session_settle{2000};
+  std::chrono::milliseconds session_settle_max{30000};
   std::chrono::milliseconds ready_grace{60000};
   std::chrono::milliseconds secret_refresh{30000};
   std::chrono::milliseconds stall_timeout{60000};
@@ -80,8 +82,16 @@ int main(int argc, char** argv) {
   flags.add_duration("session-resync", &o.session_resync,
                      "how often every session is read in full (prefix counts), whatever BIRD's log said",
                      "RR_SESSION_RESYNC", std::chrono::milliseconds(100));
+  flags.add_duration("session-settle", &o.session_settle,
+                     "an Established session counts as settled (its first routes exchanged: the Lease's established "
+                     "count, readiness) once its route counts stayed the same this long",
+                     "RR_SESSION_SETTLE", std::chrono::milliseconds(0));
+  flags.add_duration("session-settle-max", &o.session_settle_max,
+                     "an Established session counts as settled at the latest this long after it came up, whatever "
+                     "its route counts do",
+                     "RR_SESSION_SETTLE_MAX", std::chrono::milliseconds(0));
   flags.add_duration("ready-grace", &o.ready_grace,
-                     "/readyz waits for the BGP sessions of a new reflector (each Established or its peer unreachable) "
+                     "/readyz waits for the BGP sessions of a new reflector (each settled or its peer unreachable) "
                      "at most this long after the first configuration",
                      "RR_READY_GRACE", std::chrono::milliseconds(0));
   flags.add_duration("secret-refresh", &o.secret_refresh,
@@ -186,6 +196,8 @@ int main(int argc, char** argv) {
   aopts.client_port = o.client_port;
   aopts.session_poll = o.session_poll;
   aopts.session_resync = o.session_resync;
+  aopts.session_settle = o.session_settle;
+  aopts.session_settle_max = o.session_settle_max;
   if (o.run_bird) aopts.session_events = &session_events;
   aopts.ready_grace = o.ready_grace;
   aopts.secret_refresh = o.secret_refresh;

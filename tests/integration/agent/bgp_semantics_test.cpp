@@ -362,9 +362,9 @@ class TiersIT : public BgpSemanticsIT {
     const std::string name = rr::bird::protocol_name(rr::bird::PeerRole::Mesh, peer);
     return Birdc(pod, "show protocols " + name).find("Established") != std::string::npos;
   }
-  // Every session of the rack reflectors up, as their Leases report it (what the operator reads
-  // before it deletes a top tier the spec dropped).
-  bool RackLeasesComplete() {
+  // Every session of the rack reflectors up, as their Leases report it for the configuration of
+  // `generation` (what the operator reads before it deletes a top tier the spec dropped).
+  bool RackLeasesComplete(std::int64_t generation) {
     for (const char* pod : {"ra", "rb"}) {
       auto lease = client_->get(kube::resources::leases(), ns_, pod);
       if (!lease.ok()) return false;
@@ -372,8 +372,17 @@ class TiersIT : public BgpSemanticsIT {
       if (a["rr.bgp.dev/sessions-total"] == "0" || a["rr.bgp.dev/sessions-established"] != a["rr.bgp.dev/sessions-total"]) {
         return false;
       }
+      if (std::stoll(a["rr.bgp.dev/observed-generation"].empty() ? "0" : a["rr.bgp.dev/observed-generation"]) <
+          generation) {
+        return false;
+      }
     }
     return true;
+  }
+  // Whether `pod`'s BIRD holds `prefix` as learned over its mesh session with `peer`.
+  bool HasRouteVia(const std::string& pod, const std::string& prefix, const std::string& peer) {
+    return Birdc(pod, "show route for " + prefix + " all")
+               .find(rr::bird::protocol_name(rr::bird::PeerRole::Mesh, peer)) != std::string::npos;
   }
 
   // Polls both nodes for the other rack's route until stopped; counts polls that missed one.
@@ -474,9 +483,13 @@ TEST_F(TiersIT, AFabricGoesFromFlatToTieredAndBackWithEveryRoutePresentAtEveryPo
   // session is up (the operator's rule, played here).
   patched = client_->patch(kFabrics, "", fabric(), kube::PatchType::Merge, Json{{"spec", {{"topTier", nullptr}}}}, {});
   ASSERT_TRUE(patched.ok()) << patched.error().describe();
-  ASSERT_TRUE(eventually([&] { return Established("ra", "rb") && Established("rb", "ra") && RackLeasesComplete(); },
-                         std::chrono::seconds(60)))
+  const std::int64_t flat_again = patched->at("metadata").at("generation").get<std::int64_t>();
+  ASSERT_TRUE(eventually([&] { return RackLeasesComplete(flat_again); }, std::chrono::seconds(60)))
       << Diagnostics("ra") << Diagnostics("rb");
+  // What the Leases vouch for: the flat mesh carries the routes already, not only its sessions
+  // (BGP says Established before the first route has crossed).
+  EXPECT_TRUE(HasRouteVia("rb", prefix(1), "ra")) << Birdc("rb", "show route for " + prefix(1) + " all");
+  EXPECT_TRUE(HasRouteVia("ra", prefix(2), "rb")) << Birdc("ra", "show route for " + prefix(2) + " all");
   for (const char* top : {"t1a", "t1b", "t2"}) agents_.at(top)->stop();
   ASSERT_TRUE(eventually([&] { return ClusterListAtB() == flat; }, std::chrono::seconds(60)))
       << Diagnostics("ra") << Diagnostics("rb") << b1_->birdc("show route all");

@@ -132,6 +132,10 @@ class ReflectionIT : public ::testing::Test {
     if (!lease.ok()) return "";
     return kube::annotations_of(*lease)[key];
   }
+  std::string LeaseResourceVersion(const std::string& pod) {
+    auto lease = client_->get(kube::resources::leases(), ns_, pod);
+    return lease.ok() ? lease->at("metadata").value("resourceVersion", "") : "";
+  }
 
   std::string AgentUrl(ChildProcess& agent) {
     auto line = agent.wait_for_log("url=", std::chrono::seconds(20));
@@ -288,7 +292,7 @@ TEST_F(ReflectionIT, ANewReflectorIsReadyOnlyOnceItsClientsAreUpWithIt) {
   std::string readyz;
   ASSERT_TRUE(eventually([&] {
     readyz = rr::testing::http_get(url + "/readyz");
-    return readyz.find("0 of 2 BGP sessions Established, 1 peers unreachable") != std::string::npos;
+    return readyz.find("0 of 2 BGP sessions Established and settled, 1 peers unreachable") != std::string::npos;
   })) << readyz << ReflectorBirdc("ra", "show protocols all") << ra.log();
   EXPECT_NE(a1.session_state("rr1"), "Established");
 
@@ -307,6 +311,36 @@ TEST_F(ReflectionIT, ANewReflectorIsReadyOnlyOnceItsClientsAreUpWithIt) {
   ASSERT_TRUE(eventually([&] { return LeaseAnnotation("ra", "rr.bgp.dev/sessions-total") == "3"; }))
       << ra.log();
   EXPECT_EQ(rr::testing::http_get(url + "/readyz"), "ok\n");
+}
+
+// BGP says Established before the first route has crossed. Until the session is settled (its
+// route counts quiet for --session-settle) the agent does not vouch for it: not on its Lease,
+// which the operator reads before it removes what the session replaces, nor in /readyz, which
+// paces rollouts. Its metric shows BGP's state as it is.
+TEST_F(ReflectionIT, AnEstablishedSessionNotYetSettledIsNotVouchedFor) {
+  CreateFabric();
+  AddNode("a1-" + tag_, "rack-a", ip(1, 11));
+  AddSpeaker("a1", ip(1, 11), {ip(1, 1)}, {prefix(1)});
+  auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1",
+                        {"--ready-grace", "1h", "--session-settle", "1h", "--session-settle-max", "1h"});
+  const std::string url = AgentUrl(ra);
+  ASSERT_FALSE(url.empty()) << ra.log();
+  std::string metrics;
+  ASSERT_TRUE(eventually([&] {
+    metrics = rr::testing::http_get(url + "/metrics");
+    return rr::testing::metric_value(metrics, "rr_bgp_session_up", "peer_address=\"" + ip(1, 11) + "\"") == 1.0 &&
+           rr::testing::metric_value(metrics, "rr_bgp_session_prefixes_received", "peer_address=\"" + ip(1, 11) + "\"") ==
+               1.0;
+  }, std::chrono::seconds(45))) << metrics << ReflectorBirdc("ra", "show protocols") << ra.log();
+  // The agent read the session Established (its metric): the Lease written since and /readyz
+  // still count it out.
+  const std::string seen_rv = LeaseResourceVersion("ra");
+  ASSERT_TRUE(eventually([&] { return LeaseResourceVersion("ra") != seen_rv; }, std::chrono::seconds(30)))
+      << "the Lease was not renewed";
+  EXPECT_EQ(LeaseAnnotation("ra", "rr.bgp.dev/sessions-established"), "0");
+  EXPECT_EQ(LeaseAnnotation("ra", "rr.bgp.dev/sessions-total"), "1");
+  const std::string readyz = rr::testing::http_get(url + "/readyz");
+  EXPECT_NE(readyz.find("0 of 1 BGP sessions Established and settled"), std::string::npos) << readyz;
 }
 
 // The one input that changes with time alone: another reflector's Lease that is no

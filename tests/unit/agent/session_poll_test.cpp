@@ -40,9 +40,10 @@ std::vector<bird::ProtocolState> all_up(int n) {
 
 SessionEvents::Taken named(std::set<std::string> protocols) { return {std::move(protocols), false, false}; }
 
-// A poll with every session Established: how the steady state of a big reflector looks.
+// A poll with every session Established (and settled at once): how the steady state of a big
+// reflector looks.
 SessionPoll settled(int n) {
-  SessionPoll poll({.events = true, .resync = 60s});
+  SessionPoll poll({.events = true, .resync = 60s, .settle = 0s});
   poll.configured(names(n));
   EXPECT_EQ(poll.next(t0, {}).kind, PollKind::Full) << "the first poll reads everything";
   poll.full(all_up(n), t0);
@@ -65,7 +66,7 @@ TEST(SessionPollTest, ASessionBirdsLogNamedIsReadAloneAndItsChangeIsExported) {
   auto request = poll.next(t0 + 2s, named({"client_n42", "device1", "client_gone"}));
   ASSERT_EQ(request.kind, PollKind::Protocols);
   EXPECT_EQ(request.protocols, std::vector<std::string>{"client_n42"}) << "only configured sessions are read";
-  poll.protocols(request.protocols, {session("client_n42", false)});
+  poll.protocols(request.protocols, {session("client_n42", false)}, t0 + 2s);
   EXPECT_TRUE(poll.take_changed());
   auto states = poll.states();
   ASSERT_EQ(states.size(), 5000u);
@@ -75,7 +76,7 @@ TEST(SessionPollTest, ASessionBirdsLogNamedIsReadAloneAndItsChangeIsExported) {
 }
 
 TEST(SessionPollTest, ASessionNotEstablishedIsReadEveryPollButExportedOnlyWhenItChanges) {
-  SessionPoll poll({.events = true, .resync = 60s});
+  SessionPoll poll({.events = true, .resync = 60s, .settle = 0s});
   poll.configured(names(3));
   ASSERT_EQ(poll.next(t0, {}).kind, PollKind::Full);
   auto states = all_up(3);
@@ -87,10 +88,10 @@ TEST(SessionPollTest, ASessionNotEstablishedIsReadEveryPollButExportedOnlyWhenIt
     auto request = poll.next(at, {});
     ASSERT_EQ(request.kind, PollKind::Protocols);
     EXPECT_EQ(request.protocols, std::vector<std::string>{"client_n1"});
-    poll.protocols(request.protocols, {session("client_n1", false)});
+    poll.protocols(request.protocols, {session("client_n1", false)}, at);
     EXPECT_FALSE(poll.take_changed()) << "the same state is not exported again";
   }
-  poll.protocols({"client_n1"}, {session("client_n1", true)});
+  poll.protocols({"client_n1"}, {session("client_n1", true)}, t0 + 5s);
   EXPECT_TRUE(poll.take_changed());
   EXPECT_EQ(poll.next(t0 + 6s, {}).kind, PollKind::Status);
 }
@@ -154,6 +155,76 @@ TEST(SessionPollTest, WithoutBirdsLogEveryPollReadsEverySession) {
     EXPECT_EQ(poll.next(at, {}).kind, PollKind::Full);
     poll.full(all_up(10), at);
   }
+}
+
+std::vector<std::string> settled_names(const SessionPoll& poll) {
+  auto s = poll.settled();
+  return {s.begin(), s.end()};
+}
+
+// BGP says Established before a route has crossed: the Lease's count (make-before-break) and
+// readiness wait until the first exchange is over.
+TEST(SessionPollTest, AnEstablishedSessionSettlesOnceItsRouteCountsStayTheSameForTheSettleTime) {
+  SessionPoll poll({.events = true, .resync = 60s, .settle = 2s, .settle_max = 30s});
+  poll.configured(names(3));
+  ASSERT_EQ(poll.next(t0, {}).kind, PollKind::Full);
+  poll.full(all_up(3), t0);
+  EXPECT_TRUE(poll.settled().empty()) << "Established, no route counted yet";
+
+  auto request = poll.next(t0 + 1s, {});
+  ASSERT_EQ(request.kind, PollKind::Protocols) << "sessions not settled are read every poll";
+  EXPECT_EQ(request.protocols, names(3));
+  poll.protocols(request.protocols, {session("client_n0", true, 5), session("client_n1", true), session("client_n2", true)},
+                 t0 + 1s);
+  EXPECT_TRUE(poll.settled().empty());
+
+  (void)poll.take_changed();
+  request = poll.next(t0 + 2s, {});
+  poll.protocols(request.protocols, {session("client_n0", true, 5), session("client_n1", true), session("client_n2", true)},
+                 t0 + 2s);
+  EXPECT_EQ(settled_names(poll), (std::vector<std::string>{"client_n1", "client_n2"}))
+      << "client_n0's routes were still arriving a second ago";
+  EXPECT_TRUE(poll.take_changed()) << "settling changes the Lease's count";
+
+  request = poll.next(t0 + 3s, {});
+  ASSERT_EQ(request.protocols, std::vector<std::string>{"client_n0"});
+  poll.protocols(request.protocols, {session("client_n0", true, 5)}, t0 + 3s);
+  EXPECT_EQ(settled_names(poll), names(3));
+  EXPECT_EQ(poll.next(t0 + 4s, {}).kind, PollKind::Status) << "settled sessions cost nothing more";
+
+  // Settled for good while Established: later route changes are the fabric's, not the exchange's.
+  poll.protocols({"client_n1"}, {session("client_n1", true, 9)}, t0 + 5s);
+  EXPECT_EQ(settled_names(poll), names(3));
+}
+
+TEST(SessionPollTest, ASessionThatGoesDownSettlesAgainFromScratch) {
+  SessionPoll poll({.events = true, .resync = 60s, .settle = 2s, .settle_max = 30s});
+  poll.configured(names(1));
+  poll.full(all_up(1), t0);
+  poll.full(all_up(1), t0 + 2s);
+  ASSERT_EQ(settled_names(poll), names(1));
+  poll.protocols({"client_n0"}, {session("client_n0", false)}, t0 + 3s);
+  EXPECT_TRUE(poll.settled().empty());
+  poll.protocols({"client_n0"}, {session("client_n0", true)}, t0 + 4s);
+  EXPECT_TRUE(poll.settled().empty()) << "up again: its routes are exchanged anew";
+  poll.protocols({"client_n0"}, {session("client_n0", true)}, t0 + 6s);
+  EXPECT_EQ(settled_names(poll), names(1));
+
+  poll.failed();
+  EXPECT_TRUE(poll.settled().empty()) << "nobody vouches for a session BIRD did not report";
+  poll.full(all_up(1), t0 + 7s);
+  EXPECT_TRUE(poll.settled().empty());
+}
+
+TEST(SessionPollTest, ASessionWhoseRoutesNeverStopChangingSettlesAfterTheMaximum) {
+  SessionPoll poll({.events = true, .resync = 60s, .settle = 2s, .settle_max = 10s});
+  poll.configured(names(1));
+  for (int i = 0; i < 10; ++i) {
+    poll.protocols({"client_n0"}, {session("client_n0", true, static_cast<std::uint32_t>(i))}, t0 + i * 1s);
+    EXPECT_TRUE(poll.settled().empty()) << "at " << i << "s";
+  }
+  poll.protocols({"client_n0"}, {session("client_n0", true, 10)}, t0 + 10s);
+  EXPECT_EQ(settled_names(poll), names(1));
 }
 
 }  // namespace

@@ -10,20 +10,23 @@ using TimePoint = kube::Clock::TimePoint;
 
 const TimePoint t0{};
 
-TEST(WarmUpTest, AReflectorIsWarmOnceEverySessionIsEstablished) {
+TEST(WarmUpTest, AReflectorIsWarmOnceEverySessionIsSettled) {
   WarmUp w(60s);
   w.configured(t0);
-  w.polled({.established = 1, .total = 3}, t0 + 1s);
+  w.polled({.established = 1, .settled = 1, .total = 3}, t0 + 1s);
   EXPECT_FALSE(w.warm());
-  EXPECT_NE(w.waiting_for().find("1 of 3 BGP sessions Established"), std::string::npos) << w.waiting_for();
-  w.polled({.established = 3, .total = 3}, t0 + 2s);
+  EXPECT_NE(w.waiting_for().find("1 of 3 BGP sessions Established and settled"), std::string::npos)
+      << w.waiting_for();
+  w.polled({.established = 3, .settled = 2, .total = 3}, t0 + 2s);
+  EXPECT_FALSE(w.warm()) << "a session still exchanging its first routes holds it back";
+  w.polled({.established = 3, .settled = 3, .total = 3}, t0 + 3s);
   EXPECT_TRUE(w.warm());
 }
 
 TEST(WarmUpTest, APeerThatIsNotThereDoesNotHoldItBack) {
   WarmUp w(60s);
   w.configured(t0);
-  w.polled({.established = 2, .total = 3, .unreachable = 1}, t0 + 1s);
+  w.polled({.established = 2, .settled = 2, .total = 3, .unreachable = 1}, t0 + 1s);
   EXPECT_TRUE(w.warm());
 }
 
@@ -58,9 +61,9 @@ TEST(WarmUpTest, APollBeforeAnyConfigurationSaysNothing) {
 TEST(WarmUpTest, OnceWarmAClientThatFailsLaterDoesNotMakeItUnready) {
   WarmUp w(60s);
   w.configured(t0);
-  w.polled({.established = 2, .total = 2}, t0 + 1s);
+  w.polled({.established = 2, .settled = 2, .total = 2}, t0 + 1s);
   ASSERT_TRUE(w.warm());
-  w.polled({.established = 2, .total = 5}, t0 + 2s);  // three new clients, not up yet
+  w.polled({.established = 2, .settled = 2, .total = 5}, t0 + 2s);  // three new clients, not up yet
   EXPECT_TRUE(w.warm());
 }
 
