@@ -62,16 +62,15 @@ cleanup() {
   [[ -n ${FROZEN_BIRDS:-} ]] && kill -CONT $FROZEN_BIRDS 2>/dev/null
   prom_stop
   [[ -n ${KUBELET_STOPPED:-} ]] && "$ROOT/scripts/kube-cluster.sh" kubelet-start "$DIR" "$KUBELET_STOPPED" 2>/dev/null
-  if ((FAILS)) && [[ -f $ROUTES ]]; then
-    echo "---------------- debug: route log (misses and markers)"
-    grep -E ' MISS |^#' "$ROUTES" | head -200
-  fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 finish() {
-  echo "chaos_test.sh: $PASSES passed, $FAILS failed"
-  ((FAILS == 0))
+  if ((FAILS)) && [[ -f $ROUTES ]]; then
+    echo "---------------- debug: route log (misses and markers)"
+    grep -E ' MISS |^#' "$ROUTES" | head -200
+  fi
+  tally chaos_test.sh
   exit $?
 }
 

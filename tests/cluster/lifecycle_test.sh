@@ -115,5 +115,4 @@ else fail "no watchdog log line in $DIR/logs/watchdog.log"; fi
 if [[ -d $DIR/nodes/node-1/logs && ! -e $DIR/kubeconfig ]]; then pass "logs kept, credentials removed"
 else fail "after the stop, $DIR holds: $(ls "$DIR" 2>&1)"; fi
 
-echo "$PASSES passed, $FAILS failed"
-((FAILS == 0))
+tally lifecycle_test.sh

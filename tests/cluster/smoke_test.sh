@@ -216,5 +216,4 @@ container_gone() { ! ctr --address "${!sock_var}" -n k8s.io containers info "$ci
 if poll 120 gone && poll 60 container_gone; then pass "a deleted Pod is gone from the API and its container from $node"
 else fail "Pod talker or its container $cid still present after deletion"; fi
 
-echo "$PASSES passed, $FAILS failed"
-((FAILS == 0))
+tally smoke_test.sh

@@ -584,5 +584,4 @@ else
   fail "the chart's monitors: $(cat "$TMP/unpruned.err")"
 fi
 
-echo "deploy: $PASSES passed, $FAILS failed"
-((FAILS == 0))
+tally deploy

@@ -211,5 +211,4 @@ got=$(field "$KEYED" '[.spec.externalPeers[].name] | sort | join(",")')
 got=$(field "$KEYED" '.spec.externalPeers[] | select(.name == "edge-b") | keys | join(",")')
 [[ $got == "address,asNumber,name" ]] && pass "edge-b stored as written ($got)" || fail "edge-b stored as: $got"
 
-echo "gitops: $FAILS failure(s)"
-((FAILS == 0))
+tally gitops

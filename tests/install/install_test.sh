@@ -60,8 +60,7 @@ DEBUG_NAMESPACES=$NS
 source "$ROOT/tests/lib/cluster_checks.sh"
 
 finish() {
-  echo "install_test.sh $MODE: $PASSES passed, $FAILS failed"
-  ((FAILS == 0))
+  tally "install_test.sh $MODE"
   exit $?
 }
 

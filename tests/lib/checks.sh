@@ -4,8 +4,17 @@
 # shellcheck shell=bash
 FAILS=0
 PASSES=0
+FAILED_CHECKS=()
 pass() { echo "PASS: $*"; PASSES=$((PASSES + 1)); }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); FAILED_CHECKS+=("$*"); }
+# tally SUITE: the last lines of a suite's output (what a CI log keeps): its counts, then every
+# failed check again. Returns non-zero when one failed.
+tally() {
+  echo "$1: $PASSES passed, $FAILS failed"
+  local f
+  for f in "${FAILED_CHECKS[@]}"; do echo "  failed: ${f:0:300}"; done
+  ((FAILS == 0))
+}
 kc() { timeout 30 "$K" --request-timeout=20s "$@"; }
 # api METHOD PATH [CONTENT-TYPE] [BODY]: prints the body, then the status code on its own line.
 api() {
