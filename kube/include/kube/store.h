@@ -3,6 +3,7 @@
 // everyone else only reads. Values are immutable and shared, so a reader's
 // snapshot stays valid while the informer moves on.
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -53,6 +54,7 @@ class Store {
   struct Entry {
     std::string resource_version;
     Ptr value;
+    std::uint64_t listed = 0;  // the writing informer's list that last named it (or a watch event since)
   };
 
   mutable std::shared_mutex mu_;

@@ -361,6 +361,36 @@ TEST(RestKubeClient, ListPagesFetchesTheNextPageWhileThisOneIsHandedOn) {
       << "pages 1 and 2 are handed on while the next is fetched; page 3 named its token after its items";
 }
 
+// managedFields are a third of a Node and nothing reads them from a list or a watch: they are
+// dropped while the page or event is parsed, and nothing else is.
+TEST(RestKubeClient, ListPagesAndWatchEventsComeWithoutManagedFields) {
+  Fixture f;
+  auto c = f.client();
+  const std::string node =
+      R"({"metadata":{"name":"a","labels":{"managedFields":"a label"},"managedFields":[{"manager":"kubelet"}]},)"
+      R"("spec":{"managedFields":1}})";
+  f.transport->respond("GET", "/api/v1/nodes", 200,
+                       R"({"kind":"NodeList","metadata":{"resourceVersion":"10"},"items":[)" + node + "]}");
+  std::vector<Json> listed;
+  auto rv = c->list_pages(resources::nodes(), "", {}, [&](std::vector<Json>&& items, bool) {
+    for (auto& i : items) listed.push_back(std::move(i));
+  });
+  ASSERT_TRUE(rv.ok()) << rv.error().describe();
+  ASSERT_EQ(listed.size(), 1u);
+  const Json expected = Json::parse(R"({"metadata":{"name":"a","labels":{"managedFields":"a label"}},)"
+                                    R"("spec":{"managedFields":1}})");
+  EXPECT_EQ(listed[0]["metadata"], expected["metadata"]);
+  EXPECT_EQ(listed[0]["spec"], expected["spec"]);
+
+  auto stream = f.transport->stream("/api/v1/nodes?watch=true");
+  auto w = c->watch(resources::nodes(), "", {});
+  ASSERT_TRUE(w.ok()) << w.error().describe();
+  stream->push_line(R"({"type":"MODIFIED","object":)" + node + "}");
+  auto e = (*w)->next();
+  ASSERT_TRUE(e.ok() && e->has_value());
+  EXPECT_EQ((*e)->object, expected);
+}
+
 TEST(RestKubeClient, WatchParsesEventsBookmarksAndErrors) {
   Fixture f;
   auto c = f.client();
