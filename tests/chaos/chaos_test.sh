@@ -314,7 +314,8 @@ done
 ( while :; do
     reflectors | jq -r '.items[] | select(.metadata.deletionTimestamp == null and
         any(.status.conditions[]?; .type == "Ready" and .status == "True")) | .metadata.labels["rr.bgp.dev/rack"]' |
-      sort | uniq -c | awk '{printf "%s=%s ", $2, $1} END {print ""}' >>"$TMP/ready-during-upgrade"
+      sort | uniq -c | awk -v t="$(date -u +%T.%N | cut -c1-12)" 'BEGIN {printf "%s ", t} {printf "%s=%s ", $2, $1} END {print ""}' \
+      >>"$TMP/ready-during-upgrade"
     sleep 0.5
   done ) &
 watcher=$!
@@ -335,11 +336,16 @@ kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
 RACK_NAMES=$(printf '%s\n' "${RACK_OF[@]}" | sort -u | tr '\n' ' ')
 fewest=$(awk -v racks="$RACK_NAMES" '
   BEGIN {n = split(racks, R, " "); for (i = 1; i <= n; i++) m[R[i]] = 99}
-  NF > 0 {for (i = 1; i <= n; i++) {c = 0; for (j = 1; j <= NF; j++) {split($j, kv, "="); if (kv[1] == R[i]) c = kv[2]}
+  NF > 1 {for (i = 1; i <= n; i++) {c = 0; for (j = 2; j <= NF; j++) {split($j, kv, "="); if (kv[1] == R[i]) c = kv[2]}
                                    if (c < m[R[i]]) m[R[i]] = c}}
   END {for (i = 1; i <= n; i++) printf "%s=%s ", R[i], m[R[i]]}' "$TMP/ready-during-upgrade")
 if [[ -n $fewest && ! $fewest =~ =(0|99)\  ]]; then pass "rollout one reflector per rack at a time (fewest Ready per rack: $fewest)"
-else fail "a rack had no Ready reflector during the rollout (fewest Ready per rack: $fewest)"; fi
+else
+  fail "a rack had no Ready reflector during the rollout (fewest Ready per rack: $fewest)"
+  echo "---------------- debug: Ready reflectors per rack during the rollout (UTC, every 0.5 s)"
+  grep -v '^[0-9:.]* *$' "$TMP/ready-during-upgrade" | tail -n 80
+  debug
+fi
 mark end upgrade
 window_clean upgrade
 
