@@ -311,7 +311,9 @@ for i in $(seq 1 "$N"); do
     >/dev/null || fail "tag $AGENT_IMAGE as :$UPGRADE_TAG on node $i"
 done
 # Per rack, the fewest Ready reflectors seen during the rollout (one at a time: never below 1).
-( while :; do
+# The sampler stops between two samples (a stop file): killed, its last pipeline would still be
+# appending a line while the file is read, and a line read half-written lacks racks.
+( while [[ -d $TMP && ! -e $TMP/stop-sampling ]]; do
     reflectors | jq -r '.items[] | select(.metadata.deletionTimestamp == null and
         any(.status.conditions[]?; .type == "Ready" and .status == "True")) | .metadata.labels["rr.bgp.dev/rack"]' |
       sort | uniq -c | awk -v t="$(date -u +%T.%N | cut -c1-12)" 'BEGIN {printf "%s ", t} {printf "%s=%s ", $2, $1} END {print ""}' \
@@ -332,7 +334,7 @@ upgraded() {
       | length') == "$want" ]] && fabric_ready "$FABRIC"
 }
 must "every reflector runs :$UPGRADE_TAG and is Ready, the fabric Ready" 600 upgraded
-kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
+touch "$TMP/stop-sampling"; wait "$watcher" 2>/dev/null
 RACK_NAMES=$(printf '%s\n' "${RACK_OF[@]}" | sort -u | tr '\n' ' ')
 fewest=$(awk -v racks="$RACK_NAMES" '
   BEGIN {n = split(racks, R, " "); for (i = 1; i <= n; i++) m[R[i]] = 99}
