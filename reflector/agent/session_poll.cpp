@@ -83,14 +83,16 @@ void SessionPoll::protocols(const std::vector<std::string>& asked, std::vector<b
   for (const auto& name : asked) {
     auto reported = std::find_if(got.begin(), got.end(), [&](const auto& p) { return p.name == name; });
     auto it = known_.find(name);
-    if (reported != got.end()) observe(*reported, now);
     if (reported == got.end()) {
       settling_.erase(name);
       if (it != known_.end()) {
         known_.erase(it);
         changed_ = true;
       }
-    } else if (it == known_.end()) {
+      continue;
+    }
+    observe(*reported, now);
+    if (it == known_.end()) {
       known_.emplace(name, std::move(*reported));
       changed_ = true;
     } else if (!same_state(it->second, *reported)) {
