@@ -1,8 +1,9 @@
-// End-to-end: the whole fabric on a real local control plane (cp_e2e) — the real
+// End-to-end: the whole fabric on a real local control plane (cp_e2e_N) — the real
 // rr-operator, the real rr-agent + BIRD 2 per reflector Pod, a BIRD per Calico node
 // peering as the operator's BGPPeers say (FabricHarness, shared with the demo).
 // Every test brings up its own fabric (3 racks x 3 nodes, 6 reflectors) and asserts
-// what BGP (the stand-ins' route tables) and the API say. One test at a time.
+// what BGP (the stand-ins' route tables) and the API say. One test at a time per
+// control plane (tests/e2e/CMakeLists.txt shards the suite).
 // The nodes are network namespaces when run as root (RR_E2E_NETWORK=loopback
 // forces 127.0.N.x addresses); FabricE2ELoopback always runs on loopback,
 // FabricE2EDualStack (IPv6 too) always in namespaces.
