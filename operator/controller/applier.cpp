@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "api/observed.h"
 #include "api/render.h"
 #include "contract/well_known.h"
 
@@ -30,6 +31,11 @@ template <class T>
 kube::Status status_of(const kube::Result<T>& r) {
   if (r.ok()) return {};
   return r.error();
+}
+
+// The Pods a rollout replaces one at a time: a rack's, or a zone's top tier's.
+std::string roll_group(planner::Tier tier, const std::string& rack_or_zone) {
+  return (tier == planner::Tier::Top ? "top/" : "rack/") + rack_or_zone;
 }
 
 }  // namespace
@@ -68,14 +74,25 @@ kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner:
     if (s.ok()) wrote("delete");
     note(s);
   }
-  // A Pod whose spec changed (an upgrade) is replaced one per rack at a time, and
-  // only while every other reflector of its rack is Ready: the rack never loses
-  // more than one reflector to a rollout.
-  std::map<std::string, bool> rack_can_roll;
-  for (const auto& rack : plan.racks) {
-    int not_ready = 0;
-    for (const auto& r : rack.reflectors) not_ready += r.state != planner::ReflectorState::Ready;
-    rack_can_roll[rack.name] = not_ready == 0;
+  // A Pod whose spec changed (an upgrade) is replaced one per group at a time (a rack, or a
+  // zone's top tier), and only while every other reflector of the group is Ready: the group
+  // never loses more than one reflector to a rollout. Ready by the plan and by the live
+  // objects both: the plan was made from an earlier read of the cache, which may not show yet
+  // what this read does (the Pod the previous pass deleted for the rollout).
+  std::map<std::string, bool> group_can_roll;
+  const auto all_ready = [](const planner::RackStatus& group) {
+    for (const auto& r : group.reflectors) {
+      if (r.state != planner::ReflectorState::Ready) return false;
+    }
+    return true;
+  };
+  for (const auto& rack : plan.racks) group_can_roll[roll_group(planner::Tier::Rack, rack.name)] = all_ready(rack);
+  for (const auto& top : plan.top_tier) group_can_roll[roll_group(planner::Tier::Top, top.name)] = all_ready(top);
+  for (const auto& [name, pod] : live) {
+    auto seen = api::reflector_pod_from(*pod);
+    if (seen && (seen->deleting || !seen->ready)) {
+      group_can_roll[roll_group(seen->tier, seen->tier == planner::Tier::Top ? seen->zone : seen->rack)] = false;
+    }
   }
   for (const auto& desired : plan.pods) {
     Json want = api::render_reflector_pod(spec, desired);
@@ -103,8 +120,10 @@ kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner:
       }
       case api::Match::Replace: {
         // Pod specs are immutable: delete now, the next reconcile creates the new one.
-        if (!rack_can_roll[desired.rack]) break;
-        rack_can_roll[desired.rack] = false;
+        bool& can_roll = group_can_roll[roll_group(desired.tier, desired.tier == planner::Tier::Top ? desired.zone
+                                                                                                       : desired.rack)];
+        if (!can_roll) break;
+        can_roll = false;
         kube::DeleteOptions opts;
         opts.precondition_uid = kube::uid_of(have);
         auto s = deleted(client_.remove(kube::resources::pods(), spec.ns, desired.name, opts));

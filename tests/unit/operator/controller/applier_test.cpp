@@ -39,6 +39,12 @@ LiveObjects Live(const std::vector<Json>& items) {
   return out;
 }
 
+// Pods as a kubelet reports them once they are up: Ready.
+std::vector<Json> Ready(std::vector<Json> pods) {
+  for (auto& pod : pods) pod["status"] = {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}};
+  return pods;
+}
+
 TEST(ApplierTest, CreatesWhatIsMissingThenMakesNoWrites) {
   FakeKubeClient api;
   Applier applier(api);
@@ -80,7 +86,7 @@ TEST(ApplierTest, DeletesOnlyOwnedPeersAndRollsPodsOnePerRack) {
   spec.image = "rr-agent:2";
   auto live = api.list(kube::resources::pods(), "rr-system", {});
   Applier roll(api);
-  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live->items)).ok());
+  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(Ready(live->items))).ok());
   auto after = api.list(kube::resources::pods(), "rr-system", {});
   EXPECT_EQ(after->items.size(), 1u) << "a rack must never lose both reflectors to a rollout";
   // While the rack is not all Ready, nothing more is replaced.
@@ -90,6 +96,74 @@ TEST(ApplierTest, DeletesOnlyOwnedPeersAndRollsPodsOnePerRack) {
   int deletes = 0;
   for (const auto& w : api.write_log()) deletes += w.rfind("delete pods", 0) == 0;
   EXPECT_EQ(deletes, 1);
+}
+
+// The plan is made from one read of the cache and the applier reads it again: a deletion seen
+// only by the second read (the previous pass's rollout, say) still holds the rack's rollout,
+// whichever of the two Pods comes first by name.
+TEST(ApplierTest, APodTheLiveObjectsShowDeletingHoldsItsRacksRolloutThoughThePlanCountedItReady) {
+  for (const char* deleting : {"f-r1-a", "f-r1-b"}) {
+    SCOPED_TRACE(deleting);
+    FakeKubeClient api;
+    auto spec = Spec();
+    auto plan = TwoReflectorRack(planner::ReflectorState::Ready);
+    Applier setup(api);
+    ASSERT_TRUE(setup.apply_pods(spec, plan, {}).ok());
+    auto live = api.list(kube::resources::pods(), "rr-system", {});
+    ASSERT_TRUE(live.ok());
+    live->items = Ready(live->items);
+    for (auto& pod : live->items) {
+      if (kube::name_of(pod) == deleting) pod["metadata"]["deletionTimestamp"] = "2026-12-05T15:45:38Z";
+    }
+    spec.image = "rr-agent:2";
+    Applier roll(api);
+    ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live->items)).ok());
+    int deletes = 0;
+    for (const auto& w : api.write_log()) deletes += w.rfind("delete pods", 0) == 0;
+    EXPECT_EQ(deletes, 0) << "the rack's other reflector is already going: none more may go";
+  }
+}
+
+// Likewise a reflector the live objects show not Ready (its probe failed since the plan's read).
+TEST(ApplierTest, APodTheLiveObjectsShowNotReadyHoldsItsRacksRollout) {
+  FakeKubeClient api;
+  auto spec = Spec();
+  auto plan = TwoReflectorRack(planner::ReflectorState::Ready);
+  Applier setup(api);
+  ASSERT_TRUE(setup.apply_pods(spec, plan, {}).ok());
+  auto live = api.list(kube::resources::pods(), "rr-system", {});
+  ASSERT_TRUE(live.ok());
+  live->items = Ready(live->items);
+  live->items[1]["status"]["conditions"][0]["status"] = "False";
+  spec.image = "rr-agent:2";
+  Applier roll(api);
+  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live->items)).ok());
+  EXPECT_EQ(api.list(kube::resources::pods(), "rr-system", {})->items.size(), 2u);
+}
+
+// A zone's top tier rolls to a new image as a rack does: one of its reflectors at a time.
+TEST(ApplierTest, ATopTierRollsToANewImageOnePerZone) {
+  FakeKubeClient api;
+  auto spec = Spec();
+  planner::Plan plan;
+  plan.pods = {{"f-top-z1-a", "", "n1", "10.254.0.1", "", planner::Tier::Top, "z1"},
+               {"f-top-z1-b", "", "n2", "10.254.0.1", "", planner::Tier::Top, "z1"}};
+  planner::RackStatus zone;
+  zone.name = "z1";
+  zone.reflectors = {{"f-top-z1-a", "n1", "10.0.0.1", planner::ReflectorState::Ready, 3, 3},
+                     {"f-top-z1-b", "n2", "10.0.0.2", planner::ReflectorState::Ready, 3, 3}};
+  plan.top_tier = {zone};
+  Applier setup(api);
+  ASSERT_TRUE(setup.apply_pods(spec, plan, {}).ok());
+  auto live = api.list(kube::resources::pods(), "rr-system", {});
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->items.size(), 2u);
+  live->items = Ready(live->items);
+  spec.image = "rr-agent:2";
+  Applier roll(api);
+  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live->items)).ok());
+  auto after = api.list(kube::resources::pods(), "rr-system", {});
+  EXPECT_EQ(after->items.size(), 1u) << "one top-tier reflector of the zone is replaced, not none, not both";
 }
 
 }  // namespace
