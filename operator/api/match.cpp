@@ -1,7 +1,9 @@
 #include "api/match.h"
 
-#include "api/observed.h"
+#include <algorithm>
 #include <string>
+
+#include "api/observed.h"
 
 #include "contract/json_fields.h"
 #include "contract/quantity.h"
@@ -91,10 +93,11 @@ bool has_entries(const Json& live, const Json& desired, std::string_view field, 
   return true;
 }
 
-// Each desired ownerReference is in live, matched on uid.
+// Each desired ownerReference is in live, matched on uid. An object rendered without any (a
+// reflector Pod, a BGPPeer) holds none to a fabric either.
 bool has_owner_references(const Json& live, const Json& desired) {
   const Json* want = json::find_path(desired, {"metadata", "ownerReferences"});
-  if (want == nullptr) return true;
+  if (want == nullptr) return !owned_by_a_fabric(live);
   const Json* have = json::find_path(live, {"metadata", "ownerReferences"});
   return have != nullptr && contains(*have, *want);
 }
@@ -119,6 +122,19 @@ std::string_view to_string(Match match) {
     case Match::Replace: return "Replace";
   }
   return "Unknown";
+}
+
+bool names_a_fabric(const Json& owner_reference) {
+  if (!owner_reference.is_object()) return false;
+  const std::string api_version = json::string_at(owner_reference, "apiVersion");
+  const std::string_view group = contract::kApiVersion.substr(0, contract::kApiVersion.find('/') + 1);
+  return json::string_at(owner_reference, "kind") == contract::kKind && api_version.rfind(group, 0) == 0;
+}
+
+bool owned_by_a_fabric(const Json& object) {
+  const Json* owners = json::find_path(object, {"metadata", "ownerReferences"});
+  if (owners == nullptr || !owners->is_array()) return false;
+  return std::any_of(owners->begin(), owners->end(), [](const Json& ref) { return names_a_fabric(ref); });
 }
 
 bool contains(const Json& live, const Json& desired) { return contains_in(live, desired, Context::Plain); }

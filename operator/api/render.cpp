@@ -22,15 +22,6 @@ std::string truncated(const std::string& s, std::size_t max) {
   return s.substr(0, end);
 }
 
-Json owner_reference(const planner::FabricSpec& spec) {
-  return Json::array({{{"apiVersion", str(kApiVersion)},
-                       {"kind", str(kKind)},
-                       {"name", spec.name},
-                       {"uid", spec.uid},
-                       {"controller", true},
-                       {"blockOwnerDeletion", true}}});
-}
-
 // FNV-1a, 64 bit: stable across builds and platforms, unlike std::hash.
 std::string hash_of(const Json& value) {
   std::uint64_t h = 14695981039346656037ULL;
@@ -208,8 +199,7 @@ kube::Json render_reflector_pod(const planner::FabricSpec& spec, const planner::
        {{"name", desired.name},
         {"namespace", spec.ns},
         {"labels", std::move(labels)},
-        {"annotations", {{str(kClusterIdAnnotation), desired.cluster_id}, {str(kSpecHashAnnotation), hash_of(pod_spec)}}},
-        {"ownerReferences", owner_reference(spec)}}},
+        {"annotations", {{str(kClusterIdAnnotation), desired.cluster_id}, {str(kSpecHashAnnotation), hash_of(pod_spec)}}}}},
       {"spec", std::move(pod_spec)},
   };
   return pod;
@@ -230,8 +220,7 @@ kube::Json render_bgp_peer(const planner::FabricSpec& spec, const planner::Desir
         {"labels",
          {{str(kManagedByLabel), str(kManagedByValue)},
           {str(kClusterLabel), spec.name},
-          {str(kRackLabel), desired.rack}}},
-        {"ownerReferences", owner_reference(spec)}}},
+          {str(kRackLabel), desired.rack}}}}},
       {"spec", std::move(peer_spec)},
   };
 }
@@ -263,14 +252,13 @@ std::string agent_secrets_role_name(const std::string& fabric) { return "rr-agen
 namespace {
 
 // A Role granting get on exactly `secrets` in `ns`, and its binding to ServiceAccount
-// `service_account` of that namespace; both named `name`, owned by the fabric and labelled as its.
+// `service_account` of that namespace; both named `name` and labelled as the fabric's.
 SecretReaderAccess render_secret_reader(const planner::FabricSpec& spec, const std::string& name, const std::string& ns,
                                         const std::set<std::string>& secrets, const std::string& service_account) {
   const std::string rbac_group = "rbac.authorization.k8s.io";
   const Json metadata = {{"name", name},
                          {"namespace", ns},
-                         {"labels", {{str(kManagedByLabel), str(kManagedByValue)}, {str(kClusterLabel), spec.name}}},
-                         {"ownerReferences", owner_reference(spec)}};
+                         {"labels", {{str(kManagedByLabel), str(kManagedByValue)}, {str(kClusterLabel), spec.name}}}};
   SecretReaderAccess out;
   out.role = {{"apiVersion", rbac_group + "/v1"},
               {"kind", "Role"},
@@ -328,8 +316,7 @@ std::optional<CalicoPasswordCopy> render_calico_password_copy(const planner::Fab
                 {"metadata",
                  {{"name", secret_name},
                   {"namespace", target.ns},
-                  {"labels", {{str(kManagedByLabel), str(kManagedByValue)}, {str(kClusterLabel), spec.name}}},
-                  {"ownerReferences", owner_reference(spec)}}},
+                  {"labels", {{str(kManagedByLabel), str(kManagedByValue)}, {str(kClusterLabel), spec.name}}}}},
                 {"data", std::move(data)}};
   return out;
 }

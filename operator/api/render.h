@@ -15,17 +15,21 @@
 
 namespace rr::api {
 
-// A reflector Pod in spec.ns, owned by the fabric, pinned to desired.node by
+// Nothing rendered here carries an ownerReference: the garbage collector, which after an API
+// server restart can take a fabric (a custom resource) for absent, must not delete any of it.
+// The fabric's finalizer removes what it made (docs/operations.md, "Upgrades").
+
+// A reflector Pod in spec.ns, labelled as the fabric's, pinned to desired.node by
 // required node affinity (the scheduler still checks resources and ports),
 // one reflector per host of the fabric, host network, non-root.
 kube::Json render_reflector_pod(const planner::FabricSpec& spec, const planner::DesiredPod& desired);
 
-// A Calico BGPPeer (crd.projectcalico.org/v1 or projectcalico.org/v3 per spec.calico_api), owned by the fabric.
+// A Calico BGPPeer (crd.projectcalico.org/v1 or projectcalico.org/v3 per spec.calico_api), labelled as the fabric's.
 kube::Json render_bgp_peer(const planner::FabricSpec& spec, const planner::DesiredPeer& desired);
 
 // Calico's cluster-wide BGPConfiguration "default" with nodeToNodeMeshEnabled,
 // for creating it when it does not exist (otherwise merge-patch its spec). It
-// carries no ownerReference: deleting a fabric must not delete it.
+// is not the fabric's: deleting a fabric must not delete it.
 kube::Json render_bgp_configuration(planner::CalicoApi api, bool node_to_node_mesh_enabled);
 
 // The password Secrets a spec names (spec.bgp.passwordSecretRef, spec.externalPeers[].passwordSecretRef),
@@ -43,7 +47,7 @@ struct SecretReaderAccess {
 
 // What lets the fabric's agents (ServiceAccount rr-agent in spec.ns) read its passwords and no
 // other Secret: a Role with one rule (secrets, get, resourceNames = password_secret_names) and
-// its RoleBinding, both owned by the fabric and labelled as its. nullopt when the spec names no
+// its RoleBinding, both labelled as the fabric's. nullopt when the spec names no
 // Secret: a rule without resourceNames would grant every Secret of the namespace.
 using AgentSecretAccess = SecretReaderAccess;
 std::optional<AgentSecretAccess> render_agent_secret_access(const planner::FabricSpec& spec);
@@ -68,7 +72,7 @@ planner::SecretKeyRef calico_password_copy_ref(const std::string& fabric, const 
 // In target.ns: the Secret calico_passwords_secret_name (type Opaque) holding, for each of
 // calico_password_refs, values[copy key] (the source's base64 data value, as read at this
 // reconcile), and a Role granting get on that Secret alone bound to target.service_account;
-// all owned by the fabric and labelled as its. nullopt when no BGPPeer names a password or
+// all labelled as the fabric's. nullopt when no BGPPeer names a password or
 // copies are off.
 struct CalicoPasswordCopy : SecretReaderAccess {
   kube::Json secret;

@@ -2,8 +2,10 @@
 
 #include <map>
 
+#include "api/match.h"
 #include "api/observed.h"
 #include "api/render.h"
+#include "contract/json_fields.h"
 #include "contract/well_known.h"
 
 namespace rr::controller {
@@ -109,10 +111,18 @@ kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner:
       case api::Match::Same:
         break;
       case api::Match::Update: {
+        // A merge patch replaces the list: anyone else's ownerReferences stay, a fabric's go.
+        Json owners = Json::array();
+        if (const Json* live_owners = contract::json::find_path(have, {"metadata", "ownerReferences"});
+            live_owners != nullptr && live_owners->is_array()) {
+          for (const auto& ref : *live_owners) {
+            if (!api::names_a_fabric(ref)) owners.push_back(ref);
+          }
+        }
         Json patch = {{"metadata",
                        {{"labels", want["metadata"].value("labels", Json::object())},
                         {"annotations", want["metadata"].value("annotations", Json::object())},
-                        {"ownerReferences", want["metadata"].value("ownerReferences", Json::array())}}}};
+                        {"ownerReferences", std::move(owners)}}}};
         auto r = client_.patch(kube::resources::pods(), spec.ns, desired.name, kube::PatchType::Merge, patch, {});
         if (r.ok()) wrote("patch");
         note(deleted(status_of(r)));  // gone meanwhile: its deletion event wakes the next reconcile
@@ -217,7 +227,8 @@ kube::Status Applier::apply_agent_secret_access(const planner::FabricSpec& spec,
     }
     const Json& meta = (*live)["metadata"];
     bool same = meta.value("labels", Json::object()) == desired["metadata"]["labels"] &&
-                meta.value("ownerReferences", Json::array()) == desired["metadata"]["ownerReferences"];
+                meta.value("ownerReferences", Json::array()) ==
+                    desired["metadata"].value("ownerReferences", Json::array());
     for (const char* f : fields) same = same && live->value(f, Json()) == desired[f];
     if (same) return;
     Json update = desired;
@@ -290,7 +301,8 @@ kube::Status Applier::apply_calico_password_copy(const std::string& fabric, cons
     const Json& current = **live;
     const Json& meta = current["metadata"];
     bool same = meta.value("labels", Json::object()) == desired["metadata"]["labels"] &&
-                meta.value("ownerReferences", Json::array()) == desired["metadata"]["ownerReferences"];
+                meta.value("ownerReferences", Json::array()) ==
+                    desired["metadata"].value("ownerReferences", Json::array());
     for (const char* f : fields) same = same && current.value(f, Json::object()) == desired[f];
     if (same) return {};
     if (current.value("roleRef", Json()) != desired.value("roleRef", Json())) {

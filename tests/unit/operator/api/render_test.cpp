@@ -63,6 +63,12 @@ planner::FabricSpec colocated_spec() {
 
 const planner::DesiredPod kPod{"fabric-r1-0", "r1", "node-a", "10.255.0.1", ""};
 
+// An ownerReference to a fabric, as rr-operator set them on Pods and BGPPeers before it
+// stopped (render.cpp), and one to something else.
+const Json kFabricOwner = Json::parse(R"([{"apiVersion": "rr.bgp.dev/v1alpha1", "kind": "RouteReflectorCluster",
+  "name": "fabric", "uid": "uid-fabric", "controller": true, "blockOwnerDeletion": true}])");
+const Json kOtherOwner = Json::parse(R"([{"apiVersion": "example.com/v1", "kind": "Inventory", "name": "x", "uid": "u-x"}])");
+
 TEST(RenderTest, PodDedicatedOnPort179) { expect_golden("pod_dedicated_179.json", render_reflector_pod(dedicated_spec(), kPod)); }
 
 // On a real node (tests/chaos, Colocated on 1179) BIRD did not start at all: "cannot run bird:
@@ -303,9 +309,18 @@ TEST(RenderTest, PodDifferences) {
        [](Json& p) { p["metadata"]["labels"].erase("app.kubernetes.io/managed-by"); }, Match::Update},
       {"cluster-id annotation missing", none_desired,
        [](Json& p) { p["metadata"]["annotations"].erase("rr.bgp.dev/cluster-id"); }, Match::Update},
-      {"owner reference missing", none_desired, [](Json& p) { p["metadata"].erase("ownerReferences"); }, Match::Update},
-      {"owner of another incarnation", none_desired,
-       [](Json& p) { p["metadata"]["ownerReferences"][0]["uid"] = "old"; }, Match::Update},
+      // No ownerReference: after an API server restart the garbage collector can take the fabric
+      // (a custom resource) for absent and delete what it owns. One an older rr-operator set goes.
+      {"owned by the fabric (an older rr-operator's Pod)", none_desired,
+       [](Json& p) { p["metadata"]["ownerReferences"] = kFabricOwner; }, Match::Update},
+      {"owned by another fabric's incarnation", none_desired,
+       [](Json& p) {
+         p["metadata"]["ownerReferences"] = kFabricOwner;
+         p["metadata"]["ownerReferences"][0]["uid"] = "old";
+       },
+       Match::Update},
+      {"owned by something else", none_desired, [](Json& p) { p["metadata"]["ownerReferences"] = kOtherOwner; },
+       Match::Same},
       {"labels no one owns", none_desired, [](Json& p) { p["metadata"]["labels"]["team"] = "net"; }, Match::Same},
   };
   for (const auto& c : cases) {
@@ -351,7 +366,8 @@ TEST(RenderTest, PeerDifferences) {
       {"password removed", [](auto& p) { p.password.reset(); }, none_live, Match::Update},
       {"password key changed", [](auto& p) { p.password->key = "md5"; }, none_live, Match::Update},
       {"live label changed", none_desired, [](Json& p) { p["metadata"]["labels"]["rr.bgp.dev/cluster"] = "x"; }, Match::Update},
-      {"live owner missing", none_desired, [](Json& p) { p["metadata"].erase("ownerReferences"); }, Match::Update},
+      {"live owned by the fabric (an older rr-operator's)", none_desired,
+       [](Json& p) { p["metadata"]["ownerReferences"] = kFabricOwner; }, Match::Update},
       {"live of the other API", none_desired, [](Json& p) { p["apiVersion"] = "projectcalico.org/v3"; }, Match::Replace},
   };
   for (const auto& c : cases) {

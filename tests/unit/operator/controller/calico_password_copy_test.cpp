@@ -87,10 +87,9 @@ class CalicoPasswordCopyTest : public OneReflectorControllerTest {
     const Json& meta = object["metadata"];
     EXPECT_EQ(meta["labels"].value(std::string(contract::kManagedByLabel), ""), contract::kManagedByValue) << object.dump();
     EXPECT_EQ(meta["labels"].value(std::string(contract::kClusterLabel), ""), kFabric) << object.dump();
-    auto fabric = api_.peek(contract::route_reflector_clusters(), "", kFabric);
-    ASSERT_TRUE(fabric);
-    ASSERT_EQ(meta["ownerReferences"].size(), 1u) << object.dump();
-    EXPECT_EQ(meta["ownerReferences"][0]["uid"], kube::uid_of(*fabric));
+    // Not by an ownerReference: the garbage collector could delete calico-node's copy after an
+    // API server restart, and calico-node would lose the session's password.
+    EXPECT_FALSE(meta.contains("ownerReferences")) << object.dump();
   }
 };
 
