@@ -20,18 +20,18 @@ enum class Match {
 std::string_view to_string(Match match);
 inline std::ostream& operator<<(std::ostream& out, Match match) { return out << to_string(match); }
 
-// Whether an ownerReference names a RouteReflectorCluster. rr-operator sets none on reflector
-// Pods and BGPPeers: after an API server restart, before it serves custom resources again, the
-// garbage collector can find the fabric absent and delete what it owns. One an older
-// rr-operator set is an Update that takes it off.
+// Whether an ownerReference names a RouteReflectorCluster. rr-operator sets one only on
+// reflector Pods (render.h): after an API server restart, before it serves custom resources
+// again, the garbage collector can find the fabric absent and delete what it owns. One an
+// older rr-operator set on anything else is an Update that takes it off.
 bool names_a_fabric(const kube::Json& owner_reference);
 bool owned_by_a_fabric(const kube::Json& object);
 
 // Pod spec fields are immutable (the image can be patched, but an agent is
 // restarted through a new Pod anyway), so any spec difference, or a different
 // rr.bgp.dev/spec-hash annotation (which also catches fields the operator
-// stopped rendering), is Replace. Owned labels and annotations, and an
-// ownerReference to a fabric, are Update: patch metadata from desired.
+// stopped rendering), is Replace. Owned labels and annotations, and the
+// controller ownerReference, are Update: patch metadata from desired.
 Match pod_matches(const kube::Json& live, const kube::Json& desired);
 
 // BGPPeers are mutable: a difference in owned labels, an ownerReference to a fabric or

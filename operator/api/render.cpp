@@ -22,6 +22,17 @@ std::string truncated(const std::string& s, std::size_t max) {
   return s.substr(0, end);
 }
 
+// The Pod's controller: the fabric. kubectl drain evicts only Pods a controller owns (without
+// --force). The Pods alone keep an ownerReference; see render.h.
+Json fabric_controller_reference(const planner::FabricSpec& spec) {
+  return Json::array({{{"apiVersion", str(kApiVersion)},
+                       {"kind", str(kKind)},
+                       {"name", spec.name},
+                       {"uid", spec.uid},
+                       {"controller", true},
+                       {"blockOwnerDeletion", true}}});
+}
+
 // FNV-1a, 64 bit: stable across builds and platforms, unlike std::hash.
 std::string hash_of(const Json& value) {
   std::uint64_t h = 14695981039346656037ULL;
@@ -199,7 +210,8 @@ kube::Json render_reflector_pod(const planner::FabricSpec& spec, const planner::
        {{"name", desired.name},
         {"namespace", spec.ns},
         {"labels", std::move(labels)},
-        {"annotations", {{str(kClusterIdAnnotation), desired.cluster_id}, {str(kSpecHashAnnotation), hash_of(pod_spec)}}}}},
+        {"annotations", {{str(kClusterIdAnnotation), desired.cluster_id}, {str(kSpecHashAnnotation), hash_of(pod_spec)}}},
+        {"ownerReferences", fabric_controller_reference(spec)}}},
       {"spec", std::move(pod_spec)},
   };
   return pod;

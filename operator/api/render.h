@@ -15,11 +15,13 @@
 
 namespace rr::api {
 
-// Nothing rendered here carries an ownerReference: the garbage collector, which after an API
-// server restart can take a fabric (a custom resource) for absent, must not delete any of it.
-// The fabric's finalizer removes what it made (docs/operations.md, "Upgrades").
+// Only reflector Pods carry an ownerReference (the fabric, as their controller: kubectl drain
+// evicts no Pod without one unless forced). Nothing else rendered here does: the garbage
+// collector, which after an API server restart can take a fabric (a custom resource) for
+// absent, must not delete any of it. The fabric's finalizer removes what it made
+// (docs/operations.md, "Upgrades").
 
-// A reflector Pod in spec.ns, labelled as the fabric's, pinned to desired.node by
+// A reflector Pod in spec.ns, controlled by the fabric, pinned to desired.node by
 // required node affinity (the scheduler still checks resources and ports),
 // one reflector per host of the fabric, host network, non-root.
 kube::Json render_reflector_pod(const planner::FabricSpec& spec, const planner::DesiredPod& desired);

@@ -111,8 +111,9 @@ kube::Status Applier::apply_pods(const planner::FabricSpec& spec, const planner:
       case api::Match::Same:
         break;
       case api::Match::Update: {
-        // A merge patch replaces the list: anyone else's ownerReferences stay, a fabric's go.
-        Json owners = Json::array();
+        // A merge patch replaces the list: anyone else's ownerReferences stay, a fabric's are the
+        // rendered one (an earlier incarnation's goes).
+        Json owners = want["metadata"].value("ownerReferences", Json::array());
         if (const Json* live_owners = contract::json::find_path(have, {"metadata", "ownerReferences"});
             live_owners != nullptr && live_owners->is_array()) {
           for (const auto& ref : *live_owners) {

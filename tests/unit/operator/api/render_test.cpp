@@ -63,8 +63,8 @@ planner::FabricSpec colocated_spec() {
 
 const planner::DesiredPod kPod{"fabric-r1-0", "r1", "node-a", "10.255.0.1", ""};
 
-// An ownerReference to a fabric, as rr-operator set them on Pods and BGPPeers before it
-// stopped (render.cpp), and one to something else.
+// An ownerReference to a fabric, as rr-operator set them on BGPPeers before it stopped
+// (render.h), and one to something else.
 const Json kFabricOwner = Json::parse(R"([{"apiVersion": "rr.bgp.dev/v1alpha1", "kind": "RouteReflectorCluster",
   "name": "fabric", "uid": "uid-fabric", "controller": true, "blockOwnerDeletion": true}])");
 const Json kOtherOwner = Json::parse(R"([{"apiVersion": "example.com/v1", "kind": "Inventory", "name": "x", "uid": "u-x"}])");
@@ -309,18 +309,12 @@ TEST(RenderTest, PodDifferences) {
        [](Json& p) { p["metadata"]["labels"].erase("app.kubernetes.io/managed-by"); }, Match::Update},
       {"cluster-id annotation missing", none_desired,
        [](Json& p) { p["metadata"]["annotations"].erase("rr.bgp.dev/cluster-id"); }, Match::Update},
-      // No ownerReference: after an API server restart the garbage collector can take the fabric
-      // (a custom resource) for absent and delete what it owns. One an older rr-operator set goes.
-      {"owned by the fabric (an older rr-operator's Pod)", none_desired,
-       [](Json& p) { p["metadata"]["ownerReferences"] = kFabricOwner; }, Match::Update},
-      {"owned by another fabric's incarnation", none_desired,
-       [](Json& p) {
-         p["metadata"]["ownerReferences"] = kFabricOwner;
-         p["metadata"]["ownerReferences"][0]["uid"] = "old";
-       },
-       Match::Update},
-      {"owned by something else", none_desired, [](Json& p) { p["metadata"]["ownerReferences"] = kOtherOwner; },
-       Match::Same},
+      // The fabric is the Pod's controller (kubectl drain evicts only Pods a controller owns).
+      {"owner reference missing", none_desired, [](Json& p) { p["metadata"].erase("ownerReferences"); }, Match::Update},
+      {"owner of another incarnation", none_desired,
+       [](Json& p) { p["metadata"]["ownerReferences"][0]["uid"] = "old"; }, Match::Update},
+      {"owned by something else too", none_desired,
+       [](Json& p) { p["metadata"]["ownerReferences"].push_back(kOtherOwner[0]); }, Match::Same},
       {"labels no one owns", none_desired, [](Json& p) { p["metadata"]["labels"]["team"] = "net"; }, Match::Same},
   };
   for (const auto& c : cases) {

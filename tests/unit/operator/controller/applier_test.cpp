@@ -166,17 +166,17 @@ TEST(ApplierTest, ATopTierRollsToANewImageOnePerZone) {
   EXPECT_EQ(after->items.size(), 1u) << "one top-tier reflector of the zone is replaced, not none, not both";
 }
 
-// A Pod an older rr-operator made carries the fabric's ownerReference: the garbage collector may
-// delete it when an API server restart makes the fabric look absent. The applier drops that
-// reference (and keeps anyone else's) without replacing the Pod.
-TEST(ApplierTest, ALivePodOwnedByTheFabricLosesTheOwnerReferenceAndStays) {
+// A Pod whose controller reference names an earlier incarnation of the fabric (deleted and
+// made again under the same name) gets the current one by a metadata patch, not a new Pod;
+// anyone else's ownerReference stays.
+TEST(ApplierTest, APodOfAnEarlierIncarnationOfTheFabricIsPatchedToTheCurrentOne) {
   FakeKubeClient api;
   auto spec = Spec();
   auto plan = TwoReflectorRack(planner::ReflectorState::Ready);
   Applier setup(api);
   ASSERT_TRUE(setup.apply_pods(spec, plan, {}).ok());
   const Json owners = Json::parse(R"([
-      {"apiVersion": "rr.bgp.dev/v1alpha1", "kind": "RouteReflectorCluster", "name": "f", "uid": "uid-f",
+      {"apiVersion": "rr.bgp.dev/v1alpha1", "kind": "RouteReflectorCluster", "name": "f", "uid": "uid-f-before",
        "controller": true, "blockOwnerDeletion": true},
       {"apiVersion": "example.com/v1", "kind": "Inventory", "name": "x", "uid": "u-x"}])");
   auto before = api.get(kube::resources::pods(), "rr-system", "f-r1-a");
@@ -190,8 +190,9 @@ TEST(ApplierTest, ALivePodOwnedByTheFabricLosesTheOwnerReferenceAndStays) {
   auto after = api.get(kube::resources::pods(), "rr-system", "f-r1-a");
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(kube::uid_of(*after), kube::uid_of(*before)) << "a metadata change must not replace the Pod";
-  ASSERT_EQ((*after)["metadata"]["ownerReferences"].size(), 1u);
-  EXPECT_EQ((*after)["metadata"]["ownerReferences"][0]["kind"], "Inventory");
+  ASSERT_EQ((*after)["metadata"]["ownerReferences"].size(), 2u);
+  EXPECT_EQ((*after)["metadata"]["ownerReferences"][0]["uid"], "uid-f");
+  EXPECT_EQ((*after)["metadata"]["ownerReferences"][1]["kind"], "Inventory");
   EXPECT_EQ(apply.writes(), 1);
 }
 
