@@ -493,6 +493,10 @@ podPidsLimit: -1
 rotateCertificates: false
 serverTLSBootstrap: false
 volumeStatsAggPeriod: 0s
+# The node's heartbeat: its Lease renewed every 3 s (a quarter of the duration) instead of
+# 10 s, so a test may shorten the controller manager's --node-monitor-grace-period (40 s)
+# and still leave a loaded node several renewals of slack.
+nodeLeaseDurationSeconds: 12
 EOF
   cat >"$NODE_DIR/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
