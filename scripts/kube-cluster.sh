@@ -9,7 +9,7 @@
 # 10.(200+K).0.0/16, network namespaces rrcK-nI); none outlives its owner.
 #
 #   start DIR [--nodes N] [--racks R] [--reflectors-per-rack M] [--owner-pid PID]
-#             [--replace] [--timeout S] [--kcm-arg ARG]...
+#             [--replace] [--timeout S] [--kcm-arg ARG]... [--apiserver-arg ARG]...
 #       N nodes (default 4) node-1..node-N; node I is in rack ((I-1) mod R)+1 (label
 #       topology.kubernetes.io/rack=rack-<r>; R defaults to 3, or N when N < 3), and the
 #       first M nodes of each rack (default 1) are labelled rr.bgp.dev/reflector=true.
@@ -670,7 +670,7 @@ unmount_leaked_node_mounts() {
 
 cmd_start() {
   local dir nodes=4 racks="" per_rack=1 owner_pid=$PPID replace=0 timeout=${RR_KUBE_CLUSTER_TIMEOUT:-600}
-  local kcm_args=()
+  local cp_args=()  # passed on to kube-local.sh start
   dir=$(abs_dir "${1:-}"); shift
   while (($#)); do
     case $1 in
@@ -680,7 +680,8 @@ cmd_start() {
       --owner-pid) owner_pid=${2:?--owner-pid needs a PID}; shift ;;
       --replace) replace=1 ;;
       --timeout) timeout=${2:?--timeout needs seconds}; shift ;;
-      --kcm-arg) kcm_args+=(--kcm-arg "${2:?--kcm-arg needs a value}"); shift ;;
+      --kcm-arg) cp_args+=(--kcm-arg "${2:?--kcm-arg needs a value}"); shift ;;
+      --apiserver-arg) cp_args+=(--apiserver-arg "${2:?--apiserver-arg needs a value}"); shift ;;
       *) die "start: unknown option $1" ;;
     esac
     shift
@@ -746,7 +747,7 @@ cmd_start() {
   local cp_env
   cp_env=$("$SCRIPTS/kube-local.sh" start "$dir/cp" --owner-pid "$owner_pid" --controller-manager --scheduler \
     --node-address "$net.0.1" --kcm-controllers "$KCM_CONTROLLERS" --timeout 300 \
-    "${kcm_args[@]+"${kcm_args[@]}"}") || die "the control plane did not start"
+    "${cp_args[@]+"${cp_args[@]}"}") || die "the control plane did not start"
   # shellcheck disable=SC1090
   local server; server=$(source "$cp_env" && echo "$RR_KUBE_SERVER")
   CA_DIR=$dir/cp/pki

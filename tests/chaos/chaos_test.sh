@@ -20,6 +20,8 @@
 #                   deleted (mid-reconcile): the standby takes the Lease and finishes
 #   upgrade         helm upgrade to a new reflector image tag: one reflector per rack at a time
 #   apiserver       kube-apiserver stopped and started: nothing is replaced, nothing duplicated
+#                   (but for a reflector Pod the garbage collector deletes, per the audit log:
+#                   a Kubernetes defect, reported)
 #   alerts          a real Prometheus (tests/lib/prometheus.sh) has discovered the operator and
 #                   every reflector through the API since the migration; BIRD frozen (SIGSTOP)
 #                   in both of rack-3's reflectors: rack-3's alerts fire and no other rack's,
@@ -359,6 +361,7 @@ snapshot() {
   } | sort
 }
 before=$(snapshot)
+down_since=$(date -u +%FT%T.%6NZ)
 "$ROOT/scripts/kube-local.sh" stop-apiserver "$DIR/cp" >/dev/null 2>&1 && pass "kube-apiserver stopped" ||
   fail "kube-local.sh stop-apiserver"
 # Down for a while, every client's watches and renewals failing: until the route poller has
@@ -380,7 +383,44 @@ must "an rr-operator replica leads again: the leader Lease renewed since the res
 must "the fabric Ready after the restart" 300 fabric_ready "$FABRIC"
 must "rack-1 whole" 120 rack_whole rack-1
 after=$(snapshot)
-check "the same reflector Pods and BGPPeers (uids) before and after the restart" "$after" "$before"
+# Nothing replaced, but for one known Kubernetes defect: until a restarted kube-apiserver serves
+# custom resources again it answers 404 for them, and the garbage collector, taking the fabric
+# for gone, may delete a reflector Pod the fabric controls (kubernetes/kubernetes#104342;
+# docs/operations.md, "Upgrades"). The audit log (audit-policy.yaml) tells who deleted what: a
+# Pod the collector deleted (with its BGPPeer, which follows it) is reported; anything else
+# replaced fails, and so does a change the log cannot account for.
+AUDIT=$DIR/cp/logs/audit.log
+# deleters RESOURCE NAME NAMESPACE: the user agents that deleted it since the API went down; not
+# a kubelet (system:node:*), which only removes a Pod someone else deleted once its containers stop.
+deleters() {
+  jq -r --arg r "$1" --arg n "$2" --arg ns "$3" --arg since "$down_since" \
+    'select(.verb == "delete" and .objectRef.resource == $r and .objectRef.name == $n
+            and (.objectRef.namespace // "") == $ns and .stage == "ResponseComplete"
+            and (.responseStatus.code // 0) < 300 and .requestReceivedTimestamp >= $since
+            and ((.user.username // "") | startswith("system:node:") | not)) | .userAgent' \
+    "$AUDIT" 2>/dev/null | sort -u
+}
+[[ -s $AUDIT ]] || fail "the audit log $AUDIT is missing or empty"
+changed=$(comm -3 <(echo "$before") <(echo "$after") | awk 'NF {print $1, $2}' | sort -u)
+collected=() unexplained=()
+while read -r kind name; do
+  [[ $kind == pod ]] || continue
+  by=$(deleters pods "$name" "$NS")
+  if [[ -n $by ]] && ! grep -qv 'garbage-collector' <<<"$by"; then collected+=("$name"); else unexplained+=("pod/$name (deleted by: ${by:-nobody on record})"); fi
+done <<<"$changed"
+while read -r kind name; do
+  [[ $kind == peer ]] || continue
+  [[ " ${collected[*]} " == *" $name "* ]] && continue  # the BGPPeer of a collected Pod follows it
+  unexplained+=("bgppeer/$name (deleted by: $(deleters bgppeers "$name" "" | tr '\n' ' '))")
+done <<<"$changed"
+if ((${#unexplained[@]} == 0)); then
+  pass "the same reflector Pods and BGPPeers (uids) before and after the restart${collected[*]:+, but for ${collected[*]}, which the garbage collector deleted (kubernetes/kubernetes#104342)}"
+  ((${#collected[@]})) && echo "NOTE: the garbage collector deleted ${collected[*]} after the restart: replaced, no route lost"
+else
+  fail "replaced by the restart: ${unexplained[*]}"
+  echo "before:"; echo "$before"; echo "after:"; echo "$after"
+  debug
+fi
 mark end apiserver
 window_clean apiserver
 
