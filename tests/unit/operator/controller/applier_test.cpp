@@ -45,6 +45,15 @@ std::vector<Json> Ready(std::vector<Json> pods) {
   return pods;
 }
 
+// The plan's Pods made on `api`, listed back as a kubelet reports them once they are up.
+std::vector<Json> MadeReady(FakeKubeClient& api, const planner::FabricSpec& spec, const planner::Plan& plan) {
+  Applier setup(api);
+  EXPECT_TRUE(setup.apply_pods(spec, plan, {}).ok());
+  auto live = api.list(kube::resources::pods(), "rr-system", {});
+  EXPECT_TRUE(live.ok());
+  return live.ok() ? Ready(live->items) : std::vector<Json>{};
+}
+
 TEST(ApplierTest, CreatesWhatIsMissingThenMakesNoWrites) {
   FakeKubeClient api;
   Applier applier(api);
@@ -107,17 +116,13 @@ TEST(ApplierTest, APodTheLiveObjectsShowDeletingHoldsItsRacksRolloutThoughThePla
     FakeKubeClient api;
     auto spec = Spec();
     auto plan = TwoReflectorRack(planner::ReflectorState::Ready);
-    Applier setup(api);
-    ASSERT_TRUE(setup.apply_pods(spec, plan, {}).ok());
-    auto live = api.list(kube::resources::pods(), "rr-system", {});
-    ASSERT_TRUE(live.ok());
-    live->items = Ready(live->items);
-    for (auto& pod : live->items) {
+    auto live = MadeReady(api, spec, plan);
+    for (auto& pod : live) {
       if (kube::name_of(pod) == deleting) pod["metadata"]["deletionTimestamp"] = "2026-12-05T15:45:38Z";
     }
     spec.image = "rr-agent:2";
     Applier roll(api);
-    ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live->items)).ok());
+    ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live)).ok());
     int deletes = 0;
     for (const auto& w : api.write_log()) deletes += w.rfind("delete pods", 0) == 0;
     EXPECT_EQ(deletes, 0) << "the rack's other reflector is already going: none more may go";
@@ -129,15 +134,12 @@ TEST(ApplierTest, APodTheLiveObjectsShowNotReadyHoldsItsRacksRollout) {
   FakeKubeClient api;
   auto spec = Spec();
   auto plan = TwoReflectorRack(planner::ReflectorState::Ready);
-  Applier setup(api);
-  ASSERT_TRUE(setup.apply_pods(spec, plan, {}).ok());
-  auto live = api.list(kube::resources::pods(), "rr-system", {});
-  ASSERT_TRUE(live.ok());
-  live->items = Ready(live->items);
-  live->items[1]["status"]["conditions"][0]["status"] = "False";
+  auto live = MadeReady(api, spec, plan);
+  ASSERT_EQ(live.size(), 2u);
+  live[1]["status"]["conditions"][0]["status"] = "False";
   spec.image = "rr-agent:2";
   Applier roll(api);
-  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live->items)).ok());
+  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live)).ok());
   EXPECT_EQ(api.list(kube::resources::pods(), "rr-system", {})->items.size(), 2u);
 }
 
@@ -153,15 +155,11 @@ TEST(ApplierTest, ATopTierRollsToANewImageOnePerZone) {
   zone.reflectors = {{"f-top-z1-a", "n1", "10.0.0.1", planner::ReflectorState::Ready, 3, 3},
                      {"f-top-z1-b", "n2", "10.0.0.2", planner::ReflectorState::Ready, 3, 3}};
   plan.top_tier = {zone};
-  Applier setup(api);
-  ASSERT_TRUE(setup.apply_pods(spec, plan, {}).ok());
-  auto live = api.list(kube::resources::pods(), "rr-system", {});
-  ASSERT_TRUE(live.ok());
-  ASSERT_EQ(live->items.size(), 2u);
-  live->items = Ready(live->items);
+  auto live = MadeReady(api, spec, plan);
+  ASSERT_EQ(live.size(), 2u);
   spec.image = "rr-agent:2";
   Applier roll(api);
-  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live->items)).ok());
+  ASSERT_TRUE(roll.apply_pods(spec, plan, Live(live)).ok());
   auto after = api.list(kube::resources::pods(), "rr-system", {});
   EXPECT_EQ(after->items.size(), 1u) << "one top-tier reflector of the zone is replaced, not none, not both";
 }
