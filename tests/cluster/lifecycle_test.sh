@@ -75,6 +75,23 @@ if "$CLUSTER" import "$DIR" "$WORK/import.tar" >/dev/null 2>"$WORK/import.err" &
   pass "import loaded $TAG into node-1's containerd"
 else fail "import of $TAG: $(cat "$WORK/import.err")"; fi
 
+# The node started from the image seed (kube-cluster.sh): the base images are in its containerd,
+# unpacked; its layers are hard links of the seed's, its databases its own copies.
+SEED=$(cat "$DIR/image-seed" 2>/dev/null)
+NODE_ROOT=${RR_CLUSTER_NODE_1_CONTAINERD%/containerd.sock}/containerd/root
+check_out=$(ctr --address "$RR_CLUSTER_NODE_1_CONTAINERD" -n k8s.io images check 2>&1)
+unpacked() { awk -v r="$1" '$1 == r && $4 == "complete" && $NF == "true"' <<<"$check_out" | grep -q .; }
+if unpacked "$RR_CLUSTER_PAUSE_IMAGE" && unpacked "$RR_CLUSTER_TOOLBOX_IMAGE"; then
+  pass "node-1 has the pause and toolbox images, complete and unpacked"
+else fail "node-1's images: $check_out"; fi
+inode() { stat -c %i "$1" 2>/dev/null; }
+shared=$(find "$NODE_ROOT/io.containerd.content.v1.content/blobs" -type f -links +1 2>/dev/null | wc -l)
+db=io.containerd.metadata.v1.bolt/meta.db
+if [[ -n $SEED && -f $SEED/$db && -f $NODE_ROOT/$db ]] && ((shared > 0)) &&
+   [[ $(inode "$SEED/$db") != "$(inode "$NODE_ROOT/$db")" ]]; then
+  pass "node-1's root shares $shared blobs with the image seed $SEED, and has its own databases"
+else fail "node-1's root against the seed '$SEED': $shared shared blobs, meta.db inodes $(inode "$SEED/$db") and $(inode "$NODE_ROOT/$db")"; fi
+
 # A kubelet that dies on its own is restarted, as systemd does on a real node; one that
 # kubelet-stop holds down stays down for as long as it is held.
 kubelet_pid() { pgrep -f -- "--root-dir=/var/lib/rr-kube-cluster/c$K/node-1/kubelet " | while read -r p; do
