@@ -57,22 +57,24 @@ abs_dir() {
 inst_id() { printf '%s' "$1" | sha256sum | cut -c1-16; }
 
 # ---------------------------------------------------------------- processes
-# Start time (in clock ticks since boot) of a live pid: identifies a process beyond
-# its pid. Fails for a missing or zombie (exited, not yet reaped) process.
-proc_start() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+# Start time (in clock ticks since boot) of a live pid, into REPLY: identifies a process
+# beyond its pid. Fails for a missing or zombie (exited, not yet reaped) process. Builtins
+# only, as everything the watchdog calls each second (a dozen control planes run at once).
+read_proc_start() {
+  local stat fields
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
   stat=${stat##*) }                      # fields after "(comm) ": state ppid ...
-  set -- $stat                           # field 20 of the rest = field 22 (starttime)
-  [[ $1 != [ZX] ]] || return 1
-  echo "${20}"
+  read -r -a fields <<<"$stat"           # field 20 of the rest = field 22 (starttime)
+  [[ ${fields[0]} != [ZX] ]] || return 1
+  REPLY=${fields[19]}
 }
+proc_start() { read_proc_start "$1" && echo "$REPLY"; }
 owner_alive() {                          # owner_alive "PID STARTTIME"
-  local pid start cur
+  local pid start
   read -r pid start <<<"$1"
   [[ -n ${pid:-} ]] || return 1
-  cur=$(proc_start "$pid") || return 1
-  [[ -z ${start:-} || $cur == "$start" ]]
+  read_proc_start "$pid" || return 1
+  [[ -z ${start:-} || $REPLY == "$start" ]]
 }
 # Is PID still the process NAME of instance DIR? (guards against pid reuse)
 pid_is() {
@@ -197,13 +199,16 @@ cleanup_stale() {
 
 # ---------------------------------------------------------------- watchdog
 cmd_watchdog() {                         # __watchdog DIR (runs detached)
-  local dir=$1 id owner
+  local dir=$1 id owner f name pid watchdog
   id=$(inst_id "$dir")
   owner=$(cat "$REG/$id/owner" 2>/dev/null) || exit 0
   while :; do
     [[ -d $REG/$id ]] || exit 0
-    # Another instance took over DIR, or we were replaced: quit quietly.
-    [[ $(pids_get "$dir" watchdog) == "$$" || $(pids_get "$dir" watchdog) == "" ]] || exit 0
+    # Another instance took over DIR, or we were replaced: quit quietly. (pids_get, in builtins)
+    f=$REG/$id/pids; [[ -f $f ]] || f=$dir/pids
+    watchdog=
+    while read -r name pid; do [[ $name == watchdog ]] && watchdog=$pid; done 2>/dev/null <"$f" || true
+    [[ $watchdog == "$$" || $watchdog == "" ]] || exit 0
     if ! owner_alive "$owner"; then
       echo "$(date -Is) owner ${owner%% *} is gone: stopping $dir"
       exec "$SELF" stop "$dir"

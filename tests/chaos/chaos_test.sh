@@ -179,12 +179,16 @@ rack_whole() {
   [[ $(awk -v x="${2:-}" '$4 == "true" && $2 != x' <<<"$lines" | wc -l) == 2 ]] && fabric_ready "$FABRIC"
 }
 # pod_pids UID COMM: the host pids of COMM processes in the Pod's cgroup (cgroupfs driver).
+# Builtins only: it reads every process of the machine (a process per read was thousands).
 pod_pids() {
-  local uid=$1 comm=$2 f pid
+  local uid=$1 comm=$2 f pid c line
   for f in /proc/[0-9]*/comm; do
-    [[ $(cat "$f" 2>/dev/null) == "$comm" ]] || continue
+    { read -r c <"$f"; } 2>/dev/null || continue
+    [[ $c == "$comm" ]] || continue
     pid=${f#/proc/}; pid=${pid%/comm}
-    grep -qE "pod(${uid}|${uid//-/_})" "/proc/$pid/cgroup" 2>/dev/null && echo "$pid"
+    while IFS= read -r line; do
+      if [[ $line == *"pod$uid"* || $line == *"pod${uid//-/_}"* ]]; then echo "$pid"; break; fi
+    done 2>/dev/null <"/proc/$pid/cgroup"
   done
   return 0
 }

@@ -22,19 +22,28 @@ for spec in "$@"; do
 done
 declare -A BIRD_PID=()
 
-comm_of() { cat "/proc/$1/comm" 2>/dev/null; }
-ppid_of() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$2"; }
+# Builtins only, into REPLY: every round reads them for every node.
+comm_of() { REPLY=; { read -r REPLY <"/proc/$1/comm"; } 2>/dev/null; }
+ppid_of() {
+  local s f; { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+  read -r -a f <<<"${s##*) }"; REPLY=${f[1]}
+}
+# standin_bird_pid PID: PID is BIRD and its parent the calico-node stand-in.
+standin_bird_pid() {
+  comm_of "$1"; [[ $REPLY == bird ]] || return 1
+  ppid_of "$1" || return 1
+  comm_of "$REPLY"; [[ $REPLY == calico-node-sta* ]]
+}
 # The stand-in's BIRD in NETNS into FOUND (a reflector's BIRD 2 may share the namespace: its
 # parent is rr-agent). Not a command substitution: the cache must outlive the call.
 standin_bird() {
   local ns=$1 pid cached=${BIRD_PID[$1]:-}
   FOUND=
-  if [[ -n $cached && $(comm_of "$cached") == bird && $(comm_of "$(ppid_of "$cached")") == calico-node-sta* ]]; then
+  if [[ -n $cached ]] && standin_bird_pid "$cached"; then
     FOUND=$cached; return 0
   fi
   for pid in $(ip netns pids "$ns" 2>/dev/null); do
-    [[ $(comm_of "$pid") == bird ]] || continue
-    [[ $(comm_of "$(ppid_of "$pid")") == calico-node-sta* ]] || continue
+    standin_bird_pid "$pid" || continue
     BIRD_PID[$ns]=$pid; FOUND=$pid; return 0
   done
   return 1
@@ -45,7 +54,7 @@ while kill -0 "$PARENT" 2>/dev/null; do
   round=$((round + 1))
   lines=""
   for i in "${!NAMES[@]}"; do
-    now=$(date +%s%3N)
+    now=${EPOCHREALTIME/./}; now=${now:0:-3}
     if ! standin_bird "${NETNS[i]}"; then
       lines+="$round $now ${NAMES[i]} MISS no-bird"$'\n'; continue
     fi
