@@ -4,14 +4,15 @@
 # and cached, kubectl 1.20); later runs reuse all of it and build incrementally.
 #
 #   scripts/test.sh [ctest args...]      e.g. scripts/test.sh -L unit
-# A whole run (no arguments) runs ctest twice: every test but the images and the real clusters,
-# then those, the chaos cluster beside the others.
+# A whole run (no arguments) runs ctest in two phases: every test but the images and the real
+# clusters, then those: the images, the chaos suite in the background and the other clusters
+# beside it.
 # A whole run then builds and runs the sanitizer tiers: the unit and integration suites under
 # ASan+UBSan (build-address/) and under TSan (build-thread/), and every fuzz target briefly
 # (build-fuzz/); see "Sanitizer tiers" below and docs/sanitizers.md.
 # Env: BUILD_DIR (default build), RR_SANITIZE (address|thread), CTEST_PARALLEL (ctest -j with
 #      arguments, default 3; of a whole run's first phase, default 4),
-#      CTEST_CLUSTER_PARALLEL (ctest -j of the real-cluster phase, default 3),
+#      CTEST_CLUSTER_PARALLEL (ctest -j of the real clusters beside the chaos suite, default 2),
 #      RR_SANITIZER_TIERS (default "address thread fuzz" on a whole run, none with ctest
 #      arguments), RR_SANITIZER_LABELS (default 'unit|integration')
 set -euo pipefail
@@ -82,7 +83,8 @@ rc=0
 # What each failed test said, kept as each ctest run ends (the next run in the same tree
 # overwrites ctest's record) and printed again at the very end, where a truncated log keeps it.
 digests=$(mktemp)
-trap 'rm -f "$digests"' EXIT
+chaos_pid= chaos_out=
+trap 'rm -f "$digests" ${chaos_out:+"$chaos_out"}; [[ -n $chaos_pid ]] && kill "$chaos_pid" 2>/dev/null' EXIT
 keep_digest() { bash "$ROOT/scripts/ctest-digest.sh" "$1" >>"$digests" || true; }
 if (($# > 0)); then
   step "running tests: ctest $*"
@@ -90,18 +92,46 @@ if (($# > 0)); then
 else
   # Two phases. Real clusters (kubelets, containerd, our images) keep both cores busy for
   # minutes; beside them the timing-sensitive integration tests (renew deadlines, restarts)
-  # starve. So the images and the cluster tests run after the rest, among themselves: the
-  # chaos suite, the longest, starts first (COST) and the other clusters come and go beside it
-  # (a cluster start claims two of the three slots: tests/cluster/Cluster.cmake).
+  # starve. So the images and the cluster tests run after the rest, among themselves.
   # Phase 1 mostly waits (Leases, BGP timers, control planes: both cores about 60% busy at
   # -j4, 50-70% at -j3), so it runs four at a time: 5 min 19 s against 7 min 10 s.
   step "running tests, phase 1: everything but the images and the real clusters"
   (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_PARALLEL:-4}" -LE 'cluster|images') || { rc=$?; keep_digest "$BUILD_DIR"; }
-  step "running tests, phase 2: images and real clusters, the chaos suite beside the others"
-  (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_CLUSTER_PARALLEL:-3}" -L 'cluster|images') || { rc=$?; keep_digest "$BUILD_DIR"; }
+  # Phase 2: the images, then the chaos suite (the longest test, mostly waiting on its
+  # scenarios' timers) started in the background by a ctest of its own in its own directory
+  # (tests/chaos: its own Testing/ logs), and the other real clusters beside it (a cluster
+  # start claims both of their slots: tests/cluster/Cluster.cmake). The first sanitizer tier
+  # runs beside the end of the chaos suite; the next waits for it (below).
+  step "running tests, phase 2: the images"
+  if (cd "$BUILD_DIR" && ctest --output-on-failure -L images); then
+    step "running tests, phase 2: the chaos suite in the background (its output follows when it ends)"
+    chaos_out=$(mktemp)
+    (cd "$BUILD_DIR/tests/chaos" && exec ctest --output-on-failure) >"$chaos_out" 2>&1 &
+    chaos_pid=$!
+    step "running tests, phase 2: the other real clusters, beside the chaos suite"
+    (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_CLUSTER_PARALLEL:-2}" -L cluster -LE chaos) || { rc=$?; keep_digest "$BUILD_DIR"; }
+  else
+    rc=1; keep_digest "$BUILD_DIR"
+    step "the images did not build: no real-cluster test runs"
+  fi
 fi
+# wait_chaos: the chaos suite's end, its output and verdict.
+wait_chaos() {
+  [[ -n ${chaos_pid:-} ]] || return 0
+  step "waiting for the chaos suite"
+  local chaos_rc=0
+  wait "$chaos_pid" || chaos_rc=$?
+  chaos_pid=
+  step "the chaos suite (ctest in $BUILD_DIR/tests/chaos) ended (exit $chaos_rc):"
+  cat "$chaos_out"; rm -f "$chaos_out"
+  ((chaos_rc == 0)) || { rc=$chaos_rc; keep_digest "$BUILD_DIR/tests/chaos"; }
+}
 
+first_tier=1
 for tier in $tiers; do
+  # Only the first tier beside the chaos suite: two would starve the real cluster's timers.
+  ((first_tier)) || wait_chaos
+  first_tier=0
   if [[ $tier == fuzz ]]; then
     step "fuzz tier: every libFuzzer target, seeds + 2000 inputs (scripts/fuzz.sh --runs 2000)"
     bash scripts/fuzz.sh --runs 2000 || rc=$?
@@ -114,6 +144,7 @@ for tier in $tiers; do
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/sanitizers/tsan.supp \
       ctest --output-on-failure -j "${RR_SANITIZER_PARALLEL:-3}" -L "$labels") || { rc=$?; keep_digest "$(sanitizer_dir "$tier")"; }
 done
+wait_chaos
 if [[ -s $digests ]]; then
   step "what the failed tests said (scripts/ctest-digest.sh)"
   cat "$digests" >&2
