@@ -8,7 +8,8 @@
 #    the optional ones below, with the base images imported under the names their FROM
 #    lines resolve to. buildah's layer cache makes a second run with unchanged sources
 #    fast.
-# 3. Each image is written as a docker-archive to $CACHE/images/NAME.tar (atomically),
+# 3. Each image is written as a docker-archive to $CACHE/images/NAME.tar (atomically; an
+#    archive that already holds the same image, by ID, is left as it is),
 #    which `ctr images import` names as the image's tag.
 #
 # Usage: scripts/build-images.sh [options] [NAME...]      (default: every image)
@@ -177,10 +178,18 @@ build_image() {
   buildah bud "${args[@]}" "$ROOT" >"$LOG_DIR/$name.log" 2>&1 ||
     { tail -40 "$LOG_DIR/$name.log" >&2; die "buildah bud failed for $dockerfile (full log: $LOG_DIR/$name.log)"; }
   local built=$SECONDS
-  local out=$OUT_DIR/$name.tar tmp
+  local out=$OUT_DIR/$name.tar tmp id
+  # An archive of this very image is left as it is: clusters key their image seed on the
+  # archives' modification times (scripts/kube-cluster.sh), so an unchanged image keeps it.
+  id=$(buildah images --no-trunc --format '{{.ID}}' "$ref" | head -1)
+  if [[ -s $out && -n $id && $(cat "$out.id" 2>/dev/null) == "$id" ]]; then
+    log "$ref built in $((built - start)) s, its archive already up to date"
+    return 0
+  fi
   tmp=$(mktemp "$OUT_DIR/.$name.XXXXXX.tar"); rm -f "$tmp"
   buildah push --quiet "$ref" "docker-archive:$tmp:$ref" >/dev/null
   mv "$tmp" "$out"
+  echo "$id" >"$out.id"
   log "$ref built in $((built - start)) s, archived in $((SECONDS - built)) s"
 }
 
@@ -189,7 +198,9 @@ report_image() {
   local unpacked archive gz
   unpacked=$(buildah images --format '{{.Size}}' "$ref" | head -1)
   archive=$(du -h --apparent-size "$out" | cut -f1)
-  gz=$(gzip -1 -c "$out" | wc -c | numfmt --to=iec)
+  # gzip's figure once per archive (a few CPU-seconds each).
+  [[ $out.gz-size -nt $out ]] || gzip -1 -c "$out" | wc -c | numfmt --to=iec >"$out.gz-size"
+  gz=$(cat "$out.gz-size")
   printf '%-22s %-44s unpacked %-9s archive %-6s gzip %s\n' "$name" "$ref" "$unpacked" "$archive" "$gz"
 }
 
