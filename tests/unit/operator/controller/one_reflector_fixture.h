@@ -112,6 +112,7 @@ class OneReflectorControllerTest : public ::testing::Test {
   // `forge` edits it first (a compromised agent's write).
   bool renew(const std::string& uid, const std::function<void(Json&)>& forge = nullptr) {
     const auto& leases = kube::resources::leases();
+    const std::string live_pod = pod_uid();
     auto current = api_.get(leases, kNs, pod_);
     Json lease = current.ok() ? *current : Json{{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"}};
     lease["metadata"]["name"] = pod_;
@@ -133,12 +134,17 @@ class OneReflectorControllerTest : public ::testing::Test {
     auto written = current.ok() ? api_.update(leases, lease) : api_.create(leases, kNs, lease);
     if (!written.ok()) return false;
     // The operator judges liveness by when it sees a renewal: let it see this one before the
-    // test moves fake time on, or a busy machine makes a live agent look lapsed.
+    // test moves fake time on, or a busy machine makes a live agent look lapsed. Unless the
+    // Pod is replaced meanwhile: the operator then deletes its Lease, and nothing will ever
+    // see this write (a wait for it took the 30 s bound whenever a replacement raced it).
     const std::string version = kube::resource_version_of(*written);
-    return eventually([&] {
-      auto seen = controller_->leases().get(std::string(kNs) + "/" + pod_);
-      return seen && kube::resource_version_of(*seen) == version;
+    bool seen = false;
+    eventually([&] {
+      auto lease = controller_->leases().get(std::string(kNs) + "/" + pod_);
+      seen = lease && kube::resource_version_of(*lease) == version;
+      return seen || pod_uid() != live_pod;
     });
+    return seen;
   }
 
   // The reflector's state in the fabric's status ("" when not listed).
