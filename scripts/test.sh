@@ -100,9 +100,9 @@ else
   (cd "$BUILD_DIR" && ctest --output-on-failure -j "${CTEST_PARALLEL:-4}" -LE 'cluster|images') || { rc=$?; keep_digest "$BUILD_DIR"; }
   # Phase 2: the images, then the chaos suite (the longest test, mostly waiting on its
   # scenarios' timers) started in the background by a ctest of its own in its own directory
-  # (tests/chaos: its own Testing/ logs), and the other real clusters beside it (a cluster
-  # start claims both of their slots: tests/cluster/Cluster.cmake). The first sanitizer tier
-  # runs beside the end of the chaos suite; the next waits for it (below).
+  # (tests/chaos: its own Testing/ logs), and the other real clusters beside it, two at a
+  # time (the 9-node demo claims both slots). The first sanitizer tier runs beside the end of
+  # the chaos suite; the next waits for it (below).
   step "running tests, phase 2: the images"
   if (cd "$BUILD_DIR" && ctest --output-on-failure -L images); then
     step "running tests, phase 2: the chaos suite in the background (its output follows when it ends)"
