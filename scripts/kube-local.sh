@@ -57,9 +57,25 @@ abs_dir() {
 inst_id() { printf '%s' "$1" | sha256sum | cut -c1-16; }
 
 # ---------------------------------------------------------------- processes
-# read_proc_start, proc_start, owner_alive (builtins only: the watchdog runs them every second)
-# shellcheck source=lib/processes.sh
-source "$SCRIPTS/lib/processes.sh"
+# Start time (in clock ticks since boot) of a live pid, into REPLY: identifies a process
+# beyond its pid. Fails for a missing or zombie (exited, not yet reaped) process. Builtins
+# only, as everything the watchdog calls each second (a dozen control planes run at once).
+read_proc_start() {
+  local stat fields
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }                      # fields after "(comm) ": state ppid ...
+  read -r -a fields <<<"$stat"           # field 20 of the rest = field 22 (starttime)
+  [[ ${fields[0]} != [ZX] ]] || return 1
+  REPLY=${fields[19]}
+}
+proc_start() { read_proc_start "$1" && echo "$REPLY"; }
+owner_alive() {                          # owner_alive "PID STARTTIME"
+  local pid start
+  read -r pid start <<<"$1"
+  [[ -n ${pid:-} ]] || return 1
+  read_proc_start "$pid" || return 1
+  [[ -z ${start:-} || $REPLY == "$start" ]]
+}
 # Is PID still the process NAME of instance DIR? (guards against pid reuse)
 pid_is() {
   local pid=$1 name=$2 dir=$3 args=() a
