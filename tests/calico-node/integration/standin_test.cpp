@@ -21,6 +21,7 @@
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
+#include "support/loopback_octet.h"
 #include "support/netns.h"
 #include "support/process.h"
 
@@ -106,7 +107,8 @@ class StandinIT : public ::testing::Test {
     ASSERT_TRUE(cp_);
     client_ = cp_->admin_client();
     std::random_device rd;
-    octet_ = 100 + static_cast<int>(rd() % 150);
+    octet_ = loopback_.value();  // this test's own 127.N.x.y addresses
+    ASSERT_NE(octet_, 0) << "every 127.N of /tmp/rr-loopback-octets is taken";
     port_base_ = 20000 + static_cast<int>(rd() % 300) * 20;
     tag_ = "cn" + std::to_string(rd() % 1000000);
     log_dir_ = cp_->dir() + "/logs/" + tag_;
@@ -202,6 +204,7 @@ class StandinIT : public ::testing::Test {
 
   std::unique_ptr<rr::testing::ControlPlane> cp_;
   std::unique_ptr<kube::RestKubeClient> client_;
+  rr::testing::LoopbackOctet loopback_;
   int octet_ = 0;
   int port_base_ = 0;
   std::string tag_;

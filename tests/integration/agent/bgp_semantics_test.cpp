@@ -18,7 +18,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <filesystem>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -29,6 +28,7 @@
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
+#include "support/loopback_octet.h"
 #include "support/process.h"
 #include "support/reflector_simulator.h"
 #include "support/short_temp_dir.h"
@@ -55,8 +55,8 @@ class BgpSemanticsIT : public ::testing::Test {
     ASSERT_TRUE(client_);
     cp_->install_crds(/*with_calico=*/false);
     ns_ = cp_->create_namespace(*client_, "sem");
-    std::random_device rd;
-    octet_ = 100 + static_cast<int>(rd() % 150);
+    octet_ = loopback_.value();  // this test's own 127.N.x.y addresses
+    ASSERT_NE(octet_, 0) << "every 127.N of /tmp/rr-loopback-octets is taken";
     tag_ = ns_;
     dir_ = cp_->dir() + "/logs/sem-" + tag_;
     std::filesystem::create_directories(dir_);
@@ -166,6 +166,7 @@ class BgpSemanticsIT : public ::testing::Test {
   std::unique_ptr<rr::testing::ControlPlane> cp_;
   std::unique_ptr<kube::RestKubeClient> client_;
   std::string ns_, tag_, dir_;
+  rr::testing::LoopbackOctet loopback_;
   int octet_ = 0;
   std::map<std::string, std::unique_ptr<BirdSpeaker>> speakers_;
   std::map<std::string, std::unique_ptr<rr::testing::ShortTempDir>> sockets_;  // outlive the agents

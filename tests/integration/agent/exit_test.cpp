@@ -19,6 +19,7 @@
 
 #include "support/control_plane.h"
 #include "support/eventually.h"
+#include "support/loopback_octet.h"
 #include "support/process.h"
 #include "support/short_temp_dir.h"
 
@@ -123,7 +124,8 @@ class AgentExitIT : public ::testing::Test {
     dir_ = cp_->dir() + "/logs/exit-" + ns_;  // logs/ outlives the fixture, for post-mortems
     std::filesystem::create_directories(dir_);
     std::random_device rd;
-    address_ = "127." + std::to_string(100 + rd() % 150) + "." + std::to_string(rd() % 250) + ".1";
+    ASSERT_NE(loopback_.value(), 0) << "every 127.N of /tmp/rr-loopback-octets is taken";
+    address_ = "127." + std::to_string(loopback_.value()) + "." + std::to_string(rd() % 250) + ".1";
   }
 
   void TearDown() override {
@@ -154,6 +156,7 @@ class AgentExitIT : public ::testing::Test {
   std::unique_ptr<kube::RestKubeClient> client_;
   std::string ns_;
   std::string dir_;
+  rr::testing::LoopbackOctet loopback_;
   std::string address_;
   rr::testing::ShortTempDir run_{"rr-exit"};  // BIRD's socket and the agent's scratch files
   std::vector<std::unique_ptr<ChildProcess>> agents_;

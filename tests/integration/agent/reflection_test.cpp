@@ -15,6 +15,7 @@
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
+#include "support/loopback_octet.h"
 #include "support/process.h"
 #include "support/reflector_simulator.h"
 #include "support/short_temp_dir.h"
@@ -41,8 +42,8 @@ class ReflectionIT : public ::testing::Test {
     ASSERT_TRUE(client_);
     cp_->install_crds(/*with_calico=*/false);
     ns_ = cp_->create_namespace(*client_, "bgp");
-    std::random_device rd;
-    octet_ = 100 + static_cast<int>(rd() % 150);  // this test's own 127.N.x.y addresses
+    octet_ = loopback_.value();  // this test's own 127.N.x.y addresses
+    ASSERT_NE(octet_, 0) << "every 127.N of /tmp/rr-loopback-octets is taken";
     tag_ = ns_;
     dir_ = cp_->dir() + "/logs/bgp-" + tag_;  // logs/ outlives the fixture, for post-mortems
     std::filesystem::create_directories(dir_);
@@ -146,6 +147,7 @@ class ReflectionIT : public ::testing::Test {
   std::unique_ptr<rr::testing::ControlPlane> cp_;
   std::unique_ptr<kube::RestKubeClient> client_;
   std::string ns_, tag_, dir_;
+  rr::testing::LoopbackOctet loopback_;
   int octet_ = 0;
   std::map<std::string, std::unique_ptr<BirdSpeaker>> speakers_;
   std::map<std::string, std::unique_ptr<rr::testing::ShortTempDir>> sockets_;  // outlive the agents

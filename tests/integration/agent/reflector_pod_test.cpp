@@ -11,7 +11,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <gtest/gtest.h>
 
@@ -22,6 +21,7 @@
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
 #include "support/eventually.h"
+#include "support/loopback_octet.h"
 #include "support/pod_sandbox.h"
 #include "support/process.h"
 #include "support/reflector_simulator.h"
@@ -48,8 +48,8 @@ class ReflectorPodIT : public ::testing::Test {
     ASSERT_TRUE(client_);
     cp_->install_crds(/*with_calico=*/false);
     ns_ = cp_->create_namespace(*client_, "pod");
-    std::random_device rd;
-    octet_ = 100 + static_cast<int>(rd() % 150);
+    octet_ = loopback_.value();  // this test's own 127.N.x.y addresses
+    ASSERT_NE(octet_, 0) << "every 127.N of /tmp/rr-loopback-octets is taken";
     dir_ = cp_->dir() + "/logs/pod-" + ns_;
     std::filesystem::create_directories(dir_);
     ASSERT_FALSE(service_account_.path().empty());
@@ -159,6 +159,7 @@ class ReflectorPodIT : public ::testing::Test {
   std::unique_ptr<rr::testing::ControlPlane> cp_;
   std::unique_ptr<kube::RestKubeClient> client_;
   std::string ns_, dir_;
+  rr::testing::LoopbackOctet loopback_;
   int octet_ = 0;
   ShortTempDir service_account_{"rr-sa"};
   ShortTempDir work_{"rr-pod"};
