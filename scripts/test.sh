@@ -142,6 +142,7 @@ for tier in $tiers; do
   step "sanitizer tier $tier: ctest -L '$labels'"
   # halt_on_error: a report fails the test that caused it, not just its log.
   (cd "$(sanitizer_dir "$tier")" && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+      LSAN_OPTIONS=suppressions=$ROOT/tests/sanitizers/lsan.supp \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/sanitizers/tsan.supp \
       ctest --output-on-failure -j "${RR_SANITIZER_PARALLEL:-3}" -L "$labels") || { rc=$?; keep_digest "$(sanitizer_dir "$tier")"; }
