@@ -42,6 +42,7 @@ struct Options {
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};
   std::chrono::milliseconds startup_grace{120000};
+  std::chrono::milliseconds host_not_ready_grace{30000};
   std::chrono::milliseconds mesh_settle{15000};
   std::chrono::milliseconds stall_timeout{60000};
   int workers = 2;
@@ -152,6 +153,9 @@ int main(int argc, char** argv) {
   flags.add_duration("reflector-startup-grace", &o.startup_grace,
                      "time past the lease duration a new reflector gets to publish its first Lease",
                      "RR_REFLECTOR_STARTUP_GRACE");
+  flags.add_duration("host-not-ready-grace", &o.host_not_ready_grace,
+                     "a reflector whose Node is NotReady is replaced once the Node has stayed NotReady this long",
+                     "RR_HOST_NOT_READY_GRACE");
   flags.add_duration("mesh-settle", &o.mesh_settle,
                      "deleting a fabric keeps its BGPPeers until Calico's node-to-node mesh has been on this long",
                      "RR_MESH_SETTLE");
@@ -293,6 +297,7 @@ int main(int argc, char** argv) {
   kube::EventRecorder events(**client, kube::EventSource{"rr-operator", hostname()});
   rr::controller::ControllerOptions copt;
   copt.reconciler.startup_grace = o.startup_grace;
+  copt.reconciler.host_not_ready_grace = o.host_not_ready_grace;
   copt.reconciler.mesh_settle = o.mesh_settle;
   copt.reconciler.calico_api = calico_api;
   copt.reconciler.default_image = o.reflector_image;

@@ -32,6 +32,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
       metrics_(metrics),
       events_(events),
       liveness_(clock, options_.reconciler.startup_grace),
+      host_readiness_(clock, options_.reconciler.host_not_ready_grace),
       writer_(client),
       applier_(writer_, [metrics](std::string_view verb) {
         if (metrics) metrics->write(verb);
@@ -161,11 +162,18 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
     if (options_.on_nodes_listed) options_.on_nodes_listed();
     enqueue_all();  // a relist for new label keys ends the wait
   });
-  nodes_->add_handlers({[this](const std::string&, const planner::NodeInfo&) { enqueue_all(); },
+  nodes_->add_handlers({[this](const std::string&, const planner::NodeInfo& n) {
+                          host_readiness_.observe(n.name, n.ready);
+                          enqueue_all();
+                        },
                         [this](const std::string&, const planner::NodeInfo& a, const planner::NodeInfo& b) {
+                          host_readiness_.observe(b.name, b.ready);
                           if (!(a == b)) enqueue_all();  // heartbeats change nothing we keep
                         },
-                        [this](const std::string&, const planner::NodeInfo&) { enqueue_all(); }});
+                        [this](const std::string&, const planner::NodeInfo& n) {
+                          host_readiness_.forget(n.name);
+                          enqueue_all();
+                        }});
   auto owner_handlers = [this](bool track_pods) {
     kube::Informer<Json>::Handlers h;
     h.on_add = [this, track_pods](const std::string& k, const Json& o) {
@@ -221,6 +229,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                       calico_.get(), &namespaces_};
   caches.roles = role_store_.get();
   caches.role_bindings = binding_store_.get();
+  caches.hosts = &host_readiness_;
   reconciler_ = std::make_unique<FabricReconciler>(caches, writer_, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }

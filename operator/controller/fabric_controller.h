@@ -109,6 +109,7 @@ class FabricController {
   OperatorMetrics* metrics_;
   kube::EventRecorder* events_;
   contract::LivenessTracker liveness_;
+  HostReadiness host_readiness_;  // fed by the Node informer, read by the reconciler
   // Every write of the reconciler and the applier goes through it; closed when run()'s token
   // stops (leadership lost, or shutdown), before a reconcile in flight can write.
   LeadingClient writer_;

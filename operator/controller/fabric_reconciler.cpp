@@ -206,6 +206,12 @@ void FabricReconciler::gather_world(const Json& fabric, Gathered& g) {
   planner::PlanInput& in = g.input;
   const planner::FabricSpec& spec = in.spec;
   in.nodes = caches_.nodes->list();
+  if (caches_.hosts) {
+    for (const auto& [node, left] : caches_.hosts->within_grace()) {
+      in.hosts_not_ready_within_grace.insert(node);
+      keep_min(g.requeue, left + std::chrono::milliseconds(50));
+    }
+  }
 
   const auto lease_duration = std::chrono::seconds(spec.lease_duration_seconds);
   std::map<std::string, planner::ReflectorLease> leases;

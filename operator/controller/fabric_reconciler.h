@@ -12,6 +12,7 @@
 #include "api/fabric_policy.h"
 #include "contract/liveness_tracker.h"
 #include "controller/api_availability.h"
+#include "controller/host_readiness.h"
 #include "controller/applier.h"
 #include "controller/namespace_access.h"
 #include "kube/clock.h"
@@ -32,11 +33,15 @@ struct FabricCaches {
   const NamespaceAccess* namespaces = nullptr;                  // where pods and leases can be watched
   const kube::Store<kube::Json>* roles = nullptr;               // owned Roles (agent Secret access), all namespaces
   const kube::Store<kube::Json>* role_bindings = nullptr;       // their RoleBindings
+  const HostReadiness* hosts = nullptr;  // since when Nodes are NotReady; null: no grace (a one-shot plan)
 };
 
 struct ReconcilerOptions {
   // A reflector Pod gets this long past its lease duration to publish a first Lease.
   kube::Clock::Duration startup_grace = std::chrono::seconds(120);
+  // A reflector whose Node is NotReady is replaced once the Node has stayed NotReady this long
+  // (as the controller observed it: HostReadiness).
+  kube::Clock::Duration host_not_ready_grace = std::chrono::seconds(30);
   planner::CalicoApi calico_api = planner::CalicoApi::CrdV1;  // the API this operator's informers watch
   std::string default_image;                                   // for specs that name none; always allowed
   // The namespaces and images specs may choose (the controller watches Pods and Leases in these

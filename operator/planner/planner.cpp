@@ -750,7 +750,13 @@ void Planning::sort_reflectors(RackPlacement& r) {
       remove = true;
       state = ReflectorState::Terminating;
     } else if (auto host = hosts.find(p->node); host != hosts.end() && host->second && !host->second->ready) {
-      r.stranded.push_back(p);
+      // Not replaced before its host has stayed NotReady for the grace (a kube-apiserver
+      // outage makes hosts NotReady for a moment): until then it is kept as it is.
+      if (in.hosts_not_ready_within_grace.count(p->node)) {
+        r.kept.push_back(p);
+      } else {
+        r.stranded.push_back(p);
+      }
       state = ReflectorState::HostNotReady;
     } else {
       r.kept.push_back(p);

@@ -127,6 +127,9 @@ struct PlanInput {
   // Every node the controller knows, shared with its cache: a reconcile of 100k
   // nodes copies pointers, not label maps.
   std::vector<std::shared_ptr<const NodeInfo>> nodes;
+  // NotReady nodes whose grace has not run out (the controller's --host-not-ready-grace): a
+  // reflector there is kept as it is, not replaced yet.
+  std::set<std::string> hosts_not_ready_within_grace;
   std::vector<ReflectorPod> pods;       // the fabric's own reflector Pods
   std::vector<ReflectorLease> leases;   // the fabric's reflector Leases
   std::vector<RackAllocation> recorded; // cluster IDs from status

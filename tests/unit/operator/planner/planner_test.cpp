@@ -395,6 +395,19 @@ TEST(PlannerLivenessTest, AReflectorOnANotReadyNodeIsReplacedBeforeItIsRemoved) 
         .peers = Strings{"a/a-n0 10.0.1.1", "a/a-n1 10.0.1.2"},
         .ready = "False/NoEligibleHosts",
         .problem_field = "spec.reflectors.nodeSelector"}},
+      {"host NotReady for less than the controller's grace: nothing changes yet",
+       [] {
+         auto c = rack_a(4);
+         c.reflector("a", "a-n0", id(1)).live();
+         c.reflector("a", "a-n1", id(1)).live();
+         c.node_not_ready("a-n0");
+         auto in = c.input();
+         in.hosts_not_ready_within_grace.insert("a-n0");
+         return in;
+       }(),
+       {.pods = Strings{"a/a-n0@" + id(1), "a/a-n1@" + id(1)},
+        .deleted = Strings{},
+        .peers = Strings{"a/a-n0 10.0.1.1", "a/a-n1 10.0.1.2"}}},
       {"its Lease lapsed too: deleted at once, like any dead reflector",
        [] {
          auto c = rack_a(4);
