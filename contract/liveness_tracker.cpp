@@ -60,24 +60,14 @@ void LivenessTracker::forget_lease(const std::string& key) {
   leases_.erase(key);
 }
 
-void LivenessTracker::observation_lost(const std::string& source) {
+void LivenessTracker::restart_observation() {
   std::lock_guard lock(mu_);
-  if (lost_.empty()) lost_since_ = clock_.now();
-  lost_.insert(source);
-}
-
-void LivenessTracker::observation_resumed(const std::string& source) {
-  std::lock_guard lock(mu_);
-  if (lost_.erase(source) == 0 || !lost_.empty()) return;
   const auto now = clock_.now();
   for (auto& [key, observed] : leases_) {
     observed.changed_at = now;
     for (auto& [holder, renewals] : observed.by_holder) renewals.seen = now;
   }
-  for (auto& [key, pod] : pods_) pod.first_seen += now - std::max(pod.first_seen, lost_since_);
 }
-
-kube::Clock::TimePoint LivenessTracker::judged_now() const { return lost_.empty() ? clock_.now() : lost_since_; }
 
 void LivenessTracker::observe_pod(const std::string& key, const std::string& uid,
                                   std::optional<kube::Clock::TimePoint> at) {
@@ -120,12 +110,11 @@ LivenessTracker::LeaseVerdict LivenessTracker::judge_lease(const std::string& ke
   std::lock_guard lock(mu_);
   auto it = leases_.find(key);
   if (it == leases_.end()) return {};
-  auto age = judged_now() - it->second.changed_at;
+  auto age = clock_.now() - it->second.changed_at;
   LeaseVerdict v;
   v.known = true;
   v.fresh = !it->second.holder.empty() && age < it->second.duration;
   v.remaining = v.fresh ? it->second.duration - age : kube::Clock::Duration::zero();
-  if (v.fresh && !lost_.empty()) v.remaining = it->second.duration;  // frozen: nothing to wait for
   return v;
 }
 
@@ -157,15 +146,13 @@ LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_ke
                                                        kube::Clock::Duration lease_duration) const {
   std::lock_guard lock(mu_);
   PodVerdict v;
-  const auto now = judged_now();
-  const bool frozen = !lost_.empty();  // verdicts do not change until observation resumes
+  const auto now = clock_.now();
   if (const Renewals* own = own_renewals(pod_key)) {
     const auto duration = leases_.at(pod_key).duration;
     const auto age = now - own->seen;
     v.lease.known = true;
     v.lease.fresh = age < duration;
     v.lease.remaining = v.lease.fresh ? duration - age : kube::Clock::Duration::zero();
-    if (v.lease.fresh && frozen) v.lease.remaining = duration;
     v.lapsed = !v.lease.fresh;  // it renewed and stopped
     if (v.lease.fresh) v.deadline = v.lease.remaining;
     return v;
@@ -174,7 +161,7 @@ LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_ke
   if (pod == pods_.end()) return v;  // not seen: nothing to judge yet
   const auto left = pod->second.first_seen + lease_duration + grace_ - now;
   v.lapsed = left <= kube::Clock::Duration::zero();
-  if (!v.lapsed) v.deadline = frozen ? lease_duration : left;
+  if (!v.lapsed) v.deadline = left;
   return v;
 }
 

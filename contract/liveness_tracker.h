@@ -17,7 +17,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -49,15 +48,9 @@ class LivenessTracker {
     observe_lease(key, lease.holder, lease.renew_time, lease.duration_seconds, at);
   }
   void forget_lease(const std::string& key);
-  // A watch that feeds observations (`source`: one per watch) failed. Time we cannot
-  // observe must not count against any holder: until every lost source has resumed,
-  // verdicts are the ones of the moment observation was first lost (a Lease fresh then
-  // stays fresh, one lapsed then stays lapsed), with a deadline a lease duration away.
-  void observation_lost(const std::string& source);
-  // That watch answers again. Once none is lost, every Lease's clock restarts now (its
-  // holder, cut off from the API as we were, gets a whole duration to be seen renewing),
-  // and the start-up grace of a Pod that has not renewed yet resumes where it stopped.
-  void observation_resumed(const std::string& source);
+  // The watch that feeds observations failed: time we could not observe must not
+  // count against any holder, so every Lease's clock restarts now.
+  void restart_observation();
   // Every reflector Pod the cache holds (key "ns/name") with its UID. A UID that
   // differs from the last one seen under this key is a new Pod: its start-up
   // grace starts now. An empty UID keeps the one already known.
@@ -113,8 +106,6 @@ class LivenessTracker {
   // The renewals of the Lease `key` made by the Pod seen under `key`; null when none.
   const Renewals* own_renewals(const std::string& key) const;  // mu_ held
   void remember_former(const std::string& key, const std::string& uid);  // mu_ held
-  // The time verdicts are judged at: now, or when observation was lost while it is.
-  kube::Clock::TimePoint judged_now() const;  // mu_ held
 
   kube::Clock& clock_;
   kube::Clock::Duration grace_;
@@ -122,8 +113,6 @@ class LivenessTracker {
   std::map<std::string, Observed> leases_;
   std::map<std::string, SeenPod> pods_;
   std::map<std::string, std::vector<std::string>> former_uids_;  // by Pod key, oldest first
-  std::set<std::string> lost_;          // sources that failed and have not answered since
-  kube::Clock::TimePoint lost_since_{};  // when lost_ last became non-empty
 };
 
 }  // namespace rr::contract

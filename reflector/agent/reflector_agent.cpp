@@ -137,12 +137,8 @@ bool ReflectorAgent::start_scoped_informers(const contract::FabricSpec& spec) {
                              mark_dirty();
                            }});
     leases_->set_error_sink([this, log = log_errors("reflector Leases")](const kube::Error& e) {
-      liveness_.observation_lost("leases");
+      liveness_.restart_observation();
       log(e);
-    });
-    leases_->set_resume_sink([this] {
-      liveness_.observation_resumed("leases");
-      mark_dirty();  // a mesh peer's verdict, held while blind, may change now
     });
     leases_->start();
   }
