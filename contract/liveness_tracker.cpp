@@ -60,13 +60,28 @@ void LivenessTracker::forget_lease(const std::string& key) {
   leases_.erase(key);
 }
 
-void LivenessTracker::restart_observation() {
-  std::lock_guard lock(mu_);
-  const auto now = clock_.now();
+void LivenessTracker::restart_clocks(kube::Clock::TimePoint now) {
   for (auto& [key, observed] : leases_) {
     observed.changed_at = now;
     for (auto& [holder, renewals] : observed.by_holder) renewals.seen = now;
   }
+}
+
+void LivenessTracker::observation_lost(const std::string& source) {
+  std::lock_guard lock(mu_);
+  const auto now = clock_.now();
+  if (lost_.empty()) lost_since_ = now;
+  lost_.insert(source);
+  restart_clocks(now);
+}
+
+void LivenessTracker::observation_resumed(const std::string& source) {
+  std::lock_guard lock(mu_);
+  if (lost_.erase(source) == 0) return;
+  const auto now = clock_.now();
+  restart_clocks(now);
+  if (!lost_.empty()) return;
+  for (auto& [key, pod] : pods_) pod.first_seen += now - std::max(pod.first_seen, lost_since_);
 }
 
 void LivenessTracker::observe_pod(const std::string& key, const std::string& uid,
@@ -110,7 +125,8 @@ LivenessTracker::LeaseVerdict LivenessTracker::judge_lease(const std::string& ke
   std::lock_guard lock(mu_);
   auto it = leases_.find(key);
   if (it == leases_.end()) return {};
-  auto age = clock_.now() - it->second.changed_at;
+  // While blind, every Lease is judged as if observed just now.
+  auto age = lost_.empty() ? clock_.now() - it->second.changed_at : kube::Clock::Duration::zero();
   LeaseVerdict v;
   v.known = true;
   v.fresh = !it->second.holder.empty() && age < it->second.duration;
@@ -146,10 +162,12 @@ LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_ke
                                                        kube::Clock::Duration lease_duration) const {
   std::lock_guard lock(mu_);
   PodVerdict v;
-  const auto now = clock_.now();
+  const bool blind = !lost_.empty();
+  // While blind: renewals as if observed just now, a start-up grace as it stood when we went blind.
+  const auto now = blind ? lost_since_ : clock_.now();
   if (const Renewals* own = own_renewals(pod_key)) {
     const auto duration = leases_.at(pod_key).duration;
-    const auto age = now - own->seen;
+    const auto age = blind ? kube::Clock::Duration::zero() : now - own->seen;
     v.lease.known = true;
     v.lease.fresh = age < duration;
     v.lease.remaining = v.lease.fresh ? duration - age : kube::Clock::Duration::zero();
@@ -161,7 +179,7 @@ LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_ke
   if (pod == pods_.end()) return v;  // not seen: nothing to judge yet
   const auto left = pod->second.first_seen + lease_duration + grace_ - now;
   v.lapsed = left <= kube::Clock::Duration::zero();
-  if (!v.lapsed) v.deadline = left;
+  if (!v.lapsed) v.deadline = blind ? lease_duration : left;
   return v;
 }
 

@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,9 +49,17 @@ class LivenessTracker {
     observe_lease(key, lease.holder, lease.renew_time, lease.duration_seconds, at);
   }
   void forget_lease(const std::string& key);
-  // The watch that feeds observations failed: time we could not observe must not
-  // count against any holder, so every Lease's clock restarts now.
-  void restart_observation();
+  // A watch that feeds observations (`source`: one per watch) failed. Time we cannot
+  // observe must not count against any holder: until every lost source answers again
+  // (observation_resumed), we are blind: every Lease is judged as if observed just now
+  // (fresh, a whole duration left), and a Pod's start-up grace as it stood when we went
+  // blind. A reconnect that hangs (an API server that accepts connections but does not
+  // answer yet) is part of the blind time, reported or not.
+  void observation_lost(const std::string& source);
+  // That watch answers again: every Lease's clock restarts now (its holder, cut off from
+  // the API as we were, gets a whole duration to be seen renewing); once no source is lost,
+  // the start-up grace of a Pod that has not renewed yet resumes where it stopped.
+  void observation_resumed(const std::string& source);
   // Every reflector Pod the cache holds (key "ns/name") with its UID. A UID that
   // differs from the last one seen under this key is a new Pod: its start-up
   // grace starts now. An empty UID keeps the one already known.
@@ -106,6 +115,7 @@ class LivenessTracker {
   // The renewals of the Lease `key` made by the Pod seen under `key`; null when none.
   const Renewals* own_renewals(const std::string& key) const;  // mu_ held
   void remember_former(const std::string& key, const std::string& uid);  // mu_ held
+  void restart_clocks(kube::Clock::TimePoint now);  // mu_ held
 
   kube::Clock& clock_;
   kube::Clock::Duration grace_;
@@ -113,6 +123,8 @@ class LivenessTracker {
   std::map<std::string, Observed> leases_;
   std::map<std::string, SeenPod> pods_;
   std::map<std::string, std::vector<std::string>> former_uids_;  // by Pod key, oldest first
+  std::set<std::string> lost_;          // sources that failed and have not answered since
+  kube::Clock::TimePoint lost_since_{};  // when lost_ last became non-empty
 };
 
 }  // namespace rr::contract

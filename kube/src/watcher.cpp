@@ -12,7 +12,14 @@ Watcher::Watcher(KubeClient& client, ResourceType type, WatcherOptions options, 
       backoff_(options_.backoff, std::move(random)) {}
 
 void Watcher::report(const Error& e) {
+  failing_ = true;
   if (on_error_) on_error_(e);
+}
+
+void Watcher::answered() {
+  if (!failing_) return;
+  failing_ = false;
+  if (on_resume_) on_resume_();
 }
 
 void Watcher::request_relist() {
@@ -39,6 +46,7 @@ bool Watcher::relist(const Sink& sink, std::stop_token stop) {
     return false;
   }
   set_resource_version(std::move(*listed));
+  answered();
   sink(WatcherEvent{WatcherEvent::Type::Listed, {}, {}});
   return true;
 }
@@ -59,6 +67,7 @@ Watcher::WatchOutcome Watcher::watch_once(const Sink& sink, std::stop_token stop
     report(opened.error());
     return WatchOutcome::Backoff;
   }
+  answered();
   std::unique_ptr<WatchStream> stream = std::move(opened.value());
   std::stop_callback cancel_on_stop(stop, [&stream] { stream->cancel(); });
   {

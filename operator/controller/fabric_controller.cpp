@@ -53,8 +53,8 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   role_store_ = std::make_shared<kube::Store<Json>>();
   binding_store_ = std::make_shared<kube::Store<Json>>();
   // The Lease watch reconnects within 2 s of the API coming back (not after a 30 s backoff):
-  // every failed attempt restarts the liveness clocks, so reconnecting fast bounds the
-  // blind time a Lease must bridge (see its error sink).
+  // no Lease is judged lapsed while it cannot watch (see its error and resume sinks), so
+  // reconnecting fast bounds how long a reflector that died meanwhile goes unjudged.
   auto lease_options = opts(reflector_selector());
   lease_options.watch.backoff.max = std::chrono::seconds(2);
   std::set<std::string> watched;
@@ -89,7 +89,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
         // answers, and it keeps answering so every few seconds, which must not keep every other
         // namespace's reflectors from ever lapsing.
         if (!NamespaceAccess::refusal(e)) {
-          if (leases) liveness_.restart_observation();
+          if (leases) liveness_.observation_lost(ns);
           if (options_.on_watch_error) options_.on_watch_error(resource + " in " + ns, e);
           return;
         }
@@ -98,6 +98,13 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
         if (options_.on_namespace_access) options_.on_namespace_access(ns, e);
         enqueue_all();
       });
+      if (leases) {
+        // Watching again: the blind time is over; every Lease is judged again from now.
+        informer->set_resume_sink([this, ns] {
+          liveness_.observation_resumed(ns);
+          enqueue_all();
+        });
+      }
       informer->set_list_sink([this, ns, resource] {
         if (!namespaces_.listed(ns, resource)) return;
         if (options_.on_namespace_access) options_.on_namespace_access(ns, std::nullopt);

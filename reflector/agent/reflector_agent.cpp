@@ -137,8 +137,12 @@ bool ReflectorAgent::start_scoped_informers(const contract::FabricSpec& spec) {
                              mark_dirty();
                            }});
     leases_->set_error_sink([this, log = log_errors("reflector Leases")](const kube::Error& e) {
-      liveness_.restart_observation();
+      liveness_.observation_lost("leases");
       log(e);
+    });
+    leases_->set_resume_sink([this] {
+      liveness_.observation_resumed("leases");
+      mark_dirty();  // every mesh peer is judged again from now
     });
     leases_->start();
   }

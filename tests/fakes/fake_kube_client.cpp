@@ -1369,9 +1369,9 @@ void FakeKubeClient::inject_error(const std::string& verb, const ResourceType& t
   state_->injected.push_back(fake_detail::InjectedError{verb, fake_detail::type_key(type), std::move(error), count});
 }
 
-void FakeKubeClient::set_unavailable(bool unavailable) {
+void FakeKubeClient::set_unavailable(bool unavailable, bool drop_watches) {
   std::lock_guard lock(state_->mu);
-  if (unavailable && !state_->unavailable) state_->end_open_watches(fake_detail::unavailable_error());
+  if (unavailable && !state_->unavailable && drop_watches) state_->end_open_watches(fake_detail::unavailable_error());
   state_->unavailable = unavailable;
 }
 

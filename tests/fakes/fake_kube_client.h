@@ -103,8 +103,9 @@ class FakeKubeClient final : public KubeClient {
   // still returned (a timeout after the server applied it).
   void inject_error(const std::string& verb, const ResourceType& type, Error error, int count = 1);
   // While true every call fails Transient (no HTTP status) and going down drops
-  // open watches.
-  void set_unavailable(bool unavailable);
+  // open watches; unless `drop_watches` is false: they stay open and silent, as a
+  // kube-apiserver shutting down keeps them while it refuses new requests.
+  void set_unavailable(bool unavailable, bool drop_watches = true);
 
   // --- Garbage collection --------------------------------------------------
   // One pass of what kube-controller-manager's garbage collector would do:

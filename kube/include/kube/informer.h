@@ -58,6 +58,8 @@ class Informer {
   // Handlers must be added before start(). They are called one at a time, from the informer's threads.
   void add_handlers(Handlers handlers) { handlers_.push_back(std::move(handlers)); }
   void set_error_sink(Watcher::ErrorSink sink) { watcher_.set_error_sink(std::move(sink)); }
+  // Watcher::set_resume_sink: the API answers again after errors. Set before start().
+  void set_resume_sink(std::function<void()> sink) { watcher_.set_resume_sink(std::move(sink)); }
   // Called on the informer's thread after every full list is in the store (the first and
   // every relist), after the handlers: the API answered for this type. Set before start().
   void set_list_sink(std::function<void()> sink) { list_sink_ = std::move(sink); }

@@ -57,6 +57,10 @@ class Watcher {
   // Runs until `stop` is requested. `sink` sees every change in order.
   void run(const Sink& sink, std::stop_token stop);
   void set_error_sink(ErrorSink sink) { on_error_ = std::move(sink); }
+  // Called once when a list or watch succeeds after reported errors: the API answers again.
+  // What happened in between was unseen (an observer judging time since it last saw a change
+  // must not count that time). Set before run().
+  void set_resume_sink(std::function<void()> sink) { on_resume_ = std::move(sink); }
   // From any thread: list everything again soon (the open watch is ended), even with no error.
   void request_relist();
 
@@ -74,6 +78,7 @@ class Watcher {
   enum class WatchOutcome { Resume, Relist, Requested, Backoff, Stopped };
   WatchOutcome watch_once(const Sink& sink, std::stop_token stop);
   void report(const Error& e);
+  void answered();  // a list or watch succeeded: the resume sink, if errors came before
   void set_resource_version(std::string rv) {
     std::lock_guard lock(rv_mu_);
     resource_version_ = std::move(rv);
@@ -85,6 +90,8 @@ class Watcher {
   Clock& clock_;
   Backoff backoff_;
   ErrorSink on_error_;
+  std::function<void()> on_resume_;
+  bool failing_ = false;  // an error was reported and nothing has succeeded since (run()'s thread)
   mutable std::mutex rv_mu_;     // resource_version_ is written by run() and read from anywhere
   std::string resource_version_;
   std::atomic<int> lists_{0};

@@ -123,8 +123,10 @@ TEST_F(LivenessTrackerTest, AnAgentOfThePreviousVersionHoldingByNameCountsOnlyWi
   tracker_.observe_pod(kKey, "uid-2");
   EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
   EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lease.known);
-  // A watch failure restarts the Lease's clock; it still is no renewal by the new Pod.
-  tracker_.restart_observation();
+  // A watch that failed and answers again restarts the Lease's clock; it still is no
+  // renewal by the new Pod.
+  tracker_.observation_lost("leases");
+  tracker_.observation_resumed("leases");
   EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lease.known);
   // The new Pod's (old-version) agent renews under the name: that counts.
   clock_.advance(1s);
@@ -150,12 +152,82 @@ TEST_F(LivenessTrackerTest, RemembersTheUidsOfEarlierPodsOfTheSameName) {
   EXPECT_TRUE(tracker_.former_pod_uid(kKey, "uid-8"));
 }
 
+// An API outage longer than the lease: the watch fails at once, then retries with a backoff
+// that grows to 30 s, so it answers again up to 30 s after its last failure. None of that
+// time counts: not while it fails, not between its last failure and its first answer.
 TEST_F(LivenessTrackerTest, BlindTimeOfABrokenWatchDoesNotLapseAPod) {
   tracker_.observe_pod(kKey, "uid-1");
   renew("uid-1");
   clock_.advance(kDuration - 1s);
-  tracker_.restart_observation();
+  tracker_.observation_lost("leases");
+  for (int retry = 0; retry < 4; ++retry) {
+    clock_.advance(kDuration);
+    tracker_.observation_lost("leases");  // every retry fails again
+  }
+  clock_.advance(30s);  // the last backoff, then the watch opens
+  auto blind = tracker_.judge_pod(kKey, kDuration);
+  EXPECT_FALSE(blind.lapsed) << "judged as if just observed";
+  EXPECT_TRUE(blind.lease.fresh);
+  ASSERT_TRUE(blind.deadline);
+  EXPECT_EQ(*blind.deadline, kDuration) << "no verdict is due while nothing can be seen";
+  EXPECT_TRUE(tracker_.judge_lease(kKey).fresh);
+  tracker_.observation_resumed("leases");
+  // The agent, cut off as the operator was, gets a whole duration to be seen renewing.
   clock_.advance(kDuration - 1s);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  clock_.advance(1s);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed) << "no renewal since: lapsed as before";
+}
+
+// A watch stream can go silent before it fails (a server shutting down keeps it open while it
+// refuses new requests): what looked like a lapse just before the failure may be that silence.
+// Blind, no one is judged lapsed; once the watch answers, a reflector that does not renew
+// lapses a lease duration later.
+TEST_F(LivenessTrackerTest, NoOneLapsesWhileBlindAndALapseIsJudgedAgainAfter) {
+  tracker_.observe_pod(kKey, "uid-1");
+  renew("uid-1");
+  clock_.advance(kDuration + 1s);
+  ASSERT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  tracker_.observation_lost("leases");
+  clock_.advance(10 * kDuration);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  EXPECT_TRUE(tracker_.judge_lease(kKey).fresh);
+  tracker_.observation_resumed("leases");
+  clock_.advance(kDuration - 1s);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  clock_.advance(1s);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  EXPECT_FALSE(tracker_.judge_lease(kKey).fresh);
+}
+
+// One watch per namespace feeds one tracker: verdicts stay held until the last lost one answers.
+TEST_F(LivenessTrackerTest, ObservationResumesWhenEveryLostWatchAnswers) {
+  tracker_.observe_pod(kKey, "uid-1");
+  renew("uid-1");
+  tracker_.observation_lost("ns-a");
+  tracker_.observation_lost("ns-b");
+  clock_.advance(3 * kDuration);
+  tracker_.observation_resumed("ns-a");
+  tracker_.observation_resumed("never-lost");  // an answer after a refusal, say: no change
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed) << "ns-b still fails";
+  clock_.advance(3 * kDuration);
+  tracker_.observation_resumed("ns-b");
+  clock_.advance(kDuration - 1s);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  clock_.advance(1s);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);
+}
+
+// A Pod that has not renewed yet (its agent starting): its start-up grace pauses while blind.
+TEST_F(LivenessTrackerTest, AStartingPodsGracePausesWhileBlind) {
+  tracker_.observe_pod(kKey, "uid-1");
+  const auto allowed = kDuration + kGrace;
+  clock_.advance(allowed / 2);
+  tracker_.observation_lost("leases");
+  clock_.advance(10 * allowed);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  tracker_.observation_resumed("leases");
+  clock_.advance(allowed - allowed / 2 - 1s);
   EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
   clock_.advance(1s);
   EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);

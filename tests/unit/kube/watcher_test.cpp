@@ -130,6 +130,34 @@ TEST(Watcher, DroppedStreamResumesFromLastSeenVersionAfterBackoff) {
   EXPECT_EQ(f.watcher.lists(), 1) << "a resumable drop must not relist";
 }
 
+// The resume sink tells an observer that the API answers again after errors: once, when the
+// watch opens again (no list in between), and never while nothing failed.
+TEST(Watcher, AWatchOpenAfterErrorsIsReportedOnceAsResumed) {
+  Fixture f;
+  std::atomic<int> errors{0}, resumed{0};
+  f.watcher.set_error_sink([&](const Error&) { ++errors; });
+  f.watcher.set_resume_sink([&] { ++resumed; });
+  f.list("10", {"a"});
+  auto s1 = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=10");
+  f.start();
+  s1->push_line(event("MODIFIED", "a", "15"));
+  ASSERT_TRUE(f.recorder.wait_for(2));
+  EXPECT_EQ(resumed.load(), 0) << "nothing failed: nothing resumed";
+  s1->drop();
+  ASSERT_TRUE(f.clock.wait_for_sleepers(1));
+  EXPECT_EQ(errors.load(), 1);
+  EXPECT_EQ(resumed.load(), 0) << "still failing";
+  auto s2 = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=15");
+  f.clock.advance(std::chrono::seconds(1));
+  s2->push_line(event("MODIFIED", "a", "16"));
+  ASSERT_TRUE(f.recorder.wait_for(3));
+  EXPECT_EQ(resumed.load(), 1);
+  EXPECT_EQ(f.watcher.lists(), 1);
+  s2->push_line(event("MODIFIED", "a", "17"));
+  ASSERT_TRUE(f.recorder.wait_for(4));
+  EXPECT_EQ(resumed.load(), 1) << "once per recovery";
+}
+
 TEST(Watcher, BookmarksMoveTheResumePointWithoutEvents) {
   Fixture f;
   f.list("10", {});
@@ -173,6 +201,8 @@ TEST(Watcher, ListFailuresBackOffAndRetry) {
   auto s = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=5");
   std::atomic<int> errors{0};
   f.watcher.set_error_sink([&](const Error&) { ++errors; });
+  std::atomic<int> resumed{0};
+  f.watcher.set_resume_sink([&] { ++resumed; });
   f.start();
   for (int i = 0; i < 100 && f.recorder.events().empty(); ++i) {
     f.clock.wait_for_sleepers(1, std::chrono::milliseconds(50));
@@ -181,6 +211,7 @@ TEST(Watcher, ListFailuresBackOffAndRetry) {
   ASSERT_EQ(f.recorder.events().size(), 1u);
   EXPECT_EQ(f.watcher.lists(), 2);
   EXPECT_EQ(errors.load(), 1);
+  EXPECT_EQ(resumed.load(), 1) << "the list that succeeded after the failure";
 }
 
 std::string page(const std::vector<std::string>& names, const std::string& rv, const std::string& next) {

@@ -109,8 +109,9 @@ class OneReflectorControllerTest : public ::testing::Test {
   }
 
   // The agent of the Pod with `uid`: one renewal of its Lease, as LeaseKeeper writes it;
-  // `forge` edits it first (a compromised agent's write).
-  bool renew(const std::string& uid, const std::function<void(Json&)>& forge = nullptr) {
+  // `forge` edits it first (a compromised agent's write). `wait`: until the operator has seen
+  // it (below); without, true once written.
+  bool renew(const std::string& uid, const std::function<void(Json&)>& forge = nullptr, bool wait = true) {
     const auto& leases = kube::resources::leases();
     const std::string live_pod = pod_uid();
     auto current = api_.get(leases, kNs, pod_);
@@ -133,6 +134,7 @@ class OneReflectorControllerTest : public ::testing::Test {
     if (forge) forge(lease);
     auto written = current.ok() ? api_.update(leases, lease) : api_.create(leases, kNs, lease);
     if (!written.ok()) return false;
+    if (!wait) return true;
     // The operator judges liveness by when it sees a renewal: let it see this one before the
     // test moves fake time on, or a busy machine makes a live agent look lapsed. Unless the
     // Pod is replaced meanwhile: the operator then deletes its Lease, and nothing will ever

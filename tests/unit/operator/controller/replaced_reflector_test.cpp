@@ -5,6 +5,7 @@
 // judged by its predecessor's lapsed Lease, and that Lease goes with its Pod.
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -61,6 +62,148 @@ TEST_F(ReplacedReflectorTest, AFrozenAgentsPodIsReplacedOnceAndTheReplacementIsN
   EXPECT_EQ(count("create pods " + key), 2) << "one Pod, then exactly one replacement";
   EXPECT_EQ(count("delete pods " + key), 1) << "only the frozen reflector's Pod was deleted";
   EXPECT_EQ(count("delete leases " + key), 1) << "the lapsed reflector's Lease goes with it";
+}
+
+// The API goes away for longer than the lease (a kube-apiserver restart): every watch and
+// renewal fails meanwhile, and the operator's Lease watch, backing off to 30 s between tries,
+// answers again up to 30 s after its last failure. The agent renews once it reaches the API
+// again. Neither the outage nor the watch's way back is a lapse: nothing is replaced.
+TEST_F(ReplacedReflectorTest, AnApiOutageLongerThanTheLeaseReplacesNothing) {
+  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
+  const std::string uid = pod_uid();
+  ASSERT_TRUE(run_pod(uid));
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  const int watches = api_.open_watch_count();
+  // Fake time in steps, each with a moment of real time for the controller's threads to act.
+  auto pass = [&](int steps) {
+    for (int i = 0; i < steps; ++i) {
+      clock_.advance(500ms);
+      std::this_thread::sleep_for(2ms);
+    }
+  };
+
+  api_.set_unavailable(true);
+  pass(120);  // 60 s: six lease durations
+  api_.set_unavailable(false);
+  // The agent's own retries reach the API again within its renew period, and it renews every
+  // period while the operator's watches come back one by one (up to 30 s); the kubelet
+  // reports its Pod again, which the operator hears of as soon as its Pod watch is back.
+  for (int i = 0; i < 20 && api_.open_watch_count() < watches; ++i) {
+    pass(2 * kLeaseSeconds / 3);
+    ASSERT_TRUE(renew(uid, nullptr, /*wait=*/false));
+    ASSERT_TRUE(run_pod(uid)) << "replaced while the watches came back";
+  }
+  ASSERT_GE(api_.open_watch_count(), watches) << "the watches did not open again";
+  ASSERT_TRUE(renew(uid));
+  for (int i = 0; i < 6; ++i) {
+    pass(2 * kLeaseSeconds / 3);
+    ASSERT_TRUE(renew(uid)) << "renewal " << i << "; Pod now " << pod_uid();
+  }
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; }))
+      << state() << "; Pod " << pod_uid() << " (was " << uid << "), deleted "
+      << count("delete pods " + std::string(kNs) + "/" + pod_) << " times";
+  EXPECT_EQ(pod_uid(), uid) << "replaced after the outage";
+  EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
+
+  // And still judged: an agent that stops renewing now is replaced.
+  std::string next;
+  for (int i = 0; i < 200 && next.empty(); ++i) {
+    pass(1);
+    const std::string now = pod_uid();
+    if (!now.empty() && now != uid) next = now;
+  }
+  EXPECT_FALSE(next.empty()) << "a reflector that stopped renewing after the outage was never replaced";
+}
+
+// Only the operator's Lease watch is broken (it fails 8 times, its backoff growing past the
+// lease duration); everything else answers: the agent keeps renewing and the kubelet keeps
+// reporting its Pod, which the operator hears of. While it cannot see the renewals it must
+// not judge them missing.
+TEST_F(ReplacedReflectorTest, ALeaseWatchThatCannotReconnectLapsesNoOne) {
+  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
+  const std::string uid = pod_uid();
+  ASSERT_TRUE(run_pod(uid));
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  const int watches = api_.open_watch_count();
+  auto pass = [&](int steps) {
+    for (int i = 0; i < steps; ++i) {
+      clock_.advance(500ms);
+      std::this_thread::sleep_for(2ms);
+    }
+  };
+
+  api_.inject_error("watch", kube::resources::leases(), kube::make_error(kube::ErrorKind::Transient, "lease watch broken"), 8);
+  api_.fail_watches(kube::make_error(kube::ErrorKind::Transient, "connection reset"));
+  for (int i = 0; i < 40 && (i < 20 || api_.open_watch_count() < watches); ++i) {
+    pass(2 * kLeaseSeconds / 3);
+    ASSERT_TRUE(renew(uid, nullptr, /*wait=*/false));
+    ASSERT_TRUE(run_pod(uid)) << "replaced while its Lease watch was broken, after " << i << " renewals";
+  }
+  ASSERT_GE(api_.open_watch_count(), watches) << "the Lease watch did not open again";
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  EXPECT_EQ(pod_uid(), uid);
+  EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
+}
+
+// A reconnect attempt that hangs (a kube-apiserver that accepts connections while it starts,
+// but answers no TLS handshake until its client times out): no failure is reported while time
+// passes, longer than the lease. Here: every watch has failed once and sleeps; fake time jumps
+// past the lease in one step while the API comes back. The agent has not renewed yet (its own
+// attempts hung too). That time was as unobserved as the outage: nothing is replaced.
+TEST_F(ReplacedReflectorTest, TimeAWatchSpendsReconnectingWithoutAFailureLapsesNoOne) {
+  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
+  const std::string uid = pod_uid();
+  ASSERT_TRUE(run_pod(uid));
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  const int watches = api_.open_watch_count();
+
+  api_.set_unavailable(true);
+  ASSERT_TRUE(eventually([&] { return api_.open_watch_count() == 0; })) << "the watches did not drop";
+  clock_.advance(100ms);
+  std::this_thread::sleep_for(20ms);  // a moment for every watcher to fail and sleep; not an assertion
+  api_.set_unavailable(false);
+  clock_.advance(std::chrono::seconds(2 * kLeaseSeconds));
+  ASSERT_TRUE(eventually([&] {
+    clock_.advance(100ms);  // whatever still backs off
+    return api_.open_watch_count() >= watches;
+  })) << "the watches did not open again";
+  // The Pod informer's relist and the requeue deadline that passed have reconciled meanwhile.
+  ASSERT_TRUE(eventually([&] { return !state().empty(); }));
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; }))
+      << state() << "; Pod " << pod_uid() << " (was " << uid << ")";
+  EXPECT_EQ(pod_uid(), uid) << "replaced after a reconnect that hung";
+  EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
+}
+
+// A kube-apiserver shutting down keeps its watches open, silent, while it refuses new
+// requests: the agent's renewals fail, and the operator's watches report nothing. Past the
+// lease, the caches say the reflector lapsed; the API, asked before anything acts on that,
+// does not answer: nothing is replaced.
+TEST_F(ReplacedReflectorTest, ALapseSeenThroughASilentWatchIsNotActedOnWhileTheApiDoesNotAnswer) {
+  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
+  const std::string uid = pod_uid();
+  ASSERT_TRUE(run_pod(uid));
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  const int watches = api_.open_watch_count();
+
+  api_.set_unavailable(true, /*drop_watches=*/false);
+  for (int i = 0; i < 8 * kLeaseSeconds; ++i) {  // four lease durations, in steps
+    clock_.advance(500ms);
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_EQ(api_.open_watch_count(), watches) << "the watches were to stay open";
+  api_.set_unavailable(false);
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; }))
+      << state() << "; Pod " << pod_uid() << " (was " << uid << ")";
+  EXPECT_EQ(pod_uid(), uid) << "replaced while the API did not answer";
+  EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
 }
 
 TEST_F(ReplacedReflectorTest, AnOrphanedLapsedLeaseIsDeletedAndAFreshOneIsLeftAlone) {
