@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints what a failed test said, briefly, from the last ctest run in a build directory:
 # for each test that did not pass, its failure lines (gtest's "Failure", sanitizer reports,
-# "FAIL:" of the shell tests) and the last lines of its output. scripts/test.sh prints this
+# "FAIL:" and "DETAIL:" of the shell tests) and the last lines of its output. scripts/test.sh prints this
 # at the very end of a run, so the reason of a failure stays in view when only the tail of a
 # long CI log is kept.
 #
@@ -18,7 +18,7 @@ awk -v tail_lines="$tail_lines" -v tree="$1" '
     printf "---- %s (%s) in %s\n", name, status, tree
     shown = 0
     for (i = 1; i <= n && shown < 20; i++)
-      if (out[i] ~ /Failure$|: Failure|FAIL:|ERROR: (Address|Leak|Thread)Sanitizer|SUMMARY: |runtime error:|WARNING: ThreadSanitizer|Timeout|Expected|Which is|Value of/) {
+      if (out[i] ~ /Failure$|: Failure|FAIL:|DETAIL:|ERROR: (Address|Leak|Thread)Sanitizer|SUMMARY: |runtime error:|WARNING: ThreadSanitizer|Timeout|Expected|Which is|Value of/) {
         print "   ! " out[i]; shown++
       }
     first = n - tail_lines + 1; if (first < 1) first = 1

@@ -214,7 +214,14 @@ mark begin container-kill
 victim || finish
 signal_agent KILL ""
 restarted() { [[ -n $(rack_reflectors rack-1 | awk -v u="$VICTIM_UID" '$3 == u && $5 >= 1 && $4 == "true"') ]]; }
-must "$VICTIM restarted by kubelet (restartCount >= 1) and Ready again" 180 restarted
+if ! must "$VICTIM restarted by kubelet (restartCount >= 1) and Ready again" 180 restarted; then
+  # What became of it, in lines CI's digest keeps (scripts/ctest-digest.sh): restarted late, or replaced.
+  echo "DETAIL: rack-1 now (name node uid ready restarts): $(rack_reflectors rack-1 | paste -sd ';')"
+  echo "DETAIL: events of $VICTIM: $(kc get events -n "$NS" --field-selector involvedObject.name="$VICTIM" \
+    -o custom-columns=R:.reason,M:.message --no-headers 2>/dev/null | tail -6 | paste -sd ';')"
+  echo "DETAIL: the fabric's events: $(kc get events -A --field-selector involvedObject.kind=RouteReflectorCluster \
+    -o custom-columns=R:.reason,M:.message --no-headers 2>/dev/null | tail -6 | paste -sd ';')"
+fi
 must "rack-1 whole again, the fabric Ready" 180 rack_whole rack-1
 mark end container-kill
 window_clean container-kill
