@@ -88,11 +88,22 @@ void LivenessTracker::observe_pod(const std::string& key, const std::string& uid
                                   std::optional<kube::Clock::TimePoint> at) {
   std::lock_guard lock(mu_);
   const auto now = at.value_or(clock_.now());
-  auto [it, inserted] = pods_.try_emplace(key, SeenPod{uid, now});
+  auto [it, inserted] = pods_.try_emplace(key, SeenPod{uid, now, std::nullopt, {}});
   if (!inserted && !uid.empty() && it->second.uid != uid) {
     remember_former(key, it->second.uid);
-    it->second = SeenPod{uid, now};
+    it->second = SeenPod{uid, now, std::nullopt, {}};
   }
+}
+
+void LivenessTracker::observe_containers(const std::string& key, const ContainerRuns& runs) {
+  std::lock_guard lock(mu_);
+  auto it = pods_.find(key);
+  if (it == pods_.end()) return;
+  SeenPod& pod = it->second;
+  if (pod.runs && (runs.restarts > pod.runs->restarts || (pod.runs->running && !runs.running))) {
+    pod.restarted = clock_.now();
+  }
+  pod.runs = runs;
 }
 
 void LivenessTracker::forget_pod(const std::string& key) {
@@ -173,6 +184,15 @@ LivenessTracker::PodVerdict LivenessTracker::judge_pod(const std::string& pod_ke
     v.lease.remaining = v.lease.fresh ? duration - age : kube::Clock::Duration::zero();
     v.lapsed = !v.lease.fresh;  // it renewed and stopped
     if (v.lease.fresh) v.deadline = v.lease.remaining;
+    const SeenPod& pod = pods_.at(pod_key);
+    if (v.lapsed && pod.restarted != kube::Clock::TimePoint{} && pod.restarted >= own->renewed) {
+      // Its containers restarted since its last renewal: it starts anew, with a grace of its own.
+      const auto left = pod.restarted + lease_duration + grace_ - now;
+      if (left > kube::Clock::Duration::zero()) {
+        v.lapsed = false;
+        v.deadline = left;
+      }
+    }
     return v;
   }
   auto pod = pods_.find(pod_key);

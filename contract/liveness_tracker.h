@@ -36,6 +36,11 @@ struct LeaseRecord {
 };
 LeaseRecord lease_record_from(const kube::Json& lease);
 
+struct ContainerRuns {
+  int restarts = 0;
+  bool running = false;
+};
+
 class LivenessTracker {
  public:
   LivenessTracker(kube::Clock& clock, kube::Clock::Duration startup_grace);
@@ -67,6 +72,12 @@ class LivenessTracker {
   void observe_pod(const std::string& key, const std::string& uid = "",
                    std::optional<kube::Clock::TimePoint> at = std::nullopt);
   void forget_pod(const std::string& key);
+  // What the kubelet reports of the Pod's containers: restarts (the sum of their
+  // restartCounts) and whether every one is running. A restart seen (the count grew, or a
+  // container stopped running) after the Pod's last renewal starts a start-up grace of its
+  // own: the kubelet is starting the agent again, as in a new Pod, and the Pod is not judged
+  // lapsed before that grace ends (a crash-looping container whose back-off outgrows it is).
+  void observe_containers(const std::string& key, const ContainerRuns& runs);
 
   struct LeaseVerdict {
     bool known = false;
@@ -111,6 +122,8 @@ class LivenessTracker {
   struct SeenPod {
     std::string uid;
     kube::Clock::TimePoint first_seen{};  // of this UID
+    std::optional<ContainerRuns> runs;    // as last reported, for this UID
+    kube::Clock::TimePoint restarted{};   // when a restart of its containers was last seen
   };
   // The renewals of the Lease `key` made by the Pod seen under `key`; null when none.
   const Renewals* own_renewals(const std::string& key) const;  // mu_ held

@@ -1,5 +1,7 @@
 #include "api/observed.h"
 
+#include <cstdint>
+
 #include "contract/json_fields.h"
 #include "contract/liveness_tracker.h"
 #include "contract/validation.h"
@@ -104,8 +106,46 @@ std::optional<Json> pod_kept(const Json& pod) {
         kept_conditions.push_back(std::move(c));
       }
     }
+    // Of the containers, what liveness reads (container_runs_from): not when or why.
+    if (auto containers = status->find("containerStatuses"); containers != status->end() && containers->is_array()) {
+      Json& kept_containers = out["containerStatuses"] = Json::array();
+      for (const auto& container : *containers) {
+        Json c = Json::object();
+        if (container.is_object()) {
+          for (const char* field : {"name", "restartCount"}) {
+            if (auto it = container.find(field); it != container.end()) c[field] = *it;
+          }
+          if (auto state = container.find("state"); state != container.end() && state->is_object()) {
+            Json& kept_state = c["state"] = Json::object();
+            for (const auto& [kind, detail] : state->items()) kept_state[kind] = Json::object();
+          }
+        }
+        kept_containers.push_back(std::move(c));
+      }
+    }
   }
   return kept;
+}
+
+std::optional<contract::ContainerRuns> container_runs_from(const Json& pod) {
+  if (!pod.is_object()) return std::nullopt;
+  auto status = pod.find("status");
+  if (status == pod.end() || !status->is_object()) return std::nullopt;
+  auto containers = status->find("containerStatuses");
+  if (containers == status->end() || !containers->is_array() || containers->empty()) return std::nullopt;
+  contract::ContainerRuns runs;
+  runs.running = true;
+  for (const auto& container : *containers) {
+    if (!container.is_object()) return std::nullopt;
+    if (auto it = container.find("restartCount"); it != container.end() && it->is_number_integer()) {
+      const auto count = it->get<std::int64_t>();
+      if (count > 0 && count < 1000000) runs.restarts += static_cast<int>(count);
+    }
+    auto state = container.find("state");
+    const bool running = state != container.end() && state->is_object() && state->contains("running");
+    runs.running = runs.running && running;
+  }
+  return runs;
 }
 
 std::optional<planner::ReflectorPod> reflector_pod_from(const Json& pod) {

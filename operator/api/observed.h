@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "contract/liveness_tracker.h"
 #include "contract/observed.h"
 #include "kube/object.h"
 #include "planner/types.h"
@@ -23,9 +24,13 @@ using contract::reflector_lease_from;
 
 // What the controller's cache keeps of a reflector Pod: kind, metadata without managedFields,
 // of the spec what pod_spec_kept keeps, and of the status only what the reconciler reads
-// (phase, hostIP, each condition's type and status). 2,000 reflectors of a 100k-Node fabric
+// (phase, hostIP, each condition's type and status, each container's name, restartCount
+// and the kind of its state). 2,000 reflectors of a 100k-Node fabric
 // are 2,000 Pods; the whole of one is ~26 KB as a JSON document, the kept part ~8 KB.
 std::optional<kube::Json> pod_kept(const kube::Json& pod);
+// The kubelet's report of the Pod's containers (status.containerStatuses: the sum of their
+// restartCounts, whether each state is running), read type-checked; nullopt before any.
+std::optional<contract::ContainerRuns> container_runs_from(const kube::Json& pod);
 // Of a Pod spec, what the reconciler reads (nodeName, the node affinity that pins it) and what
 // may change on a live Pod or says which Pod it is (each container's name, image and env).
 // pod_matches compares exactly this; the spec-hash annotation stands for the rest, which a

@@ -177,11 +177,17 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   auto owner_handlers = [this](bool track_pods) {
     kube::Informer<Json>::Handlers h;
     h.on_add = [this, track_pods](const std::string& k, const Json& o) {
-      if (track_pods) liveness_.observe_pod(k, kube::uid_of(o), observed_at(o, "metadata", "creationTimestamp"));
+      if (track_pods) {
+        liveness_.observe_pod(k, kube::uid_of(o), observed_at(o, "metadata", "creationTimestamp"));
+        if (auto runs = api::container_runs_from(o)) liveness_.observe_containers(k, *runs);
+      }
       enqueue_owner(o);
     };
     h.on_update = [this, track_pods](const std::string& k, const Json&, const Json& o) {
-      if (track_pods) liveness_.observe_pod(k, kube::uid_of(o));
+      if (track_pods) {
+        liveness_.observe_pod(k, kube::uid_of(o));
+        if (auto runs = api::container_runs_from(o)) liveness_.observe_containers(k, *runs);
+      }
       enqueue_owner(o);
     };
     h.on_delete = [this, track_pods](const std::string& k, const Json& o) {

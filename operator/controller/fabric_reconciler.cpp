@@ -241,7 +241,9 @@ void FabricReconciler::gather_world(const Json& fabric, Gathered& g) {
     if (auto it = leases.find(pod->name); it != leases.end()) {
       if (verdict.lease.known) {
         it->second.fresh = verdict.lease.fresh;
-        it->second.expired = !verdict.lease.fresh;
+        // Not renewing, yet not lapsed: its containers restarted since (LivenessTracker), so it
+        // earns no peer and is not replaced.
+        it->second.expired = !verdict.lease.fresh && verdict.lapsed;
         // Liveness is judged from the revisions the Pod does not contradict (FabricController);
         // what the Lease reports now is the Pod's only if the Pod does not contradict it either.
         auto lease_obj = caches_.leases->get(kube::key_of(obj));

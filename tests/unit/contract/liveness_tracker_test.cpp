@@ -269,5 +269,45 @@ TEST_F(LivenessTrackerTest, AnOldPodThatNeverRenewedIsPastItsGraceAtOnce) {
   EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
 }
 
+// The kubelet restarts a reflector's killed container: the agent starts again, as in a new
+// Pod, and gets a start-up grace from the restart the kubelet reported; a restart seen before
+// its last renewal gives nothing; the first report of a Pod is no restart.
+TEST_F(LivenessTrackerTest, AContainerRestartAfterTheLastRenewalStartsAGraceOfItsOwn) {
+  tracker_.observe_pod(kKey, "uid-1");
+  tracker_.observe_containers(kKey, {0, true});
+  renew("uid-1");
+  clock_.advance(2s);
+  tracker_.observe_containers(kKey, {0, false});  // killed: the kubelet reports it terminated
+  clock_.advance(kDuration);
+  auto restarting = tracker_.judge_pod(kKey, kDuration);
+  EXPECT_FALSE(restarting.lapsed) << "the kubelet is starting it again";
+  EXPECT_FALSE(restarting.lease.fresh);
+  ASSERT_TRUE(restarting.deadline);
+  EXPECT_EQ(*restarting.deadline, kGrace) << "lease duration + grace from the restart";
+  tracker_.observe_containers(kKey, {1, true});  // running again
+  clock_.advance(kDuration + kGrace - 1s);
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  clock_.advance(1s);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed) << "no renewal since the restart: lapsed";
+
+  // Renewing after a restart: judged by its renewals again.
+  renew("uid-1");
+  clock_.advance(kDuration);
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed) << "the restart before its last renewal counts no more";
+}
+
+TEST_F(LivenessTrackerTest, TheFirstReportOfAPodsContainersIsNoRestart) {
+  tracker_.observe_pod(kKey, "uid-1");
+  renew("uid-1");
+  clock_.advance(kDuration);
+  tracker_.observe_containers(kKey, {3, false});
+  EXPECT_TRUE(tracker_.judge_pod(kKey, kDuration).lapsed);
+  // A replacement of the same name starts with nothing known of its containers.
+  tracker_.observe_pod(kKey, "uid-2");
+  tracker_.observe_containers(kKey, {0, true});
+  EXPECT_FALSE(tracker_.judge_pod(kKey, kDuration).lapsed) << "in its start-up grace";
+}
+
+
 }  // namespace
 }  // namespace rr::contract

@@ -43,7 +43,12 @@ TEST(ApiObservedTest, APodIsCachedWithItsSpecAndTheStatusTheReconcilerReadsOnly)
                                                 {"status", "True"},
                                                 {"lastTransitionTime", "2024-01-02T03:04:05Z"},
                                                 {"message", "all containers ready"}}})},
-                   {"containerStatuses", Json::array({{{"name", "bird"}, {"ready", true}}})}};
+                   {"containerStatuses",
+                    Json::array({{{"name", "bird"},
+                                  {"ready", true},
+                                  {"restartCount", 2},
+                                  {"lastState", {{"terminated", {{"exitCode", 137}}}}},
+                                  {"state", {{"running", {{"startedAt", "2024-01-02T03:04:05Z"}}}}}}})}};
   auto kept = pod_kept(pod);
   ASSERT_TRUE(kept);
   EXPECT_FALSE(kept->at("metadata").contains("managedFields"));
@@ -55,8 +60,14 @@ TEST(ApiObservedTest, APodIsCachedWithItsSpecAndTheStatusTheReconcilerReadsOnly)
                   {"containers", Json::array({{{"name", "reflector"},
                                                {"image", "rr-agent:1"},
                                                {"env", pod["spec"]["containers"][0]["env"]}}})}}));
-  EXPECT_EQ(kept->at("status"), (Json{{"phase", "Running"}, {"hostIP", "192.0.2.1"},
-                                      {"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}}})}}));
+  EXPECT_EQ(kept->at("status"),
+            (Json{{"phase", "Running"},
+                  {"hostIP", "192.0.2.1"},
+                  {"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}}})},
+                  {"containerStatuses",
+                   Json::array({{{"name", "bird"}, {"restartCount", 2}, {"state", {{"running", Json::object()}}}}})}}));
+  EXPECT_EQ(container_runs_from(*kept)->restarts, 2);
+  EXPECT_TRUE(container_runs_from(*kept)->running);
   // What the controller reads of the kept Pod is what it reads of the whole one.
   EXPECT_EQ(reflector_pod_from(*kept), reflector_pod_from(pod));
   EXPECT_EQ(*kube::without_managed_fields(pod), [&] {
@@ -64,6 +75,30 @@ TEST(ApiObservedTest, APodIsCachedWithItsSpecAndTheStatusTheReconcilerReadsOnly)
     p["metadata"].erase("managedFields");
     return p;
   }());
+}
+
+TEST(ApiObservedTest, ContainerRunsSumRestartsAndRunOnlyWhenEveryContainerRuns) {
+  auto pod = [](Json statuses) { return Json{{"status", {{"containerStatuses", std::move(statuses)}}}}; };
+  auto runs = container_runs_from(pod(Json::array(
+      {{{"name", "a"}, {"restartCount", 1}, {"state", {{"running", Json::object()}}}},
+       {{"name", "b"}, {"restartCount", 2}, {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}}}})));
+  ASSERT_TRUE(runs);
+  EXPECT_EQ(runs->restarts, 3);
+  EXPECT_FALSE(runs->running);
+  runs = container_runs_from(pod(Json::array({{{"name", "a"}, {"state", {{"running", Json::object()}}}}})));
+  ASSERT_TRUE(runs);
+  EXPECT_EQ(runs->restarts, 0);
+  EXPECT_TRUE(runs->running);
+  // Nothing reported yet, or not what the API promises: nothing to go by.
+  EXPECT_FALSE(container_runs_from(Json{{"status", {{"phase", "Pending"}}}}));
+  EXPECT_FALSE(container_runs_from(pod(Json::array())));
+  EXPECT_FALSE(container_runs_from(pod("running")));
+  EXPECT_FALSE(container_runs_from(pod(Json::array({"a"}))));
+  EXPECT_FALSE(container_runs_from(Json::array()));
+  runs = container_runs_from(pod(Json::array({{{"restartCount", "7"}, {"state", "running"}}})));
+  ASSERT_TRUE(runs);
+  EXPECT_EQ(runs->restarts, 0) << "a count that is not a number counts nothing";
+  EXPECT_FALSE(runs->running);
 }
 
 TEST(ApiObservedTest, PodCases) {

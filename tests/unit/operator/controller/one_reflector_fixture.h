@@ -108,6 +108,18 @@ class OneReflectorControllerTest : public ::testing::Test {
     return api_.update_status(kube::resources::pods(), p).ok();
   }
 
+  // kubelet: the Pod's one container, `restarts` restarts so far, running or not (terminated).
+  bool report_container(const std::string& uid, int restarts, bool running) {
+    auto pod = api_.get(kube::resources::pods(), kNs, pod_);
+    if (!pod.ok() || kube::uid_of(*pod) != uid) return false;
+    Json p = *pod;
+    Json state = running ? Json{{"running", {{"startedAt", "2026-01-01T00:00:00Z"}}}}
+                         : Json{{"terminated", {{"exitCode", 137}, {"reason", "Error"}}}};
+    p["status"]["containerStatuses"] =
+        Json::array({{{"name", "reflector"}, {"restartCount", restarts}, {"ready", running}, {"state", state}}});
+    return api_.update_status(kube::resources::pods(), p).ok();
+  }
+
   // The agent of the Pod with `uid`: one renewal of its Lease, as LeaseKeeper writes it;
   // `forge` edits it first (a compromised agent's write). `wait`: until the operator has seen
   // it (below); without, true once written.

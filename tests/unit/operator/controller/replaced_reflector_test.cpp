@@ -206,6 +206,30 @@ TEST_F(ReplacedReflectorTest, ALapseSeenThroughASilentWatchIsNotActedOnWhileTheA
   EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
 }
 
+// The agent's container is killed and the kubelet restarts it, slowly (a busy node): the
+// Lease goes unrenewed past its duration. The kubelet is already starting the agent again:
+// the operator leaves the Pod to it (a start-up grace from the restart), and does not replace it.
+TEST_F(ReplacedReflectorTest, AContainerTheKubeletRestartsIsNotReplacedWhileItStartsAgain) {
+  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
+  const std::string uid = pod_uid();
+  ASSERT_TRUE(run_pod(uid));
+  ASSERT_TRUE(report_container(uid, 0, true));
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+
+  ASSERT_TRUE(report_container(uid, 0, false));  // killed
+  for (int i = 0; i < 6 * kLeaseSeconds; ++i) {   // three lease durations, in steps
+    clock_.advance(500ms);
+    std::this_thread::sleep_for(2ms);
+    ASSERT_EQ(pod_uid(), uid) << "replaced while the kubelet restarted it, " << (i + 1) / 2 << " s after the kill";
+  }
+  ASSERT_TRUE(report_container(uid, 1, true));  // running again
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  EXPECT_EQ(pod_uid(), uid);
+  EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
+}
+
 TEST_F(ReplacedReflectorTest, AnOrphanedLapsedLeaseIsDeletedAndAFreshOneIsLeftAlone) {
   ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); }));
   const std::string uid = pod_uid();
