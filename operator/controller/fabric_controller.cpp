@@ -212,10 +212,12 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
                            enqueue_owner(o);
                          },
                          [this](const std::string& k, const Json& old, const Json& o) {
+                           const bool was_fresh = liveness_.judge_lease(k).fresh;
                            observe_lease(k, o, kube::resource_version_of(old) != kube::resource_version_of(o));
-                           // A bare renewal changes no plan: liveness changes are caught by the
-                           // reconciler's requeue at the Lease's expiry. Reported state does.
-                           if (kube::annotations_of(old) != kube::annotations_of(o) ||
+                           // A bare renewal of a fresh Lease changes no plan: liveness changes are
+                           // caught by the reconciler's requeue at the Lease's expiry. Reported
+                           // state does, and so do renewals that resume (a restarted agent's).
+                           if (!was_fresh || kube::annotations_of(old) != kube::annotations_of(o) ||
                                kube::labels_of(old) != kube::labels_of(o) ||
                                contract::lease_record_from(old).holder != contract::lease_record_from(o).holder) {
                              enqueue_owner(o);

@@ -1027,9 +1027,10 @@ TEST_F(OperatorIT, ANamespaceWithoutTheOperatorsRoleHoldsOnlyItsOwnFabrics) {
 TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {
   AddNodes(1, 2);
   const std::string fabric = "f-" + tag_;
+  // A renew deadline the new leader meets under TSan at -j3 (with 3 s it once missed it and exited).
   std::vector<std::string> le = {"--leader-elect=true", "--leader-election-namespace", "rr-system",
-                                 "--leader-election-id", "rr-operator-" + tag_, "--lease-duration", "4s",
-                                 "--renew-deadline", "3s", "--retry-period", "500ms"};
+                                 "--leader-election-id", "rr-operator-" + tag_, "--lease-duration", "10s",
+                                 "--renew-deadline", "8s", "--retry-period", "1s"};
   auto with_id = [&](const std::string& id) {
     auto v = le;
     v.push_back("--identity");
@@ -1050,7 +1051,7 @@ TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {
 
   a.kill_now();  // no release: the standby must wait out the lease
   AddNodes(2, 2);
-  ASSERT_TRUE(b.wait_for_log("became leader", std::chrono::seconds(20)).has_value()) << b.log();
+  ASSERT_TRUE(b.wait_for_log("became leader", std::chrono::seconds(40)).has_value()) << b.log();
   ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 4; }, std::chrono::seconds(60))) << b.log();
 }
 
