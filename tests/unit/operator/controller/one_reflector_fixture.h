@@ -108,6 +108,25 @@ class OneReflectorControllerTest : public ::testing::Test {
     return api_.update_status(kube::resources::pods(), p).ok();
   }
 
+  // Fake time in steps of 500 ms, each with real time for the controller's threads to act on
+  // it: until the threads the step woke sleep again (bounded: one that blocks elsewhere now).
+  void pass(int steps) {
+    for (int i = 0; i < steps; ++i) {
+      const int asleep = clock_.sleepers();
+      clock_.advance(std::chrono::milliseconds(500));
+      clock_.wait_for_sleepers(asleep, std::chrono::milliseconds(50));
+    }
+  }
+
+  // The operator's reflector Pod running, its agent renewing, the fabric Ready: its UID.
+  void ready_reflector(std::string& uid) {
+    ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
+    uid = pod_uid();
+    ASSERT_TRUE(run_pod(uid));
+    ASSERT_TRUE(renew(uid));
+    ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  }
+
   // kubelet: the Pod's one container, `restarts` restarts so far, running or not (terminated).
   bool report_container(const std::string& uid, int restarts, bool running) {
     auto pod = api_.get(kube::resources::pods(), kNs, pod_);

@@ -5,7 +5,6 @@
 // judged by its predecessor's lapsed Lease, and that Lease goes with its Pod.
 #include <chrono>
 #include <string>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -69,19 +68,9 @@ TEST_F(ReplacedReflectorTest, AFrozenAgentsPodIsReplacedOnceAndTheReplacementIsN
 // answers again up to 30 s after its last failure. The agent renews once it reaches the API
 // again. Neither the outage nor the watch's way back is a lapse: nothing is replaced.
 TEST_F(ReplacedReflectorTest, AnApiOutageLongerThanTheLeaseReplacesNothing) {
-  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
-  const std::string uid = pod_uid();
-  ASSERT_TRUE(run_pod(uid));
-  ASSERT_TRUE(renew(uid));
-  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  std::string uid;
+  ASSERT_NO_FATAL_FAILURE(ready_reflector(uid));
   const int watches = api_.open_watch_count();
-  // Fake time in steps, each with a moment of real time for the controller's threads to act.
-  auto pass = [&](int steps) {
-    for (int i = 0; i < steps; ++i) {
-      clock_.advance(500ms);
-      std::this_thread::sleep_for(2ms);
-    }
-  };
 
   api_.set_unavailable(true);
   pass(120);  // 60 s: six lease durations
@@ -121,18 +110,9 @@ TEST_F(ReplacedReflectorTest, AnApiOutageLongerThanTheLeaseReplacesNothing) {
 // reporting its Pod, which the operator hears of. While it cannot see the renewals it must
 // not judge them missing.
 TEST_F(ReplacedReflectorTest, ALeaseWatchThatCannotReconnectLapsesNoOne) {
-  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
-  const std::string uid = pod_uid();
-  ASSERT_TRUE(run_pod(uid));
-  ASSERT_TRUE(renew(uid));
-  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  std::string uid;
+  ASSERT_NO_FATAL_FAILURE(ready_reflector(uid));
   const int watches = api_.open_watch_count();
-  auto pass = [&](int steps) {
-    for (int i = 0; i < steps; ++i) {
-      clock_.advance(500ms);
-      std::this_thread::sleep_for(2ms);
-    }
-  };
 
   api_.inject_error("watch", kube::resources::leases(), kube::make_error(kube::ErrorKind::Transient, "lease watch broken"), 8);
   api_.fail_watches(kube::make_error(kube::ErrorKind::Transient, "connection reset"));
@@ -154,17 +134,13 @@ TEST_F(ReplacedReflectorTest, ALeaseWatchThatCannotReconnectLapsesNoOne) {
 // past the lease in one step while the API comes back. The agent has not renewed yet (its own
 // attempts hung too). That time was as unobserved as the outage: nothing is replaced.
 TEST_F(ReplacedReflectorTest, TimeAWatchSpendsReconnectingWithoutAFailureLapsesNoOne) {
-  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
-  const std::string uid = pod_uid();
-  ASSERT_TRUE(run_pod(uid));
-  ASSERT_TRUE(renew(uid));
-  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  std::string uid;
+  ASSERT_NO_FATAL_FAILURE(ready_reflector(uid));
   const int watches = api_.open_watch_count();
 
   api_.set_unavailable(true);
   ASSERT_TRUE(eventually([&] { return api_.open_watch_count() == 0; })) << "the watches did not drop";
-  clock_.advance(100ms);
-  std::this_thread::sleep_for(20ms);  // a moment for every watcher to fail and sleep; not an assertion
+  ASSERT_TRUE(clock_.wait_for_sleepers(watches)) << "every watcher fails and backs off";
   api_.set_unavailable(false);
   clock_.advance(std::chrono::seconds(2 * kLeaseSeconds));
   ASSERT_TRUE(eventually([&] {
@@ -185,18 +161,12 @@ TEST_F(ReplacedReflectorTest, TimeAWatchSpendsReconnectingWithoutAFailureLapsesN
 // lease, the caches say the reflector lapsed; the API, asked before anything acts on that,
 // does not answer: nothing is replaced.
 TEST_F(ReplacedReflectorTest, ALapseSeenThroughASilentWatchIsNotActedOnWhileTheApiDoesNotAnswer) {
-  ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
-  const std::string uid = pod_uid();
-  ASSERT_TRUE(run_pod(uid));
-  ASSERT_TRUE(renew(uid));
-  ASSERT_TRUE(eventually([&] { return state() == "Ready"; })) << state();
+  std::string uid;
+  ASSERT_NO_FATAL_FAILURE(ready_reflector(uid));
   const int watches = api_.open_watch_count();
 
   api_.set_unavailable(true, /*drop_watches=*/false);
-  for (int i = 0; i < 8 * kLeaseSeconds; ++i) {  // four lease durations, in steps
-    clock_.advance(500ms);
-    std::this_thread::sleep_for(2ms);
-  }
+  pass(8 * kLeaseSeconds);  // four lease durations
   ASSERT_EQ(api_.open_watch_count(), watches) << "the watches were to stay open";
   api_.set_unavailable(false);
   ASSERT_TRUE(renew(uid));
@@ -222,8 +192,7 @@ TEST_F(ReplacedReflectorTest, AContainerTheKubeletRestartsIsNotReplacedWhileItSt
     if (i == 4 * kLeaseSeconds) {
       ASSERT_TRUE(report_container(uid, 1, true));  // running again
     }
-    clock_.advance(500ms);
-    std::this_thread::sleep_for(2ms);
+    pass(1);
     ASSERT_EQ(pod_uid(), uid) << "replaced while the kubelet restarted it, " << (i + 1) / 2 << " s after the kill";
   }
   ASSERT_TRUE(eventually([&] { return state() == "Starting"; })) << state();
