@@ -1,6 +1,7 @@
 #include "api/observed.h"
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "contract/json_fields.h"
 #include "contract/liveness_tracker.h"
@@ -55,14 +56,19 @@ planner::PodPhase phase_from(const std::string& phase) {
   return planner::PodPhase::Unknown;
 }
 
+// Copies each of `fields` that `from` has into `to`.
+void keep_fields(const Json& from, Json& to, std::initializer_list<const char*> fields) {
+  for (const char* field : fields) {
+    if (auto it = from.find(field); it != from.end()) to[field] = *it;
+  }
+}
+
 }  // namespace
 
 Json pod_spec_kept(const Json& spec) {
   Json kept = Json::object();
   if (!spec.is_object()) return kept;
-  for (const char* field : {"nodeName", "affinity"}) {
-    if (auto it = spec.find(field); it != spec.end()) kept[field] = *it;
-  }
+  keep_fields(spec, kept, {"nodeName", "affinity"});
   for (const char* list : {"initContainers", "containers"}) {
     auto containers = spec.find(list);
     if (containers == spec.end() || !containers->is_array()) continue;
@@ -70,9 +76,7 @@ Json pod_spec_kept(const Json& spec) {
     for (const auto& container : *containers) {
       Json c = Json::object();
       if (container.is_object()) {
-        for (const char* field : {"name", "image", "env"}) {
-          if (auto it = container.find(field); it != container.end()) c[field] = *it;
-        }
+        keep_fields(container, c, {"name", "image", "env"});
       }
       out.push_back(std::move(c));
     }
@@ -90,18 +94,14 @@ std::optional<Json> pod_kept(const Json& pod) {
   if (auto spec = pod.find("spec"); spec != pod.end()) kept["spec"] = pod_spec_kept(*spec);
   if (auto status = pod.find("status"); status != pod.end() && status->is_object()) {
     Json& out = kept["status"] = Json::object();
-    for (const char* field : {"phase", "hostIP"}) {
-      if (auto it = status->find(field); it != status->end()) out[field] = *it;
-    }
+    keep_fields(*status, out, {"phase", "hostIP"});
     // Of the conditions, what they say; not when or why (their messages are most of a status).
     if (auto conditions = status->find("conditions"); conditions != status->end() && conditions->is_array()) {
       Json& kept_conditions = out["conditions"] = Json::array();
       for (const auto& condition : *conditions) {
         Json c = Json::object();
         if (condition.is_object()) {
-          for (const char* field : {"type", "status"}) {
-            if (auto it = condition.find(field); it != condition.end()) c[field] = *it;
-          }
+          keep_fields(condition, c, {"type", "status"});
         }
         kept_conditions.push_back(std::move(c));
       }
@@ -112,9 +112,7 @@ std::optional<Json> pod_kept(const Json& pod) {
       for (const auto& container : *containers) {
         Json c = Json::object();
         if (container.is_object()) {
-          for (const char* field : {"name", "restartCount"}) {
-            if (auto it = container.find(field); it != container.end()) c[field] = *it;
-          }
+          keep_fields(container, c, {"name", "restartCount"});
           if (auto state = container.find("state"); state != container.end() && state->is_object()) {
             Json& kept_state = c["state"] = Json::object();
             for (const auto& [kind, detail] : state->items()) kept_state[kind] = Json::object();
