@@ -7,6 +7,8 @@
 #     The start test replaces any leftover instance in that directory; the instance's
 #     owner is ctest itself (the script's parent), so a killed ctest takes the control
 #     plane down within ~1 s (watchdog). The stop test keeps <dir>/logs for post-mortems.
+#     Both carry the label `fixture` only: ctest adds them for the tests that require them,
+#     and a run whose labels exclude those tests (`-LE integration`) starts no idle instance.
 #
 #   rr_add_control_plane_test(NAME <name> FIXTURE <fixture> COMMAND <cmd> [<arg>...]
 #                             [LABELS <label>...] [TIMEOUT <s>]
@@ -54,13 +56,13 @@ function(rr_control_plane_fixture fixture)
            COMMAND "${RR_KUBE_LOCAL}" start "${dir}" --replace --timeout ${RR_CONTROL_PLANE_READY_TIMEOUT} ${extra})
   set_tests_properties(${fixture}.start PROPERTIES
     FIXTURES_SETUP ${fixture}
-    LABELS controlplane
+    LABELS fixture
     TIMEOUT ${arg_START_TIMEOUT}
     PROCESSORS ${RR_CONTROL_PLANE_START_PROCESSORS})
   add_test(NAME ${fixture}.stop COMMAND "${RR_KUBE_LOCAL}" stop "${dir}" --keep-logs)
   set_tests_properties(${fixture}.stop PROPERTIES
     FIXTURES_CLEANUP ${fixture}
-    LABELS controlplane
+    LABELS fixture
     TIMEOUT 60)
 endfunction()
 
