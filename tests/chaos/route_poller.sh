@@ -10,6 +10,7 @@
 # node:  ROUND EPOCH-MS NODE OK COUNT  or  ROUND EPOCH-MS NODE MISS CIDR,...  where a MISS
 # names the other nodes' pod CIDRs it lacks (or "no-bird"/"birdc-failed"). The caller
 # appends its own "# ..." marker lines to OUT; appends of one short line do not interleave.
+# RR_ROUTE_POLL_PAUSE: seconds between rounds (default 1).
 set -uo pipefail
 OUT=${1:?usage: route_poller.sh OUT BIRDC NODE=NETNS=CIDR...}
 BIRDC=${2:?}
@@ -72,5 +73,9 @@ while kill -0 "$PARENT" 2>/dev/null; do
     else lines+="$round $now ${NAMES[i]} MISS $missing"$'\n'; fi
   done
   printf '%s' "$lines" >>"$OUT"
-  sleep 0.2
+  # A round asks every node (7 birdc, their awk and subshells: about 0.1 s of CPU). Paused
+  # 0.2 s, rounds came 0.75 s apart on an idle machine and the poller alone took a tenth of a
+  # chaos run's CPU; a route lost with both of a rack's reflectors stays lost until a session
+  # is up again, seconds, which rounds a second apart still see.
+  sleep "${RR_ROUTE_POLL_PAUSE:-1}"
 done

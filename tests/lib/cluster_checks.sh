@@ -6,13 +6,16 @@
 # Never `producer | grep -q` here: with pipefail, grep's early exit fails the producer (SIGPIPE).
 # shellcheck shell=bash
 
-# poll SECONDS CMD...: until CMD succeeds (a bound on waiting, not on speed).
+# poll SECONDS CMD...: until CMD succeeds (a bound on waiting, not on speed), once a second.
+# A condition is a kubectl or two (0.17 s of CPU each, measured with process accounting over
+# a chaos run: kubectl was the largest consumer after the kubelets); polled twice a second,
+# the suites' own checks took CPU from the cluster they wait for.
 poll() {
   local deadline=$((SECONDS + $1)); shift
   while :; do
     "$@" >/dev/null 2>&1 && return 0
     ((SECONDS < deadline)) || return 1
-    sleep 0.5
+    sleep 1
   done
 }
 kj() { kc get "$@" -o json 2>/dev/null; }
