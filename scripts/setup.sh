@@ -22,6 +22,8 @@ PACKAGES=(
   nodejs npm unzip
   # kubectl rr plan -o svg (Graphviz's dot draws the topology; -o dot needs nothing)
   graphviz
+  # process accounting: a whole scripts/test.sh ends with the CPU each command took
+  acct
 )
 
 missing=()
@@ -45,7 +47,7 @@ if ((${#missing[@]})); then
 fi
 
 # Debian starts services on install; tests run their own instances on loopback.
-for svc in etcd bird prometheus gobgpd; do
+for svc in etcd bird prometheus gobgpd acct; do
   if systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
 done
 for bin in etcd bird prometheus; do

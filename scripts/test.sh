@@ -22,7 +22,19 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 cd "$ROOT"
 
 # Each step says when it starts, and how far into the run: CI's time is budgeted step by step.
-step() { printf '== [%s, +%dm%02ds] %s\n' "$(date -u +%H:%M:%S)" $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
+# It also says how busy the two cores were since the step before (from /proc/stat): a step near
+# 100% is bound by CPU, one well below it by timers, and only the latter gains from running beside
+# another.
+cpu_mark=
+cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }
+step() {
+  local now busy=
+  now=$(cpu_ticks)
+  [[ -n $cpu_mark ]] && busy=$(awk -v a="$cpu_mark" -v b="$now" 'BEGIN {split(a, x, " "); split(b, y, " ")
+    if (y[2] > x[2]) printf ", cores %d%% busy since", 100 * (y[1] - x[1]) / (y[2] - x[2])}')
+  cpu_mark=$now
+  printf '== [%s, +%dm%02ds%s] %s\n' "$(date -u +%H:%M:%S)" $((SECONDS / 60)) $((SECONDS % 60)) "$busy" "$*" >&2
+}
 
 step "installing packages"
 bash scripts/setup.sh
@@ -83,11 +95,29 @@ for tier in $tiers; do
 done
 
 rc=0
+# Process accounting over a whole run (acct's accton; system-wide while it is on): the run ends
+# with the commands that took the most CPU, summed over every process that ended, so what CI's
+# time goes to can be read off its log.
+acct_file=
+if (($# == 0)) && command -v accton >/dev/null; then
+  acct_file=$(mktemp /tmp/rr-acct.XXXXXX)
+  accton "$acct_file" >/dev/null 2>&1 || { rm -f "$acct_file"; acct_file=; }
+fi
+acct_off() { [[ -z $acct_file ]] || { accton off >/dev/null 2>&1; rm -f "$acct_file"; acct_file=; }; }
+acct_summary() {
+  [[ -n $acct_file ]] || return 0
+  accton off >/dev/null 2>&1
+  step "CPU by command over the run, top 20 (process accounting: seconds, share, processes)"
+  dump-acct "$acct_file" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $1); c[$1] += $3 + $4; n[$1]++; t += $3 + $4}
+    END {for (k in c) printf "%8.0f s %5.1f%% %7d  %s\n", c[k] / 100, t ? 100 * c[k] / t : 0, n[k], k}' |
+    sort -rn | head -20 >&2
+  acct_off
+}
 # What each failed test said, kept as each ctest run ends (the next run in the same tree
 # overwrites ctest's record) and printed again at the very end, where a truncated log keeps it.
 digests=$(mktemp)
 chaos_pid= chaos_out=
-trap 'rm -f "$digests" ${chaos_out:+"$chaos_out"}; [[ -n $chaos_pid ]] && kill "$chaos_pid" 2>/dev/null' EXIT
+trap 'rm -f "$digests" ${chaos_out:+"$chaos_out"}; [[ -n $chaos_pid ]] && kill "$chaos_pid" 2>/dev/null; acct_off' EXIT
 keep_digest() { bash "$ROOT/scripts/ctest-digest.sh" "$1" >>"$digests" || true; }
 if (($# > 0)); then
   step "running tests: ctest $*"
@@ -159,6 +189,7 @@ for tier in $tiers; do
       ctest --output-on-failure -j "${RR_SANITIZER_PARALLEL:-3}" -L "$labels") || { rc=$?; keep_digest "$(sanitizer_dir "$tier")"; }
 done
 wait_chaos
+acct_summary
 if [[ -s $digests ]]; then
   step "what the failed tests said (scripts/ctest-digest.sh)"
   cat "$digests" >&2
