@@ -49,6 +49,7 @@ struct Watcher {
   Filter filter;
   bool allow_bookmarks = false;
   std::deque<WatchEvent> queue;
+  bool reading = false;  // its reader waits in next(): done with every event it took
   bool closed = false;
   bool cancelled = false;
   std::optional<Error> failure;
@@ -985,7 +986,10 @@ class FakeWatchStream final : public WatchStream {
   Result<std::optional<WatchEvent>> next() override {
     std::unique_lock lock(state_->mu);
     Watcher& w = *watcher_;
+    w.reading = true;
+    state_->cv.notify_all();  // wait_for_delivery()
     state_->cv.wait(lock, [&] { return w.cancelled || w.failure || w.closed || !w.queue.empty(); });
+    w.reading = false;
     if (w.cancelled) return make_error(ErrorKind::Cancelled, "watch cancelled");
     if (w.failure) return *w.failure;
     if (!w.queue.empty()) {
@@ -1351,6 +1355,14 @@ int FakeKubeClient::open_watch_count() const {
   std::lock_guard lock(state_->mu);
   return static_cast<int>(
       std::count_if(state_->watchers.begin(), state_->watchers.end(), [](const auto& w) { return !w->ended(); }));
+}
+
+bool FakeKubeClient::wait_for_delivery(std::chrono::milliseconds limit) const {
+  std::unique_lock lock(state_->mu);
+  return state_->cv.wait_for(lock, limit, [&] {
+    return std::all_of(state_->watchers.begin(), state_->watchers.end(),
+                       [](const auto& w) { return w->ended() || (w->queue.empty() && w->reading); });
+  });
 }
 
 bool FakeKubeClient::wait_for_open_watches(int n, std::chrono::milliseconds limit) const {

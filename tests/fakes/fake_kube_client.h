@@ -95,6 +95,10 @@ class FakeKubeClient final : public KubeClient {
   // Bounded wait until at least `n` watches are open.
   // Bounded, not a timing assertion: generous enough for an instrumented build on a busy machine.
   bool wait_for_open_watches(int n, std::chrono::milliseconds limit = std::chrono::seconds(60)) const;
+  // Bounded wait until every open watch's reader has taken every event sent to it and come back
+  // for the next: what was written has been handled (an informer handles an event before it
+  // reads on). Lets a test on a fake clock move time on only once the writes so far were seen.
+  bool wait_for_delivery(std::chrono::milliseconds limit) const;
 
   // --- Failure injection ---------------------------------------------------
   // The next `count` calls of `verb` on `type` return `error`. Verbs: get, list,

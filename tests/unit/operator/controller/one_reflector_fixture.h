@@ -112,6 +112,8 @@ class OneReflectorControllerTest : public ::testing::Test {
   // it: until the threads the step woke sleep again (bounded: one that blocks elsewhere now).
   void pass(int steps) {
     for (int i = 0; i < steps; ++i) {
+      // What was written so far (a renewal) is seen at this time, not some steps later.
+      api_.wait_for_delivery(std::chrono::milliseconds(100));
       const int asleep = clock_.sleepers();
       clock_.advance(std::chrono::milliseconds(500));
       clock_.wait_for_sleepers(asleep, std::chrono::milliseconds(50));

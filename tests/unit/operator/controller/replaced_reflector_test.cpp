@@ -95,12 +95,18 @@ TEST_F(ReplacedReflectorTest, AnApiOutageLongerThanTheLeaseReplacesNothing) {
   EXPECT_EQ(pod_uid(), uid) << "replaced after the outage";
   EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
 
-  // And still judged: an agent that stops renewing now is replaced.
+  // And still judged: an agent that stops renewing now is replaced. Each step of fake time
+  // waits a little real time for the replacement too: pass() waits only for the threads that
+  // sleep on the fake clock, and the reconcile that replaces the Pod is not one of them (on a
+  // loaded machine 200 steps went by in a second before it ran).
   std::string next;
   for (int i = 0; i < 200 && next.empty(); ++i) {
     pass(1);
-    const std::string now = pod_uid();
-    if (!now.empty() && now != uid) next = now;
+    eventually([&] {
+      const std::string now = pod_uid();
+      if (!now.empty() && now != uid) next = now;
+      return !next.empty();
+    }, 100ms);
   }
   EXPECT_FALSE(next.empty()) << "a reflector that stopped renewing after the outage was never replaced";
 }
