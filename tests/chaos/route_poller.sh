@@ -22,6 +22,7 @@ for spec in "$@"; do
   NAMES+=("$name"); NETNS+=("$ns"); CIDRS+=("$cidr")
 done
 declare -A BIRD_PID=()
+SHOWN=$OUT.birdc  # the last answer, beside OUT (its caller's scratch directory)
 
 # Builtins only, into REPLY: every round reads them for every node.
 comm_of() { REPLY=; { read -r REPLY <"/proc/$1/comm"; } 2>/dev/null; }
@@ -60,10 +61,13 @@ while kill -0 "$PARENT" 2>/dev/null; do
       lines+="$round $now ${NAMES[i]} MISS no-bird"$'\n'; continue
     fi
     pid=$FOUND
-    if ! routes=$(timeout 5 "$BIRDC" -s "/proc/$pid/root/run/bird/bird.ctl" show route 2>&1); then
+    # Into a file and read with builtins: a command substitution and an awk were three more
+    # processes per node per round, and a process costs milliseconds of CPU here.
+    if ! timeout 5 "$BIRDC" -s "/proc/$pid/root/run/bird/bird.ctl" show route >"$SHOWN" 2>&1; then
       lines+="$round $now ${NAMES[i]} MISS birdc-failed"$'\n'; continue
     fi
-    have=" $(awk '/^[0-9]/ {printf "%s ", $1}' <<<"$routes")"
+    have=" "
+    while read -r first _; do [[ $first == [0-9]* ]] && have+="$first "; done <"$SHOWN"
     missing="" count=0
     for j in "${!NAMES[@]}"; do
       ((j == i)) && continue
@@ -73,9 +77,9 @@ while kill -0 "$PARENT" 2>/dev/null; do
     else lines+="$round $now ${NAMES[i]} MISS $missing"$'\n'; fi
   done
   printf '%s' "$lines" >>"$OUT"
-  # A round asks every node (7 birdc, their awk and subshells: about 0.1 s of CPU). Paused
-  # 0.2 s, rounds came 0.75 s apart on an idle machine and the poller alone took a tenth of a
-  # chaos run's CPU; a route lost with both of a rack's reflectors stays lost until a session
-  # is up again, seconds, which rounds a second apart still see.
+  # A round asks every node. Paused 0.2 s, rounds came 0.75 s apart on an idle machine and the
+  # poller (then five processes per node per round) took a tenth of a chaos run's CPU; a route
+  # lost with both of a rack's reflectors stays lost until a session is up again, seconds,
+  # which rounds a second apart still see.
   sleep "${RR_ROUTE_POLL_PAUSE:-1}"
 done

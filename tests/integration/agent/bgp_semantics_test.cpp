@@ -405,10 +405,9 @@ class TiersIT : public BgpSemanticsIT {
     // A birdc that did not answer within its bound (a busy machine) says nothing about the
     // route: that poll is not counted, rather than counted as a loss.
     static Seen look(const BirdSpeaker& speaker, const std::string& prefix) {
-      auto shown = rr::testing::run_argv({"/usr/sbin/birdc", "-s", speaker.socket(), "show route all " + prefix},
-                                         std::chrono::seconds(10));
-      if (!shown.ok() || shown.output.find(" ready.") == std::string::npos) return Seen::NoAnswer;
-      return rr::testing::parse_route(shown.output) ? Seen::Present : Seen::Missing;
+      const std::string shown = rr::testing::birdc(speaker.socket(), "show route all " + prefix);
+      if (shown.find(" ready.") == std::string::npos) return Seen::NoAnswer;
+      return rr::testing::parse_route(shown) ? Seen::Present : Seen::Missing;
     }
     void run(std::stop_token stop) {
       while (!stop.stop_requested()) {

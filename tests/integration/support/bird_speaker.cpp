@@ -5,6 +5,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bird/control_client.h"
 #include "support/control_plane.h"
 
 namespace rr::testing {
@@ -72,7 +73,19 @@ void BirdSpeaker::reconfigure(SpeakerConfig config) {
 }
 
 std::string birdc(const std::string& socket, const std::string& command) {
-  return run_argv({"/usr/sbin/birdc", "-s", socket, command}, std::chrono::seconds(10)).output;
+  constexpr std::chrono::seconds kTimeout{10};
+  rr::bird::BirdControlClient client;
+  if (auto connected = client.connect(socket, kTimeout); !connected.ok()) {
+    return "birdc: " + socket + ": " + connected.error().describe() + "\n";
+  }
+  auto reply = client.command(command, kTimeout);
+  if (!reply.ok()) return "birdc: " + command + ": " + reply.error().describe() + "\n";
+  // What birdc prints: the greeting, then the text of every line but the closing 0000.
+  std::string out = client.greeting() + "\n";
+  for (const auto& line : reply->lines) {
+    if (line.code != 0) out += line.text + "\n";
+  }
+  return out;
 }
 
 std::string BirdSpeaker::birdc(const std::string& command) const { return rr::testing::birdc(socket(), command); }

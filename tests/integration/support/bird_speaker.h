@@ -74,7 +74,9 @@ class BirdSpeaker {
   std::unique_ptr<ChildProcess> process_;
 };
 
-// birdc's answer to `command` on the control socket `socket` (its errors included).
+// birdc's answer to `command` on the control socket `socket` (its errors included), as birdc
+// prints it, read in-process: route polls ask every few hundred milliseconds, and a process
+// per question (fork, exec, the dynamic loader) was most of a played fabric's test CPU.
 std::string birdc(const std::string& socket, const std::string& command);
 
 // Parses birdc's `show route all` output for the first route shown.
