@@ -108,9 +108,11 @@ acct_summary() {
   [[ -n $acct_file ]] || return 0
   accton off >/dev/null 2>&1
   step "CPU by command over the run, top 20 (process accounting: seconds, share, processes)"
-  dump-acct "$acct_file" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $1); c[$1] += $3 + $4; n[$1]++; t += $3 + $4}
-    END {for (k in c) printf "%8.0f s %5.1f%% %7d  %s\n", c[k] / 100, t ? 100 * c[k] / t : 0, n[k], k}' |
-    sort -rn | head -20 >&2
+  # Sorted whole and cut by awk, not head: under pipefail, head's early exit (SIGPIPE to sort)
+  # failed the pipeline and, with set -e, ended the run before its verdict.
+  { dump-acct "$acct_file" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $1); c[$1] += $3 + $4; n[$1]++; t += $3 + $4}
+      END {for (k in c) printf "%8.0f s %5.1f%% %7d  %s\n", c[k] / 100, t ? 100 * c[k] / t : 0, n[k], k}' |
+      sort -rn | awk 'NR <= 20' >&2; } || true
   acct_off
 }
 # What each failed test said, kept as each ctest run ends (the next run in the same tree
