@@ -238,6 +238,7 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   caches.roles = role_store_.get();
   caches.role_bindings = binding_store_.get();
   caches.hosts = &host_readiness_;
+  caches.nodes_keep = [this](const planner::LabelKeys& keys) { return nodes_keep_labels(keys); };
   reconciler_ = std::make_unique<FabricReconciler>(caches, writer_, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }
@@ -263,14 +264,23 @@ void FabricController::enqueue(const std::string& fabric) { queue_.add(fabric); 
 void FabricController::read_node_labels_of(const Json& fabric) {
   auto spec = contract::parse_fabric(fabric, options_.reconciler.default_image);
   if (!spec.ok()) return;  // held as InvalidSpec: it plans nothing
-  if (!node_labels_.add(planner::node_label_keys(*spec))) return;
-  // Before the Node informer started this only moves the ticket its first list answers.
-  node_labels_ticket_ = nodes_->relist();
+  {
+    std::lock_guard lock(node_labels_mu_);
+    if (!node_labels_.add(planner::node_label_keys(*spec))) return;
+    // Before the Node informer started this only moves the ticket its first list answers.
+    node_labels_ticket_ = nodes_->relist();
+  }
   if (options_.on_node_relist && nodes_->has_synced()) options_.on_node_relist(node_labels_.keys());
 }
 
 bool FabricController::nodes_keep_every_label_read() const {
   return nodes_->listed_since(node_labels_ticket_.load());
+}
+
+bool FabricController::nodes_keep_labels(const planner::LabelKeys& keys) const {
+  std::lock_guard lock(node_labels_mu_);
+  const planner::LabelKeys kept = node_labels_.keys();
+  return std::includes(kept.begin(), kept.end(), keys.begin(), keys.end()) && nodes_keep_every_label_read();
 }
 
 void FabricController::enqueue_all() {
@@ -389,7 +399,9 @@ void FabricController::work(std::stop_token stop) {
     auto started = clock_.now();
     auto result = reconciler_->reconcile(*key);
     std::chrono::duration<double> took = clock_.now() - started;
-    if (result.ok()) {
+    if (result.ok() && result->nodes_pending) {
+      queue_.forget(*key);  // as above: the fabric's handler has a relist coming, or is about to
+    } else if (result.ok()) {
       queue_.forget(*key);
       if (result->requeue_after) queue_.add_after(*key, *result->requeue_after);
       if (metrics_) metrics_->reconciled(result->result, took);

@@ -88,6 +88,7 @@ class FabricController {
   void enqueue_all();
   void read_node_labels_of(const kube::Json& fabric);
   bool nodes_keep_every_label_read() const;
+  bool nodes_keep_labels(const planner::LabelKeys& keys) const;
   void enqueue_owner(const kube::Json& object);
   // Every revision of a reflector Lease; `written` = written while we watch (not found at
   // start-up, not a resync). Only a revision its Pod does not contradict counts for liveness.
@@ -119,6 +120,9 @@ class FabricController {
   // Nodes keep only the labels some fabric reads. The Node informer starts once the fabrics
   // are listed (their keys known), and lists again when a fabric reads a new key: until that
   // list is in (nodes_->listed_since(node_labels_ticket_)), no fabric is reconciled.
+  // node_labels_mu_ makes a new key and its ticket one step: a reconcile that finds the key kept
+  // also finds the relist it must wait for (nodes_keep_labels()).
+  mutable std::mutex node_labels_mu_;
   NodeLabelScope node_labels_;
   std::atomic<std::uint64_t> node_labels_ticket_{0};
   std::once_flag nodes_started_;

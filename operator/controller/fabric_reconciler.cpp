@@ -107,6 +107,11 @@ kube::Result<ReconcileOutcome> FabricReconciler::reconcile(const std::string& fa
   auto gathered = gather(fabric_name);
   if (!gathered.ok()) return gathered.error();
   if (!gathered->fabric) return ReconcileOutcome{};  // gone: its finalizer already ran
+  if (gathered->nodes_pending) {
+    ReconcileOutcome pending;
+    pending.nodes_pending = true;
+    return pending;
+  }
   return apply(*gathered, planner::plan(gathered->input));
 }
 
@@ -129,6 +134,11 @@ kube::Result<FabricReconciler::Gathered> FabricReconciler::gather(const std::str
     return g;
   }
   g.input.spec = std::move(parsed.value());
+  // Read after the spec: the spec a plan is made for is the one whose label keys are checked.
+  if (caches_.nodes_keep && !caches_.nodes_keep(planner::node_label_keys(g.input.spec))) {
+    g.nodes_pending = true;
+    return g;
+  }
   gather_world(fabric, g);
   if (auto s = read_secrets(g); !s.ok()) return s.error();
   return g;

@@ -4,6 +4,7 @@
 // pure planner decides (a topology, a hold, or deletion's next step), and apply lets
 // the Applier write the difference.
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,9 @@ struct FabricCaches {
   const kube::Store<kube::Json>* roles = nullptr;               // owned Roles (agent Secret access), all namespaces
   const kube::Store<kube::Json>* role_bindings = nullptr;       // their RoleBindings
   const HostReadiness* hosts = nullptr;  // since when Nodes are NotReady; null: no grace (a one-shot plan)
+  // Whether the Node cache keeps these label keys and has listed every Node since it began to
+  // (FabricController: NodeLabelScope and the Node informer's relist); null: it keeps all.
+  std::function<bool(const planner::LabelKeys&)> nodes_keep = nullptr;
 };
 
 struct ReconcilerOptions {
@@ -60,6 +64,9 @@ struct ReconcileOutcome {
   std::string result = "success";  // success | invalid | conflict
   std::optional<kube::Clock::Duration> requeue_after;
   planner::Plan plan;
+  // The spec reads a Node label the cache does not keep yet: nothing was planned or written;
+  // the Nodes' relist enqueues the fabric again.
+  bool nodes_pending = false;
 };
 
 class FabricReconciler {
@@ -78,6 +85,7 @@ class FabricReconciler {
     std::map<std::string, std::string> calico_values;
     std::optional<kube::Clock::Duration> requeue;  // when a Lease or Pod verdict changes next
     kube::Clock::Duration mesh_on_for{};           // how long Calico's mesh has been seen on
+    bool nodes_pending = false;                    // see ReconcileOutcome
   };
 
   // Gather: reads only (the informer caches, the password Secrets, a Namespace by name).

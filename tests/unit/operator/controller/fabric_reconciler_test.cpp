@@ -49,6 +49,33 @@ void ExpectEverythingGoneAndTheMeshOn(Harness& h) {
   EXPECT_TRUE((*config)["spec"].value("nodeToNodeMeshEnabled", false)) << config->dump();
 }
 
+// The fabric informer's store holds a spec before its handler has widened the Node cache's label
+// keys: a reconcile that reads it then must plan nothing (the Nodes lack the new label, so a
+// plan would move reflectors off hosts that carry it) and say so; the relist enqueues it later.
+TEST(FabricReconcilerNodeLabels, ASpecReadingALabelTheNodeCacheDoesNotKeepYetPlansNothing) {
+  Harness h;
+  h.api.seed(kube::resources::nodes(), Node("n1", "r1", "10.0.0.1"));
+  h.api.seed(contract::route_reflector_clusters(),
+             Fabric("f", {{"asNumber", 64512},
+                          {"reflectors", {{"perRack", 1}, {"nodeSelector", {{"rr.bgp.dev/reflector", "true"}, {"site", "a"}}}}}}));
+  h.start();
+  bool site_kept = false;
+  FabricCaches caches = h.caches();
+  caches.nodes_keep = [&](const planner::LabelKeys& keys) { return site_kept || !keys.count("site"); };
+  FabricReconciler reconciler(caches, h.api, h.applier, h.liveness, nullptr, h.clock, {});
+
+  auto waiting = reconciler.reconcile("f");
+  ASSERT_TRUE(waiting.ok()) << waiting.error().message;
+  EXPECT_TRUE(waiting->nodes_pending);
+  EXPECT_TRUE(h.api.write_log().empty()) << "planned on Nodes listed without the label: " << h.api.write_log().front();
+
+  site_kept = true;  // the relist is in
+  auto planned = reconciler.reconcile("f");
+  ASSERT_TRUE(planned.ok()) << planned.error().message;
+  EXPECT_FALSE(planned->nodes_pending);
+  EXPECT_FALSE(h.api.write_log().empty()) << "the fabric is reconciled once the Nodes carry what it reads";
+}
+
 TEST(FabricReconcilerDeletion, AnInvalidSpecStillDeletesEverythingAndRestoresTheMesh) {
   Harness h;
   // The schema admits it; the operator rejects it (keepalive must be below hold).

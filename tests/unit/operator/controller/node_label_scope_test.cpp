@@ -2,6 +2,7 @@
 // fabric edited to read a new label key makes it list every Node again, and no fabric is
 // reconciled until that list is in: a plan made before would see Nodes without the label and
 // move reflectors off hosts that carry it.
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -120,7 +121,10 @@ TEST_F(NodeLabelsTest, AFabricReadingANewLabelWaitsForEveryNodeListedAgainWithIt
     clock_.advance(1s);
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_EQ(api_.write_log().size(), writes) << "a fabric was reconciled on Nodes listed without its label";
+  const auto log = api_.write_log();
+  std::string extra;
+  for (size_t i = std::min(writes, log.size()); i < log.size(); ++i) extra += "\n  " + log[i];
+  EXPECT_EQ(log.size(), writes) << "a fabric was reconciled on Nodes listed without its label:" << extra;
   EXPECT_FALSE(n1()->labels.count("site"));
 
   gate_.open();
