@@ -10,6 +10,7 @@
 #include "contract/fabric_spec.h"
 #include "contract/observed.h"
 #include "contract/well_known.h"
+#include "kube/backoff.h"
 
 namespace rr::agent {
 namespace {
@@ -276,12 +277,18 @@ void ReflectorAgent::read_secrets(std::stop_token stop) {
     std::lock_guard lock(secret_mu_);
     secret_cv_.notify_all();
   });
+  // A Secret that could not be read (the Role that grants it not written yet, the Secret not
+  // created yet, the API away) is read again soon, backing off to --secret-refresh: a session
+  // that needs its password must not wait a whole refresh for a grant that came a second late.
+  kube::Backoff retry({std::chrono::seconds(1), options_.secret_refresh, 2.0, 0.2});
+  kube::Clock::Duration wait = options_.secret_refresh;
   while (!stop.stop_requested()) {
     bool asked;
     {
       std::unique_lock lock(secret_mu_);
-      // Every --secret-refresh, or at once when a rebuild saw a spec generation not read for yet.
-      asked = secret_cv_.wait_for(lock, options_.secret_refresh, [&] {
+      // Every --secret-refresh (sooner after a failed read), or at once when a rebuild saw a
+      // spec generation not read for yet.
+      asked = secret_cv_.wait_for(lock, wait, [&] {
         return stop.stop_requested() || secrets_wanted_generation_ != secrets_read_generation_;
       });
     }
@@ -294,6 +301,12 @@ void ReflectorAgent::read_secrets(std::stop_token stop) {
       secrets_read_generation_ = spec->generation;
     }
     if (changed || asked) mark_dirty();
+    if (secrets_.failures().empty()) {
+      retry.reset();
+      wait = options_.secret_refresh;
+    } else {
+      wait = std::min<kube::Clock::Duration>(retry.next(), options_.secret_refresh);
+    }
   }
 }
 

@@ -56,7 +56,8 @@ struct AgentOptions {
   // A whole rebuild at least this often, even when nothing seems to have changed.
   std::chrono::milliseconds resync_period{30000};
   // How often the named password Secrets are read again (GET each); at once, too, when the
-  // fabric's spec changes (--secret-refresh).
+  // fabric's spec changes, and sooner (1 s, doubling up to this) after a read failed
+  // (--secret-refresh).
   std::chrono::milliseconds secret_refresh{30000};
   std::string default_image;
   // /readyz waits for the BGP sessions of a new reflector at most this long after its first

@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
                      "at most this long after the first configuration",
                      "RR_READY_GRACE", std::chrono::milliseconds(0));
   flags.add_duration("secret-refresh", &o.secret_refresh,
-                     "how often to read the password Secrets the fabric names again (by name; at once on a spec change)",
+                     "how often to read the password Secrets the fabric names again (by name; at once on a spec change, "
+                     "sooner after a failed read)",
                      "RR_SECRET_REFRESH", std::chrono::seconds(1));
   flags.add_duration("stall-timeout", &o.stall_timeout,
                      "/healthz fails when the main loop (config rebuilds, session polls) makes no progress this long",

@@ -404,6 +404,39 @@ TEST_F(ReflectionIT, AMeshPeerWhoseLeaseLapsesLeavesTheMeshAndRejoins) {
   }, std::chrono::seconds(15))) << ra.log();
 }
 
+// A password Secret the agent cannot read yet (not created yet here; on a cluster, the Role that
+// grants it not yet written) is read again soon, not at the next --secret-refresh: the session
+// that needs it comes up once the Secret can be read.
+TEST_F(ReflectionIT, APasswordSecretThatCouldNotBeReadIsTriedAgainBeforeTheNextRefresh) {
+  CreateFabric(Json{{"externalPeers",
+                     Json::array({{{"name", "edge"}, {"address", ip(9, 1)}, {"asNumber", 65010}, {"port", kPort},
+                                   {"racks", {"rack-a"}}, {"passwordSecretRef", {{"name", "late-auth"}, {"key", "password"}}}}})}});
+  AddNode("a1-" + tag_, "rack-a", ip(1, 11));
+  AddSpeaker("a1", ip(1, 11), {ip(1, 1)}, {prefix(3)});
+  SpeakerConfig edge;
+  edge.address = ip(9, 1);
+  edge.as_number = 65010;
+  edge.peers.push_back(SpeakerPeer{"uplink", ip(1, 1), kPort, 64512, "l4te-s3cret", true});
+  speakers_["edge"] = std::make_unique<BirdSpeaker>(dir_ + "/edge", edge);
+  auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1", {"--secret-refresh", "1h"});
+  ASSERT_TRUE(eventually([&] { return ra.log().find("cannot read a password Secret") != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << ra.log();
+
+  ASSERT_TRUE(client_->create(kube::resources::secrets(), ns_,
+                              Json{{"apiVersion", "v1"},
+                                   {"kind", "Secret"},
+                                   {"metadata", {{"name", "late-auth"}}},
+                                   {"stringData", {{"password", "l4te-s3cret"}}}})
+                  .ok());
+  // Well inside the hour --secret-refresh waits: only a retry of the failed read gets here.
+  ASSERT_TRUE(eventually([&] { return speakers_["edge"]->route(prefix(3)).has_value(); }, std::chrono::seconds(60)))
+      << speakers_["edge"]->birdc("show protocols all") << ReflectorBirdc("ra", "show protocols all") << ra.log();
+  EXPECT_EQ(speakers_["edge"]->session_state("uplink"), "Established");
+  EXPECT_NE(ra.log().find("password Secret readable again"), std::string::npos) << ra.log();
+  EXPECT_EQ(ra.log().find("l4te-s3cret"), std::string::npos) << "a password reached the log";
+}
+
 TEST_F(ReflectionIT, ExternalPeerWithPasswordAndPrometheusScrape) {
   ASSERT_TRUE(client_->create(kube::resources::secrets(), ns_,
                               Json{{"apiVersion", "v1"},
