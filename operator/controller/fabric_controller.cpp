@@ -239,6 +239,15 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
   caches.role_bindings = binding_store_.get();
   caches.hosts = &host_readiness_;
   caches.nodes_keep = [this](const planner::LabelKeys& keys) { return nodes_keep_labels(keys); };
+  caches.lease_read = [this](const std::string& key, const std::optional<Json>& lease) {
+    // A renewal the watch did not deliver is one all the same; the watch itself is not to be
+    // trusted any more: list and watch that namespace's Leases again.
+    if (lease) observe_lease(key, *lease, /*written=*/true);
+    const std::string ns = key.substr(0, key.find('/'));
+    for (auto& n : namespaced_) {
+      if (n.ns == ns) n.leases->relist();
+    }
+  };
   reconciler_ = std::make_unique<FabricReconciler>(caches, writer_, applier_, liveness_, events, clock,
                                                    options_.reconciler);
 }

@@ -139,9 +139,40 @@ kube::Result<FabricReconciler::Gathered> FabricReconciler::gather(const std::str
     g.nodes_pending = true;
     return g;
   }
+  if (auto s = confirm_lapses(g.input.spec); !s.ok()) return s.error();
   gather_world(fabric, g);
   if (auto s = read_secrets(g); !s.ok()) return s.error();
   return g;
+}
+
+kube::Status FabricReconciler::confirm_lapses(const planner::FabricSpec& spec) {
+  // The name of the time the API did not answer these reads, for the liveness tracker.
+  static const std::string kConfirmingReads = "confirming reads";
+  const auto lease_duration = std::chrono::seconds(spec.lease_duration_seconds);
+  for (const auto& pod : owned(caches_.pods, spec.name)) {
+    const std::string key = kube::key_of(*pod);
+    if (!liveness_.judge_pod(key, lease_duration).lapsed) continue;
+    auto read = client_.get(kube::resources::leases(), kube::namespace_of(*pod), kube::name_of(*pod));
+    if (!read.ok() && !read.is(kube::ErrorKind::NotFound)) {
+      if (read.is(kube::ErrorKind::Transient) || read.is(kube::ErrorKind::TooManyRequests)) {
+        confirm_unanswered_ = true;
+      }
+      return read.error();
+    }
+    if (confirm_unanswered_.exchange(false)) {
+      // Time nobody could see renewals in counts against no one, as when a watch fails.
+      liveness_.observation_lost(kConfirmingReads);
+      liveness_.observation_resumed(kConfirmingReads);
+      return {};
+    }
+    const auto cached = caches_.leases ? caches_.leases->get(key) : nullptr;
+    const std::string api_revision = read.ok() ? kube::resource_version_of(*read) : "";
+    const std::string cached_revision = cached ? kube::resource_version_of(*cached) : "";
+    if (api_revision != cached_revision && caches_.lease_read) {
+      caches_.lease_read(key, read.ok() ? std::optional<kube::Json>(*read) : std::nullopt);
+    }
+  }
+  return {};
 }
 
 void FabricReconciler::gather_teardown(const Json& fabric, Gathered& g) {

@@ -4,6 +4,7 @@
 // pure planner decides (a topology, a hold, or deletion's next step), and apply lets
 // the Applier write the difference.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -38,6 +39,10 @@ struct FabricCaches {
   // Whether the Node cache keeps these label keys and has listed every Node since it began to
   // (FabricController: NodeLabelScope and the Node informer's relist); null: it keeps all.
   std::function<bool(const planner::LabelKeys&)> nodes_keep = nullptr;
+  // A reflector Lease (key "ns/name") read from the API at another revision than the cache
+  // holds (nullopt: the API has none): the watch missed writes. FabricController observes it
+  // as a watch event and lists that namespace's Leases again. Null: nothing is told.
+  std::function<void(const std::string&, const std::optional<kube::Json>&)> lease_read = nullptr;
 };
 
 struct ReconcilerOptions {
@@ -98,6 +103,11 @@ class FabricReconciler {
   // the operator lacks its Role there.
   planner::Precondition unwatchable(const std::string& ns);
   void gather_world(const kube::Json& fabric, Gathered& g);
+  // Reads from the API the Lease of every reflector the caches judge lapsed, before any plan
+  // acts on that: a watch can go silent without failing (an API server shutting down keeps
+  // its watches open; a connection dropped without a reset), and the caches then miss
+  // renewals. An error when the API does not answer (nothing acts on an unconfirmed lapse).
+  kube::Status confirm_lapses(const planner::FabricSpec& spec);
 
   // Apply: the one place that writes, each step as the plan says.
   kube::Result<ReconcileOutcome> apply(const Gathered& g, planner::Plan plan);
@@ -133,6 +143,9 @@ class FabricReconciler {
   kube::Clock& clock_;
   ReconcilerOptions options_;
   api::FabricPolicy policy_;  // options_.policy, plus the default image
+  // A confirming read got no answer: the agents' renewals are likely failing too. The first
+  // read answered after that restarts every Lease's clock (LivenessTracker::observation_lost).
+  std::atomic<bool> confirm_unanswered_{false};
   std::mutex mesh_mu_;  // both workers observe the mesh
   std::optional<bool> mesh_seen_;
   kube::Clock::TimePoint mesh_on_since_{};

@@ -52,6 +52,7 @@ struct Watcher {
   bool reading = false;  // its reader waits in next(): done with every event it took
   bool closed = false;
   bool cancelled = false;
+  bool severed = false;  // open, and nothing reaches it any more
   std::optional<Error> failure;
 
   bool ended() const { return closed || cancelled || failure.has_value(); }
@@ -611,7 +612,7 @@ Json* ApiState::find(const ResourceType& type, const ObjKey& key) {
 void ApiState::record(uint64_t at, const std::string& tk, const ObjKey& key, Json object, Json prev) {
   LogEntry e{at, tk, key, std::move(object), std::move(prev)};
   for (auto& w : watchers) {
-    if (!w->ended() && w->type_key == tk) deliver(*w, e);
+    if (!w->ended() && !w->severed && w->type_key == tk) deliver(*w, e);
   }
   log.push_back(std::move(e));
   cv.notify_all();
@@ -1329,13 +1330,20 @@ void FakeKubeClient::compact() {
 void FakeKubeClient::send_bookmarks() {
   std::lock_guard lock(state_->mu);
   for (auto& w : state_->watchers) {
-    if (w->ended() || !w->allow_bookmarks) continue;
+    if (w->ended() || w->severed || !w->allow_bookmarks) continue;
     Json bookmark = {{"apiVersion", w->type.api_version()},
                      {"kind", w->type.kind},
                      {"metadata", {{"resourceVersion", std::to_string(state_->rv)}}}};
     w->queue.push_back(WatchEvent{WatchEvent::Type::Bookmark, std::move(bookmark)});
   }
   state_->cv.notify_all();
+}
+
+void FakeKubeClient::sever_watches(const ResourceType& type) {
+  std::lock_guard lock(state_->mu);
+  for (auto& w : state_->watchers) {
+    if (!w->ended() && w->type_key == fake_detail::type_key(type)) w->severed = true;
+  }
 }
 
 void FakeKubeClient::close_watches() {

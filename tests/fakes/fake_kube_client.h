@@ -91,6 +91,10 @@ class FakeKubeClient final : public KubeClient {
   void close_watches();
   // Every open watch drops: next() returns `error` (undelivered events are lost).
   void fail_watches(Error error);
+  // Every open watch of `type` goes silent for good: it stays open, no event or bookmark
+  // reaches it again, and it never ends (a connection dropped without a reset). Watches
+  // opened afterwards are not affected.
+  void sever_watches(const ResourceType& type);
   int open_watch_count() const;
   // Bounded wait until at least `n` watches are open.
   // Bounded, not a timing assertion: generous enough for an instrumented build on a busy machine.

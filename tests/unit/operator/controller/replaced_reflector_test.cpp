@@ -3,6 +3,7 @@
 // agent: an agent that stops renewing while its Pod lives (frozen) gets its Pod
 // replaced exactly once; the replacement, same name on the same host, is not
 // judged by its predecessor's lapsed Lease, and that Lease goes with its Pod.
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -17,7 +18,13 @@ using namespace std::chrono_literals;
 using namespace rr::controller::testing;
 using kube::Json;
 
-class ReplacedReflectorTest : public testing::OneReflectorControllerTest {};
+class ReplacedReflectorTest : public testing::OneReflectorControllerTest {
+ protected:
+  void configure(ControllerOptions& options, Json& /*spec*/) override {
+    options.on_reconciled = [this](const std::string&, const ReconcileOutcome&) { ++reconciled_; };
+  }
+  std::atomic<int> reconciled_{0};  // reconciles that succeeded
+};
 
 TEST_F(ReplacedReflectorTest, AFrozenAgentsPodIsReplacedOnceAndTheReplacementIsNotKilledByTheOldLease) {
   ASSERT_TRUE(eventually([&] { return !pod_uid().empty(); })) << "the operator never created " << pod_;
@@ -173,10 +180,10 @@ TEST_F(ReplacedReflectorTest, TimeAWatchSpendsReconnectingWithoutAFailureLapsesN
 
 // A kube-apiserver shutting down keeps its watches open, silent, while it refuses new
 // requests: the agent's renewals fail, and the operator's watches report nothing. Past the
-// lease, the caches say the reflector lapsed; while the API does not answer, nothing is
-// replaced. Once it answers again, the operator may act on that lapse before it sees the
-// agent's next renewal: a race this test does not pin (it lost it once in a TSan run), the
-// silent-watch gap docs/operations.md names.
+// lease, the caches say the reflector lapsed; the operator reads the Lease before acting on
+// that, and gets no answer: nothing is replaced. When the API answers again, that blind time
+// counts against no one (as when a watch fails): the agent gets a whole lease to renew, even
+// when the operator looks again before the agent has.
 TEST_F(ReplacedReflectorTest, ALapseSeenThroughASilentWatchIsNotActedOnWhileTheApiDoesNotAnswer) {
   std::string uid;
   ASSERT_NO_FATAL_FAILURE(ready_reflector(uid));
@@ -186,8 +193,39 @@ TEST_F(ReplacedReflectorTest, ALapseSeenThroughASilentWatchIsNotActedOnWhileTheA
   pass(8 * kLeaseSeconds);  // four lease durations
   ASSERT_EQ(api_.open_watch_count(), watches) << "the watches were to stay open";
   EXPECT_EQ(pod_uid(), uid) << "replaced while the API did not answer";
-  EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
+
+  // The API answers; the operator looks again (a Node changed) before the agent renews.
   api_.set_unavailable(false);
+  const int before = reconciled_;
+  auto n2 = api_.get(kube::resources::nodes(), "", "n2");
+  ASSERT_TRUE(n2.ok());
+  (*n2)["status"]["conditions"][0]["status"] = "False";
+  ASSERT_TRUE(api_.update_status(kube::resources::nodes(), *n2).ok());
+  ASSERT_TRUE(eventually([&] { return reconciled_ > before; })) << "the operator did not look again";
+  EXPECT_EQ(pod_uid(), uid) << "replaced as soon as the API answered, before its agent could renew";
+  ASSERT_TRUE(renew(uid));
+  ASSERT_TRUE(eventually([&] { return state() == "Ready"; }))
+      << state() << "; Pod " << pod_uid() << " (was " << uid << ")";
+  EXPECT_EQ(pod_uid(), uid);
+  EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
+}
+
+// A Lease watch goes silent for good while the API answers (a connection dropped without a
+// reset): the caches miss the agent's renewals and, past the lease, say the reflector lapsed.
+// The operator reads the Lease before acting on that, finds the renewals its watch missed, and
+// watches the Leases anew: nothing is replaced, and renewals reach the cache again.
+TEST_F(ReplacedReflectorTest, ALapseSeenThroughASeveredLeaseWatchIsReadFromTheApiAndNotActedOn) {
+  std::string uid;
+  ASSERT_NO_FATAL_FAILURE(ready_reflector(uid));
+  api_.sever_watches(kube::resources::leases());
+  for (int i = 0; i < 2 * kLeaseSeconds; ++i) {  // four lease durations, a renewal every second
+    ASSERT_TRUE(renew(uid, nullptr, /*wait=*/false));
+    pass(2);
+  }
+  EXPECT_EQ(pod_uid(), uid) << "replaced although its agent renewed all along";
+  EXPECT_EQ(count("delete pods " + std::string(kNs) + "/" + pod_), 0);
+  ASSERT_TRUE(renew(uid)) << "the operator's Lease cache never saw a renewal again";
+  EXPECT_EQ(state(), "Ready");
 }
 
 // The agent's container is killed and the kubelet restarts it, slowly (a busy node): the
