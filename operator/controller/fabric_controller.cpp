@@ -93,6 +93,9 @@ FabricController::FabricController(kube::KubeClient& client, ControllerOptions o
           if (options_.on_watch_error) options_.on_watch_error(resource + " in " + ns, e);
           return;
         }
+        // A Lease watch that failed and is now refused is not blind any more: its namespace's
+        // fabrics are held (NamespaceNotWatchable), and the Leases elsewhere are judged again.
+        if (leases) liveness_.observation_resumed(ns);
         // Said once per change, not per retry; the fabrics there say it in their status.
         if (!namespaces_.failed(ns, resource, e)) return;
         if (options_.on_namespace_access) options_.on_namespace_access(ns, e);

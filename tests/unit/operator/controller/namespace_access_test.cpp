@@ -18,6 +18,7 @@
 #include "fakes/fake_clock.h"
 #include "fakes/fake_kube_client.h"
 #include "integration/support/eventually.h"
+#include "one_reflector_fixture.h"
 
 namespace rr::controller {
 namespace {
@@ -237,6 +238,43 @@ TEST_F(NamespaceAccessTest, OnlyTheFabricsOfARefusedNamespaceAreHeldUntilItIsGra
   EXPECT_EQ(ready("in-ghost"), "False/NamespaceNotFound");
   std::lock_guard lock(mu_);
   EXPECT_EQ(std::count(access_log_.begin(), access_log_.end(), "locked watchable"), 1);
+}
+
+// The one-reflector fabric of OneReflectorControllerTest in rr-system, and a second
+// namespace the operator watches.
+class SecondNamespaceTest : public testing::OneReflectorControllerTest {
+ protected:
+  kube::KubeClient& client() override { return gate_; }
+  void configure(ControllerOptions& options, Json& /*spec*/) override {
+    options.reconciler.policy.namespaces = {testing::kNs, "other"};
+  }
+  RbacGate gate_{api_};
+};
+
+// The API restarts (every watch fails), and meanwhile the operator's Role in "other" went:
+// its Lease watch there is refused from then on. A refusal is an answer, not blindness: the
+// Leases elsewhere are judged again once their watches are back, and a reflector whose agent
+// stopped renewing is replaced.
+TEST_F(SecondNamespaceTest, ANamespaceRefusedAfterItsWatchFailedLeavesTheOthersJudged) {
+  std::string uid;
+  ASSERT_NO_FATAL_FAILURE(ready_reflector(uid));
+  const int watches = api_.open_watch_count();
+  gate_.deny("other");
+  api_.fail_watches(kube::make_error(kube::ErrorKind::Transient, "connection reset by peer"));
+  const int back = watches - 2;  // all but the Pods and Leases of "other"
+  for (int i = 0; i < 50 && api_.open_watch_count() < back; ++i) {
+    clock_.advance(100ms);
+    api_.wait_for_open_watches(back, 100ms);
+  }
+  ASSERT_TRUE(api_.wait_for_open_watches(back)) << "the watches did not open again";
+
+  // The agent renews no more: past its lease (from when the watches came back), it is replaced.
+  bool replaced = false;
+  for (int i = 0; i < 200 && !replaced; ++i) {
+    pass(1);
+    replaced = eventually([&] { return !pod_uid().empty() && pod_uid() != uid; }, 20ms, 5ms);
+  }
+  EXPECT_TRUE(replaced) << "a namespace refused after a watch failure kept every Lease judged fresh";
 }
 
 }  // namespace
