@@ -93,7 +93,8 @@ class FabricReconciler {
     bool nodes_pending = false;                    // see ReconcileOutcome
   };
 
-  // Gather: reads only (the informer caches, the password Secrets, a Namespace by name).
+  // Gather: reads only (the informer caches, the password Secrets, a Namespace by name, the
+  // Lease of a reflector the caches judge lapsed).
   kube::Result<Gathered> gather(const std::string& fabric_name);
   // The fabric is being deleted: only its identity counts, so deletion finishes whatever the spec says.
   void gather_teardown(const kube::Json& fabric, Gathered& g);
