@@ -291,8 +291,7 @@ bool FabricController::nodes_keep_every_label_read() const {
 
 bool FabricController::nodes_keep_labels(const planner::LabelKeys& keys) const {
   std::lock_guard lock(node_labels_mu_);
-  const planner::LabelKeys kept = node_labels_.keys();
-  return std::includes(kept.begin(), kept.end(), keys.begin(), keys.end()) && nodes_keep_every_label_read();
+  return node_labels_.keeps(keys) && nodes_keep_every_label_read();
 }
 
 void FabricController::enqueue_all() {

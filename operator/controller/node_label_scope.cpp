@@ -1,5 +1,7 @@
 #include "controller/node_label_scope.h"
 
+#include <algorithm>
+
 #include "contract/observed.h"
 
 namespace rr::controller {
@@ -29,6 +31,11 @@ std::optional<planner::NodeInfo> NodeLabelScope::trim(const kube::Json& node) co
 planner::LabelKeys NodeLabelScope::keys() const {
   std::lock_guard lock(mu_);
   return *keys_;
+}
+
+bool NodeLabelScope::keeps(const planner::LabelKeys& keys) const {
+  std::lock_guard lock(mu_);
+  return std::includes(keys_->begin(), keys_->end(), keys.begin(), keys.end());
 }
 
 }  // namespace rr::controller

@@ -22,6 +22,8 @@ class NodeLabelScope {
   // What the cache keeps of a Node (thread-safe; the informer's transform).
   std::optional<planner::NodeInfo> trim(const kube::Json& node) const;
   planner::LabelKeys keys() const;
+  // Whether every one of `keys` is kept.
+  bool keeps(const planner::LabelKeys& keys) const;
 
  private:
   mutable std::mutex mu_;

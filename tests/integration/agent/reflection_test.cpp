@@ -86,6 +86,30 @@ class ReflectionIT : public ::testing::Test {
     rr::testing::create_ready_node(*client_, node);
   }
 
+  // spec.externalPeers entry: the router at ip(9, host), AS as_number, peering with rack-a's
+  // reflectors, its password in Secret `secret` (key "password").
+  Json EdgePeer(const std::string& name, int host, int as_number, const std::string& secret) const {
+    return {{"name", name},          {"address", ip(9, host)}, {"asNumber", as_number}, {"port", kPort},
+            {"racks", {"rack-a"}}, {"passwordSecretRef", {{"name", secret}, {"key", "password"}}}};
+  }
+  // That router: a BIRD at ip(9, host) with one session ("uplink") to rack-a's reflector ip(1, 1).
+  BirdSpeaker& AddEdgeSpeaker(const std::string& name, int host, int as_number, const std::string& password) {
+    SpeakerConfig c;
+    c.address = ip(9, host);
+    c.as_number = as_number;
+    c.peers.push_back(SpeakerPeer{"uplink", ip(1, 1), kPort, 64512, password, true});
+    speakers_[name] = std::make_unique<BirdSpeaker>(dir_ + "/" + name, c);
+    return *speakers_[name];
+  }
+  void CreatePasswordSecret(const std::string& name, const std::string& password) {
+    auto r = client_->create(kube::resources::secrets(), ns_,
+                             Json{{"apiVersion", "v1"},
+                                  {"kind", "Secret"},
+                                  {"metadata", {{"name", name}}},
+                                  {"stringData", {{"password", password}}}});
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+  }
+
   // A Calico node's BIRD peering with the given reflectors of its rack.
   BirdSpeaker& AddSpeaker(const std::string& name, const std::string& address, std::vector<std::string> reflectors,
                           std::vector<std::string> announce = {}) {
@@ -408,27 +432,16 @@ TEST_F(ReflectionIT, AMeshPeerWhoseLeaseLapsesLeavesTheMeshAndRejoins) {
 // grants it not yet written) is read again soon, not at the next --secret-refresh: the session
 // that needs it comes up once the Secret can be read.
 TEST_F(ReflectionIT, APasswordSecretThatCouldNotBeReadIsTriedAgainBeforeTheNextRefresh) {
-  CreateFabric(Json{{"externalPeers",
-                     Json::array({{{"name", "edge"}, {"address", ip(9, 1)}, {"asNumber", 65010}, {"port", kPort},
-                                   {"racks", {"rack-a"}}, {"passwordSecretRef", {{"name", "late-auth"}, {"key", "password"}}}}})}});
+  CreateFabric(Json{{"externalPeers", Json::array({EdgePeer("edge", 1, 65010, "late-auth")})}});
   AddNode("a1-" + tag_, "rack-a", ip(1, 11));
   AddSpeaker("a1", ip(1, 11), {ip(1, 1)}, {prefix(3)});
-  SpeakerConfig edge;
-  edge.address = ip(9, 1);
-  edge.as_number = 65010;
-  edge.peers.push_back(SpeakerPeer{"uplink", ip(1, 1), kPort, 64512, "l4te-s3cret", true});
-  speakers_["edge"] = std::make_unique<BirdSpeaker>(dir_ + "/edge", edge);
+  AddEdgeSpeaker("edge", 1, 65010, "l4te-s3cret");
   auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1", {"--secret-refresh", "1h"});
   ASSERT_TRUE(eventually([&] { return ra.log().find("cannot read a password Secret") != std::string::npos; },
                          std::chrono::seconds(30)))
       << ra.log();
 
-  ASSERT_TRUE(client_->create(kube::resources::secrets(), ns_,
-                              Json{{"apiVersion", "v1"},
-                                   {"kind", "Secret"},
-                                   {"metadata", {{"name", "late-auth"}}},
-                                   {"stringData", {{"password", "l4te-s3cret"}}}})
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(CreatePasswordSecret("late-auth", "l4te-s3cret"));
   // Well inside the hour --secret-refresh waits: only a retry of the failed read gets here.
   ASSERT_TRUE(eventually([&] { return speakers_["edge"]->route(prefix(3)).has_value(); }, std::chrono::seconds(60)))
       << speakers_["edge"]->birdc("show protocols all") << ReflectorBirdc("ra", "show protocols all") << ra.log();
@@ -438,29 +451,13 @@ TEST_F(ReflectionIT, APasswordSecretThatCouldNotBeReadIsTriedAgainBeforeTheNextR
 }
 
 TEST_F(ReflectionIT, ExternalPeerWithPasswordAndPrometheusScrape) {
-  ASSERT_TRUE(client_->create(kube::resources::secrets(), ns_,
-                              Json{{"apiVersion", "v1"},
-                                   {"kind", "Secret"},
-                                   {"metadata", {{"name", "edge-auth"}}},
-                                   {"stringData", {{"password", "edge-s3cret"}}}})
-                  .ok());
-  CreateFabric(Json{{"externalPeers",
-                     Json::array({{{"name", "edge"}, {"address", ip(9, 1)}, {"asNumber", 65010}, {"port", kPort},
-                                   {"racks", {"rack-a"}}, {"passwordSecretRef", {{"name", "edge-auth"}, {"key", "password"}}}},
-                                  {{"name", "edge-wrong"}, {"address", ip(9, 2)}, {"asNumber", 65011}, {"port", kPort},
-                                   {"racks", {"rack-a"}}, {"passwordSecretRef", {{"name", "edge-auth"}, {"key", "password"}}}}})}});
+  ASSERT_NO_FATAL_FAILURE(CreatePasswordSecret("edge-auth", "edge-s3cret"));
+  CreateFabric(Json{{"externalPeers", Json::array({EdgePeer("edge", 1, 65010, "edge-auth"),
+                                                   EdgePeer("edge-wrong", 2, 65011, "edge-auth")})}});
   AddNode("a1-" + tag_, "rack-a", ip(1, 11));
   AddSpeaker("a1", ip(1, 11), {ip(1, 1)}, {prefix(3)});
-  SpeakerConfig edge;
-  edge.address = ip(9, 1);
-  edge.as_number = 65010;
-  edge.peers.push_back(SpeakerPeer{"uplink", ip(1, 1), kPort, 64512, "edge-s3cret", true});
-  speakers_["edge"] = std::make_unique<BirdSpeaker>(dir_ + "/edge", edge);
-  SpeakerConfig wrong = edge;
-  wrong.address = ip(9, 2);
-  wrong.as_number = 65011;
-  wrong.peers[0].password = "not-the-password";
-  speakers_["edge-wrong"] = std::make_unique<BirdSpeaker>(dir_ + "/edge-wrong", wrong);
+  AddEdgeSpeaker("edge", 1, 65010, "edge-s3cret");
+  AddEdgeSpeaker("edge-wrong", 2, 65011, "not-the-password");
   auto& ra = StartAgent("ra", "rack-a", ip(1, 1), "10.255.0.1");
 
   ASSERT_TRUE(eventually([&] { return speakers_["edge"]->route(prefix(3)).has_value(); }, std::chrono::seconds(45)))
