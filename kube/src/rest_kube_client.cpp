@@ -265,13 +265,20 @@ Result<HttpResponse> RestKubeClient::execute(std::string_view verb, HttpRequest 
   const auto base_headers = request.headers;
   for (int attempt = 1;; ++attempt) {
     if (closing_.stop_requested()) return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
-    limiter_.acquire();
+    const auto queued = clock_.now();
+    if (!limiter_.acquire(closing_.get_token())) {
+      return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
+    }
+    const auto throttled = clock_.now() - queued;
     request.headers = base_headers;
     if (auto auth = add_auth(request); !auth.ok()) return auth.error();
     auto started = clock_.now();
     auto response = transport_->send(request);
     auto took = clock_.now() - started;
-    if (options_.observe) options_.observe(verb, response.ok() ? response->status : 0, took);
+    if (options_.observe) {
+      options_.observe(ApiAttempt{verb, request.target, attempt, response.ok() ? response->status : 0, took,
+                                  throttled, response.ok() ? nullptr : &response.error()});
+    }
 
     std::optional<std::chrono::seconds> retry_after;
     if (!response.ok()) {
@@ -529,11 +536,18 @@ Result<std::unique_ptr<WatchStream>> RestKubeClient::watch(const ResourceType& t
       .add("allowWatchBookmarks", options.allow_bookmarks ? "true" : "")
       .add("timeoutSeconds", options.timeout_seconds > 0 ? std::to_string(options.timeout_seconds) : "");
   HttpRequest request{"GET", type.collection_path(ns) + q.str(), "", "", {}};
-  limiter_.acquire();
+  const auto queued = clock_.now();
+  if (!limiter_.acquire(closing_.get_token())) {
+    return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
+  }
+  const auto throttled = clock_.now() - queued;
   if (auto auth = add_auth(request); !auth.ok()) return auth.error();
   auto started = clock_.now();
   auto response = transport_->open_stream(request);
-  if (options_.observe) options_.observe("watch", response.ok() ? response->status : 0, clock_.now() - started);
+  if (options_.observe) {
+    options_.observe(ApiAttempt{"watch", request.target, 1, response.ok() ? response->status : 0,
+                                clock_.now() - started, throttled, response.ok() ? nullptr : &response.error()});
+  }
   if (!response.ok()) return response.error();
   if (response->status != 200) {
     if (response->status == 401 && token_) token_->invalidate();

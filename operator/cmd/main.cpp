@@ -248,14 +248,43 @@ int main(int argc, char** argv) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   rr::controller::OperatorMetrics metrics(*registry);
+  // Failed, refused for load, throttled or slow attempts (retries included), at debug level:
+  // what a loop that fell behind, or a leader that missed its renew deadline, was waiting on.
+  auto observe = [&metrics, &log](std::string_view client_name) {
+    return [&metrics, &log, client_name](const kube::ApiAttempt& a) {
+      metrics.api_request(a.verb, a.code);
+      using std::chrono::seconds;
+      if (a.code != 0 && a.code != 429 && a.code < 500 && a.took < seconds(1) && a.throttled < seconds(1)) return;
+      auto ms = [](kube::Clock::Duration d) {
+        return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
+      };
+      log.debug("api request", {{"client", std::string(client_name)},
+                                {"verb", std::string(a.verb)},
+                                {"target", std::string(a.target)},
+                                {"attempt", std::to_string(a.attempt)},
+                                {"code", std::to_string(a.code)},
+                                {"took", ms(a.took)},
+                                {"throttled", ms(a.throttled)},
+                                {"error", a.error ? a.error->describe() : ""}});
+    };
+  };
   kube::RestClientOptions copts;
   copts.qps = o.qps;
   copts.burst = o.burst;
   copts.user_agent = "rr-operator/0.1.0";
-  copts.observe = [&metrics](std::string_view verb, int code, kube::Clock::Duration) { metrics.api_request(verb, code); };
+  copts.observe = observe("controller");
   auto client = kube::RestKubeClient::connect(*config, copts);
   if (!client.ok()) {
     log.error("cannot create Kubernetes client", {{"error", client.error().describe()}});
+    return 1;
+  }
+  // Leader election has a client of its own, as kube-controller-manager's has: its renewals
+  // neither wait for the controller's rate limit (--kube-api-qps) nor for a connection while a
+  // new leader's informers open theirs, so a busy leader does not miss its renew deadline.
+  copts.observe = observe("leader-election");
+  auto election_client = kube::RestKubeClient::connect(*config, copts);
+  if (!election_client.ok()) {
+    log.error("cannot create Kubernetes client", {{"error", election_client.error().describe()}});
     return 1;
   }
   log.info("starting", {{"server", config->server},
@@ -273,7 +302,9 @@ int main(int argc, char** argv) {
   // that never answers cannot hold up a SIGTERM.
   std::atomic<bool> holds_lease{false};
   std::stop_callback close_client(stop.get_token(), [&] {
-    if (!holds_lease) (*client)->close();
+    if (holds_lease) return;
+    (*client)->close();
+    (*election_client)->close();
   });
   struct CloseOnExit {
     kube::RestKubeClient& client;
@@ -408,7 +439,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   synced = true;  // a standby is ready: it waits for the Lease
-  kube::LeaderElector elector(**client, le);
+  kube::LeaderElector elector(**election_client, le);
   elector.set_on_error([&log](const kube::Error& e) { log.warn("leader election", {{"error", e.describe()}}); });
   elector.run(stop.get_token());
   if (lost) {

@@ -19,15 +19,25 @@ namespace kube {
 class TokenSource;
 struct ClientConfig;
 
+// One attempt at a request, as RestClientOptions::observe sees it.
+struct ApiAttempt {
+  std::string_view verb;    // get, list, watch, create, update, patch, delete
+  std::string_view target;  // path and query
+  int attempt = 1;          // 1 for the first; a retry counts up
+  int code = 0;             // HTTP status; 0 when the transport failed (see error)
+  Clock::Duration took{};
+  Clock::Duration throttled{};  // waited for the client-side rate limit before it was sent
+  const Error* error = nullptr;  // the transport's failure, when code is 0
+};
+
 struct RestClientOptions {
   double qps = 50;
   int burst = 100;
   int max_attempts = 5;  // including the first
   BackoffPolicy retry_backoff{std::chrono::milliseconds(100), std::chrono::seconds(10), 2.0, 0.2};
   std::string user_agent = "rr-operator";
-  // Called after every request: verb (get, list, watch, create, update, patch, delete), HTTP code (0 on
-  // transport failure) and duration. Must be cheap and thread-safe.
-  std::function<void(std::string_view verb, int code, Clock::Duration took)> observe;
+  // Called after every attempt (retries included). Must be cheap and thread-safe.
+  std::function<void(const ApiAttempt&)> observe;
 };
 
 class RestKubeClient final : public KubeClient {

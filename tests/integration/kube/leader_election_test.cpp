@@ -46,11 +46,11 @@ class Candidate {
             bool release_on_cancel, Timing timing) {
     kube::RestClientOptions options;
     // The elector writes only its Lease, so every successful update is a renewal (or the release).
-    options.observe = [this](std::string_view verb, int code, kube::Clock::Duration took) {
-      if (verb != "update" || code != 200) return;
+    options.observe = [this](const kube::ApiAttempt& a) {
+      if (a.verb != "update" || a.code != 200) return;
       const auto done = Steady::now();
       std::lock_guard lock(mu_);
-      last_write_sent_ = done - took;
+      last_write_sent_ = done - a.took;
       last_write_done_ = done;
     };
     client_ = cp.admin_client(options);

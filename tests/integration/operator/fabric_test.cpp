@@ -1055,6 +1055,27 @@ TEST_F(OperatorIT, StandbyTakesOverWhenTheLeaderDies) {
   ASSERT_TRUE(eventually([&] { return Peers(fabric).size() == 4; }, std::chrono::seconds(60))) << b.log();
 }
 
+// A leader whose controller is held to a low --kube-api-qps still renews in time: the renewals
+// go through a client of their own, not behind the informers' lists and the reconciler's writes.
+TEST_F(OperatorIT, ALeaderThrottledByItsQpsLimitKeepsItsLease) {
+  AddNodes(1, 2);
+  AddNodes(2, 2);
+  const std::string fabric = "f-" + tag_;
+  ASSERT_TRUE(client_->create(kFabrics, "", Fabric(fabric, "10.211.0.0/16")).ok());
+  // Starting, a leader lists about a dozen kinds at once, then writes Pods, BGPPeers, RBAC,
+  // status and Events: at 2 requests a second that is more than a renew deadline of waiting.
+  auto& op = StartOperator({"--leader-elect=true", "--leader-election-namespace", "rr-system",
+                            "--leader-election-id", "rr-operator-" + tag_, "--lease-duration", "4s",
+                            "--renew-deadline", "3s", "--retry-period", "500ms", "--kube-api-qps", "2",
+                            "--kube-api-burst", "1"});
+  ASSERT_TRUE(op.wait_for_log("became leader", std::chrono::seconds(20)).has_value()) << op.log();
+  ASSERT_TRUE(eventually([&] { return !op.running() || Peers(fabric).size() == 4; }, std::chrono::seconds(120)))
+      << op.log();
+  EXPECT_TRUE(op.running()) << op.log();
+  EXPECT_EQ(op.log().find("stopped leading"), std::string::npos) << op.log();
+  EXPECT_EQ(Peers(fabric).size(), 4u);
+}
+
 // Issue H3: a reflector's Lease is written by its agent, and any agent may write any Lease
 // of its namespace (deploy/rbac.yaml). A compromised one that names another address there
 // must not move the rack's BGPPeer: the operator peers with the kubelet's status.hostIP. A

@@ -1,6 +1,7 @@
 #include "kube/rest_kube_client.h"
 
 #include <future>
+#include <mutex>
 
 #include <thread>
 
@@ -277,6 +278,46 @@ TEST(RestKubeClient, ClientSideRateLimitSpacesRequests) {
   f.clock.advance(std::chrono::milliseconds(500));
   ASSERT_TRUE(fut.get().ok());
   EXPECT_EQ(f.transport->requests().size(), 2u);
+}
+
+// A request queued for the rate limit is a request like any other to close(): it returns at
+// once, unsent, and what each attempt waited for the limit is reported to observe.
+TEST(RestKubeClient, CloseCancelsARequestWaitingForTheRateLimit) {
+  Fixture f;
+  f.options.qps = 1;
+  f.options.burst = 1;
+  struct Seen {
+    std::string verb, target;
+    int code;
+    Clock::Duration throttled;
+  };
+  std::mutex mu;
+  std::vector<Seen> seen;  // ApiAttempt's views last only as long as the call
+  f.options.observe = [&](const ApiAttempt& a) {
+    std::lock_guard lock(mu);
+    seen.push_back({std::string(a.verb), std::string(a.target), a.code, a.throttled});
+  };
+  auto c = f.client();
+  for (int i = 0; i < 3; ++i) f.transport->respond("GET", "/api/v1/nodes/n1", 200, R"({"metadata":{"name":"n1"}})");
+  ASSERT_TRUE(c->get(resources::nodes(), "", "n1").ok());
+  auto throttled = std::async(std::launch::async, [&] { return c->get(resources::nodes(), "", "n1"); });
+  ASSERT_TRUE(f.clock.wait_for_sleepers(1));
+  f.clock.advance(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(throttled.get().ok());
+  auto queued = std::async(std::launch::async, [&] { return c->get(resources::nodes(), "", "n1"); });
+  ASSERT_TRUE(f.clock.wait_for_sleepers(1));
+  c->close();
+  auto got = queued.get();
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().kind, ErrorKind::Cancelled) << got.error().describe();
+  EXPECT_EQ(f.transport->requests().size(), 2u) << "the queued request went out after close()";
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].throttled, Clock::Duration::zero());
+  EXPECT_EQ(seen[1].throttled, std::chrono::milliseconds(1000));
+  EXPECT_EQ(seen[1].verb, "get");
+  EXPECT_EQ(seen[1].target, "/api/v1/nodes/n1");
+  EXPECT_EQ(seen[1].code, 200);
 }
 
 TEST(RestKubeClient, PatchKindsSetContentTypeAndQuery) {
