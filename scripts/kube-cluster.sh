@@ -650,10 +650,13 @@ start_node() {                           # start_node K I N (runs in a subshell)
     die "$name: the holder (pid $holder) did not set up its mounts; see $NODE_DIR/logs/holder.log"
   for m in "${NODE_MOUNTS[@]}"; do
     dst=${m#*:}
-    if host_node_mount "$dst"; then
+    if host_node_mount "$dst" "/c$k/node-$i/mnt/"; then
       umount -l "$dst" 2>/dev/null || true
-      die "$name: a node directory is bound at $dst in the host's mount namespace; undone"
+      die "$name: its directory is bound at $dst in the host's mount namespace; undone"
     fi
+    # Another node's (a run that crashed meanwhile, or a test planting one while this cluster
+    # started beside it): not this start's doing, and in the way of the next one.
+    unmount_leaked_node_mount "$dst"
   done
 
   write_node_configs "$k" "$i" "$n"
@@ -739,22 +742,23 @@ seed_copy() {
 # The directories each node gets its own copy of (a bind mount in its mount namespace).
 NODE_MOUNTS=(log-pods:/var/log/pods log-containers:/var/log/containers var-lib-cni:/var/lib/cni
              run-netns:/run/netns run-containerd:/run/containerd)
-# host_node_mount DIR: DIR is, in this (the host's) mount namespace, a bind mount of some node's
-# directory under /var/lib/rr-kube-cluster.
+# host_node_mount DIR [PART]: DIR is, in this (the host's) mount namespace, a bind mount of some
+# node's directory under /var/lib/rr-kube-cluster (one whose path holds PART, if given).
 host_node_mount() {
-  awk -v dst="$1" '$5 == dst && $4 ~ /\/rr-kube-cluster\// {found = 1} END {exit !found}' /proc/self/mountinfo
+  awk -v dst="$1" -v part="${2:-/rr-kube-cluster/}" '$5 == dst && index($4, part) {found = 1} END {exit !found}' \
+    /proc/self/mountinfo
 }
-# Takes off the host any node directory mounted there (a crashed or interrupted start can leave
+# Takes off the host any node directory mounted at DIR (a crashed or interrupted start can leave
 # one, its source deleted): every node start would fail on it ("mount(2) ... No such file").
-unmount_leaked_node_mounts() {
-  local m dst
-  for m in "${NODE_MOUNTS[@]}"; do
-    dst=${m#*:}
-    while host_node_mount "$dst"; do
-      log "unmounting $dst from the host: a node's directory left mounted there by an earlier run"
-      umount -l "$dst" || break
-    done
+unmount_leaked_node_mount() {
+  while host_node_mount "$1"; do
+    log "unmounting $1 from the host: a node's directory left mounted there by an earlier run"
+    umount -l "$1" || break
   done
+}
+unmount_leaked_node_mounts() {
+  local m
+  for m in "${NODE_MOUNTS[@]}"; do unmount_leaked_node_mount "${m#*:}"; done
 }
 
 cmd_start() {
