@@ -229,6 +229,10 @@ std::string client_selector(const FabricSpec& spec, const std::string& rack, con
   return s;
 }
 
+// One message for the mesh turned off and for the mesh off: the condition a fabric reports
+// does not change (nor is written again) when the cluster's setting catches up with it.
+constexpr char kAllNodesCoveredMessage[] = "every Calico node is served by reflectors: Calico's node-to-node mesh is off";
+
 MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nodes,
                          const std::vector<FabricCoverage>& fabrics, bool mesh_enabled) {
   // Views of the NodeInfos' names: a reconcile of 100,000 waiting nodes copies none of them.
@@ -278,7 +282,7 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
     if (lost.empty()) {
       d.disabled = true;
       d.reason = Reason::kAllNodesCovered;
-      d.message = "every Calico node is served by reflectors: Calico's node-to-node mesh is off";
+      d.message = kAllNodesCoveredMessage;
       return d;
     }
     d.set_enabled = true;
@@ -295,8 +299,7 @@ MeshDecision decide_mesh(const std::vector<std::shared_ptr<const NodeInfo>>& nod
     d.set_enabled = false;
     d.disabled = true;
     d.reason = Reason::kAllNodesCovered;
-    d.message = "every Calico node (" + std::to_string(covered) +
-                ") is served by a Ready fabric's reflectors: Calico's node-to-node mesh is off";
+    d.message = kAllNodesCoveredMessage;
     return d;
   }
   d.uncovered = static_cast<int>(holding);

@@ -175,5 +175,20 @@ TEST(MeshDecisionTest, ThePlanDecidesForTheWholeClusterThisFabricIncluded) {
   }
 }
 
+// The fabric's MeshDisabled condition is the same before the setting is written (mesh on,
+// every node covered: turn it off) and after (mesh off, still covered): a fabric's status is
+// not written again only because BGPConfiguration caught up with its decision.
+TEST(MeshDecisionTest, TurningTheMeshOffAndKeepingItOffReportTheSameCondition) {
+  const auto all = nodes({node("a1", "a"), node("b1", "b")});
+  const std::vector<FabricCoverage> fabrics = {covering("f", {"a", "b"})};
+  const MeshDecision turning_off = decide_mesh(all, fabrics, /*mesh_enabled=*/true);
+  const MeshDecision kept_off = decide_mesh(all, fabrics, /*mesh_enabled=*/false);
+  ASSERT_EQ(turning_off.set_enabled, std::optional<bool>(false));
+  ASSERT_EQ(kept_off.set_enabled, std::nullopt);
+  EXPECT_TRUE(turning_off.disabled && kept_off.disabled);
+  EXPECT_EQ(turning_off.reason.name(), kept_off.reason.name());
+  EXPECT_EQ(turning_off.message, kept_off.message);
+}
+
 }  // namespace
 }  // namespace rr::planner
