@@ -194,6 +194,16 @@ class OneReflectorControllerTest : public ::testing::Test {
     return "";
   }
 
+  // The fabric's condition `type` as "Status/Reason" ("" when it has none).
+  std::string condition(const std::string& type) {
+    auto fabric = api_.peek(contract::route_reflector_clusters(), "", kFabric);
+    if (!fabric) return "";
+    for (const auto& c : fabric->value("status", Json::object()).value("conditions", Json::array())) {
+      if (c.value("type", "") == type) return c.value("status", "") + "/" + c.value("reason", "");
+    }
+    return "";
+  }
+
   // Deletes the fabric and moves fake time on until its finalizer has let it go (bounded).
   bool delete_fabric() {
     if (!api_.remove(contract::route_reflector_clusters(), "", kFabric, {}).ok()) return false;
