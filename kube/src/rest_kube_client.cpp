@@ -259,17 +259,26 @@ Status RestKubeClient::add_auth(HttpRequest& request) {
   return {};
 }
 
+namespace {
+Error client_closed(const HttpRequest& request) {
+  return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
+}
+}  // namespace
+
+Result<Clock::Duration> RestKubeClient::throttle(const HttpRequest& request) {
+  const auto queued = clock_.now();
+  if (!limiter_.acquire(closing_.get_token())) return client_closed(request);
+  return clock_.now() - queued;
+}
+
 Result<HttpResponse> RestKubeClient::execute(std::string_view verb, HttpRequest request, Idempotency idempotency) {
   Backoff backoff(options_.retry_backoff, random_);
   bool reauthenticated = false;
   const auto base_headers = request.headers;
   for (int attempt = 1;; ++attempt) {
-    if (closing_.stop_requested()) return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
-    const auto queued = clock_.now();
-    if (!limiter_.acquire(closing_.get_token())) {
-      return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
-    }
-    const auto throttled = clock_.now() - queued;
+    if (closing_.stop_requested()) return client_closed(request);
+    auto throttled = throttle(request);
+    if (!throttled.ok()) return throttled.error();
     request.headers = base_headers;
     if (auto auth = add_auth(request); !auth.ok()) return auth.error();
     auto started = clock_.now();
@@ -277,7 +286,7 @@ Result<HttpResponse> RestKubeClient::execute(std::string_view verb, HttpRequest 
     auto took = clock_.now() - started;
     if (options_.observe) {
       options_.observe(ApiAttempt{verb, request.target, attempt, response.ok() ? response->status : 0, took,
-                                  throttled, response.ok() ? nullptr : &response.error()});
+                                  *throttled, response.ok() ? nullptr : &response.error()});
     }
 
     std::optional<std::chrono::seconds> retry_after;
@@ -304,7 +313,7 @@ Result<HttpResponse> RestKubeClient::execute(std::string_view verb, HttpRequest 
     auto delay = backoff.next();
     if (retry_after) delay = std::max<Clock::Duration>(delay, *retry_after);
     if (!clock_.sleep_for(delay, closing_.get_token())) {
-      return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
+      return client_closed(request);
     }
   }
 }
@@ -536,17 +545,14 @@ Result<std::unique_ptr<WatchStream>> RestKubeClient::watch(const ResourceType& t
       .add("allowWatchBookmarks", options.allow_bookmarks ? "true" : "")
       .add("timeoutSeconds", options.timeout_seconds > 0 ? std::to_string(options.timeout_seconds) : "");
   HttpRequest request{"GET", type.collection_path(ns) + q.str(), "", "", {}};
-  const auto queued = clock_.now();
-  if (!limiter_.acquire(closing_.get_token())) {
-    return make_error(ErrorKind::Cancelled, "client closed: " + request.method + " " + request.target);
-  }
-  const auto throttled = clock_.now() - queued;
+  auto throttled = throttle(request);
+  if (!throttled.ok()) return throttled.error();
   if (auto auth = add_auth(request); !auth.ok()) return auth.error();
   auto started = clock_.now();
   auto response = transport_->open_stream(request);
   if (options_.observe) {
     options_.observe(ApiAttempt{"watch", request.target, 1, response.ok() ? response->status : 0,
-                                clock_.now() - started, throttled, response.ok() ? nullptr : &response.error()});
+                                clock_.now() - started, *throttled, response.ok() ? nullptr : &response.error()});
   }
   if (!response.ok()) return response.error();
   if (response->status != 200) {

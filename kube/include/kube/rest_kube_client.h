@@ -78,6 +78,8 @@ class RestKubeClient final : public KubeClient {
   Result<Json> execute_json(std::string_view verb, HttpRequest request, Idempotency idempotency);
   Result<HttpResponse> fetch_page(const ResourceType& type, const std::string& ns, const ListOptions& options);
   Status add_auth(HttpRequest& request);
+  // Waits for the client-side rate limit: how long, or Cancelled once the client is closed.
+  Result<Clock::Duration> throttle(const HttpRequest& request);
 
   std::shared_ptr<HttpTransport> transport_;
   std::shared_ptr<TokenSource> token_;
