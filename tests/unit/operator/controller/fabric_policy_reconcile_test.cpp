@@ -6,6 +6,7 @@
 
 #include "api/fabric_policy.h"
 #include "planner/names.h"
+#include "unit/operator/controller/fabric_status.h"
 #include "unit/operator/controller/reconciler_harness.h"
 
 namespace rr::controller {
@@ -15,14 +16,7 @@ using namespace rr::controller::testing;
 using kube::Json;
 
 std::string condition(Harness& h, const std::string& type, std::string* message = nullptr) {
-  auto f = h.api.peek(contract::route_reflector_clusters(), "", "f");
-  if (!f) return "";
-  for (const auto& c : f->value("status", Json::object()).value("conditions", Json::array())) {
-    if (c.value("type", "") != type) continue;
-    if (message) *message = c.value("message", "");
-    return c.value("status", "") + "/" + c.value("reason", "");
-  }
-  return "";
+  return fabric_condition(h.api, "f", type, message);
 }
 
 std::vector<Json> events_about(Harness& h, const std::string& reason) {

@@ -167,15 +167,7 @@ class NamespaceAccessTest : public ::testing::Test {
   }
 
   std::string ready(const std::string& name, std::string* message = nullptr) {
-    auto f = api_.peek(contract::route_reflector_clusters(), "", name);
-    if (!f) return "";
-    for (const auto& c : f->value("status", Json::object()).value("conditions", Json::array())) {
-      if (c.value("type", "") == "Ready") {
-        if (message) *message = c.value("message", "");
-        return c.value("status", "") + "/" + c.value("reason", "");
-      }
-    }
-    return "";
+    return testing::fabric_condition(api_, name, "Ready", message);
   }
 
   bool has_pod(const std::string& ns) {

@@ -21,6 +21,7 @@
 #include "integration/support/eventually.h"
 #include "kube/event_recorder.h"
 #include "planner/names.h"
+#include "unit/operator/controller/fabric_status.h"
 
 namespace rr::controller::testing {
 
@@ -195,14 +196,7 @@ class OneReflectorControllerTest : public ::testing::Test {
   }
 
   // The fabric's condition `type` as "Status/Reason" ("" when it has none).
-  std::string condition(const std::string& type) {
-    auto fabric = api_.peek(contract::route_reflector_clusters(), "", kFabric);
-    if (!fabric) return "";
-    for (const auto& c : fabric->value("status", Json::object()).value("conditions", Json::array())) {
-      if (c.value("type", "") == type) return c.value("status", "") + "/" + c.value("reason", "");
-    }
-    return "";
-  }
+  std::string condition(const std::string& type) { return fabric_condition(api_, kFabric, type); }
 
   // Deletes the fabric and moves fake time on until its finalizer has let it go (bounded).
   bool delete_fabric() {
