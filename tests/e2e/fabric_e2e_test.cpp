@@ -7,6 +7,10 @@
 // The nodes are network namespaces when run as root (RR_E2E_NETWORK=loopback
 // forces 127.0.N.x addresses); FabricE2ELoopback always runs on loopback,
 // FabricE2EDualStack (IPv6 too) always in namespaces.
+// What the chaos suite proves on a real cluster with every route polled (a reflector killed
+// or deleted, the leader killed mid-reconcile, kube-apiserver restarted, the fabric deleted
+// back to the mesh: tests/chaos) is not played again here; what it cannot show is: IPv6,
+// tiers, loopback addresses, a joining node, and the exact count of replacements.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -204,7 +208,7 @@ class FabricE2E : public ::testing::Test {
     h_ = std::make_unique<FabricHarness>(dir_, *client_, cp_->kubeconfig(), RR_AGENT_BIN, std::move(network),
                                          Options());
     ASSERT_TRUE(h_->create_nodes());
-    StartOperators();
+    h_->start_operator(RR_OPERATOR_BIN, {"--log-level", "debug"});
     auto created = client_->create(kFabrics, "", Manifest());
     ASSERT_TRUE(created.ok()) << created.error().describe();
     h_->start_ticking();
@@ -224,7 +228,6 @@ class FabricE2E : public ::testing::Test {
   virtual std::optional<NetworkMode> Mode() const { return network_mode_from_environment(); }
   virtual FabricOptions Options() const { return {}; }
   virtual Json Manifest() const { return h_->fabric_manifest(lease_seconds_); }
-  virtual void StartOperators() { h_->start_operator(RR_OPERATOR_BIN, {"--log-level", "debug"}); }
 
   // Whatever an earlier (failed) test left: the fabric, nodes, reflector Pods, Leases, BGPPeers, mesh setting.
   void RemoveLeftovers() {
@@ -273,15 +276,6 @@ class FabricE2E : public ::testing::Test {
     lo.label_selector = "rr.bgp.dev/cluster=" + kFabric;
     auto r = client_->list(kPeers, "", lo);
     return r.ok() ? r->items : std::vector<Json>{};
-  }
-
-  std::vector<std::string> Leases() {
-    std::vector<std::string> out;
-    auto r = client_->list(kube::resources::leases(), kNamespace, {});
-    if (r.ok()) {
-      for (const auto& l : r->items) out.push_back(kube::name_of(l));
-    }
-    return out;
   }
 
   // "" when every stand-in holds every other rack's pod CIDR, else what is missing.
@@ -360,11 +354,6 @@ class FabricE2E : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<FabricHarness> h_;
 };
-
-TEST_F(FabricE2E, Converges) {
-  ASSERT_NO_FATAL_FAILURE(WaitConverged());
-  ExpectWholeFabric();
-}
 
 // The fabric as an unprivileged user gets it: every node a 127.0.N.x address on the
 // host's lo, BGP on port 1179.
@@ -580,52 +569,6 @@ TEST_F(FabricE2EDualStack, Ipv6PodCidrsReflectOverIpv6AndIpv6OffWithdrawsOnlyThe
   ExpectWholeFabric();
 }
 
-TEST_F(FabricE2E, KilledReflectorIsReplacedWithoutLosingRoutes) {
-  ASSERT_NO_FATAL_FAILURE(WaitConverged());
-  Json victim;
-  for (const auto& p : Pods()) {
-    if (kube::labels_of(p)["rr.bgp.dev/rack"] == rack_name(1)) victim = p;
-  }
-  ASSERT_FALSE(victim.is_null()) << "no reflector Pod in " << rack_name(1);
-  const std::string name = kube::name_of(victim), uid = kube::uid_of(victim);
-  bool had_peer = false;
-  for (const auto& p : Peers()) had_peer = had_peer || kube::name_of(p) == name;
-  ASSERT_TRUE(had_peer) << "the victim's BGPPeer is named after its Pod";
-
-  RouteWatch watch(*h_);
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  ASSERT_TRUE(h_->kill_reflector(name));
-  auto killed_at = std::chrono::steady_clock::now();
-  const int polls_at_kill = watch.polls();
-  ASSERT_TRUE(eventually([&] {
-    auto peers = Peers();
-    return std::none_of(peers.begin(), peers.end(), [&](const Json& p) { return kube::name_of(p) == name; });
-  }, std::chrono::seconds(60))) << Diagnostics();
-  std::cout << "the dead reflector's BGPPeer went after "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
-            << " ms (lease 10 s)\n";
-  ASSERT_TRUE(eventually([&] {
-    auto pods = Pods();
-    bool replaced = pods.size() == 6 &&
-                    std::none_of(pods.begin(), pods.end(), [&](const Json& p) { return kube::uid_of(p) == uid; });
-    return replaced && Peers().size() == 6 && Converged();
-  }, std::chrono::seconds(120), std::chrono::milliseconds(500))) << Diagnostics();
-  std::cout << "replaced and Ready again after "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
-            << " ms\n";
-  // Every route was polled while the reflector was dead and again once it was replaced: the
-  // poll rate follows the machine's load, so count polls in the window, not in all.
-  const int polls_at_replaced = watch.polls();
-  ASSERT_TRUE(eventually([&] { return watch.polls() >= polls_at_replaced + 2; }, std::chrono::seconds(60)));
-  watch.stop();
-  EXPECT_GE(polls_at_replaced - polls_at_kill, 1) << "no poll while the reflector was being replaced";
-  auto losses = watch.losses();
-  EXPECT_TRUE(losses.empty()) << losses.size() << " losses, first: " << losses.front();
-  int in_rack = 0;
-  for (const auto& p : Pods()) in_rack += kube::labels_of(p)["rr.bgp.dev/rack"] == rack_name(1);
-  EXPECT_EQ(in_rack, 2);
-}
-
 // An agent that stops renewing while its process lives (SIGSTOP: wedged, or cut off
 // from the API) is not restarted by any kubelet: the operator must replace its Pod. The
 // replacement has the same name on the same host and must not be judged by the frozen
@@ -687,6 +630,7 @@ TEST_F(FabricE2E, FrozenReflectorIsReplacedExactlyOnceAndTheReplacementStays) {
 
 TEST_F(FabricE2E, JoiningNodeGetsRoutesWithoutBgpPeerWrites) {
   ASSERT_NO_FATAL_FAILURE(WaitConverged());
+  ExpectWholeFabric();
   std::map<std::string, std::string> versions;
   for (const auto& p : Peers()) versions[kube::name_of(p)] = kube::resource_version_of(p);
   ASSERT_EQ(versions.size(), 6u);
@@ -707,142 +651,6 @@ TEST_F(FabricE2E, JoiningNodeGetsRoutesWithoutBgpPeerWrites) {
   for (const auto& p : peers) {
     EXPECT_EQ(versions[kube::name_of(p)], kube::resource_version_of(p)) << "BGPPeer " << kube::name_of(p) << " was written";
   }
-}
-
-// The demo's 10 s Lease is shorter than a kube-apiserver stop + cold start here
-// (10-20 s): nobody can see anyone renew meanwhile, and neither the operator nor
-// the agents may count that blind time against a reflector.
-class FabricE2EApiRestart : public FabricE2E {
- protected:
-  FabricE2EApiRestart() {
-    if (const char* env = std::getenv("RR_E2E_LEASE_SECONDS")) lease_seconds_ = std::atoi(env);
-  }
-};
-
-TEST_F(FabricE2EApiRestart, ApiServerRestartKeepsRoutingAndResumes) {
-  ASSERT_NO_FATAL_FAILURE(WaitConverged());
-  std::set<std::string> pods_before, peers_before;
-  for (const auto& p : Pods()) pods_before.insert(kube::name_of(p));
-  for (const auto& p : Peers()) peers_before.insert(kube::name_of(p));
-  ASSERT_EQ(pods_before.size(), 6u);
-  ASSERT_EQ(peers_before.size(), 6u);
-
-  // Down this long, plus the time start-apiserver takes to be ready again.
-  int down_seconds = 8;
-  if (const char* env = std::getenv("RR_E2E_APISERVER_DOWN_SECONDS")) down_seconds = std::atoi(env);
-  RouteWatch watch(*h_);
-  cp_->stop_apiserver();
-  const int polls_at_stop = watch.polls();
-  std::this_thread::sleep_for(std::chrono::seconds(down_seconds));
-  // And down until every route has been polled a good many times with it down (a loaded
-  // machine polls slower: counted, not timed).
-  EXPECT_TRUE(eventually([&] { return watch.polls() >= polls_at_stop + down_seconds * 2; }, std::chrono::seconds(120)))
-      << watch.polls() - polls_at_stop << " polls while kube-apiserver was down";
-  auto losses_while_down = watch.losses();
-  cp_->start_apiserver();
-  EXPECT_TRUE(losses_while_down.empty())
-      << losses_while_down.size() << " losses while kube-apiserver was down, first: " << losses_while_down.front();
-
-  ASSERT_NO_FATAL_FAILURE(WaitConverged());
-  watch.stop();
-  auto losses = watch.losses();
-  EXPECT_TRUE(losses.empty()) << losses.size() << " losses, first: " << losses.front();
-  // Let anything the restart set off settle, then count: no duplicates, no losses.
-  std::this_thread::sleep_for(std::chrono::seconds(3));
-  auto pods = Pods();
-  auto peers = Peers();
-  EXPECT_EQ(pods.size(), 6u);
-  EXPECT_EQ(peers.size(), 6u);
-  std::set<std::string> pods_after, peers_after, addresses;
-  for (const auto& p : pods) pods_after.insert(kube::name_of(p));
-  for (const auto& p : peers) {
-    peers_after.insert(kube::name_of(p));
-    addresses.insert(p["spec"].value("peerIP", ""));
-  }
-  EXPECT_EQ(addresses.size(), 6u) << "a duplicate BGPPeer";
-  if (pods_after != pods_before) std::cout << "note: reflector Pods were replaced across the restart\n";
-  EXPECT_TRUE(Converged()) << Diagnostics();
-}
-
-// Two rr-operator replicas electing a leader (Lease 4 s). The leader is SIGKILLed
-// as soon as its first writes for the fabric land (reflector Pods exist; no BGPPeer
-// yet, the fabric not Ready): the standby must take the Lease and finish the job
-// with what the dead leader left, creating no duplicates.
-class FabricE2ELeaderKill : public FabricE2E {
- protected:
-  void StartOperators() override {
-    h_->start_operator_replicas(RR_OPERATOR_BIN, 2,
-                                {"--log-level", "debug", "--lease-duration", "4s", "--renew-deadline", "3s",
-                                 "--retry-period", "500ms"});
-  }
-};
-
-TEST_F(FabricE2ELeaderKill, StandbyFinishesWhatTheKilledLeaderStarted) {
-  std::string leader;
-  std::vector<Json> pods_at_kill;
-  ASSERT_TRUE(eventually([&] {
-    leader = h_->operator_leader();
-    pods_at_kill = Pods();
-    return !leader.empty() && !pods_at_kill.empty();
-  }, std::chrono::seconds(60), std::chrono::milliseconds(20))) << Diagnostics();
-  const size_t peers_at_kill = Peers().size();
-  const std::string ready_at_kill = FabricHarness::condition(h_->fabric(), "Ready");
-  ASSERT_TRUE(h_->kill_operator(leader)) << leader << " is not one of this test's replicas";
-  const auto killed_at = std::chrono::steady_clock::now();
-  std::cout << "killed leader " << leader << " with " << pods_at_kill.size() << " reflector Pods and " << peers_at_kill
-            << " BGPPeers written, Ready=" << ready_at_kill << "\n";
-  ASSERT_NE(ready_at_kill, "True") << "the leader had already finished: nothing was left to take over";
-  ASSERT_LT(peers_at_kill, 6u) << "the leader had already written every BGPPeer";
-
-  const std::string standby = leader == "rr-operator-0" ? "rr-operator-1" : "rr-operator-0";
-  ASSERT_TRUE(eventually([&] { return h_->operator_leader() == standby; }, std::chrono::seconds(30),
-                         std::chrono::milliseconds(100)))
-      << "the standby never took the Lease; holder: " << h_->operator_leader();
-  std::cout << standby << " took over after "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()
-            << " ms (Lease 4 s)\n";
-  ASSERT_NO_FATAL_FAILURE(WaitConverged());
-  ExpectWholeFabric();
-  // The standby adopted the Pods the dead leader made: none of them was lost or doubled.
-  std::set<std::string> pods_now;
-  for (const auto& p : Pods()) pods_now.insert(kube::name_of(p));
-  for (const auto& p : pods_at_kill) {
-    EXPECT_TRUE(pods_now.count(kube::name_of(p))) << kube::name_of(p) << " made by the dead leader was replaced";
-  }
-  std::map<std::string, int> per_rack;
-  for (const auto& p : Pods()) ++per_rack[kube::labels_of(p)["rr.bgp.dev/rack"]];
-  for (int r = 1; r <= kRacks; ++r) EXPECT_EQ(per_rack[rack_name(r)], 2) << rack_name(r);
-  EXPECT_EQ(h_->operator_leader(), standby);
-}
-
-TEST_F(FabricE2E, DeletingTheFabricRemovesEverythingAndRestoresTheMesh) {
-  ASSERT_NO_FATAL_FAILURE(WaitConverged());
-  ASSERT_EQ(Pods().size(), 6u);
-  ASSERT_EQ(Peers().size(), 6u);
-  ASSERT_GE(Leases().size(), 6u);
-  auto mesh = client_->get(kBgpConfigs, "", "default");
-  ASSERT_TRUE(mesh.ok());
-  ASSERT_FALSE((*mesh)["spec"].value("nodeToNodeMeshEnabled", true));
-
-  ASSERT_TRUE(client_->remove(kFabrics, "", kFabric, {}).ok());
-  ASSERT_TRUE(eventually([&] { return client_->get(kFabrics, "", kFabric).is(ErrorKind::NotFound); },
-                         std::chrono::seconds(60)))
-      << Diagnostics();
-  mesh = client_->get(kBgpConfigs, "", "default");
-  ASSERT_TRUE(mesh.ok());
-  EXPECT_TRUE((*mesh)["spec"].value("nodeToNodeMeshEnabled", false)) << "Calico's full mesh is back on";
-  EXPECT_EQ(Peers().size(), 0u);
-  // Pods end as the kubelet stand-in confirms their deletion; rr-agents stop with them.
-  EXPECT_TRUE(eventually([&] {
-    auto all = client_->list(kube::resources::pods(), kNamespace, {});
-    return all.ok() && all->items.empty();
-  }, std::chrono::seconds(30)));
-  EXPECT_TRUE(eventually([&] { return h_->agent_pods().empty(); }, std::chrono::seconds(10)));
-  // No Lease left, and none comes back (a late renewal of a dying agent must not resurrect one).
-  EXPECT_TRUE(eventually([&] { return Leases().empty(); }, std::chrono::seconds(20)))
-      << ::testing::PrintToString(Leases());
-  std::this_thread::sleep_for(std::chrono::seconds(4));
-  EXPECT_TRUE(Leases().empty()) << ::testing::PrintToString(Leases());
 }
 
 // A running fabric goes from the flat mesh to a top tier per zone (racks 1 and 2 in z1, rack 3 in

@@ -238,37 +238,12 @@ void FabricHarness::start_operator(const std::string& binary, const std::vector<
   std::vector<std::string> argv = {binary, "--kubeconfig", kubeconfig_, "--leader-elect=false", "--metrics-address",
                                    "127.0.0.1:0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  operators_["rr-operator"] = std::make_unique<ChildProcess>(argv, dir_ + "/rr-operator.log");
-}
-
-void FabricHarness::start_operator_replicas(const std::string& binary, int replicas,
-                                            const std::vector<std::string>& extra) {
-  for (int i = 0; i < replicas; ++i) {
-    const std::string identity = "rr-operator-" + std::to_string(i);
-    std::vector<std::string> argv = {binary, "--kubeconfig", kubeconfig_, "--leader-elect=true",
-                                     "--leader-election-namespace", kNamespace, "--leader-election-id", "rr-operator",
-                                     "--identity", identity, "--metrics-address", "127.0.0.1:0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    operators_[identity] = std::make_unique<ChildProcess>(argv, dir_ + "/" + identity + ".log");
-  }
-}
-
-std::string FabricHarness::operator_leader() const {
-  auto lease = client_.get(kube::resources::leases(), kNamespace, "rr-operator");
-  if (!lease.ok()) return "";
-  return lease->value("spec", Json::object()).value("holderIdentity", "");
-}
-
-bool FabricHarness::kill_operator(const std::string& identity) {
-  auto it = operators_.find(identity);
-  if (it == operators_.end() || !it->second->running()) return false;
-  it->second->kill_now();
-  return true;
+  operator_ = std::make_unique<ChildProcess>(argv, dir_ + "/rr-operator.log");
 }
 
 void FabricHarness::stop_operator() {
-  for (auto& [identity, process] : operators_) process->stop(std::chrono::seconds(5));
-  operators_.clear();
+  if (operator_) operator_->stop(std::chrono::seconds(5));
+  operator_.reset();
 }
 
 Json FabricHarness::fabric_manifest(int lease_seconds) const {
@@ -366,24 +341,6 @@ std::vector<std::string> FabricHarness::agent_pods() const {
   return out;
 }
 
-bool FabricHarness::kill_reflector(const std::string& pod) {
-  auto got = client_.get(kube::resources::pods(), kNamespace, pod);
-  if (!got.ok()) return false;
-  std::lock_guard lock(mu_);
-  auto it = agents_.find(pod);
-  if (it == agents_.end()) return false;
-  dead_uids_.insert(kube::uid_of(*got));
-  const pid_t agent = it->second->pid();
-  // Freeze the agent first so it neither restarts BIRD nor sees it die, then SIGKILL both.
-  ::kill(agent, SIGSTOP);
-  for (pid_t child : children_of(agent)) ::kill(child, SIGKILL);
-  it->second->kill_now();
-  agents_.erase(it);
-  agent_uids_.erase(pod);
-  frozen_.erase(pod);
-  return true;
-}
-
 bool FabricHarness::freeze_reflector(const std::string& pod) {
   std::lock_guard lock(mu_);
   auto it = agents_.find(pod);
@@ -416,7 +373,6 @@ bool FabricHarness::play_kubelet() {
       (void)client_.remove(kube::resources::pods(), kNamespace, name, now);
       continue;
     }
-    if (dead_uids_.count(kube::uid_of(pod))) continue;  // killed: stays down, as on a lost node
     present.insert(name);
     std::string node = pod["spec"].value("nodeName", "");
     if (node.empty()) {

@@ -109,13 +109,6 @@ class FabricHarness {
 
   // One rr-operator, without leader election.
   void start_operator(const std::string& binary, const std::vector<std::string>& extra = {});
-  // Replicas electing a leader through the Lease rr-system/rr-operator; their identities are
-  // "rr-operator-0".. ("rr-operator-<i>").
-  void start_operator_replicas(const std::string& binary, int replicas, const std::vector<std::string>& extra = {});
-  // The leader Lease's holder ("" when none or unreadable).
-  std::string operator_leader() const;
-  // SIGKILLs the replica with this identity; false if it does not run here.
-  bool kill_operator(const std::string& identity);
   void stop_operator();
   // The demo's RouteReflectorCluster; `lease_seconds` is the reflectors' Lease duration.
   kube::Json fabric_manifest(int lease_seconds = 10) const;
@@ -140,9 +133,6 @@ class FabricHarness {
 
   std::string reflector_birdc(const std::string& pod, const std::string& command) const;
   std::vector<std::string> agent_pods() const;
-  // SIGKILLs a reflector Pod's rr-agent and its BIRD; the Pod object stays, and this
-  // kubelet does not restart them (the Pod is dead for good, as a lost node's).
-  bool kill_reflector(const std::string& pod);
   // SIGSTOPs a reflector Pod's rr-agent: the process lives on (and its BIRD keeps its
   // sessions) but renews nothing, as a wedged agent or one cut off from the API. The Pod
   // stays until the operator deletes it; then this kubelet kills the frozen process (a
@@ -170,13 +160,12 @@ class FabricHarness {
   std::map<std::string, std::map<std::string, std::string>> node_labels_;
   std::unique_ptr<FabricNetwork> network_;  // declared before every process: outlives them
   FabricOptions options_;
-  std::map<std::string, std::unique_ptr<rr::testing::ChildProcess>> operators_;  // by identity
+  std::unique_ptr<rr::testing::ChildProcess> operator_;
 
-  mutable std::mutex mu_;  // tick(), agents_, agent_uids_, frozen_, dead_uids_, nodes_
+  mutable std::mutex mu_;  // tick(), agents_, agent_uids_, frozen_, nodes_
   std::map<std::string, std::unique_ptr<rr::testing::ChildProcess>> agents_;
   std::map<std::string, std::string> agent_uids_;  // pod name -> the UID of the Pod its agent runs for
   std::set<std::string> frozen_;                   // pod names whose agent is SIGSTOPped
-  std::set<std::string> dead_uids_;
 
   mutable std::mutex speakers_mu_;  // speakers_
   std::map<std::string, std::unique_ptr<rr::testing::BirdSpeaker>> speakers_;
