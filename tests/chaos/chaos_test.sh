@@ -480,6 +480,10 @@ must "the node-to-node mesh is back on" 180 mesh_is true
 must "fabric deleted" 240 gone routereflectorcluster "$FABRIC"
 must "no reflector Pods left" 180 gone pods -n "$NS" -l "rr.bgp.dev/cluster=$FABRIC"
 must "no BGPPeers left" 120 gone bgppeers.crd.projectcalico.org -l "rr.bgp.dev/cluster=$FABRIC"
+# A dying agent's last renewal must not bring its Lease back once the operator removed it.
+must "no reflector Leases left" 120 gone leases -n "$NS" -l "rr.bgp.dev/cluster=$FABRIC"
+sleep 5
+check "still no reflector Lease 5 s later" "$(kc get leases -n "$NS" -l "rr.bgp.dev/cluster=$FABRIC" -o name | wc -l)" 0
 must "every node has every route over the mesh" 120 last_round_ok
 mark end delete
 window_clean delete
