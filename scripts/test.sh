@@ -145,8 +145,9 @@ else
   # Phase 2: the images, then the chaos suite (the longest test, mostly waiting on its
   # scenarios' timers) started in the background by a ctest of its own in its own directory
   # (tests/chaos: its own Testing/ logs), and the other real clusters beside it, two at a
-  # time (the 9-node demo claims both slots). The first sanitizer tier runs beside the end of
-  # the chaos suite; the next waits for it (below).
+  # time: the chain of suites on the shared 5-node cluster in one slot, the 9-node demo and
+  # the lifecycle test in the other. The first sanitizer tier runs beside the end of the
+  # chaos suite; the next waits for it (below).
   step "running tests, phase 2: the images"
   if (cd "$BUILD_DIR" && ctest --output-on-failure -L images); then
     step "running tests, phase 2: the chaos suite in the background (its output follows when it ends)"
