@@ -53,8 +53,9 @@ must() {  # must DESCRIPTION SECONDS CMD...: a bounded poll that must succeed (i
 check() {  # check DESCRIPTION GOT WANT
   if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1: got '$2', want '$3'"; debug; fi
 }
-# gone ARGS...: kubectl get ARGS lists nothing (an error is not "gone").
-gone() { local out; out=$(kc get "$@" -o name 2>/dev/null) && [[ -z $out ]]; }
+# gone ARGS...: kubectl get ARGS finds nothing: no such object, or an empty list (an error of
+# any other kind, an API server that does not answer, is not "gone").
+gone() { local out; out=$(kc get "$@" --ignore-not-found -o name 2>/dev/null) && [[ -z $out ]]; }
 
 # ---- Calico: its CRDs, the calico-node stand-in (tests/calico-node), the mesh switch
 # install_calico STANDIN-IMAGE ROOT
