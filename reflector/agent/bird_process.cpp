@@ -258,7 +258,7 @@ void BirdProcess::run(std::stop_token stop) {
     }
     if (pid > 0) {
       const int status = wait_for_exit(pid, log_fd, stop);
-      if (on_exit_) on_exit_(status);
+      if (on_exit_) on_exit_(status, !stop.stop_requested());
       if (clock_.now() - started >= kStableRun) backoff = kFirstBackoff;
     }
     // fork failed: retry with the same backoff as a crash

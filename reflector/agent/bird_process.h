@@ -43,8 +43,9 @@ class BirdProcess {
   int restarts() const { return restarts_; }
   // The running child's pid, -1 between runs.
   pid_t pid() const { return pid_; }
-  // Called on the run() thread after each exit, with BIRD's waitpid() status. Set before run().
-  void set_on_exit(std::function<void(int status)> on_exit) { on_exit_ = std::move(on_exit); }
+  // Called on the run() thread after each exit, with BIRD's waitpid() status and whether run()
+  // starts it again (false for the exit a stop asked for). Set before run().
+  void set_on_exit(std::function<void(int status, bool restarting)> on_exit) { on_exit_ = std::move(on_exit); }
   // Called on the run() thread with every line BIRD writes to stderr (without '\n'). Set before run().
   void set_log_sink(std::function<void(std::string_view line)> sink) { log_sink_ = std::move(sink); }
 
@@ -64,7 +65,7 @@ class BirdProcess {
   std::atomic<bool> running_{false};
   std::atomic<int> restarts_{0};
   std::atomic<pid_t> pid_{-1};
-  std::function<void(int)> on_exit_;
+  std::function<void(int, bool)> on_exit_;
   std::function<void(std::string_view)> log_sink_;
   std::string log_partial_;  // run() thread only: BIRD's last line, not yet complete
   std::mutex mu_;  // pid_ is cleared under it before the child is reaped

@@ -181,9 +181,13 @@ int main(int argc, char** argv) {
   // Its own stop token: every return from main() stops BIRD and joins the thread before `bird` goes.
   std::jthread bird_thread;
   if (o.run_bird) {
-    bird.set_on_exit([&log, &session_events](int status) {
+    bird.set_on_exit([&log, &session_events](int status, bool restarting) {
       session_events.bird_exited();
-      log.warn("BIRD exited; restarting", {{"status", std::to_string(status)}});
+      if (restarting) {
+        log.warn("BIRD exited; restarting", {{"status", std::to_string(status)}});
+      } else {
+        log.info("BIRD stopped", {{"status", std::to_string(status)}});
+      }
     });
     bird.set_log_sink([&session_events](std::string_view line) { session_events.log_line(line); });
     bird_thread = std::jthread([&bird](std::stop_token own) { bird.run(own); });

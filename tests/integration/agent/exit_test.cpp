@@ -203,6 +203,9 @@ TEST_F(AgentExitIT, SigtermStopsTheAgentAndItsBirdWithCodeZero) {
   EXPECT_EQ(agent.stop(kExitLimit), 0) << agent.log();
   EXPECT_NE(agent.log().find("shutting down"), std::string::npos) << agent.log();
   EXPECT_FALSE(bird_runs_on(BirdConfig())) << "BIRD outlived its agent";
+  // The exit the agent asked for is no crash: nothing to restart, nothing to warn about.
+  EXPECT_NE(agent.log().find("BIRD stopped"), std::string::npos) << agent.log();
+  EXPECT_EQ(agent.log().find("restarting"), std::string::npos) << agent.log();
 }
 
 // The Pod is on the host network: a listener on 0.0.0.0 would serve /metrics, /healthz and

@@ -65,23 +65,29 @@ std::vector<Child> children() {
 
 bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
 
-// Collects on_exit statuses across threads.
+// Collects on_exit statuses and restart flags across threads.
 class ExitLog {
  public:
-  std::function<void(int)> callback() {
-    return [this](int status) {
+  std::function<void(int, bool)> callback() {
+    return [this](int status, bool restarting) {
       std::lock_guard lock(mu_);
       statuses_.push_back(status);
+      restarting_.push_back(restarting);
     };
   }
   std::vector<int> statuses() const {
     std::lock_guard lock(mu_);
     return statuses_;
   }
+  std::vector<bool> restarting() const {
+    std::lock_guard lock(mu_);
+    return restarting_;
+  }
 
  private:
   mutable std::mutex mu_;
   std::vector<int> statuses_;
+  std::vector<bool> restarting_;
 };
 
 TEST(BirdProcess, StartsBirdInTheForegroundAndStopsItWithSigterm) {
@@ -112,6 +118,7 @@ TEST(BirdProcess, StartsBirdInTheForegroundAndStopsItWithSigterm) {
   ASSERT_EQ(exits.statuses().size(), 1u);
   EXPECT_TRUE(WIFEXITED(exits.statuses()[0]));
   EXPECT_EQ(WEXITSTATUS(exits.statuses()[0]), 0);
+  EXPECT_EQ(exits.restarting(), std::vector<bool>{false}) << "the exit the stop asked for is not restarted";
   EXPECT_TRUE(children().empty()) << "a child was left behind";
 }
 
@@ -145,6 +152,7 @@ TEST(BirdProcess, RestartsWithBackoffDoublingToThirtySeconds) {
     EXPECT_EQ(WEXITSTATUS(status), 3);
   }
   EXPECT_EQ(exits.statuses().size(), expected.size() + 1);
+  EXPECT_EQ(exits.restarting(), std::vector<bool>(expected.size() + 1, true)) << "each crash is restarted";
 
   // Stopping during the backoff returns without another start.
   stop.request_stop();
