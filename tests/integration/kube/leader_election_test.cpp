@@ -173,12 +173,15 @@ TEST_F(LeaderElectionIT, StandbyTakesOverFromADeadLeaderAfterTheLeaseExpires) {
   Candidate& old_leader = leader();
   Candidate& next = standby();
   const std::string next_identity = &next == a_.get() ? "a" : "b";
-  std::this_thread::sleep_for(1s);  // let the standby observe a few renewals
+  // The leader dies after a renewal the standby can see (its first term began with a create):
+  // waited for, not slept for, as under TSan on a busy machine the first took over a second.
+  ASSERT_TRUE(eventually([&] { return old_leader.last_write_done() != Steady::time_point{}; },
+                         kShortLease.renew_deadline + 30s))
+      << "the leader never renewed";
 
   old_leader.stop();  // no release: the Lease still names it
   const auto last_renew_sent = old_leader.last_write_sent();
   const auto last_renew_done = old_leader.last_write_done();
-  ASSERT_NE(last_renew_done, Steady::time_point{}) << "the leader never renewed";
   EXPECT_NE(lease_spec().value("holderIdentity", ""), "") << "stopped without release, yet the Lease was released";
 
   // Sample as the standby waits: the stopped leader must not lead, nor both.
