@@ -13,7 +13,6 @@
 // tiers, loopback addresses, a joining node, and the exact count of replacements.
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
