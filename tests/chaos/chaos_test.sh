@@ -483,8 +483,9 @@ must "no reflector Pods left" 180 gone pods -n "$NS" -l "rr.bgp.dev/cluster=$FAB
 must "no BGPPeers left" 120 gone bgppeers.crd.projectcalico.org -l "rr.bgp.dev/cluster=$FABRIC"
 # A dying agent's last renewal must not bring its Lease back once the operator removed it.
 must "no reflector Leases left" 120 gone leases -n "$NS" -l "rr.bgp.dev/cluster=$FABRIC"
-sleep 5
-check "still no reflector Lease 5 s later" \
+leases_gone_at=$(rounds)
+must "three polling rounds since" 60 rounds_past $((leases_gone_at + 3))
+check "still no reflector Lease three polling rounds later" \
   "$(gone leases -n "$NS" -l "rr.bgp.dev/cluster=$FABRIC" && echo none || echo "a Lease (or no answer)")" none
 must "every node has every route over the mesh" 120 last_round_ok
 mark end delete
