@@ -10,12 +10,29 @@ source "$ROOT/tests/lib/checks.sh"
 OUT=${RR_CACHE_DIR:-/var/cache/rr-operator}/images
 INSPECT=$ROOT/tests/images/inspect_archive.py
 
+# The archives are opened in a storage of this check's own, never in the one the builds use
+# (see built_manifests below). vfs: plain directories, nothing mounted to undo.
+STORE=$(mktemp -d /tmp/rr-images-check.XXXXXX)
+BUILDAH=(buildah --root "$STORE/root" --runroot "$STORE/run" --storage-driver vfs)
 CONTAINERS=()
 cleanup() {
   local c
-  for c in "${CONTAINERS[@]}"; do buildah rm "$c" >/dev/null 2>&1; done
+  for c in "${CONTAINERS[@]}"; do "${BUILDAH[@]}" rm "$c" >/dev/null 2>&1; done
+  CONTAINERS=()
 }
-trap cleanup EXIT
+trap 'cleanup; rm -rf "$STORE"' EXIT
+
+# built_manifests: the manifest of each image as scripts/build-images.sh left it in buildah's
+# storage. Its layer cache finds a step's image by that record; an archive imported over it
+# (docker format) made the next build commit the last step again, under a new ID, so every
+# archive, and every cluster's image seed keyed on them, changed after each check.
+built_manifests() {
+  local name
+  for name in rr-operator rr-agent; do
+    echo "$name:$(buildah inspect --type image "localhost/$name:dev" 2>&1 | jq -r .Manifest 2>&1 | sha256sum | cut -c1-12)"
+  done | paste -sd' '
+}
+BUILT_BEFORE=$(built_manifests)
 
 build_stage() { sed -n '/^FROM debian:bookworm AS build$/,/^FROM /p' "$ROOT/$1" | sed '$d'; }
 stage_op=$(build_stage operator/image/Dockerfile)
@@ -58,7 +75,7 @@ check_archive() {
 # image's USER.
 declare -A CONTAINER_OF=()
 for name in rr-operator rr-agent; do
-  if c=$(buildah from --quiet "docker-archive:$OUT/$name.tar"); then
+  if c=$("${BUILDAH[@]}" from --quiet "docker-archive:$OUT/$name.tar"); then
     CONTAINER_OF[$name]=$c; CONTAINERS+=("$c")
   else
     fail "buildah from docker-archive:$OUT/$name.tar"
@@ -67,7 +84,7 @@ done
 in_image() {
   local name=$1; shift
   [[ -n ${CONTAINER_OF[$name]:-} ]] || return 99
-  buildah run --isolation chroot "${CONTAINER_OF[$name]}" -- "$@"
+  "${BUILDAH[@]}" run --isolation chroot "${CONTAINER_OF[$name]}" -- "$@"
 }
 
 check_archive rr-operator
@@ -95,5 +112,10 @@ for pair in rr-operator:/usr/local/bin/rr-operator rr-agent:/usr/local/bin/rr-ag
   [[ $rc == 0 || -n $missing ]] || missing="output: ${out:0:400}"
   expect "${pair#*:} in ${pair%%:*} finds every shared library (exit $rc) $missing" [ "$rc" = 0 -a -z "$missing" ]
 done
+
+cleanup
+built_after=$(built_manifests)
+expect "the images as built are untouched in buildah's storage (before: $BUILT_BEFORE; after: $built_after)" \
+  [ "$BUILT_BEFORE" = "$built_after" ]
 
 tally images_test.sh
