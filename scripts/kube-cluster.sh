@@ -674,74 +674,10 @@ start_node() {                           # start_node K I N (runs in a subshell)
 }
 
 # ---------------------------------------------------------------- the image seed
-# Every node starts with the same images. They are imported once, into a seed: a containerd
-# root of its own under $SEEDS, made by a containerd started for the purpose and stopped.
-# Each node's root is then a hard-linked copy of the seed (its two bolt databases, which
-# containerd writes, copied), made before the node's containerd starts: committed layers and
-# blobs are never written in place, so the nodes can share them. Importing the archives into
-# each node instead cost about 5 CPU-seconds and 5 s per node, over 30 nodes in a CI run.
-# A seed is named by the archives (paths, sizes, modification times) and containerd's version;
-# making a new one removes the others, under a lock that copies share.
+# scripts/lib/image-seed.sh: the images imported once, hard-linked into each node's root.
 SEEDS=$CACHE_ROOT/containerd-seeds
-seed_key() {
-  { containerd --version; stat -c '%n %s %Y' "${IMAGE_TARS[@]}"; } | sha256sum | cut -c1-16
-}
-# ensure_seed: SEED (the seed's root) is complete, made now if missing.
-ensure_seed() {
-  mkdir -p "$SEEDS"
-  local key; key=$(seed_key)
-  SEED=$SEEDS/$key/root
-  (
-    flock -w 300 9 || die "timed out waiting for $SEEDS/.lock"
-    [[ -f $SEEDS/$key/complete ]] && exit 0
-    local t0 tmp d pid= tar; t0=$(now_ms)
-    for d in "$SEEDS"/*/; do [[ -d $d ]] && rm -rf "$d"; done
-    tmp=$(mktemp -d /tmp/rr-seed.XXXXXX)   # a short path for the socket
-    trap '[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-    mkdir -p "$SEED"
-    write_seed_config "$tmp" >"$tmp/config.toml"
-    containerd --config "$tmp/config.toml" </dev/null >"$tmp/containerd.log" 2>&1 9>&- &
-    pid=$!
-    wait_until 60 "the seed's containerd" ctr --address "$tmp/c.sock" version ||
-      die "the seed's containerd did not start: $(tail -n 5 "$tmp/containerd.log")"
-    for tar in "${IMAGE_TARS[@]}"; do
-      ctr --address "$tmp/c.sock" -n k8s.io images import "$tar" >/dev/null || die "could not import $tar into the seed"
-    done
-    kill -TERM "$pid"; wait "$pid" || true
-    pid=
-    touch "$SEEDS/$key/complete"
-    log "image seed $key: ${#IMAGE_TARS[@]} archive(s) imported in $(( $(now_ms) - t0 )) ms"
-  ) 9>"$SEEDS/.lock"
-}
-write_seed_config() {                    # write_seed_config TMP: the seed containerd's config
-  cat <<EOF
-version = 2
-root = "$SEED"
-state = "$1/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
-[grpc]
-  address = "$1/c.sock"
-[ttrpc]
-  address = "$1/c.sock.ttrpc"
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$1/opt"
-EOF
-}
-# seed_copy ROOT: ROOT becomes a copy of the seed, hard-linked where it can be.
-seed_copy() {
-  local root=$1 db
-  (
-    flock -s -w 300 9 || die "timed out waiting for $SEEDS/.lock"
-    [[ -f ${SEED%/root}/complete ]] || die "the image seed $SEED is gone"
-    rm -rf "$root"
-    cp -al "$SEED" "$root" 2>/dev/null || { rm -rf "$root"; cp -a "$SEED" "$root"; }
-    for db in io.containerd.metadata.v1.bolt/meta.db io.containerd.snapshotter.v1.overlayfs/metadata.db; do
-      rm -f "$root/$db"; cp "$SEED/$db" "$root/$db"
-    done
-  ) 9>"$SEEDS/.lock"
-}
+# shellcheck source=scripts/lib/image-seed.sh
+source "$SCRIPTS/lib/image-seed.sh"
 
 # ---------------------------------------------------------------- start
 # The directories each node gets its own copy of (a bind mount in its mount namespace).
@@ -819,7 +755,7 @@ cmd_start() {
   local tar
   for tar in "$CACHE_ROOT"/images/*.tar; do [[ -f $tar ]] && IMAGE_TARS+=("$tar"); done
   kubectl=${RR_KUBECTL:-$("$SCRIPTS/fetch-kubectl.sh")}
-  ensure_seed
+  seed_acquire "${IMAGE_TARS[@]}"          # held until every node has copied it
 
   local t0; t0=$(now_ms)
   mkdir -p "$dir/logs" "$dir/nodes"
@@ -879,6 +815,7 @@ subjectAltName=IP:$net.0.$((10 + i)),DNS:node-$i"
     fi
   done
   ((rc == 0)) || exit 1
+  seed_release
 
   # Every Node Ready, labelled, and free of the not-ready taint; the default
   # ServiceAccount there (Pods need it).
