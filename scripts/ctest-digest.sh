@@ -21,11 +21,15 @@ awk -v tail_lines="$tail_lines" -v tree="$1" '
       if (out[i] ~ /Failure$|: Failure|FAIL:|DETAIL:|ERROR: (Address|Leak|Thread)Sanitizer|SUMMARY: |runtime error:|WARNING: ThreadSanitizer|Timeout|Expected|Which is|Value of/) {
         print "   ! " out[i]; shown++
       }
+    if (n == 0) return
     first = n - tail_lines + 1; if (first < 1) first = 1
     print "   last lines:"
     for (i = first; i <= n; i++) print "   | " out[i]
   }
-  /^[0-9]+\/[0-9]+ Test: / { flush(); name = $3; status = ""; n = 0; in_output = 0; next }
+  # ctest logs a test it did not run (a fixture it needs failed) as an empty "Test Passed." run,
+  # after a line naming what failed.
+  /^Failed test dependencies: / { flush(); name = ""; not_run = "Not Run: " $0; next }
+  /^[0-9]+\/[0-9]+ Test: / { flush(); name = $3; status = not_run; not_run = ""; n = 0; in_output = 0; next }
   /^Output:$/ { in_output = 1; getline; next }   # the dashes after it
   /^<end of output>$/ { in_output = 0; next }
   in_output { out[++n] = substr($0, 1, 300); next }
