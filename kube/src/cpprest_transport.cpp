@@ -76,18 +76,18 @@ class CpprestLineReader final : public LineReader {
   ~CpprestLineReader() override { cancel(); }
 
   Result<std::optional<std::string>> read_line() override {
-    if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
+    if (cancelled()) return make_error(ErrorKind::Cancelled, "watch cancelled");
     try {
       // A buffer of unsigned char like the body stream: a container_buffer<std::string> would be
       // called through streambuf<unsigned char> (see to_cpprest).
       concurrency::streams::container_buffer<std::vector<unsigned char>> line;
       size_t n = body_.read_line(line).get();
-      if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
+      if (cancelled()) return make_error(ErrorKind::Cancelled, "watch cancelled");
       if (n == 0 && body_.is_eof()) return std::optional<std::string>();
       const std::vector<unsigned char>& bytes = line.collection();
       return std::optional<std::string>(std::string(bytes.begin(), bytes.end()));
     } catch (const std::exception& e) {
-      if (cancelled_) return make_error(ErrorKind::Cancelled, "watch cancelled");
+      if (cancelled()) return make_error(ErrorKind::Cancelled, "watch cancelled");
       return make_error(ErrorKind::Transient, std::string("stream broken: ") + e.what());
     }
   }
@@ -97,6 +97,9 @@ class CpprestLineReader final : public LineReader {
   }
 
  private:
+  // By cancel(), or by the transport's close(): cancel_ is linked to the transport's token.
+  bool cancelled() const { return cancelled_ || cancel_.get_token().is_canceled(); }
+
   http::http_response response_;
   concurrency::streams::istream body_;
   pplx::cancellation_token_source cancel_;

@@ -1,4 +1,5 @@
 // RestKubeClient against the real kube-apiserver v1.20.2 of the cp_kube fixture.
+#include <atomic>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -43,6 +44,28 @@ TEST_F(RestClientIT, TalksToTheRealServer) {
   ASSERT_TRUE(version.ok()) << version.error().describe();
   std::cout << "kube-apiserver at " << cp_->server() << " reports " << version->value("gitVersion", "") << "\n";
   EXPECT_EQ(version->value("gitVersion", ""), "v1.20.2");
+}
+
+// close() is how a process stops its client on the way out: a watch it ends is Cancelled, as
+// a request is, not a broken stream to retry (the informers' error sinks ignore Cancelled; a
+// Transient error was logged as "cannot list or watch; retrying" after every clean stop).
+TEST_F(RestClientIT, CloseEndsAnOpenWatchAsCancelled) {
+  kube::WatchOptions options;
+  options.timeout_seconds = 60;
+  auto watch = client_->watch(res::leases(), ns_, options);
+  ASSERT_TRUE(watch.ok()) << watch.error().describe();
+  kube::Result<std::optional<kube::WatchEvent>> next = std::optional<kube::WatchEvent>();
+  std::atomic<bool> returned{false};
+  std::thread reader([&] {
+    next = (*watch)->next();  // nothing happens in the namespace: it waits
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(returned) << "next() returned before close()";
+  client_->close();
+  reader.join();
+  ASSERT_FALSE(next.ok()) << "the closed watch gave an event or an end";
+  EXPECT_TRUE(next.is(ErrorKind::Cancelled)) << next.error().describe();
 }
 
 TEST_F(RestClientIT, LeaseCrudAndEveryPatchKind) {

@@ -234,11 +234,16 @@ TEST_F(OperatorExitIT, HealthzNamesALeaderElectionStuckInACallToAFrozenApi) {
 TEST_F(OperatorExitIT, SigtermStillStopsALeaderCleanlyWithCodeZero) {
   auto& leader = StartLeader("replica-a");
   ASSERT_TRUE(leader.wait_for_log("became leader", 60s).has_value()) << leader.log();
+  // Its informers' watches are open.
+  ASSERT_TRUE(leader.wait_for_log("caches synced", 60s).has_value()) << leader.log();
   const int status = leader.stop(kExitLimit);
   EXPECT_EQ(status, 0) << leader.log();
   const std::string log = leader.log();
-  EXPECT_NE(Position(log, "shutting down"), std::string::npos) << log;
+  const auto shutdown = Position(log, "shutting down");
+  ASSERT_NE(shutdown, std::string::npos) << log;
   EXPECT_EQ(Position(log, "lost leadership"), std::string::npos) << log;
+  // Its own stop ends its watches: nothing failed, and nothing is retried.
+  EXPECT_EQ(log.find("retrying", shutdown), std::string::npos) << log;
   // The clean stop released the Lease for a standby.
   EXPECT_EQ(Lease()["spec"].value("holderIdentity", "<none>"), "") << Lease().dump();
 }
