@@ -422,6 +422,10 @@ void FabricController::work(std::stop_token stop) {
       }
       if (options_.on_reconciled) options_.on_reconciled(*key, *result);
       publish_metrics();
+    } else if (result.is(kube::ErrorKind::Cancelled) && stop.stop_requested()) {
+      // The stop (shutdown, or leadership lost) cancelled the reconcile's writes: nothing
+      // failed, and the fabric is reconciled whole by whoever leads next.
+      queue_.forget(*key);
     } else if (result.is(kube::ErrorKind::Conflict)) {
       // Someone (often our own previous write) moved first: read the cache again shortly,
       // without growing the key's backoff.
