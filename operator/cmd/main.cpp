@@ -431,7 +431,8 @@ int main(int argc, char** argv) {
   le.on_stopped_leading = [&] {
     metrics.set_leader(false);
     if (!stop.stop_requested()) lost = true;
-    log.info("stopped leading");
+    // The elector calls this on every exit, as client-go's does; a standby never led.
+    if (holds_lease) log.info("stopped leading");
   };
   le.on_new_leader = [&](const std::string& id) { log.info("leader is", {{"identity", id}}); };
   if (auto s = kube::validate(le); !s.ok()) {

@@ -231,6 +231,20 @@ TEST_F(OperatorExitIT, HealthzNamesALeaderElectionStuckInACallToAFrozenApi) {
   EXPECT_EQ(*status, 1) << leader.log();
 }
 
+// A standby stopped says nothing of a leadership it never had.
+TEST_F(OperatorExitIT, SigtermStopsAStandbyWithCodeZeroAndNoLeadershipToSpeakOf) {
+  auto& leader = StartLeader("replica-a");
+  ASSERT_TRUE(leader.wait_for_log("became leader", 60s).has_value()) << leader.log();
+  auto& standby = StartLeader("replica-b");
+  ASSERT_TRUE(standby.wait_for_log("replica-a", 60s).has_value()) << "never saw the leader:\n" << standby.log();
+  EXPECT_EQ(standby.stop(kExitLimit), 0) << standby.log();
+  const std::string log = standby.log();
+  EXPECT_NE(Position(log, "shutting down"), std::string::npos) << log;
+  EXPECT_EQ(Position(log, "became leader"), std::string::npos) << log;
+  EXPECT_EQ(Position(log, "stopped leading"), std::string::npos) << log;
+  EXPECT_EQ(leader.stop(kExitLimit), 0) << leader.log();
+}
+
 TEST_F(OperatorExitIT, SigtermStillStopsALeaderCleanlyWithCodeZero) {
   auto& leader = StartLeader("replica-a");
   ASSERT_TRUE(leader.wait_for_log("became leader", 60s).has_value()) << leader.log();
