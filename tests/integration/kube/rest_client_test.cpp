@@ -9,6 +9,7 @@
 #include "kube/cpprest_transport.h"
 #include "kube/rest_kube_client.h"
 #include "support/control_plane.h"
+#include "support/eventually.h"
 
 namespace {
 
@@ -55,12 +56,19 @@ TEST_F(RestClientIT, CloseEndsAnOpenWatchAsCancelled) {
   auto watch = client_->watch(res::leases(), ns_, options);
   ASSERT_TRUE(watch.ok()) << watch.error().describe();
   kube::Result<std::optional<kube::WatchEvent>> next = std::optional<kube::WatchEvent>();
+  std::atomic<bool> first_read{false};
   std::atomic<bool> returned{false};
   std::thread reader([&] {
-    next = (*watch)->next();  // nothing happens in the namespace: it waits
+    auto first = (*watch)->next();  // the Lease created below
+    first_read = first.ok() && first->has_value();
+    next = (*watch)->next();  // nothing more happens in the namespace: it waits
     returned = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // EXPECT, not ASSERT, from here to the join: close() is what ends the reader.
+  EXPECT_TRUE(client_->create(res::leases(), ns_, lease(ns_, "watched", "me")).ok());
+  // The reader has had its event and reads again: close() comes while it waits.
+  EXPECT_TRUE(rr::testing::eventually([&] { return first_read.load(); }, std::chrono::seconds(30)))
+      << "the watch never delivered the Lease";
   EXPECT_FALSE(returned) << "next() returned before close()";
   client_->close();
   reader.join();
