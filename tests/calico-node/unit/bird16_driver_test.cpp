@@ -17,28 +17,15 @@
 #include "node/bird16_process.h"
 #include "node/command.h"
 #include "unit/bird1.h"
+#include "unit/files.h"
 #include "unit/fixtures.h"
 
 namespace rr::calico {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-template <class Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 300; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
+using testing::read_file;
+using testing::eventually;
 
 class Bird16DriverTest : public ::testing::Test {
  protected:
@@ -57,7 +44,7 @@ class Bird16DriverTest : public ::testing::Test {
     return {(dir_ / "bird.cfg").string(), (dir_ / "bird.ctl").string(), testing::bird1_binary(), birdc_.string()};
   }
   int birdc_calls() const {
-    std::istringstream in(read(dir_ / "birdc.calls"));
+    std::istringstream in(read_file(dir_ / "birdc.calls"));
     int n = 0;
     for (std::string line; std::getline(in, line);) ++n;
     return n;
@@ -91,7 +78,7 @@ TEST_F(Bird16DriverTest, WritesBeforeStartThenReloadsOnlyOnChange) {
   Bird16Driver driver(options());
   const std::string first = config_announcing("10.1.1.0/24");
   EXPECT_EQ(driver.apply(first, /*bird_running=*/false), ApplyOutcome::Written);
-  EXPECT_EQ(read(dir_ / "bird.cfg"), first);
+  EXPECT_EQ(read_file(dir_ / "bird.cfg"), first);
   EXPECT_EQ(fs::status(dir_ / "bird.cfg").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_EQ(birdc_calls(), 0);
 
@@ -106,7 +93,7 @@ TEST_F(Bird16DriverTest, WritesBeforeStartThenReloadsOnlyOnChange) {
   const std::string second = config_announcing("10.1.2.0/24");
   EXPECT_EQ(driver.apply(second, true), ApplyOutcome::Reconfigured) << driver.last_error();
   EXPECT_EQ(birdc_calls(), 1);
-  EXPECT_EQ(read(dir_ / "bird.cfg"), second);
+  EXPECT_EQ(read_file(dir_ / "bird.cfg"), second);
   EXPECT_TRUE(eventually([&] {
     const std::string routes = birdc("show route");
     return routes.find("10.1.2.0/24") != std::string::npos && routes.find("10.1.1.0/24") == std::string::npos;
@@ -126,7 +113,7 @@ TEST_F(Bird16DriverTest, RefusedConfigLeavesTheLastGoodOne) {
   const std::string bad = good + "protocol bgp Broken from bgp_template { neighbor 10.0.0.2 as 64512; no such option; }\n";
   EXPECT_EQ(driver.apply(bad, true), ApplyOutcome::Refused);
   EXPECT_FALSE(driver.last_error().empty());
-  EXPECT_EQ(read(dir_ / "bird.cfg"), good);
+  EXPECT_EQ(read_file(dir_ / "bird.cfg"), good);
   EXPECT_EQ(driver.applied_text(), good);
   EXPECT_EQ(birdc_calls(), 0);
   EXPECT_EQ(driver.apply(bad, true), ApplyOutcome::Refused);  // remembered, not re-checked into a reload
@@ -157,7 +144,7 @@ TEST_F(Bird16DriverTest, UnreachableBirdIsRetried) {
   // Told BIRD runs, but its socket is not there yet: the reload stays pending.
   EXPECT_EQ(driver.apply(second, true), ApplyOutcome::Failed);
   EXPECT_TRUE(driver.reload_pending());
-  EXPECT_EQ(read(dir_ / "bird.cfg"), second);
+  EXPECT_EQ(read_file(dir_ / "bird.cfg"), second);
   Bird16Process bird({testing::bird1_binary(), (dir_ / "bird.cfg").string(), (dir_ / "bird.ctl").string()});
   const std::jthread supervisor = supervise(bird);
   ASSERT_TRUE(bird_started()) << "BIRD 1.6 did not start";

@@ -15,24 +15,19 @@
 #include "node/command.h"
 #include "testing/source_dir.h"
 #include "unit/bird1.h"
+#include "unit/files.h"
 #include "unit/fixtures.h"
 
 namespace rr::calico {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::read_file;
 using testing::four_nodes;
 using testing::mesh;
 using testing::operator_peer;
 
 fs::path testdata() { return ::rr::testing::source_dir() / "tests/calico-node/unit/testdata"; }
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string render(const NodeInputs& in) {
   auto c = build_node_bird_config(in);
@@ -45,7 +40,7 @@ void expect_golden(const std::string& name, const std::string& text) {
   const char* update = std::getenv("RR_UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") std::ofstream(path, std::ios::binary) << text;
   ASSERT_TRUE(fs::exists(path)) << path << " missing; RR_UPDATE_GOLDEN=1 writes it";
-  EXPECT_EQ(read(path), text) << path << " differs";
+  EXPECT_EQ(read_file(path), text) << path << " differs";
   const CommandOutput parsed = run_command({testing::bird1_binary(), "-p", "-c", path.string()});
   EXPECT_TRUE(parsed.ok()) << "BIRD 1.6 refuses " << path << ": " << parsed.output;
 }

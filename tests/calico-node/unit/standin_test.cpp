@@ -14,28 +14,15 @@
 #include "fakes/fake_kube_client.h"
 #include "node/standin.h"
 #include "unit/bird1.h"
+#include "unit/files.h"
 
 namespace rr::calico {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::read_file;
+using testing::eventually;
 using kube::Json;
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-template <class Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 400; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return pred();
-}
 
 Json node(const std::string& name, const std::string& ip) {
   return {{"apiVersion", "v1"},
@@ -111,7 +98,7 @@ TEST_F(StandinTest, WritesBeforeBirdStartsAndRewritesOnChange) {
     standin.run(stop.get_token(), [] { return false; }, [&] { ++starts; });
   });
   ASSERT_TRUE(eventually([&] { return starts.load() == 1; }));
-  std::string config = read(dir_ / "bird.cfg");
+  std::string config = read_file(dir_ / "bird.cfg");
   EXPECT_NE(config.find("protocol bgp Mesh_10_0_0_2 "), std::string::npos) << config;
   EXPECT_NE(config.find("protocol bgp Node_10_0_0_9_port_1179 "), std::string::npos) << config;
   EXPECT_NE(config.find("  password \"own\";\n"), std::string::npos) << config;
@@ -124,8 +111,8 @@ TEST_F(StandinTest, WritesBeforeBirdStartsAndRewritesOnChange) {
                                {"metadata", {{"name", "default"}}},
                                {"spec", {{"nodeToNodeMeshEnabled", false}}}})
                   .ok());
-  EXPECT_TRUE(eventually([&] { return read(dir_ / "bird.cfg").find("Mesh_") == std::string::npos; }));
-  EXPECT_NE(read(dir_ / "bird.cfg").find("Node_10_0_0_9_port_1179"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return read_file(dir_ / "bird.cfg").find("Mesh_") == std::string::npos; }));
+  EXPECT_NE(read_file(dir_ / "bird.cfg").find("Node_10_0_0_9_port_1179"), std::string::npos);
   stop.request_stop();
   loop.join();
   EXPECT_EQ(starts.load(), 1);

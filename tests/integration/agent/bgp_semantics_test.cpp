@@ -43,7 +43,7 @@ using rr::testing::kFabrics;
 using rr::testing::SpeakerConfig;
 using rr::testing::SpeakerPeer;
 
-constexpr int kPort = 12179;    // calico-node's BGP port in these tests (179 in a cluster)
+constexpr int kNodePort = 12179;    // calico-node's BGP port in these tests (179 in a cluster)
 constexpr int kRrPort = 12180;  // the reflectors' port when they share hosts with calico-node
 
 class BgpSemanticsIT : public ::testing::Test {
@@ -104,12 +104,12 @@ class BgpSemanticsIT : public ::testing::Test {
     rr::testing::create_ready_node(*client_, node);
   }
 
-  // A BGP speaker at address:kPort; peers named rr0, rr1, ... (or as given).
+  // A BGP speaker at address:kNodePort; peers named rr0, rr1, ... (or as given).
   BirdSpeaker& AddSpeaker(const std::string& name, const std::string& address, unsigned as_number,
                           std::vector<SpeakerPeer> peers, std::vector<std::string> announce = {}) {
     SpeakerConfig c;
     c.address = address;
-    c.port = kPort;
+    c.port = kNodePort;
     c.as_number = as_number;
     c.peers = std::move(peers);
     c.announce = std::move(announce);
@@ -134,7 +134,7 @@ class BgpSemanticsIT : public ::testing::Test {
     std::vector<std::string> argv = {RR_AGENT_BIN, "--kubeconfig", cp_->kubeconfig(), "--metrics-address",
                                      "127.0.0.1:0", "--bird-config", d + "/bird.conf", "--bird-socket",
                                      Socket(pod), "--scratch-dir", d + "/scratch",
-                                     "--client-port", std::to_string(kPort),
+                                     "--client-port", std::to_string(kNodePort),
                                      "--connect-retry-seconds", "2", "--connect-delay-seconds", "1",
                                      "--error-wait-min-seconds", "1", "--error-wait-max-seconds", "5",
                                      "--session-poll", "500ms", "--log-level", "debug"};
@@ -177,18 +177,18 @@ class BgpSemanticsIT : public ::testing::Test {
 // A's reflectors, so what it announces is reflected to the mesh and reaches
 // rack B (a non-client's routes go to clients only, never to the mesh).
 TEST_F(BgpSemanticsIT, AnIbgpExternalPeerIsAReflectorClientAndItsRoutesReachOtherRacks) {
-  CreateFabric(kPort, Json{{"externalPeers", Json::array({{{"name", "tor-a"},
+  CreateFabric(kNodePort, Json{{"externalPeers", Json::array({{{"name", "tor-a"},
                                                            {"address", ip(1, 250)},
                                                            {"asNumber", 64512},
-                                                           {"port", kPort},
+                                                           {"port", kNodePort},
                                                            {"racks", {"rack-a"}}}})}});
   AddNode("a1", "rack-a", ip(1, 11));
   AddNode("b1", "rack-b", ip(2, 21));
-  auto& a1 = AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kPort));
-  auto& b1 = AddSpeaker("b1", ip(2, 21), 64512, Reflectors({ip(2, 1)}, kPort));
-  auto& tor = AddSpeaker("tor", ip(1, 250), 64512, Reflectors({ip(1, 1)}, kPort), {prefix(5)});
-  StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kPort, "10.255.0.1");
-  StartAgent("rb", NodeName("rb"), "rack-b", ip(2, 1), kPort, "10.255.0.2");
+  auto& a1 = AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kNodePort));
+  auto& b1 = AddSpeaker("b1", ip(2, 21), 64512, Reflectors({ip(2, 1)}, kNodePort));
+  auto& tor = AddSpeaker("tor", ip(1, 250), 64512, Reflectors({ip(1, 1)}, kNodePort), {prefix(5)});
+  StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kNodePort, "10.255.0.1");
+  StartAgent("rb", NodeName("rb"), "rack-b", ip(2, 1), kNodePort, "10.255.0.2");
 
   // Rack A's own client: reflected once.
   std::optional<rr::testing::RouteInfo> in_rack;
@@ -210,7 +210,7 @@ TEST_F(BgpSemanticsIT, AnIbgpExternalPeerIsAReflectorClientAndItsRoutesReachOthe
       << Birdc("ra", "show protocols all " + tor_protocol);
 }
 
-// Colocated: two hosts, each with calico-node (port kPort) and a reflector on the
+// Colocated: two hosts, each with calico-node (port kNodePort) and a reflector on the
 // same address (port kRrPort). Each node peers with both reflectors of its rack,
 // its own host's included; with the host address as the reflector's router ID
 // BIRD refuses that session (Bad BGP identifier) and, without it, a reflector
@@ -279,18 +279,18 @@ TEST_F(BgpSemanticsIT, EbgpPeersGetOnlyTheFabricsRoutesWithinTheirExportPrefixes
   const std::string too_long = "10." + std::to_string(octet_) + ".2.0/25";
   const std::string outside = "172.16." + std::to_string(octet_) + ".0/24";
   auto ebgp = [&](const std::string& name, int host, unsigned as) {
-    return Json{{"name", name}, {"address", ip(9, host)}, {"asNumber", as}, {"port", kPort}, {"racks", {"rack-a"}}};
+    return Json{{"name", name}, {"address", ip(9, host)}, {"asNumber", as}, {"port", kNodePort}, {"racks", {"rack-a"}}};
   };
   Json edge = ebgp("edge", 1, 65010);
   edge["exportPrefixes"] = Json::array({{{"cidr", allowed}, {"maxLength", 24}}});
-  CreateFabric(kPort, Json{{"externalPeers", Json::array({edge, ebgp("open", 2, 65020), ebgp("transit", 3, 65030)})}});
+  CreateFabric(kNodePort, Json{{"externalPeers", Json::array({edge, ebgp("open", 2, 65020), ebgp("transit", 3, 65030)})}});
   AddNode("a1", "rack-a", ip(1, 11));
-  auto& a1 = AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kPort), {too_long, outside});
-  const std::vector<SpeakerPeer> uplink = {SpeakerPeer{"uplink", ip(1, 1), kPort, 64512, "", true}};
+  auto& a1 = AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kNodePort), {too_long, outside});
+  const std::vector<SpeakerPeer> uplink = {SpeakerPeer{"uplink", ip(1, 1), kNodePort, 64512, "", true}};
   auto& e = AddSpeaker("edge", ip(9, 1), 65010, uplink);
   auto& open = AddSpeaker("open", ip(9, 2), 65020, uplink);
   AddSpeaker("transit", ip(9, 3), 65030, uplink, {prefix(4)});
-  StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kPort, "10.255.0.1");
+  StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kNodePort, "10.255.0.1");
 
   // The disallowed routes are in the reflector's table before the allowed one is announced.
   ASSERT_TRUE(eventually([&] { return ReflectorHas("ra", too_long) && ReflectorHas("ra", outside) &&
@@ -335,15 +335,15 @@ class TiersIT : public BgpSemanticsIT {
   void StartRacks() {
     AddNode("a1", "rack-a", ip(1, 11), "z1");
     AddNode("b1", "rack-b", ip(2, 21), "z2");
-    a1_ = &AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kPort), {prefix(1)});
-    b1_ = &AddSpeaker("b1", ip(2, 21), 64512, Reflectors({ip(2, 1)}, kPort), {prefix(2)});
-    StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kPort, kRackA);
-    StartAgent("rb", NodeName("rb"), "rack-b", ip(2, 1), kPort, kRackB);
+    a1_ = &AddSpeaker("a1", ip(1, 11), 64512, Reflectors({ip(1, 1)}, kNodePort), {prefix(1)});
+    b1_ = &AddSpeaker("b1", ip(2, 21), 64512, Reflectors({ip(2, 1)}, kNodePort), {prefix(2)});
+    StartAgent("ra", NodeName("ra"), "rack-a", ip(1, 1), kNodePort, kRackA);
+    StartAgent("rb", NodeName("rb"), "rack-b", ip(2, 1), kNodePort, kRackB);
   }
   void StartTopTier() {
-    StartAgent("t1a", NodeName("t1a"), "", ip(9, 1), kPort, kZone1, "z1");
-    StartAgent("t1b", NodeName("t1b"), "", ip(9, 2), kPort, kZone1, "z1");
-    StartAgent("t2", NodeName("t2"), "", ip(9, 3), kPort, kZone2, "z2");
+    StartAgent("t1a", NodeName("t1a"), "", ip(9, 1), kNodePort, kZone1, "z1");
+    StartAgent("t1b", NodeName("t1b"), "", ip(9, 2), kNodePort, kZone1, "z1");
+    StartAgent("t2", NodeName("t2"), "", ip(9, 3), kNodePort, kZone2, "z2");
   }
 
   // The cluster list of the route each node learned from the other rack; empty when it has none.
@@ -439,7 +439,7 @@ class TiersIT : public BgpSemanticsIT {
 };
 
 TEST_F(TiersIT, ARouteCrossesEveryTierWithEachClusterIdAndLosesNothingWhenATopTierReflectorDies) {
-  CreateFabric(kPort, TopTier());
+  CreateFabric(kNodePort, TopTier());
   StartRacks();
   StartTopTier();
   const std::vector<std::string> through_tiers = {kRackB, kZone2, kZone1, kRackA};
@@ -477,7 +477,7 @@ TEST_F(TiersIT, ARouteCrossesEveryTierWithEachClusterIdAndLosesNothingWhenATopTi
 }
 
 TEST_F(TiersIT, AFabricGoesFromFlatToTieredAndBackWithEveryRoutePresentAtEveryPoll) {
-  CreateFabric(kPort);
+  CreateFabric(kNodePort);
   StartRacks();
   const std::vector<std::string> flat = {kRackB, kRackA};
   ASSERT_TRUE(eventually([&] { return ClusterListAtB() == flat && !ClusterListAtA().empty(); },

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/bgp_port.h"
 #include "support/api_types.h"
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
@@ -35,7 +36,7 @@ using rr::testing::ChildProcess;
 using rr::testing::NetworkNamespace;
 
 using rr::testing::kFabrics;
-constexpr int kPort = 11179;
+using rr::testing::kPort;
 constexpr const char* kBird = "/usr/sbin/bird";
 
 

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/bgp_port.h"
 #include "support/api_types.h"
 #include "support/bird_speaker.h"
 #include "support/control_plane.h"
@@ -31,7 +32,7 @@ using rr::testing::SpeakerConfig;
 using rr::testing::SpeakerPeer;
 
 using rr::testing::kFabrics;
-constexpr int kPort = 11179;
+using rr::testing::kPort;
 
 class ReflectionIT : public ::testing::Test {
  protected:

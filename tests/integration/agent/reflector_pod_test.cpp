@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/bgp_port.h"
 #include "api/render.h"
 #include "bird/config_renderer.h"
 #include "contract/fabric_spec.h"
@@ -36,7 +37,7 @@ using rr::testing::eventually;
 using rr::testing::kFabrics;
 using rr::testing::ShortTempDir;
 
-constexpr int kPort = 11179;
+using rr::testing::kPort;
 
 class ReflectorPodIT : public ::testing::Test {
  protected:

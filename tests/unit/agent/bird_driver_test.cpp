@@ -49,7 +49,7 @@ FileId file_id(const std::string& path) {
   return {st.st_ino, static_cast<mode_t>(st.st_mode & 07777)};
 }
 
-Peer peer(PeerRole role, std::string name, std::string address, std::uint32_t as = 0) {
+Peer local_peer(PeerRole role, std::string name, std::string address, std::uint32_t as = 0) {
   Peer p;
   p.role = role;
   p.name = std::move(name);
@@ -81,7 +81,7 @@ ReflectorConfig refused_by_bird(std::vector<Peer> peers) {
   ReflectorConfig c = reflector(std::move(peers));
   c.ipv6 = true;
   c.listen_address_v6 = "::1";
-  c.peers.push_back(peer(PeerRole::External, "nowhere", "::", 65000));
+  c.peers.push_back(local_peer(PeerRole::External, "nowhere", "::", 65000));
   return c;
 }
 
@@ -107,7 +107,7 @@ TEST(BirdDriverRealDaemon, AppliesChecksRefusesAndRecovers) {
   bird::BirdControlClient control;
   BirdDriver driver({conf, binary, scratch.path()}, control);
 
-  const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  const ReflectorConfig one = reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2")});
   ASSERT_TRUE(driver.write_initial(one).ok());
   EXPECT_EQ(read_file(conf), bird::render_bird_config(one));
   EXPECT_EQ(driver.applied_text(), bird::render_bird_config(one));
@@ -125,7 +125,7 @@ TEST(BirdDriverRealDaemon, AppliesChecksRefusesAndRecovers) {
 
   // A new peer: checked, written, loaded.
   const ReflectorConfig two =
-      reflector({peer(PeerRole::Client, "worker1", "127.0.3.2"), peer(PeerRole::Client, "worker2", "127.0.3.3")});
+      reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2"), local_peer(PeerRole::Client, "worker2", "127.0.3.3")});
   EXPECT_EQ(driver.apply(two), ApplyOutcome::Reconfigured) << driver.last_error();
   EXPECT_TRUE(driver.last_error().empty());
   EXPECT_TRUE(eventually([&] { return lists(control, "client_worker2"); })) << daemon.log();
@@ -159,9 +159,9 @@ TEST(BirdDriverRealDaemon, AppliesChecksRefusesAndRecovers) {
   EXPECT_TRUE(lists(control, "client_worker2"));
 
   // BIRD down: Failed, the last good text stays on disk, and BIRD restarts on it.
-  const ReflectorConfig three = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2"),
-                                           peer(PeerRole::Client, "worker2", "127.0.3.3"),
-                                           peer(PeerRole::Mesh, "rr2", "127.0.3.4")});
+  const ReflectorConfig three = reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2"),
+                                           local_peer(PeerRole::Client, "worker2", "127.0.3.3"),
+                                           local_peer(PeerRole::Mesh, "rr2", "127.0.3.4")});
   daemon.stop();
   EXPECT_EQ(driver.apply(three), ApplyOutcome::Failed);
   EXPECT_FALSE(driver.last_error().empty());
@@ -213,11 +213,11 @@ class BirdDriverTest : public ::testing::Test {
 
 TEST_F(BirdDriverTest, RefusedByTheCheckLeavesTheFileAndBirdAlone) {
   BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
-  const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  const ReflectorConfig one = reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2")});
   ASSERT_TRUE(driver.write_initial(one).ok());
   const FileId before = file_id(conf_);
 
-  const ReflectorConfig refused = reflector({peer(PeerRole::Client, "refuseme", "127.0.3.9")});
+  const ReflectorConfig refused = reflector({local_peer(PeerRole::Client, "refuseme", "127.0.3.9")});
   EXPECT_EQ(driver.apply(refused), ApplyOutcome::Refused);
   EXPECT_EQ(driver.last_error(), "bird refused the config: line 999:3: syntax error, unexpected CF_SYM_UNDEFINED");
   EXPECT_EQ(file_id(conf_).inode, before.inode);
@@ -243,7 +243,7 @@ TEST_F(BirdDriverTest, TheCheckedCopyLivesInTheScratchDirectoryOnly) {
   ::setenv("TMPDIR", dir_.file("no-such-dir").c_str(), 1);
   BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
   ASSERT_TRUE(driver.write_initial(reflector()).ok());
-  const auto outcome = driver.apply(reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")}));
+  const auto outcome = driver.apply(reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2")}));
   if (old_tmpdir != nullptr) {
     ::setenv("TMPDIR", saved.c_str(), 1);
   } else {
@@ -257,7 +257,7 @@ TEST_F(BirdDriverTest, TheCheckedCopyLivesInTheScratchDirectoryOnly) {
 
   BirdDriver without_scratch({conf_, checker_, ""}, control_);
   ASSERT_TRUE(without_scratch.write_initial(reflector()).ok());
-  EXPECT_EQ(without_scratch.apply(reflector({peer(PeerRole::Client, "worker2", "127.0.3.3")})), ApplyOutcome::Failed);
+  EXPECT_EQ(without_scratch.apply(reflector({local_peer(PeerRole::Client, "worker2", "127.0.3.3")})), ApplyOutcome::Failed);
   EXPECT_NE(without_scratch.last_error().find("scratch"), std::string::npos) << without_scratch.last_error();
   EXPECT_EQ(checked_paths().size(), 1u) << "BIRD is not run without a place for its copy";
 }
@@ -266,7 +266,7 @@ TEST_F(BirdDriverTest, InvalidConfigIsRefusedBeforeBirdSeesIt) {
   BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
   const ReflectorConfig one = reflector();
   ASSERT_TRUE(driver.write_initial(one).ok());
-  ReflectorConfig invalid = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  ReflectorConfig invalid = reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2")});
   invalid.peers[0].password = "s3cret-pass";
   invalid.peers[0].address = "not-an-address";
   EXPECT_EQ(driver.apply(invalid), ApplyOutcome::Refused);
@@ -281,10 +281,10 @@ TEST_F(BirdDriverTest, InvalidConfigIsRefusedBeforeBirdSeesIt) {
 
 TEST_F(BirdDriverTest, BirdUnreachableFailsKeepsTheLastGoodFileAndRetries) {
   BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
-  const ReflectorConfig one = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  const ReflectorConfig one = reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2")});
   ASSERT_TRUE(driver.write_initial(one).ok());
   const ReflectorConfig two =
-      reflector({peer(PeerRole::Client, "worker1", "127.0.3.2"), peer(PeerRole::Client, "worker2", "127.0.3.3")});
+      reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2"), local_peer(PeerRole::Client, "worker2", "127.0.3.3")});
   EXPECT_EQ(driver.apply(two), ApplyOutcome::Failed);
   EXPECT_FALSE(driver.last_error().empty());
   EXPECT_EQ(read_file(conf_), bird::render_bird_config(one));
@@ -298,7 +298,7 @@ TEST_F(BirdDriverTest, BirdUnreachableFailsKeepsTheLastGoodFileAndRetries) {
 TEST_F(BirdDriverTest, ABinaryThatCannotRunIsAFailureNotARefusal) {
   BirdDriver driver({conf_, dir_.file("no-such-bird"), scratch_.path()}, control_);
   ASSERT_TRUE(driver.write_initial(reflector()).ok());
-  EXPECT_EQ(driver.apply(reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")})), ApplyOutcome::Failed);
+  EXPECT_EQ(driver.apply(reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2")})), ApplyOutcome::Failed);
   EXPECT_NE(driver.last_error().find("no-such-bird"), std::string::npos) << driver.last_error();
   EXPECT_EQ(read_file(conf_), bird::render_bird_config(reflector()));
 }
@@ -308,7 +308,7 @@ TEST_F(BirdDriverTest, FileIsPrivateWhateverWasThereAndTheUmask) {
   ::chmod(conf_.c_str(), 0644);
   const mode_t old_umask = ::umask(0);
   BirdDriver driver({conf_, checker_, scratch_.path()}, control_);
-  ReflectorConfig config = reflector({peer(PeerRole::Client, "worker1", "127.0.3.2")});
+  ReflectorConfig config = reflector({local_peer(PeerRole::Client, "worker1", "127.0.3.2")});
   config.peers[0].password = "s3cret-pass";
   const auto written = driver.write_initial(config);
   ::umask(old_umask);

@@ -27,14 +27,14 @@ Json fabric() {
           {"metadata", {{"name", "fabric"}, {"uid", "uid-fabric"}, {"resourceVersion", "7"}}}};
 }
 
-struct Fixture {
+struct RecorderFixture {
   FakeClock clock;
   FakeKubeClient api{clock};
   EventRecorder recorder{api, {"rr-operator", "operator-7d9f"}, clock};
   std::mutex mu;
   std::vector<Error> errors_seen;
 
-  Fixture() {
+  RecorderFixture() {
     recorder.set_on_error([this](const Error& e) {
       std::lock_guard lock(mu);
       errors_seen.push_back(e);
@@ -53,7 +53,7 @@ struct Fixture {
 };
 
 TEST(EventRecorder, CreatesAnEventThenAggregatesARepeat) {
-  Fixture f;
+  RecorderFixture f;
   const std::string first = format_time(f.clock.wall_now());
   f.recorder.record(pod(), "Normal", "Placed", "reflector placed on node-3");
   auto created = f.events();
@@ -91,7 +91,7 @@ TEST(EventRecorder, CreatesAnEventThenAggregatesARepeat) {
 }
 
 TEST(EventRecorder, DifferentMessageTypeOrReasonCreatesAnotherEvent) {
-  Fixture f;  // the fake clock stands still: names must still differ
+  RecorderFixture f;  // the fake clock stands still: names must still differ
   f.recorder.record(pod(), "Normal", "Placed", "on node-3");
   f.recorder.record(pod(), "Normal", "Placed", "on node-4");
   f.recorder.record(pod(), "Warning", "Placed", "on node-4");
@@ -104,7 +104,7 @@ TEST(EventRecorder, DifferentMessageTypeOrReasonCreatesAnotherEvent) {
 }
 
 TEST(EventRecorder, RepeatAfterTheAggregationWindowCreatesANewEvent) {
-  Fixture f;
+  RecorderFixture f;
   f.recorder.record(pod(), "Normal", "Placed", "on node-3");
   ASSERT_TRUE(f.recorder.flush());
   f.clock.advance(EventRecorder::kAggregationWindow + 1s);
@@ -115,7 +115,7 @@ TEST(EventRecorder, RepeatAfterTheAggregationWindowCreatesANewEvent) {
 }
 
 TEST(EventRecorder, PatchOfAVanishedEventCreatesItAnew) {
-  Fixture f;
+  RecorderFixture f;
   f.recorder.record(pod(), "Warning", "Degraded", "BGP session down");
   auto first = f.events();
   ASSERT_EQ(first.size(), 1u);
@@ -137,7 +137,7 @@ TEST(EventRecorder, PatchOfAVanishedEventCreatesItAnew) {
 }
 
 TEST(EventRecorder, SpamFilterDropsAfterBurstAndRecoversAfterRefill) {
-  Fixture f;
+  RecorderFixture f;
   for (int i = 0; i < 40; ++i) f.recorder.record(pod(), "Normal", "Tick", "tick " + std::to_string(i));
   EXPECT_EQ(f.events().size(), 25u);
   f.recorder.record(pod("rr-1"), "Normal", "Tick", "another object has its own budget");
@@ -166,7 +166,7 @@ TEST(EventRecorder, SpamFilterDropsAfterBurstAndRecoversAfterRefill) {
 }
 
 TEST(EventRecorder, ClusterScopedObjectGetsEventsInDefault) {
-  Fixture f;
+  RecorderFixture f;
   f.recorder.record(fabric(), "Warning", "InvalidSpec", "clusterIDPool overlaps fabric b");
   auto events = f.events();
   ASSERT_EQ(events.size(), 1u);
@@ -178,7 +178,7 @@ TEST(EventRecorder, ClusterScopedObjectGetsEventsInDefault) {
 }
 
 TEST(EventRecorder, LongMessageIsTruncatedOnACharacterBoundary) {
-  Fixture f;
+  RecorderFixture f;
   f.recorder.record(pod("a"), "Normal", "Long", std::string(5000, 'x'));
   std::string accents = "x";
   for (int i = 0; i < 1000; ++i) accents += "\xc3\xa9";  // é: byte 1024 falls inside one
@@ -200,7 +200,7 @@ TEST(EventRecorder, LongMessageIsTruncatedOnACharacterBoundary) {
 }
 
 TEST(EventRecorder, WriteFailuresGoToOnErrorAndNeverThrow) {
-  Fixture f;
+  RecorderFixture f;
   f.api.set_unavailable(true);
   EXPECT_NO_THROW(f.recorder.record(pod(), "Warning", "Degraded", "down"));
   EXPECT_TRUE(f.recorder.flush());
@@ -224,7 +224,7 @@ TEST(EventRecorder, WriteFailuresGoToOnErrorAndNeverThrow) {
 }
 
 TEST(EventRecorder, RecordsFromManyThreads) {
-  Fixture f;
+  RecorderFixture f;
   constexpr int kThreads = 4, kRepeats = 20;
   {
     std::vector<std::jthread> threads;

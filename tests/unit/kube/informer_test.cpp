@@ -81,7 +81,7 @@ std::string holder_of(const Json& o) { return o.value("spec", Json::object()).va
 std::string show_holder(const Holder& h) { return h.holder; }
 
 template <class T = Json>
-struct Fixture {
+struct InformerFixture {
   FakeClock clock;
   FakeKubeClient api{clock};
   Journal journal;
@@ -115,7 +115,7 @@ struct Fixture {
 std::string key(const std::string& name) { return kNs + "/" + name; }
 
 TEST(Informer, TransformTrimsAndNulloptLeavesObjectsOut) {
-  Fixture<Holder> f;
+  InformerFixture<Holder> f;
   f.make(reflector_holder, {}, show_holder);
   Json r1 = lease("r1", "node-1");
   r1["metadata"]["labels"]["role"] = "reflector";
@@ -137,7 +137,7 @@ TEST(Informer, TransformTrimsAndNulloptLeavesObjectsOut) {
 }
 
 TEST(Informer, HandlersSeeAddsUpdatesAndDeletesInOrder) {
-  Fixture<> f;
+  InformerFixture<> f;
   f.make(keep_whole_object, {}, holder_of);
   f.seed(lease("a", "h1"));
   f.start_and_sync();
@@ -154,7 +154,7 @@ TEST(Informer, HandlersSeeAddsUpdatesAndDeletesInOrder) {
 }
 
 TEST(Informer, RelistAfterGoneDeletesVanishedObjectsAndStaysQuietForUnchangedOnes) {
-  Fixture<> f;
+  InformerFixture<> f;
   f.make(keep_whole_object, {}, holder_of);
   for (const char* name : {"keep", "gone", "changed"}) f.seed(lease(name, "h1"));
   f.start_and_sync();
@@ -184,7 +184,7 @@ TEST(Informer, RelistAfterGoneDeletesVanishedObjectsAndStaysQuietForUnchangedOne
 }
 
 TEST(Informer, ARequestedRelistPassesEveryObjectThroughTheTransformAgainAndPagesNeverHoldTheWholeList) {
-  Fixture<Holder> f;
+  InformerFixture<Holder> f;
   std::atomic<bool> with_app{false};  // what the transform keeps changes under it
   InformerOptions paged;
   paged.watch.page_size = 2;
@@ -222,7 +222,7 @@ TEST(Informer, ARequestedRelistPassesEveryObjectThroughTheTransformAgainAndPages
 }
 
 TEST(Informer, ResyncCallsOnUpdateWithTheCachedObjectForEveryObjectEachPeriod) {
-  Fixture<Holder> f;
+  InformerFixture<Holder> f;
   InformerOptions options;
   options.resync_period = 30s;
   f.make([](const Json& o) { return std::optional<Holder>(Holder{holder_of(o)}); }, options, show_holder);
@@ -247,7 +247,7 @@ TEST(Informer, ResyncCallsOnUpdateWithTheCachedObjectForEveryObjectEachPeriod) {
 }
 
 TEST(Informer, HasSyncedOnlyOnceTheFirstListIsInTheCache) {
-  Fixture<> f;
+  InformerFixture<> f;
   f.make(keep_whole_object, {}, holder_of);
   f.seed(lease("a", "h1"));
   f.api.inject_error("list", res::leases(), make_error(ErrorKind::Transient, "apiserver starting"));
@@ -265,7 +265,7 @@ TEST(Informer, HasSyncedOnlyOnceTheFirstListIsInTheCache) {
 }
 
 TEST(Informer, AnEmptyFirstListStillSyncs) {
-  Fixture<> f;
+  InformerFixture<> f;
   f.make(keep_whole_object, {}, holder_of);
   f.start_and_sync();
   EXPECT_TRUE(f.informer->has_synced());
@@ -273,7 +273,7 @@ TEST(Informer, AnEmptyFirstListStillSyncs) {
 }
 
 TEST(Informer, LabelSelectorScopesWhatTheInformerSees) {
-  Fixture<> f;
+  InformerFixture<> f;
   InformerOptions options;
   options.watch.label_selector = "app=rr";
   f.make(keep_whole_object, options, holder_of);
@@ -293,7 +293,7 @@ TEST(Informer, LabelSelectorScopesWhatTheInformerSees) {
 }
 
 TEST(Informer, ResyncAndWatchNotificationsNeverOverlap) {
-  Fixture<> f;
+  InformerFixture<> f;
   InformerOptions options;
   options.resync_period = 30s;
   f.make(keep_whole_object, options, holder_of);

@@ -30,7 +30,7 @@ class CountingTokenSource final : public TokenSource {
   int generation = 1;
 };
 
-struct Fixture {
+struct ClientFixture {
   FakeClock clock;
   std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
   std::shared_ptr<CountingTokenSource> token = std::make_shared<CountingTokenSource>();
@@ -52,7 +52,7 @@ std::string header(const HttpRequest& r, const std::string& name) {
 }
 
 TEST(RestKubeClient, BuildsPathsForCoreGroupAndClusterScopedTypes) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->respond("GET", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 200, R"({"metadata":{"name":"a"}})");
   f.transport->respond("GET", "/api/v1/nodes", 200, R"({"items":[{"metadata":{"name":"n1"}}],"metadata":{"resourceVersion":"7"}})");
@@ -123,7 +123,7 @@ TEST(RestKubeClient, GarbageWithASuccessCodeIsAnErrorNamingIt) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    Fixture f;
+    ClientFixture f;
     auto client = f.client();
     f.transport->respond("GET", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 200, c.body, c.headers);
     auto got = client->get(resources::leases(), "rr", "a");
@@ -135,14 +135,14 @@ TEST(RestKubeClient, GarbageWithASuccessCodeIsAnErrorNamingIt) {
   for (std::map<std::string, std::string> headers :
        {std::map<std::string, std::string>{{"content-type", "application/json; charset=utf-8"}},
         std::map<std::string, std::string>{}}) {
-    Fixture f;
+    ClientFixture f;
     auto client = f.client();
     f.transport->respond("GET", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 200,
                          R"({"metadata":{"name":"a"}})", headers);
     EXPECT_TRUE(client->get(resources::leases(), "rr", "a").ok());
   }
   // A delete may answer 200 with a Status of success.
-  Fixture f;
+  ClientFixture f;
   auto client = f.client();
   f.transport->respond("DELETE", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 200,
                        R"({"kind":"Status","apiVersion":"v1","status":"Success"})");
@@ -153,7 +153,7 @@ TEST(RestKubeClient, GarbageWithASuccessCodeIsAnErrorNamingIt) {
 // that would keep the caller (and its log line) waiting attempts x deadline. The caller's
 // own retry, with its log line, decides.
 TEST(RestKubeClient, AnAttemptThatTimedOutIsReturnedNotRetried) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   Error timeout = make_error(ErrorKind::Transient, "transport: no response within 30s");
   timeout.timed_out = true;
@@ -168,7 +168,7 @@ TEST(RestKubeClient, AnAttemptThatTimedOutIsReturnedNotRetried) {
 // close() is for shutdown: a request waiting to be retried returns Cancelled at once, the
 // transport is told to abort what is in flight, and no request goes out after it.
 TEST(RestKubeClient, CloseCancelsRetriesAndEveryLaterRequest) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->fail("GET", "/api/v1/nodes", make_error(ErrorKind::Transient, "transport: connection refused"));
   auto pending = std::async(std::launch::async, [&] { return c->list(resources::nodes(), "", {}); });
@@ -184,7 +184,7 @@ TEST(RestKubeClient, CloseCancelsRetriesAndEveryLaterRequest) {
 }
 
 TEST(RestKubeClient, ConflictOnUpdateIsReturnedWithoutRetry) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->respond("PUT", "/apis/coordination.k8s.io/v1/namespaces/rr/leases/a", 409,
                        status_body(409, "Conflict", "the object has been modified"));
@@ -195,7 +195,7 @@ TEST(RestKubeClient, ConflictOnUpdateIsReturnedWithoutRetry) {
 }
 
 TEST(RestKubeClient, TooManyRequestsWaitsForRetryAfterOnTheClock) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->respond("GET", "/api/v1/nodes/n1", 429, status_body(429, "TooManyRequests", "slow down"),
                        {{"retry-after", "3"}});
@@ -231,7 +231,7 @@ TEST(RestKubeClient, RetriesServerErrorsOnlyWhenSafe) {
   };
   for (const auto& k : cases) {
     SCOPED_TRACE(k.name);
-    Fixture f;
+    ClientFixture f;
     auto c = f.client();
     const std::string path = "/apis/coordination.k8s.io/v1/namespaces/rr/leases";
     if (k.first_error) {
@@ -254,7 +254,7 @@ TEST(RestKubeClient, RetriesServerErrorsOnlyWhenSafe) {
 }
 
 TEST(RestKubeClient, UnauthorizedReReadsTheTokenOnce) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->respond("GET", "/api/v1/nodes/n1", 401, status_body(401, "Unauthorized", "Unauthorized"));
   f.transport->respond("GET", "/api/v1/nodes/n1", 200, R"({"metadata":{"name":"n1"}})");
@@ -266,7 +266,7 @@ TEST(RestKubeClient, UnauthorizedReReadsTheTokenOnce) {
 }
 
 TEST(RestKubeClient, ClientSideRateLimitSpacesRequests) {
-  Fixture f;
+  ClientFixture f;
   f.options.qps = 2;
   f.options.burst = 1;
   auto c = f.client();
@@ -283,7 +283,7 @@ TEST(RestKubeClient, ClientSideRateLimitSpacesRequests) {
 // A request queued for the rate limit is a request like any other to close(): it returns at
 // once, unsent, and what each attempt waited for the limit is reported to observe.
 TEST(RestKubeClient, CloseCancelsARequestWaitingForTheRateLimit) {
-  Fixture f;
+  ClientFixture f;
   f.options.qps = 1;
   f.options.burst = 1;
   struct Seen {
@@ -321,7 +321,7 @@ TEST(RestKubeClient, CloseCancelsARequestWaitingForTheRateLimit) {
 }
 
 TEST(RestKubeClient, PatchKindsSetContentTypeAndQuery) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   for (int i = 0; i < 3; ++i) f.transport->respond("PATCH", "/apis/rr.bgp.dev", 200, "{}");
   ResourceType rrc{"rr.bgp.dev", "v1alpha1", "routereflectorclusters", "RouteReflectorCluster", false};
@@ -338,7 +338,7 @@ TEST(RestKubeClient, PatchKindsSetContentTypeAndQuery) {
 }
 
 TEST(RestKubeClient, DeleteSendsPreconditionsAndPropagation) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->respond("DELETE", "/api/v1/namespaces/rr/pods/p", 200, "{}");
   DeleteOptions d;
@@ -353,7 +353,7 @@ TEST(RestKubeClient, DeleteSendsPreconditionsAndPropagation) {
 }
 
 TEST(RestKubeClient, ListAllFollowsContinueTokensAndRestartsOnceWhenExpired) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->respond("GET", "/api/v1/nodes?limit=2", 200,
                        R"({"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}],"metadata":{"continue":"t1","resourceVersion":"10"}})");
@@ -372,7 +372,7 @@ TEST(RestKubeClient, ListAllFollowsContinueTokensAndRestartsOnceWhenExpired) {
 }
 
 TEST(RestKubeClient, ListPagesFetchesTheNextPageWhileThisOneIsHandedOn) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   // metadata first, as the API server writes it: the token is read before the items are decoded.
   f.transport->respond("GET", "/api/v1/nodes?limit=1", 200,
@@ -405,7 +405,7 @@ TEST(RestKubeClient, ListPagesFetchesTheNextPageWhileThisOneIsHandedOn) {
 // managedFields are a third of a Node and nothing reads them from a list or a watch: they are
 // dropped while the page or event is parsed, and nothing else is.
 TEST(RestKubeClient, ListPagesAndWatchEventsComeWithoutManagedFields) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   const std::string node =
       R"({"metadata":{"name":"a","labels":{"managedFields":"a label"},"managedFields":[{"manager":"kubelet"}]},)"
@@ -433,7 +433,7 @@ TEST(RestKubeClient, ListPagesAndWatchEventsComeWithoutManagedFields) {
 }
 
 TEST(RestKubeClient, WatchParsesEventsBookmarksAndErrors) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   auto stream = f.transport->stream("/apis/coordination.k8s.io/v1/namespaces/rr/leases?watch=true");
   WatchOptions wo;
@@ -457,7 +457,7 @@ TEST(RestKubeClient, WatchParsesEventsBookmarksAndErrors) {
 }
 
 TEST(RestKubeClient, WatchRejectsMalformedLinesAndEndsCleanly) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   auto s1 = f.transport->stream("/api/v1/nodes?watch=true");
   auto w1 = c->watch(resources::nodes(), "", {});
@@ -480,7 +480,7 @@ TEST(RestKubeClient, WatchRejectsMalformedLinesAndEndsCleanly) {
 // A server (or a proxy in front of it) that hands back a continue token it already gave in this
 // listing would page forever, growing the list without end: the listing fails instead.
 TEST(RestKubeClient, ListAllRefusesAContinueTokenTheServerAlreadyGave) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->respond("GET", "/api/v1/nodes?limit=2", 200,
                        R"({"items":[{"metadata":{"name":"a"}}],"metadata":{"continue":"t1","resourceVersion":"10"}})");
@@ -503,7 +503,7 @@ TEST(RestKubeClient, ListAllRefusesAContinueTokenTheServerAlreadyGave) {
 // watch event whose fields have the wrong JSON type made Json::value() throw type_error out of
 // the client (and out of the watcher's thread). Such a field now reads as absent.
 TEST(RestKubeClient, StatusAndListFieldsOfTheWrongTypeReadAsAbsent) {
-  Fixture f;
+  ClientFixture f;
   auto c = f.client();
   f.transport->respond("GET", "/api/v1/nodes/a", 404,
                        R"({"kind":"Status","code":"404","reason":404,"message":{"text":"gone"}})");

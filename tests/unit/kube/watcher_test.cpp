@@ -70,7 +70,7 @@ std::string event(const std::string& type, const std::string& name, const std::s
   return Json{{"type", type}, {"object", {{"metadata", {{"name", name}, {"resourceVersion", rv}}}}}}.dump();
 }
 
-struct Fixture {
+struct WatcherFixture {
   FakeClock clock;
   std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
   RestKubeClient client{transport, nullptr,
@@ -97,7 +97,7 @@ struct Fixture {
 };
 
 TEST(Watcher, ListsThenWatchesFromTheListResourceVersion) {
-  Fixture f;
+  WatcherFixture f;
   f.list("10", {"a", "b"});
   auto s = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=10");
   f.start();
@@ -114,7 +114,7 @@ TEST(Watcher, ListsThenWatchesFromTheListResourceVersion) {
 }
 
 TEST(Watcher, DroppedStreamResumesFromLastSeenVersionAfterBackoff) {
-  Fixture f;
+  WatcherFixture f;
   f.list("10", {"a"});
   auto s1 = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=10");
   f.start();
@@ -133,7 +133,7 @@ TEST(Watcher, DroppedStreamResumesFromLastSeenVersionAfterBackoff) {
 // The resume sink tells an observer that the API answers again after errors: once, when the
 // watch opens again (no list in between), and never while nothing failed.
 TEST(Watcher, AWatchOpenAfterErrorsIsReportedOnceAsResumed) {
-  Fixture f;
+  WatcherFixture f;
   std::atomic<int> errors{0}, resumed{0};
   f.watcher.set_error_sink([&](const Error&) { ++errors; });
   f.watcher.set_resume_sink([&] { ++resumed; });
@@ -159,7 +159,7 @@ TEST(Watcher, AWatchOpenAfterErrorsIsReportedOnceAsResumed) {
 }
 
 TEST(Watcher, BookmarksMoveTheResumePointWithoutEvents) {
-  Fixture f;
+  WatcherFixture f;
   f.list("10", {});
   auto s1 = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=10");
   f.start();
@@ -173,7 +173,7 @@ TEST(Watcher, BookmarksMoveTheResumePointWithoutEvents) {
 }
 
 TEST(Watcher, GoneMidWatchRelistsAndReportsTheFullSet) {
-  Fixture f;
+  WatcherFixture f;
   f.list("10", {"a", "b"});
   auto s1 = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=10");
   f.start();
@@ -192,7 +192,7 @@ TEST(Watcher, GoneMidWatchRelistsAndReportsTheFullSet) {
 }
 
 TEST(Watcher, ListFailuresBackOffAndRetry) {
-  Fixture f;
+  WatcherFixture f;
   // The client retries an idempotent list itself (5 attempts); the watcher then backs off and lists again.
   for (int i = 0; i < 7; ++i) {
     f.transport->fail("GET", "/api/v1/nodes?limit=500", make_error(ErrorKind::Transient, "connect refused"));
@@ -223,7 +223,7 @@ std::string page(const std::vector<std::string>& names, const std::string& rv, c
 }
 
 TEST(Watcher, AListIsHandedOnPageByPageAndStartsOverWhenItsSnapshotExpires) {
-  Fixture f;
+  WatcherFixture f;
   WatcherOptions two;
   two.page_size = 2;
   Watcher watcher{f.client, resources::nodes(), two, f.clock, [] { return 0.0; }};
@@ -246,7 +246,7 @@ TEST(Watcher, AListIsHandedOnPageByPageAndStartsOverWhenItsSnapshotExpires) {
 }
 
 TEST(Watcher, ARequestedRelistEndsTheOpenWatchAndListsAgainWithoutBackoff) {
-  Fixture f;
+  WatcherFixture f;
   f.list("10", {"a"});
   auto s1 = f.transport->stream("/api/v1/nodes?watch=true&resourceVersion=10");
   f.start();
@@ -265,7 +265,7 @@ TEST(Watcher, ARequestedRelistEndsTheOpenWatchAndListsAgainWithoutBackoff) {
 }
 
 TEST(Watcher, AListFromTheCacheAsksForResourceVersionZero) {
-  Fixture f;
+  WatcherFixture f;
   WatcherOptions cached;
   cached.label_selector = "rack=r1";
   cached.list_from_cache = true;
@@ -281,7 +281,7 @@ TEST(Watcher, AListFromTheCacheAsksForResourceVersionZero) {
 }
 
 TEST(Watcher, StopCancelsABlockedWatchPromptly) {
-  Fixture f;
+  WatcherFixture f;
   f.list("10", {});
   auto s = f.transport->stream("/api/v1/nodes?watch=true");
   f.start();

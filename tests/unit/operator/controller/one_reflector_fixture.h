@@ -22,6 +22,7 @@
 #include "kube/event_recorder.h"
 #include "planner/names.h"
 #include "unit/operator/controller/fabric_status.h"
+#include "unit/operator/controller/operator_namespace.h"
 
 namespace rr::controller::testing {
 
@@ -30,7 +31,6 @@ using kube::Json;
 using kube::testing::FakeClock;
 using kube::testing::FakeKubeClient;
 
-constexpr char kNs[] = "rr-system";
 constexpr char kFabric[] = "fab";
 constexpr char kRack[] = "r1";
 constexpr int kLeaseSeconds = 10;

@@ -15,6 +15,7 @@
 #include "fakes/fake_kube_client.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
+#include "unit/operator/controller/operator_namespace.h"
 
 namespace rr::controller::testing {
 
@@ -22,8 +23,6 @@ using namespace std::chrono_literals;
 using kube::Json;
 using kube::testing::FakeClock;
 using kube::testing::FakeKubeClient;
-
-inline const std::string kNs = "rr-system";
 
 inline Json Labels(const std::string& fabric) {
   return {{std::string(contract::kManagedByLabel), std::string(contract::kManagedByValue)},
