@@ -9,6 +9,9 @@
 #              compiling. Build dirs inside the source dir (build/, build-address/, ...) are
 #              then the same in every clone; a build dir outside it still works, but misses.
 #   hash_dir = false: the build dir's absolute path is not hashed either.
+#   The locale (LANG, LC_ALL, LC_CTYPE, LC_MESSAGES, which ccache hashes: they choose the
+#   diagnostics' language) is unset, so a shell's C.UTF-8 and an image build's empty
+#   environment (scripts/build-images.sh lends its build stages this cache) key alike.
 # ccache 4.7 takes no KEY=VALUE settings on its command line (4.8 does), hence `cmake -E env`.
 #
 # Debug info: the compiler sees ../tests/x.cpp and would record the build dir as DW_AT_comp_dir,
@@ -23,6 +26,7 @@
 find_program(RR_CCACHE ccache)
 if(RR_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(RR_CCACHE_LAUNCHER ${CMAKE_COMMAND} -E env
+      --unset=LANG --unset=LC_ALL --unset=LC_CTYPE --unset=LC_MESSAGES
       CCACHE_BASEDIR=${PROJECT_SOURCE_DIR} CCACHE_NOHASHDIR=true ${RR_CCACHE})
   set(CMAKE_CXX_COMPILER_LAUNCHER ${RR_CCACHE_LAUNCHER})
   set(CMAKE_C_COMPILER_LAUNCHER ${RR_CCACHE_LAUNCHER})

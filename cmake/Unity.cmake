@@ -61,5 +61,5 @@ function(rr_unity_batches target)
   set_property(TARGET ${target} PROPERTY SOURCES ${batches})
   # A test fixture in an anonymous namespace is a base of the tests' classes; GCC warns of that
   # in a header, which a batched source now is to the compiler, though it is still compiled once.
-  target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+  target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
 endfunction()
