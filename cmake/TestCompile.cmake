@@ -6,7 +6,7 @@
 # A test source spends most of its compile time on the headers every test includes (gtest and
 # gmock, nlohmann/json, the fakes, our own templates), so compiling nine of them as one object
 # took 29 s at -O2 -g instead of 79 s one by one, and 15 s instead of 51 s at a sanitizer
-# tree's -O1 -g1 (docs/sanitizers.md, "Batched test sources"). The tests compile three times a
+# tree's -O1 -g1 (docs/sanitizers.md, "2026-12-07"). The tests compile three times a
 # run (main, address and thread trees), and on a machine with nothing cached that is most of
 # CI's time.
 #
