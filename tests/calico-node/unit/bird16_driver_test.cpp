@@ -13,19 +13,20 @@
 #include <thread>
 
 #include "confd/bird16_renderer.h"
+#include "fakes/real_bird.h"
+#include "integration/support/eventually.h"
 #include "node/bird16_driver.h"
 #include "node/bird16_process.h"
 #include "node/command.h"
 #include "unit/bird1.h"
-#include "unit/files.h"
 #include "unit/fixtures.h"
 
 namespace rr::calico {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::read_file;
-using testing::eventually;
+using ::kube::testing::read_file;
+using ::rr::testing::eventually;
 
 class Bird16DriverTest : public ::testing::Test {
  protected:

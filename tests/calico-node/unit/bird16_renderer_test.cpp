@@ -12,17 +12,17 @@
 #include <sstream>
 
 #include "confd/bird16_renderer.h"
+#include "fakes/real_bird.h"
 #include "node/command.h"
 #include "testing/source_dir.h"
 #include "unit/bird1.h"
-#include "unit/files.h"
 #include "unit/fixtures.h"
 
 namespace rr::calico {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::read_file;
+using ::kube::testing::read_file;
 using testing::four_nodes;
 using testing::mesh;
 using testing::operator_peer;

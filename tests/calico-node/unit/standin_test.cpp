@@ -12,16 +12,17 @@
 #include <thread>
 
 #include "fakes/fake_kube_client.h"
+#include "fakes/real_bird.h"
+#include "integration/support/eventually.h"
 #include "node/standin.h"
 #include "unit/bird1.h"
-#include "unit/files.h"
 
 namespace rr::calico {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::read_file;
-using testing::eventually;
+using ::kube::testing::read_file;
+using ::rr::testing::eventually;
 using kube::Json;
 
 Json node(const std::string& name, const std::string& ip) {
